@@ -1,0 +1,103 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+)
+
+// Event is something that happened to a customer (SPEC 2). Attributes are
+// merged into the customer's attributes when the event is applied; a key set
+// to nil removes that attribute. ID is the idempotency key.
+type Event struct {
+	ID         string         `json:"id,omitempty"`
+	Type       string         `json:"type"`
+	Customer   string         `json:"customer"`
+	At         time.Time      `json:"at"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+	Data       map[string]any `json:"data,omitempty"`
+}
+
+func (e *Event) exprMap() map[string]any {
+	data := e.Data
+	if data == nil {
+		data = map[string]any{}
+	}
+	return map[string]any{"id": e.ID, "type": e.Type, "at": e.At, "data": data}
+}
+
+// Normalize checks an event against the schema and converts its attribute
+// and data values to their declared types. The error names the bad field.
+func (s *Schema) Normalize(e *Event) error {
+	if e.Customer == "" {
+		return fmt.Errorf("customer: missing customer id")
+	}
+	if e.Type == "" {
+		return fmt.Errorf("type: missing event type")
+	}
+	if e.Type == EventDaily {
+		return fmt.Errorf("type: daily is a trigger, not an event type")
+	}
+	if e.At.IsZero() {
+		return fmt.Errorf("at: missing time")
+	}
+	if s.Event(e.Type) == nil {
+		return fmt.Errorf("type: unknown event type %s%s", e.Type, hint(e.Type, s.EventNames()))
+	}
+	if e.Type == EventCustomerUpdated && len(e.Data) > 0 {
+		return fmt.Errorf("data: customer.updated carries only attributes")
+	}
+	if len(e.Attributes) > 0 {
+		a, err := s.CoerceAttrs(e.Attributes)
+		if err != nil {
+			return fmt.Errorf("attributes: %w", err)
+		}
+		if _, ok := a[AttrID]; ok {
+			return fmt.Errorf("attributes: id cannot be changed")
+		}
+		e.Attributes = a
+	}
+	if len(e.Data) > 0 {
+		d, err := s.CoerceData(e.Type, e.Data)
+		if err != nil {
+			return fmt.Errorf("data: %w", err)
+		}
+		e.Data = d
+	}
+	return nil
+}
+
+// Record is one line of a run's timeline (SPEC 5.1). Kind is one of
+// run.started, step.skipped, action, task.completed, task.overdue,
+// wait.timeout, run.completed, run.exited, run.expired, run.failed and
+// stage.changed.
+type Record struct {
+	At       time.Time  `json:"at"`
+	Customer string     `json:"customer"`
+	Playbook string     `json:"playbook,omitempty"`
+	Run      string     `json:"run,omitempty"`
+	Step     string     `json:"step,omitempty"`
+	Kind     string     `json:"kind"`
+	Action   string     `json:"action,omitempty"`
+	From     string     `json:"from,omitempty"`
+	To       string     `json:"to,omitempty"`
+	Owner    string     `json:"owner,omitempty"`
+	Title    string     `json:"title,omitempty"`
+	Due      *time.Time `json:"due,omitempty"`
+	Task     string     `json:"task,omitempty"`
+	Reason   string     `json:"reason,omitempty"`
+}
+
+// Record kinds.
+const (
+	RecRunStarted    = "run.started"
+	RecStepSkipped   = "step.skipped"
+	RecAction        = "action"
+	RecTaskCompleted = "task.completed"
+	RecTaskOverdue   = "task.overdue"
+	RecWaitTimeout   = "wait.timeout"
+	RecRunCompleted  = "run.completed"
+	RecRunExited     = "run.exited"
+	RecRunExpired    = "run.expired"
+	RecRunFailed     = "run.failed"
+	RecStageChanged  = "stage.changed"
+)

@@ -1,0 +1,586 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/types"
+	"github.com/expr-lang/expr/vm"
+	"github.com/tend-cs/tend/engine/calendar"
+)
+
+// Expression limits: longer or larger expressions are rejected at load time.
+const (
+	MaxExprLen   = 2000 // characters of source
+	MaxExprNodes = 300  // nodes of the syntax tree
+)
+
+// DisabledBuiltins are expr builtins that read the wall clock, the local time
+// zone or return map order. Expressions must be deterministic, so they are gone.
+var DisabledBuiltins = []string{"now", "date", "timezone", "keys", "values", "toPairs", "groupBy"}
+
+// Helpers are the functions the language adds to expr, with their arity.
+var Helpers = map[string]int{"days": 1, "hours": 1, "business_days": 1, "days_since": 1, "days_until": 1, "date": 1}
+
+var helperNames = []string{"business_days", "date", "days", "days_since", "days_until", "hours"}
+
+// CalCtx carries the clock, calendar and time zone into helpers that need them.
+type CalCtx struct {
+	Now time.Time
+	Cal *calendar.Calendar
+	Loc *time.Location
+}
+
+var (
+	timeType     = reflect.TypeOf(time.Time{})
+	durationType = reflect.TypeOf(time.Duration(0))
+)
+
+// helperOptions registers the helpers. days_since, days_until and
+// business_days read the workflow clock: a patch passes `now` (or the
+// calendar context) as a hidden first argument, so they stay pure.
+var helperOptions = []expr.Option{
+	expr.Function("days", func(p ...any) (any, error) { return time.Duration(p[0].(int)) * 24 * time.Hour, nil },
+		new(func(int) time.Duration)),
+	expr.Function("hours", func(p ...any) (any, error) { return time.Duration(p[0].(int)) * time.Hour, nil },
+		new(func(int) time.Duration)),
+	expr.Function("days_since", func(p ...any) (any, error) { return wholeDays(p[0].(time.Time).Sub(p[1].(time.Time))), nil },
+		new(func(time.Time, time.Time) int)),
+	expr.Function("days_until", func(p ...any) (any, error) { return wholeDays(p[1].(time.Time).Sub(p[0].(time.Time))), nil },
+		new(func(time.Time, time.Time) int)),
+	expr.Function("business_days", func(p ...any) (any, error) {
+		c := p[0].(*CalCtx)
+		return c.Cal.AddBusinessDays(c.Now, p[1].(int), c.Loc).Sub(c.Now), nil
+	}, new(func(*CalCtx, int) time.Duration)),
+	expr.Function("date", func(p ...any) (any, error) { return ParseTime(p[0].(string)) },
+		new(func(string) time.Time)),
+}
+
+func wholeDays(d time.Duration) int { return int(math.Floor(d.Hours() / 24)) }
+
+type clockPatch struct{}
+
+func (clockPatch) Visit(n *ast.Node) {
+	call, ok := (*n).(*ast.CallNode)
+	if !ok {
+		return
+	}
+	id, ok := call.Callee.(*ast.IdentifierNode)
+	if !ok || len(call.Arguments) != 1 {
+		return
+	}
+	var hidden string
+	switch id.Value {
+	case "days_since", "days_until":
+		hidden = "now"
+	case "business_days":
+		hidden = "__cal"
+	default:
+		return
+	}
+	h := &ast.IdentifierNode{Value: hidden}
+	h.SetLocation(call.Location())
+	call.Arguments = append([]ast.Node{h}, call.Arguments...)
+}
+
+// envKind says which names an expression may use.
+type envKind int
+
+const (
+	envTrigger envKind = iota // customer, before, event (typed by the trigger's event types), now
+	envRun                    // plus run; event data typed by every event type
+)
+
+// exprEnv is the compile-time environment of one kind of expression.
+type exprEnv struct {
+	kind     envKind
+	schema   *Schema
+	dataType types.Map
+	dataKeys []string
+	strict   bool
+	options  []expr.Option
+}
+
+var (
+	eventFields = []string{"at", "data", "id", "type"}
+	runFields   = []string{"owner", "playbook", "started_at", "version"}
+)
+
+func newExprEnv(s *Schema, kind envKind, eventTypes []string) *exprEnv {
+	e := &exprEnv{kind: kind, schema: s, dataType: types.Map{}}
+	seen := map[string]Type{}
+	for _, name := range eventTypes {
+		et := s.Event(name)
+		if et == nil {
+			continue
+		}
+		for _, f := range et.Fields {
+			if prev, ok := seen[f.Name]; ok && prev != f.Type {
+				e.dataType[f.Name] = types.Any
+				continue
+			}
+			seen[f.Name] = f.Type
+			e.dataType[f.Name] = f.Type.exprType()
+			e.dataKeys = append(e.dataKeys, f.Name)
+		}
+	}
+	e.strict = kind == envTrigger
+	if !e.strict {
+		e.dataType[types.Extra] = types.Any
+	}
+	cust := types.Map{}
+	for _, a := range s.Attrs {
+		cust[a.Name] = a.Type.exprType()
+	}
+	tm := types.TypeOf(time.Time{})
+	env := types.Map{
+		"customer": cust,
+		"before":   cust,
+		"event":    types.Map{"id": types.String, "type": types.String, "at": tm, "data": e.dataType},
+		"now":      tm,
+		"__cal":    types.TypeOf(&CalCtx{}),
+	}
+	if kind == envRun {
+		env["run"] = types.Map{"playbook": types.String, "version": types.String, "started_at": tm, "owner": types.String}
+	}
+	e.options = append([]expr.Option{expr.Env(env), expr.MaxNodes(MaxExprNodes), expr.Patch(clockPatch{})}, helperOptions...)
+	for _, b := range DisabledBuiltins {
+		e.options = append(e.options, expr.DisableBuiltin(b))
+	}
+	return e
+}
+
+func (e *exprEnv) names() []string {
+	n := []string{"before", "customer", "event", "now"}
+	if e.kind == envRun {
+		n = append(n, "run")
+	}
+	return n
+}
+
+// Expr is a compiled, type-checked expression.
+type Expr struct {
+	Src  string
+	Pos  Pos
+	prog *vm.Program
+}
+
+// want is the result type an expression must have.
+type want int
+
+const (
+	wantAny want = iota
+	wantBool
+	wantString
+	wantType // a specific attribute type, given separately
+)
+
+// compile compiles src found at pos (the start of the expression in the file).
+// what names the field for messages ("trigger.when").
+func (e *exprEnv) compile(src string, pos Pos, what string, w want, t Type, errs *ErrorList) *Expr {
+	if strings.TrimSpace(src) == "" {
+		errs.Add(pos, "%s: expression is empty", what)
+		return nil
+	}
+	if len(src) > MaxExprLen {
+		errs.Add(pos, "%s: expression is %d characters long; the limit is %d", what, len(src), MaxExprLen)
+		return nil
+	}
+	if !e.precheck(src, pos, what, errs) {
+		return nil
+	}
+	prog, err := expr.Compile(src, e.options...)
+	if err != nil {
+		var fe *file.Error
+		p := pos
+		msg := err.Error()
+		if errors.As(err, &fe) {
+			p = offsetPos(pos, fe.Line, fe.Column)
+			msg = e.friendly(fe.Message)
+		}
+		errs.Add(p, "%s: %s", what, msg)
+		return nil
+	}
+	rt := prog.Node().Type()
+	ok := true
+	var wantName string
+	switch w {
+	case wantBool:
+		ok, wantName = rt == nil || rt.Kind() == reflect.Bool || rt.Kind() == reflect.Interface, "true or false"
+	case wantString:
+		ok, wantName = rt == nil || rt.Kind() == reflect.String || rt.Kind() == reflect.Interface, "a string"
+	case wantType:
+		ok, wantName = typeFits(rt, t), t.String()
+	}
+	if !ok {
+		errs.Add(pos, "%s: must be %s, but %q is %s", what, wantName, src, typeName(rt))
+		return nil
+	}
+	return &Expr{Src: src, Pos: pos, prog: prog}
+}
+
+func typeFits(rt reflect.Type, t Type) bool {
+	if rt == nil || rt.Kind() == reflect.Interface {
+		return true
+	}
+	switch t {
+	case TString:
+		return rt.Kind() == reflect.String
+	case TInt:
+		return rt.Kind() == reflect.Int
+	case TFloat:
+		return rt.Kind() == reflect.Float64 || rt.Kind() == reflect.Int
+	case TBool:
+		return rt.Kind() == reflect.Bool
+	case TTime:
+		return rt == timeType
+	case TDuration:
+		return rt == durationType
+	case TStrings:
+		return rt.Kind() == reflect.Slice
+	}
+	return false
+}
+
+func typeName(rt reflect.Type) string {
+	switch {
+	case rt == nil:
+		return "nil"
+	case rt == timeType:
+		return "a time"
+	case rt == durationType:
+		return "a duration"
+	}
+	switch rt.Kind() {
+	case reflect.Int:
+		return "an int"
+	case reflect.Float64:
+		return "a float"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a bool"
+	case reflect.Map:
+		return "a map"
+	case reflect.Slice:
+		return "a list"
+	}
+	return rt.String()
+}
+
+// offsetPos maps an expr line and 0-based column into the file. Multi-line
+// expressions (block scalars) keep the line offset and the column as given.
+func offsetPos(start Pos, line, col int) Pos {
+	if line <= 1 {
+		return Pos{File: start.File, Line: start.Line, Col: start.Col + col}
+	}
+	return Pos{File: start.File, Line: start.Line + line - 1, Col: col + 1}
+}
+
+var unknownNameRe = regexp.MustCompile(`^unknown name (\S+)`)
+
+// friendly rewrites expr's messages into the product's words.
+func (e *exprEnv) friendly(msg string) string {
+	if m := unknownNameRe.FindStringSubmatch(msg); m != nil {
+		cands := append(e.names(), helperNames...)
+		if m[1] == "run" && e.kind == envTrigger {
+			return "run is not available in a trigger: no run has started yet"
+		}
+		return "unknown name " + m[1] + hint(m[1], cands)
+	}
+	if strings.HasPrefix(msg, "unknown func") || strings.HasPrefix(msg, "unknown function") {
+		return msg
+	}
+	return msg
+}
+
+// precheck walks the syntax tree for mistakes we can explain better than the
+// type checker: unknown attributes and fields (with the closest name),
+// helpers with the wrong number of arguments, disabled builtins, and bad
+// date literals.
+func (e *exprEnv) precheck(src string, pos Pos, what string, errs *ErrorList) bool {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return true // the compiler reports syntax errors with their position
+	}
+	v := &prechecker{env: e, pos: pos, what: what, errs: errs, src: src}
+	ast.Walk(&tree.Node, v)
+	return !v.failed
+}
+
+type prechecker struct {
+	env    *exprEnv
+	pos    Pos
+	what   string
+	src    string
+	errs   *ErrorList
+	failed bool
+}
+
+func (v *prechecker) at(n ast.Node) Pos {
+	loc := n.Location()
+	line, col := 1, 0
+	for i, r := range v.src {
+		if i >= loc.From {
+			break
+		}
+		if r == '\n' {
+			line, col = line+1, 0
+		} else {
+			col++
+		}
+	}
+	return offsetPos(v.pos, line, col)
+}
+
+func (v *prechecker) fail(n ast.Node, format string, args ...any) {
+	v.errs.Add(v.at(n), "%s: %s", v.what, fmt.Sprintf(format, args...))
+	v.failed = true
+}
+
+func (v *prechecker) Visit(n *ast.Node) {
+	switch x := (*n).(type) {
+	case *ast.MemberNode:
+		prop, ok := x.Property.(*ast.StringNode)
+		if !ok {
+			return
+		}
+		switch base := x.Node.(type) {
+		case *ast.IdentifierNode:
+			switch base.Value {
+			case "customer", "before":
+				if v.env.schema.Attr(prop.Value) == nil {
+					v.fail(x.Property, "unknown attribute %s%s", prop.Value, hint(prop.Value, v.env.schema.AttrNames()))
+				}
+			case "event":
+				if !contains(eventFields, prop.Value) {
+					v.fail(x.Property, "event has no field %s%s", prop.Value, hint(prop.Value, eventFields))
+				}
+			case "run":
+				if v.env.kind == envRun && !contains(runFields, prop.Value) {
+					v.fail(x.Property, "run has no field %s%s", prop.Value, hint(prop.Value, runFields))
+				}
+			}
+		case *ast.MemberNode:
+			id, ok := base.Node.(*ast.IdentifierNode)
+			bp, ok2 := base.Property.(*ast.StringNode)
+			if ok && ok2 && id.Value == "event" && bp.Value == "data" && v.env.strict {
+				if _, known := v.env.dataType[prop.Value]; !known {
+					if len(v.env.dataKeys) == 0 {
+						v.fail(x.Property, "event data has no field %s: the trigger's event types declare no data", prop.Value)
+					} else {
+						v.fail(x.Property, "event data has no field %s%s", prop.Value, hint(prop.Value, v.env.dataKeys))
+					}
+				}
+			}
+		}
+	case *ast.CallNode:
+		id, ok := x.Callee.(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
+		if contains(DisabledBuiltins, id.Value) && Helpers[id.Value] == 0 {
+			switch id.Value {
+			case "now":
+				v.fail(x, "now() reads the wall clock and is not available; use the variable now (the workflow clock)")
+			default:
+				v.fail(x, "%s() is not available: expressions must be deterministic and it depends on the wall clock, the local time zone or map order", id.Value)
+			}
+			return
+		}
+		if want, ok := Helpers[id.Value]; ok {
+			if len(x.Arguments) != want {
+				v.fail(x, "%s takes %d argument, got %d", id.Value, want, len(x.Arguments))
+				return
+			}
+			if id.Value == "date" {
+				if s, ok := x.Arguments[0].(*ast.StringNode); ok {
+					if _, err := ParseTime(s.Value); err != nil {
+						v.fail(x.Arguments[0], "date: %v", err)
+					}
+				}
+			}
+		}
+	case *ast.IdentifierNode:
+		if x.Value == "__cal" {
+			v.fail(x, "unknown name __cal")
+		}
+	}
+}
+
+// Scope is the run-time environment of an evaluation. It is built once per
+// event or step and reused for every expression evaluated against it.
+type Scope struct {
+	vars map[string]any
+	cal  CalCtx
+}
+
+// NewScope builds a scope. before may equal customer; ev and run may be nil.
+func NewScope(now time.Time, cal *calendar.Calendar, customer, before map[string]any, ev *Event, run map[string]any) *Scope {
+	s := &Scope{}
+	s.Reset(now, cal, customer, before, ev, run)
+	return s
+}
+
+// Reset refills a scope in place, so a hot loop allocates it once.
+func (s *Scope) Reset(now time.Time, cal *calendar.Calendar, customer, before map[string]any, ev *Event, run map[string]any) {
+	if s.vars == nil {
+		s.vars = make(map[string]any, 8)
+	}
+	tz, _ := customer["timezone"].(string)
+	s.cal = CalCtx{Now: now, Cal: cal, Loc: cal.Loc(tz)}
+	s.vars["customer"] = customer
+	s.vars["before"] = before
+	s.vars["now"] = now
+	s.vars["__cal"] = &s.cal
+	if ev != nil {
+		s.vars["event"] = ev.exprMap()
+	} else {
+		s.vars["event"] = map[string]any{"data": map[string]any{}}
+	}
+	if run != nil {
+		s.vars["run"] = run
+	}
+}
+
+// Eval runs the expression. A nil expression evaluates to nil.
+func (x *Expr) Eval(m *vm.VM, s *Scope) (any, error) {
+	if x == nil {
+		return nil, nil
+	}
+	out, err := m.Run(x.prog, s.vars)
+	if err != nil {
+		return nil, fmt.Errorf("%s: evaluating %q: %w", x.Pos, x.Src, err)
+	}
+	return out, nil
+}
+
+// Bool evaluates a condition. A nil condition is true. A run-time error (for
+// example a comparison with an attribute the customer does not have) makes
+// the condition false and is returned for the record.
+func (x *Expr) Bool(m *vm.VM, s *Scope) (bool, error) {
+	if x == nil {
+		return true, nil
+	}
+	out, err := m.Run(x.prog, s.vars)
+	if err != nil {
+		return false, fmt.Errorf("%s: evaluating %q: %w", x.Pos, x.Src, err)
+	}
+	b, _ := out.(bool)
+	return b, nil
+}
+
+// Format renders a value for text: floats without trailing zeros, times as
+// RFC 3339 (dates alone at midnight UTC), lists joined with commas, nil empty.
+func Format(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case time.Time:
+		if x.Equal(x.Truncate(24*time.Hour)) && x.Location() == time.UTC {
+			return x.Format("2006-01-02")
+		}
+		return x.Format(time.RFC3339)
+	case time.Duration:
+		return calendar.Duration{Fixed: x}.String()
+	case []string:
+		return strings.Join(x, ", ")
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = Format(e)
+		}
+		return strings.Join(parts, ", ")
+	}
+	return fmt.Sprint(v)
+}
+
+// Text is a text field with {{ expr }} interpolations, compiled at load.
+type Text struct {
+	Src   string
+	parts []textPart
+}
+
+type textPart struct {
+	lit string
+	x   *Expr
+}
+
+// compileText splits src on {{ }} and compiles each expression.
+func (e *exprEnv) compileText(src string, pos Pos, what string, errs *ErrorList) *Text {
+	t := &Text{Src: src}
+	rest, off := src, 0
+	for {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			if strings.Contains(rest, "}}") {
+				errs.Add(textPos(pos, src, off+strings.Index(rest, "}}")), "%s: }} without a matching {{", what)
+			}
+			t.parts = append(t.parts, textPart{lit: rest})
+			return t
+		}
+		j := strings.Index(rest[i:], "}}")
+		if j < 0 {
+			errs.Add(textPos(pos, src, off+i), "%s: {{ without a matching }}", what)
+			return t
+		}
+		t.parts = append(t.parts, textPart{lit: rest[:i]})
+		inner := rest[i+2 : i+j]
+		lead := len(inner) - len(strings.TrimLeft(inner, " \t"))
+		x := e.compile(strings.TrimSpace(inner), textPos(pos, src, off+i+2+lead), what, wantAny, 0, errs)
+		t.parts = append(t.parts, textPart{x: x})
+		off += i + j + 2
+		rest = rest[i+j+2:]
+	}
+}
+
+func textPos(start Pos, src string, off int) Pos {
+	line, col := 1, 0
+	for i, r := range src {
+		if i >= off {
+			break
+		}
+		if r == '\n' {
+			line, col = line+1, 0
+		} else {
+			col++
+		}
+	}
+	return offsetPos(start, line, col)
+}
+
+// Render interpolates the text. An expression that fails renders as empty.
+func (t *Text) Render(m *vm.VM, s *Scope) string {
+	if t == nil {
+		return ""
+	}
+	if len(t.parts) == 1 && t.parts[0].x == nil {
+		return t.parts[0].lit
+	}
+	var b strings.Builder
+	for _, p := range t.parts {
+		if p.x == nil {
+			b.WriteString(p.lit)
+			continue
+		}
+		v, err := p.x.Eval(m, s)
+		if err == nil {
+			b.WriteString(Format(v))
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,221 @@
+package engine
+
+import (
+	"sort"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// MaxSeenEvents is how many event ids a journey remembers for de-duplication.
+const MaxSeenEvents = 10_000
+
+// PlaybookRuns is a journey's memory of one playbook.
+type PlaybookRuns struct {
+	Runs   int      `json:"runs"`             // runs started so far; the next run is Runs+1
+	Active string   `json:"active,omitempty"` // the id of the running run, if any
+	Keys   []string `json:"keys,omitempty"`   // once_per keys already used
+}
+
+// JourneyState is a customer's journey as plain data.
+type JourneyState struct {
+	Customer  string                   `json:"customer"`
+	Attrs     map[string]any           `json:"attrs"`
+	Seen      []string                 `json:"seen,omitempty"`
+	Playbooks map[string]*PlaybookRuns `json:"playbooks"`
+	Contacts  []time.Time              `json:"contacts,omitempty"`
+}
+
+// Journey is the interpreter for one customer: it applies events, evaluates
+// triggers and decides which runs start. It holds the customer's attributes,
+// stage and contact-policy ledger. Attribute maps are never changed in place:
+// every change makes a new map, so runs may keep the maps they were given.
+type Journey struct {
+	JourneyState
+	seen map[string]bool
+	vm   vm.VM
+	sc   Scope
+}
+
+// NewJourney starts a journey for a customer with initial attributes.
+func NewJourney(customer string, attrs map[string]any) *Journey {
+	a := make(map[string]any, len(attrs)+2)
+	for k, v := range attrs {
+		if v != nil {
+			a[k] = v
+		}
+	}
+	a[AttrID] = customer
+	return &Journey{JourneyState: JourneyState{Customer: customer, Attrs: a, Playbooks: map[string]*PlaybookRuns{}}}
+}
+
+// ResumeJourney rebuilds a journey from its state.
+func ResumeJourney(st JourneyState) *Journey {
+	if st.Playbooks == nil {
+		st.Playbooks = map[string]*PlaybookRuns{}
+	}
+	return &Journey{JourneyState: st}
+}
+
+// Applied is the outcome of applying an event to a journey.
+type Applied struct {
+	Duplicate bool
+	Event     *Event
+	Before    map[string]any // attributes before the event
+	Attrs     map[string]any // attributes after the event
+	Records   []Record       // stage changes
+	Forward   []string       // running runs that must receive the event, in playbook order
+	Starts    []StartRun     // runs to start, in playbook order, after forwarding
+}
+
+// Stage is the customer's lifecycle stage, or "".
+func (j *Journey) Stage() string { s, _ := j.Attrs[AttrStage].(string); return s }
+
+func (j *Journey) isSeen(id string) bool {
+	if j.seen == nil {
+		j.seen = make(map[string]bool, len(j.Seen))
+		for _, s := range j.Seen {
+			j.seen[s] = true
+		}
+	}
+	return j.seen[id]
+}
+
+func (j *Journey) markSeen(id string) {
+	j.isSeen(id)
+	j.seen[id] = true
+	j.Seen = append(j.Seen, id)
+	if len(j.Seen) > MaxSeenEvents {
+		delete(j.seen, j.Seen[0])
+		j.Seen = j.Seen[1:]
+	}
+}
+
+// Apply applies an event at now. The event must have passed Schema.Normalize.
+func (j *Journey) Apply(set *Set, now time.Time, ev *Event) Applied {
+	if ev.ID != "" {
+		if j.isSeen(ev.ID) {
+			return Applied{Duplicate: true, Event: ev}
+		}
+		j.markSeen(ev.ID)
+	}
+	before := j.Attrs
+	out := Applied{Event: ev, Before: before}
+	if len(ev.Attributes) > 0 {
+		next := make(map[string]any, len(before)+len(ev.Attributes))
+		for k, v := range before {
+			next[k] = v
+		}
+		for _, k := range sortedKeys(ev.Attributes) {
+			if v := ev.Attributes[k]; v == nil {
+				delete(next, k)
+			} else {
+				next[k] = v
+			}
+		}
+		next[AttrID] = j.Customer
+		j.Attrs = next
+		if from, to := stageOf(before), stageOf(next); from != to {
+			out.Records = append(out.Records, Record{At: now, Customer: j.Customer, Kind: RecStageChanged, From: from, To: to, Reason: ev.Type})
+		}
+	}
+	j.evaluate(set, now, ev, before, &out)
+	return out
+}
+
+// Daily runs the daily check at now: it passes a daily event to running runs
+// (for exit_when and wait_for) and evaluates `on: daily` triggers.
+func (j *Journey) Daily(set *Set, now time.Time) Applied {
+	ev := &Event{Type: EventDaily, Customer: j.Customer, At: now}
+	out := Applied{Event: ev, Before: j.Attrs}
+	j.evaluate(set, now, ev, j.Attrs, &out)
+	return out
+}
+
+func stageOf(a map[string]any) string { s, _ := a[AttrStage].(string); return s }
+
+func (j *Journey) evaluate(set *Set, now time.Time, ev *Event, before map[string]any, out *Applied) {
+	for _, name := range sortedKeys(j.Playbooks) {
+		if id := j.Playbooks[name].Active; id != "" {
+			out.Forward = append(out.Forward, id)
+		}
+	}
+	candidates := set.Triggered(ev.Type)
+	if len(candidates) == 0 {
+		out.Attrs = j.Attrs
+		return
+	}
+	j.sc.Reset(now, set.Schema.Calendar, j.Attrs, before, ev, nil)
+	for _, pb := range candidates {
+		st := j.Playbooks[pb.Name]
+		if st != nil && st.Active != "" {
+			continue // never two runs of a playbook at once for a customer
+		}
+		if ok, _ := pb.Trigger.When.Bool(&j.vm, &j.sc); !ok {
+			continue
+		}
+		key := ""
+		if pb.Trigger.OncePer != nil {
+			v, err := pb.Trigger.OncePer.Eval(&j.vm, &j.sc)
+			if err != nil {
+				continue
+			}
+			key = Format(v)
+		}
+		if st != nil && (pb.Trigger.OncePer == nil && st.Runs > 0 || contains(st.Keys, key)) {
+			continue
+		}
+		if st == nil {
+			st = &PlaybookRuns{}
+			j.Playbooks[pb.Name] = st
+		}
+		st.Runs++
+		if pb.Trigger.OncePer != nil {
+			st.Keys = append(st.Keys, key)
+		}
+		id := RunID(pb.Name, j.Customer, st.Runs)
+		st.Active = id
+		if pb.Stage != "" && pb.Stage != j.Stage() {
+			from := j.Stage()
+			next := make(map[string]any, len(j.Attrs))
+			for k, v := range j.Attrs {
+				next[k] = v
+			}
+			next[AttrStage] = pb.Stage
+			j.Attrs = next
+			out.Records = append(out.Records, Record{At: now, Customer: j.Customer, Playbook: pb.Name, Run: id, Kind: RecStageChanged, From: from, To: pb.Stage, Reason: "run started"})
+			j.sc.Reset(now, set.Schema.Calendar, j.Attrs, before, ev, nil)
+		}
+		out.Starts = append(out.Starts, StartRun{Playbook: pb, ID: id, N: st.Runs, Key: key, Event: ev, Attrs: j.Attrs, Before: before})
+	}
+	out.Attrs = j.Attrs
+}
+
+// RunEnded tells the journey a run has ended, so the playbook may start again.
+func (j *Journey) RunEnded(playbook, runID string) {
+	if st := j.Playbooks[playbook]; st != nil && st.Active == runID {
+		st.Active = ""
+	}
+}
+
+// Reserve books the earliest contact-policy slot at or after now for a
+// customer-facing message and returns it.
+func (j *Journey) Reserve(set *Set, now time.Time) time.Time {
+	p := set.Schema.Policy
+	tz, _ := j.Attrs["timezone"].(string)
+	loc := set.Schema.Calendar.Loc(tz)
+	keep := j.Contacts[:0]
+	for _, c := range j.Contacts {
+		if c.After(now.Add(-7 * 24 * time.Hour)) {
+			keep = append(keep, c)
+		}
+	}
+	j.Contacts = keep
+	if p.MaxPerWeek == 0 && !p.HasHours {
+		return now
+	}
+	at := set.Schema.Calendar.ContactSlot(j.Contacts, now, p.MaxPerWeek, p.Hours, p.HasHours, loc)
+	j.Contacts = append(j.Contacts, at)
+	sort.Slice(j.Contacts, func(a, b int) bool { return j.Contacts[a].Before(j.Contacts[b]) })
+	return at
+}

@@ -1,0 +1,755 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tend-cs/tend/engine/calendar"
+	"gopkg.in/yaml.v3"
+)
+
+// StepKind is what a step does.
+type StepKind int
+
+// The step kinds of SPEC 3.4.
+const (
+	KindDo StepKind = iota + 1
+	KindWait
+	KindWaitFor
+	KindIf
+	KindRepeat
+	KindStop
+)
+
+// Actions are the values of `do:`, in the order the spec lists them.
+var Actions = []string{"email", "survey", "call", "training", "task", "notify", "escalate", "webhook", "update"}
+
+// actionKeys lists each action's own keys, besides id, when and do.
+var actionKeys = map[string][]string{
+	"email":    {"to", "template", "subject", "body", "cc"},
+	"survey":   {"kind", "to", "template"},
+	"call":     {"title", "attendees", "duration", "due", "overdue", "wait", "owner"},
+	"training": {"title", "attendees", "duration", "due", "overdue", "wait", "owner", "topic"},
+	"task":     {"title", "description", "due", "overdue", "wait", "owner"},
+	"notify":   {"channel", "text"},
+	"escalate": {"to", "reason", "channel"},
+	"webhook":  {"endpoint", "body"},
+	"update":   {"set", "stage"},
+}
+
+var stepKindKeys = []string{"do", "wait", "wait_for", "if", "repeat", "stop"}
+
+// IsTask reports whether an action creates a task for a person.
+func IsTask(action string) bool {
+	return action == "call" || action == "training" || action == "task" || action == "escalate"
+}
+
+// IsCustomerFacing reports whether the contact policy applies to an action.
+func IsCustomerFacing(action string) bool { return action == "email" || action == "survey" }
+
+// DefaultDue is the due time of a task that names none.
+var DefaultDue = calendar.Duration{BusinessDays: 2}
+
+// Step is one compiled step. Blocks are referenced by index into Playbook.Blocks.
+type Step struct {
+	ID   string
+	Path string
+	Pos  Pos
+	When *Expr
+	Kind StepKind
+
+	Do          string
+	To          *Expr
+	Cc          []*Expr
+	Template    *Template
+	Subject     *Text
+	Body        *Text
+	SurveyKind  string
+	Title       *Text
+	Description *Text
+	Topic       *Text
+	Reason      *Text
+	Text        *Text
+	Attendees   []*Expr
+	Duration    time.Duration
+	Due         calendar.Duration
+	Overdue     int // block index, or -1
+	WaitTask    bool
+	Owner       *Expr
+	Channel     string
+	Endpoint    string
+	Fields      []BodyField
+	Set         []SetField
+	Stage       string
+
+	Wait calendar.Duration
+
+	Until     *Expr
+	Timeout   calendar.Duration
+	OnTimeout int // block index, or -1
+
+	Cond *Expr
+	Then int // block index, or -1
+	Else int // block index, or -1
+
+	Every       calendar.Duration
+	Times       int
+	RepeatUntil *Expr
+	Steps       int // block index of a repeat's body
+
+	StopReason *Text
+}
+
+// BodyField is one key of a webhook body.
+type BodyField struct {
+	Key  string
+	Text *Text
+}
+
+// SetField is one attribute assignment of `do: update`.
+type SetField struct {
+	Attr string
+	X    *Expr
+}
+
+// Trigger says when a playbook starts.
+type Trigger struct {
+	On      []string
+	Daily   bool
+	When    *Expr
+	OncePer *Expr
+}
+
+// Playbook is a compiled playbook, pinned to its version.
+type Playbook struct {
+	Name        string
+	Description string
+	File        string
+	Version     string
+	Stage       string
+	Owner       *Expr
+	Trigger     Trigger
+	ExitWhen    *Expr
+	Expires     calendar.Duration
+	Blocks      [][]*Step // Blocks[0] is the top-level steps
+	Templates   []string
+	steps       map[string]*Step
+}
+
+// Step returns the step with the given id, or nil.
+func (p *Playbook) Step(id string) *Step { return p.steps[id] }
+
+// Template is a message template: a subject and a Markdown body.
+type Template struct {
+	Name    string
+	File    string
+	Subject *Text
+	Body    *Text
+	source  []byte
+}
+
+var (
+	playbookNameRe = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	stepIDRe       = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+	endpointRe     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+)
+
+var playbookKeys = []string{"playbook", "description", "stage", "owner", "trigger", "exit_when", "expires", "steps"}
+
+// MaxSteps caps the steps in one playbook, nested ones included.
+const MaxSteps = 500
+
+type pbParser struct {
+	schema    *Schema
+	templates map[string]*Template
+	pb        *Playbook
+	trig      *exprEnv
+	run       *exprEnv
+	errs      *ErrorList
+	ids       map[string]Pos
+	count     int
+	prefix    string
+}
+
+// exprAt returns the file position of a scalar's first character of content.
+func exprAt(n node) Pos {
+	p := n.pos()
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		p.Col++
+	}
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		p.Line++
+		p.Col = 1
+	}
+	return p
+}
+
+// ParsePlaybook compiles one playbook file against a schema and templates.
+func ParsePlaybook(file string, data []byte, s *Schema, templates map[string]*Template, runEnv *exprEnv, errs *ErrorList) *Playbook {
+	root := parseYAML(file, data, errs)
+	if root == nil {
+		return nil
+	}
+	n := node{root, file}
+	pb := &Playbook{File: file, steps: map[string]*Step{}}
+	p := &pbParser{schema: s, templates: templates, pb: pb, errs: errs, ids: map[string]Pos{}, run: runEnv, prefix: "playbook"}
+	f := n.fields("playbook", playbookKeys, errs)
+	if f == nil {
+		return nil
+	}
+	if v, ok := f["playbook"]; ok {
+		if name, ok := v.value.str("playbook", errs); ok {
+			if !playbookNameRe.MatchString(name) {
+				errs.Add(v.value.pos(), "playbook name %q must be kebab-case: lower-case letters and digits joined by -", name)
+			}
+			pb.Name = name
+			p.prefix = "playbook " + name
+		}
+	} else {
+		errs.Add(n.pos(), "missing key playbook: every file names its playbook, such as `playbook: enterprise-onboarding`")
+	}
+	if v, ok := f["description"]; ok {
+		pb.Description, _ = v.value.str(p.prefix+": description", errs)
+	}
+	if v, ok := f["stage"]; ok {
+		pb.Stage = p.stage(v.value, p.prefix+": stage")
+	}
+	// Triggers first: their event types type `event.data` in trigger expressions.
+	if v, ok := f["trigger"]; ok {
+		p.trigger(v.value)
+	} else {
+		errs.Add(n.pos(), "%s: missing key trigger", p.prefix)
+		p.trig = newExprEnv(s, envTrigger, nil)
+	}
+	if v, ok := f["owner"]; ok {
+		pb.Owner = p.expr(p.run, v.value, p.prefix+": owner", wantString, 0)
+	} else if s.Attr("csm") != nil {
+		pb.Owner = p.run.compile("customer.csm", Pos{File: file}, "owner", wantString, 0, errs)
+	}
+	if v, ok := f["exit_when"]; ok {
+		pb.ExitWhen = p.expr(p.run, v.value, p.prefix+": exit_when", wantBool, 0)
+	}
+	if v, ok := f["expires"]; ok {
+		pb.Expires = p.duration(v.value, p.prefix+": expires")
+	}
+	pb.Blocks = [][]*Step{nil}
+	if v, ok := f["steps"]; ok {
+		pb.Blocks[0] = p.block(v.value, "steps", 0, false)
+		if len(pb.Blocks[0]) == 0 && v.value.Kind == yaml.SequenceNode {
+			errs.Add(v.value.pos(), "%s: steps must hold at least one step", p.prefix)
+		}
+	} else {
+		errs.Add(n.pos(), "%s: missing key steps", p.prefix)
+	}
+	// The version covers the file, the schema and every template it uses.
+	h := sha256.New()
+	h.Write(data)
+	h.Write([]byte{0})
+	h.Write(s.source)
+	sort.Strings(pb.Templates)
+	for _, t := range pb.Templates {
+		h.Write([]byte{0})
+		if tp := templates[t]; tp != nil {
+			h.Write(tp.source)
+		}
+	}
+	pb.Version = hex.EncodeToString(h.Sum(nil))[:12]
+	return pb
+}
+
+func (p *pbParser) expr(env *exprEnv, n node, what string, w want, t Type) *Expr {
+	src, ok := n.scalarText(what, p.errs)
+	if !ok {
+		return nil
+	}
+	return env.compile(src, exprAt(n), what, w, t, p.errs)
+}
+
+func (p *pbParser) text(n node, what string) *Text {
+	src, ok := n.scalarText(what, p.errs)
+	if !ok {
+		return nil
+	}
+	return p.run.compileText(src, exprAt(n), what, p.errs)
+}
+
+func (p *pbParser) duration(n node, what string) calendar.Duration {
+	s, ok := n.scalarText(what, p.errs)
+	if !ok {
+		return calendar.Duration{}
+	}
+	d, err := calendar.ParseDuration(s)
+	if err != nil {
+		p.errs.Add(n.pos(), "%s: %v", what, err)
+		return calendar.Duration{}
+	}
+	if d.IsZero() {
+		p.errs.Add(n.pos(), "%s: duration must be longer than zero", what)
+	}
+	return d
+}
+
+func (p *pbParser) stage(n node, what string) string {
+	s, ok := n.str(what, p.errs)
+	if !ok {
+		return ""
+	}
+	if !contains(p.schema.Stages, s) {
+		p.errs.Add(n.pos(), "%s: unknown stage %s%s", what, s, hint(s, p.schema.Stages))
+		return ""
+	}
+	return s
+}
+
+func (p *pbParser) trigger(n node) {
+	what := p.prefix + ": trigger"
+	f := n.fields(what, []string{"on", "when", "once_per"}, p.errs)
+	var types []string
+	if on, ok := f["on"]; ok {
+		for _, t := range on.value.strList(what+".on", p.errs) {
+			switch {
+			case t == EventDaily:
+				p.pb.Trigger.Daily = true
+			case p.schema.Event(t) != nil:
+				if contains(types, t) {
+					p.errs.Add(on.value.pos(), "%s.on: %s is listed twice", what, t)
+					continue
+				}
+				types = append(types, t)
+			default:
+				p.errs.Add(on.value.pos(), "%s.on: unknown event type %s%s", what, t, hint(t, append(p.schema.EventNames(), EventDaily)))
+			}
+		}
+		if len(types) == 0 && !p.pb.Trigger.Daily && on.value.Kind == yaml.SequenceNode && len(on.value.Content) == 0 {
+			p.errs.Add(on.value.pos(), "%s.on must name at least one event type or daily", what)
+		}
+	} else if f != nil {
+		p.errs.Add(n.pos(), "%s: missing key on: name the event types, or daily", what)
+	}
+	sort.Strings(types)
+	p.pb.Trigger.On = types
+	p.trig = newExprEnv(p.schema, envTrigger, types)
+	if w, ok := f["when"]; ok {
+		p.pb.Trigger.When = p.expr(p.trig, w.value, what+".when", wantBool, 0)
+	}
+	if o, ok := f["once_per"]; ok {
+		p.pb.Trigger.OncePer = p.expr(p.trig, o.value, what+".once_per", wantAny, 0)
+	}
+}
+
+// block parses a list of steps into a new block and returns its steps.
+// noWait marks overdue blocks, whose steps must not block the run.
+func (p *pbParser) block(n node, path string, depth int, noWait bool) []*Step {
+	if depth > 8 {
+		p.errs.Add(n.pos(), "%s: steps are nested more than 8 levels deep at %s", p.prefix, path)
+		return nil
+	}
+	items := n.list(p.prefix+": "+path, p.errs)
+	steps := make([]*Step, 0, len(items))
+	for i, it := range items {
+		if s := p.step(it, fmt.Sprintf("%s.%d", path, i), depth, noWait); s != nil {
+			steps = append(steps, s)
+		}
+	}
+	return steps
+}
+
+func (p *pbParser) newBlock(n node, path string, depth int, noWait bool) int {
+	idx := len(p.pb.Blocks)
+	p.pb.Blocks = append(p.pb.Blocks, nil)
+	p.pb.Blocks[idx] = p.block(n, path, depth+1, noWait)
+	return idx
+}
+
+func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
+	p.count++
+	if p.count == MaxSteps+1 {
+		p.errs.Add(n.pos(), "%s: more than %d steps; split the playbook", p.prefix, MaxSteps)
+	}
+	if p.count > MaxSteps {
+		return nil
+	}
+	s := &Step{Path: path, Pos: n.pos(), Overdue: -1, OnTimeout: -1, Then: -1, Else: -1, Steps: -1, WaitTask: true}
+	if n.Kind != yaml.MappingNode {
+		p.errs.Add(n.pos(), "%s: step %s must be a mapping with one of %s, not %s", p.prefix, path, strings.Join(stepKindKeys, ", "), n.kindName())
+		return nil
+	}
+	// Find the step's kind first, so unknown keys are judged against it.
+	var kindKey string
+	raw := map[string]node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i].Value
+		raw[k] = node{n.Content[i+1], n.file}
+		if contains(stepKindKeys, k) {
+			if kindKey != "" {
+				p.errs.Add(node{n.Content[i], n.file}.pos(), "%s: step %s has both %s and %s; a step has exactly one of %s", p.prefix, path, kindKey, k, strings.Join(stepKindKeys, ", "))
+				return nil
+			}
+			kindKey = k
+		}
+	}
+	if idn, ok := raw["id"]; ok {
+		if id, ok := idn.str("id", p.errs); ok {
+			if !stepIDRe.MatchString(id) {
+				p.errs.Add(idn.pos(), "%s: step id %q must be lower-case letters, digits, -, _ and .", p.prefix, id)
+			}
+			s.ID = id
+		}
+	}
+	if s.ID == "" {
+		s.ID = path
+	}
+	where := p.prefix + ": step " + s.ID
+	if prev, dup := p.ids[s.ID]; dup {
+		p.errs.Add(n.pos(), "%s: duplicate step id (first at line %d)", where, prev.Line)
+	} else {
+		p.ids[s.ID] = n.pos()
+		p.pb.steps[s.ID] = s
+	}
+	if kindKey == "" {
+		p.errs.Add(n.pos(), "%s: missing the step's kind: one of %s%s", where, strings.Join(stepKindKeys, ", "), p.kindHint(raw))
+		return nil
+	}
+	allowed := []string{"id", "when", kindKey}
+	var action string
+	switch kindKey {
+	case "do":
+		a, ok := raw["do"].str(where+": do", p.errs)
+		if !ok {
+			return nil
+		}
+		if _, known := actionKeys[a]; !known {
+			p.errs.Add(raw["do"].pos(), "%s: unknown action %s%s", where, a, hint(a, Actions))
+			return nil
+		}
+		action = a
+		allowed = append(allowed, actionKeys[a]...)
+	case "if":
+		allowed = append(allowed, "then", "else")
+	}
+	f := n.fields(where, allowed, p.errs)
+	if w, ok := f["when"]; ok {
+		s.When = p.expr(p.run, w.value, where+": when", wantBool, 0)
+	}
+	switch kindKey {
+	case "do":
+		s.Kind, s.Do = KindDo, action
+		p.action(s, f, where, depth, noWait)
+	case "wait":
+		s.Kind = KindWait
+		if noWait {
+			p.errs.Add(f["wait"].key.pos(), "%s: overdue steps run at once and cannot wait", where)
+		}
+		s.Wait = p.duration(f["wait"].value, where+": wait")
+	case "wait_for":
+		s.Kind = KindWaitFor
+		if noWait {
+			p.errs.Add(f["wait_for"].key.pos(), "%s: overdue steps run at once and cannot wait_for", where)
+		}
+		wf := f["wait_for"].value
+		if wf.Kind == yaml.ScalarNode {
+			p.errs.Add(wf.pos(), "%s: wait_for takes a mapping: {until: <condition>, timeout: 14d, on_timeout: [steps]}", where)
+			return s
+		}
+		wff := wf.fields(where+": wait_for", []string{"until", "timeout", "on_timeout"}, p.errs)
+		if u, ok := wff["until"]; ok {
+			s.Until = p.expr(p.run, u.value, where+": wait_for.until", wantBool, 0)
+		} else if wff != nil {
+			p.errs.Add(wf.pos(), "%s: wait_for needs until", where)
+		}
+		if t, ok := wff["timeout"]; ok {
+			s.Timeout = p.duration(t.value, where+": wait_for.timeout")
+		}
+		if o, ok := wff["on_timeout"]; ok {
+			if _, hasTimeout := wff["timeout"]; !hasTimeout {
+				p.errs.Add(o.key.pos(), "%s: on_timeout needs a timeout", where)
+			}
+			s.OnTimeout = p.newBlock(o.value, path+".on_timeout", depth, false)
+		}
+	case "if":
+		s.Kind = KindIf
+		s.Cond = p.expr(p.run, f["if"].value, where+": if", wantBool, 0)
+		if t, ok := f["then"]; ok {
+			s.Then = p.newBlock(t.value, path+".then", depth, noWait)
+		} else {
+			p.errs.Add(f["if"].key.pos(), "%s: if needs then", where)
+		}
+		if e, ok := f["else"]; ok {
+			s.Else = p.newBlock(e.value, path+".else", depth, noWait)
+		}
+	case "repeat":
+		s.Kind = KindRepeat
+		if noWait {
+			p.errs.Add(f["repeat"].key.pos(), "%s: overdue steps run at once and cannot repeat", where)
+		}
+		rf := f["repeat"].value.fields(where+": repeat", []string{"every", "times", "until", "steps"}, p.errs)
+		if e, ok := rf["every"]; ok {
+			s.Every = p.duration(e.value, where+": repeat.every")
+		} else if rf != nil {
+			p.errs.Add(f["repeat"].value.pos(), "%s: repeat needs every", where)
+		}
+		if t, ok := rf["times"]; ok {
+			if v, ok := t.value.intValue(where+": repeat.times", p.errs); ok {
+				if v < 1 || v > 1000 {
+					p.errs.Add(t.value.pos(), "%s: repeat.times must be between 1 and 1000, not %d", where, v)
+				}
+				s.Times = v
+			}
+		}
+		if u, ok := rf["until"]; ok {
+			s.RepeatUntil = p.expr(p.run, u.value, where+": repeat.until", wantBool, 0)
+		}
+		if rf != nil && s.Times == 0 && s.RepeatUntil == nil {
+			p.errs.Add(f["repeat"].value.pos(), "%s: repeat needs times or until, or it never ends", where)
+		}
+		if b, ok := rf["steps"]; ok {
+			s.Steps = p.newBlock(b.value, path+".steps", depth, false)
+		} else if rf != nil {
+			p.errs.Add(f["repeat"].value.pos(), "%s: repeat needs steps", where)
+		}
+	case "stop":
+		s.Kind = KindStop
+		s.StopReason = p.text(f["stop"].value, where+": stop")
+	}
+	return s
+}
+
+// kindHint explains a step with no kind key, for example a misspelled `do`.
+func (p *pbParser) kindHint(raw map[string]node) string {
+	for _, k := range sortedKeys(raw) {
+		if m := suggest(k, stepKindKeys); m != "" && k != "id" && k != "when" {
+			return "; did you mean " + m + " instead of " + k + "?"
+		}
+	}
+	return ""
+}
+
+func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, noWait bool) {
+	get := func(k string) (node, bool) { v, ok := f[k]; return v.value, ok }
+	if v, ok := get("to"); ok {
+		s.To = p.expr(p.run, v, where+": to", wantString, 0)
+	}
+	if v, ok := get("cc"); ok {
+		for _, it := range v.list(where+": cc", p.errs) {
+			s.Cc = append(s.Cc, p.expr(p.run, it, where+": cc", wantString, 0))
+		}
+	}
+	if v, ok := get("attendees"); ok {
+		for _, it := range v.list(where+": attendees", p.errs) {
+			s.Attendees = append(s.Attendees, p.expr(p.run, it, where+": attendees", wantString, 0))
+		}
+	}
+	if v, ok := get("template"); ok {
+		if name, ok := v.str(where+": template", p.errs); ok {
+			t := p.templates[name]
+			if t == nil {
+				names := sortedKeys(p.templates)
+				p.errs.Add(v.pos(), "%s: unknown template %s%s", where, name, hint(name, names))
+			} else {
+				s.Template = t
+				if !contains(p.pb.Templates, name) {
+					p.pb.Templates = append(p.pb.Templates, name)
+				}
+			}
+		}
+	}
+	for _, k := range []struct {
+		key string
+		dst **Text
+	}{{"subject", &s.Subject}, {"body", &s.Body}, {"title", &s.Title}, {"description", &s.Description},
+		{"topic", &s.Topic}, {"reason", &s.Reason}, {"text", &s.Text}} {
+		if v, ok := get(k.key); ok && (s.Do != "webhook" || k.key != "body") {
+			*k.dst = p.text(v, where+": "+k.key)
+		}
+	}
+	if v, ok := get("kind"); ok {
+		if k, ok := v.str(where+": kind", p.errs); ok {
+			if k != "nps" && k != "csat" {
+				p.errs.Add(v.pos(), "%s: unknown survey kind %s; valid kinds are nps, csat", where, k)
+			}
+			s.SurveyKind = k
+		}
+	}
+	if v, ok := get("duration"); ok {
+		d := p.duration(v, where+": duration")
+		if d.BusinessDays != 0 {
+			p.errs.Add(v.pos(), "%s: a meeting's duration cannot be in business days", where)
+		} else if d.Fixed > 8*time.Hour {
+			p.errs.Add(v.pos(), "%s: a meeting of %s does not fit in a working day", where, d)
+		}
+		s.Duration = d.Fixed
+	} else if s.Do == "call" || s.Do == "training" {
+		s.Duration = 30 * time.Minute
+	}
+	if IsTask(s.Do) {
+		s.Due = DefaultDue
+	}
+	if v, ok := get("due"); ok {
+		s.Due = p.duration(v, where+": due")
+	}
+	if noWait || s.Do == "escalate" {
+		s.WaitTask = false
+	}
+	if v, ok := get("wait"); ok {
+		if b, ok := v.boolValue(where+": wait", p.errs); ok {
+			if b && noWait {
+				p.errs.Add(v.pos(), "%s: overdue steps run at once; a task in them cannot wait", where)
+			}
+			s.WaitTask = b && !noWait
+		}
+	}
+	if v, ok := get("overdue"); ok {
+		s.Overdue = p.newBlock(v, s.Path+".overdue", depth, true)
+	}
+	if v, ok := get("owner"); ok {
+		s.Owner = p.expr(p.run, v, where+": owner", wantString, 0)
+	}
+	if v, ok := get("channel"); ok {
+		if c, ok := v.str(where+": channel", p.errs); ok {
+			if !endpointRe.MatchString(c) {
+				p.errs.Add(v.pos(), "%s: channel %q must be a name from tend.yaml such as cs-alerts", where, c)
+			}
+			s.Channel = c
+		}
+	}
+	if v, ok := get("endpoint"); ok {
+		if e, ok := v.str(where+": endpoint", p.errs); ok {
+			if strings.Contains(e, "://") {
+				p.errs.Add(v.pos(), "%s: endpoint %q is a URL; name an endpoint from tend.yaml instead, such as crm", where, e)
+			} else if !endpointRe.MatchString(e) {
+				p.errs.Add(v.pos(), "%s: endpoint %q must be a name from tend.yaml such as crm", where, e)
+			}
+			s.Endpoint = e
+		}
+	}
+	if s.Do == "webhook" {
+		if v, ok := get("body"); ok {
+			for _, fe := range orderedFields(v, where+": body", p.errs) {
+				txt, ok := fe.value.scalarText(where+": body."+fe.key.Value, p.errs)
+				if ok {
+					s.Fields = append(s.Fields, BodyField{Key: fe.key.Value, Text: p.run.compileText(txt, exprAt(fe.value), where+": body."+fe.key.Value, p.errs)})
+				}
+			}
+		}
+	}
+	if v, ok := get("set"); ok {
+		for _, fe := range orderedFields(v, where+": set", p.errs) {
+			a := p.schema.Attr(fe.key.Value)
+			if a == nil {
+				p.errs.Add(fe.key.pos(), "%s: set: unknown attribute %s%s", where, fe.key.Value, hint(fe.key.Value, p.schema.AttrNames()))
+				continue
+			}
+			if a.Name == AttrID || a.Name == AttrStage {
+				p.errs.Add(fe.key.pos(), "%s: set: %s cannot be set; use stage: to change the stage", where, a.Name)
+				continue
+			}
+			x := p.expr(p.run, fe.value, where+": set."+a.Name, wantType, a.Type)
+			s.Set = append(s.Set, SetField{Attr: a.Name, X: x})
+		}
+	}
+	if v, ok := get("stage"); ok {
+		s.Stage = p.stage(v, where+": stage")
+	}
+	// What each action cannot do without.
+	missing := func(keys ...string) {
+		for _, k := range keys {
+			if _, ok := f[k]; ok {
+				return
+			}
+		}
+		p.errs.Add(s.Pos, "%s: do: %s needs %s", where, s.Do, strings.Join(keys, " or "))
+	}
+	switch s.Do {
+	case "email":
+		if s.Template == nil {
+			if _, ok := f["template"]; !ok {
+				_, hasS := f["subject"]
+				_, hasB := f["body"]
+				if !hasS || !hasB {
+					p.errs.Add(s.Pos, "%s: do: email needs a template, or both subject and body", where)
+				}
+			}
+		}
+		if s.To == nil {
+			if _, ok := f["to"]; !ok && p.schema.Attr("contact_email") == nil {
+				p.errs.Add(s.Pos, "%s: do: email needs to: the schema has no contact_email attribute to default to", where)
+			}
+		}
+	case "survey":
+		missing("kind")
+		missing("template")
+	case "call", "training", "task":
+		missing("title")
+	case "notify":
+		missing("text")
+	case "escalate":
+		missing("to")
+		missing("reason")
+	case "webhook":
+		missing("endpoint")
+	case "update":
+		missing("set", "stage")
+	}
+}
+
+// ParseTemplate reads a template: front matter with subject between --- lines, then the body.
+func ParseTemplate(name, file string, data []byte, env *exprEnv, errs *ErrorList) *Template {
+	t := &Template{Name: name, File: file, source: data}
+	if len(data) > MaxFileSize {
+		errs.Add(Pos{File: file}, "file is %d bytes; the limit is %d", len(data), MaxFileSize)
+		return nil
+	}
+	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	if !strings.HasPrefix(text, "---\n") {
+		errs.Add(Pos{File: file, Line: 1, Col: 1}, "template %s: must start with front matter: a line ---, subject: ..., and a line ---", name)
+		return nil
+	}
+	end := strings.Index(text[4:], "\n---\n")
+	if end < 0 {
+		if strings.HasSuffix(text, "\n---") {
+			end = len(text) - 8
+		} else {
+			errs.Add(Pos{File: file, Line: 1, Col: 1}, "template %s: front matter has no closing --- line", name)
+			return nil
+		}
+	}
+	front := text[4 : 4+end+1]
+	bodyStart := 4 + end + 5
+	if bodyStart > len(text) {
+		bodyStart = len(text)
+	}
+	body := text[bodyStart:]
+	bodyLine := strings.Count(text[:bodyStart], "\n") + 1
+	var fm ErrorList
+	root := parseYAML(file, []byte(front), &fm)
+	for _, e := range fm {
+		e.Pos.Line++
+		*errs = append(*errs, e)
+	}
+	if root == nil {
+		return nil
+	}
+	n := node{root, file}
+	n.Line++ // front matter starts on line 2
+	f := n.fields("template "+name+" front matter", []string{"subject"}, errs)
+	if sub, ok := f["subject"]; ok {
+		if src, ok := sub.value.scalarText("subject", errs); ok {
+			p := exprAt(sub.value)
+			p.Line++
+			t.Subject = env.compileText(src, p, "template "+name+": subject", errs)
+		}
+	} else if f != nil {
+		errs.Add(Pos{File: file, Line: 2, Col: 1}, "template %s: front matter needs subject", name)
+	}
+	t.Body = env.compileText(body, Pos{File: file, Line: bodyLine, Col: 1}, "template "+name+": body", errs)
+	return t
+}
+
+// itoa is strconv.Itoa, named for brevity in paths.
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,893 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/tend-cs/tend/engine/calendar"
+)
+
+// Status is a run's state as managers filter on it (TendStatus).
+type Status string
+
+// Run statuses.
+const (
+	StatusRunning   Status = "running"
+	StatusWaiting   Status = "waiting"
+	StatusOverdue   Status = "overdue"
+	StatusEscalated Status = "escalated"
+	StatusCompleted Status = "completed"
+	StatusExited    Status = "exited"
+	StatusExpired   Status = "expired"
+	StatusFailed    Status = "failed"
+)
+
+// CmdKind is what a command asks the driver to do.
+type CmdKind int
+
+// Command kinds. A run never has more than one CmdAction or CmdReserve
+// outstanding: it waits for OnActionDone or OnSlot before going on.
+const (
+	CmdRecord      CmdKind = iota + 1 // append Record to the timeline
+	CmdAction                         // carry out Action, then call OnActionDone or OnActionFailed
+	CmdTimer                          // call OnTimer(Timer.ID) at Timer.At
+	CmdCancelTimer                    // forget the timer Timer.ID
+	CmdReserve                        // reserve a contact-policy slot for Action, then call OnSlot
+)
+
+// Command is one instruction from the interpreter to its driver.
+type Command struct {
+	Kind   CmdKind
+	Record *Record
+	Action *Action
+	Timer  Timer
+}
+
+// Timer is a durable timer of a run.
+type Timer struct {
+	ID      string    `json:"id"`
+	At      time.Time `json:"at"`
+	Summary string    `json:"summary"`
+}
+
+// Action is an outreach or a change for the driver to carry out.
+// Key is stable per (run, step, occurrence): drivers use it as the
+// idempotency key, Message-ID and task id.
+type Action struct {
+	Kind        string            `json:"kind"`
+	Key         string            `json:"key"`
+	Run         string            `json:"run"`
+	Playbook    string            `json:"playbook"`
+	Version     string            `json:"version"`
+	Customer    string            `json:"customer"`
+	Step        string            `json:"step"`
+	Occurrence  int               `json:"occurrence"`
+	Summary     string            `json:"summary"`
+	To          string            `json:"to,omitempty"`
+	Cc          []string          `json:"cc,omitempty"`
+	Owner       string            `json:"owner,omitempty"`
+	Title       string            `json:"title,omitempty"`
+	Template    string            `json:"template,omitempty"`
+	Subject     string            `json:"subject,omitempty"`
+	Body        string            `json:"body,omitempty"`
+	Survey      string            `json:"survey,omitempty"`
+	Attendees   []string          `json:"attendees,omitempty"`
+	Start       *time.Time        `json:"start,omitempty"`
+	Duration    time.Duration     `json:"duration,omitempty"`
+	Due         *time.Time        `json:"due,omitempty"`
+	Topic       string            `json:"topic,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Text        string            `json:"text,omitempty"`
+	Reason      string            `json:"reason,omitempty"`
+	Channel     string            `json:"channel,omitempty"`
+	Endpoint    string            `json:"endpoint,omitempty"`
+	Fields      map[string]string `json:"fields,omitempty"`
+	Set         map[string]any    `json:"set,omitempty"`
+	Stage       string            `json:"stage,omitempty"`
+	Timezone    string            `json:"timezone,omitempty"`
+}
+
+// Task is an open task of a run.
+type Task struct {
+	ID      string    `json:"id"`
+	Step    string    `json:"step"`
+	Action  string    `json:"action"`
+	Title   string    `json:"title"`
+	Owner   string    `json:"owner"`
+	Due     time.Time `json:"due"`
+	Wait    bool      `json:"wait"`
+	Overdue bool      `json:"overdue"`
+}
+
+// WaitKind is what a thread of a run is blocked on.
+type WaitKind int
+
+// Wait kinds.
+const (
+	WaitNone   WaitKind = iota
+	WaitTimer           // a wait step
+	WaitEvent           // wait_for
+	WaitTask            // a task with wait: true
+	WaitRepeat          // the pause between iterations of a repeat
+	WaitSlot            // a contact-policy reservation
+	WaitSend            // a message delayed by the contact policy
+	WaitAction          // an action being carried out
+)
+
+// Wait is the blocking state of a thread.
+type Wait struct {
+	Kind   WaitKind  `json:"kind"`
+	Step   string    `json:"step,omitempty"`
+	Timer  string    `json:"timer,omitempty"`
+	Until  time.Time `json:"until,omitempty"`
+	Task   string    `json:"task,omitempty"`
+	Action *Action   `json:"action,omitempty"`
+}
+
+// Frame is a position in a block of steps.
+type Frame struct {
+	Block  int    `json:"block"`
+	Index  int    `json:"index"`
+	Repeat string `json:"repeat,omitempty"` // the repeat step whose body this is
+	Iter   int    `json:"iter,omitempty"`
+}
+
+// Thread is a line of execution: the main steps, or an overdue block running
+// beside them. Overdue blocks never wait, except for their own actions.
+type Thread struct {
+	Stack []Frame `json:"stack"`
+	Wait  Wait    `json:"wait"`
+}
+
+// RunState is everything a run needs to continue: it is plain data, so a
+// workflow can carry it across continue-as-new and simulate can hold
+// thousands of runs.
+type RunState struct {
+	ID        string         `json:"id"`
+	Playbook  string         `json:"playbook"`
+	Version   string         `json:"version"`
+	Customer  string         `json:"customer"`
+	N         int            `json:"n"`
+	Key       string         `json:"key,omitempty"`
+	StartedAt time.Time      `json:"started_at"`
+	Owner     string         `json:"owner"`
+	Attrs     map[string]any `json:"attrs"`
+	Before    map[string]any `json:"before"`
+	Trigger   *Event         `json:"trigger,omitempty"`
+	Threads   []Thread       `json:"threads"`
+	Tasks     []Task         `json:"tasks,omitempty"`
+	Timers    []Timer        `json:"timers,omitempty"`
+	Occ       map[string]int `json:"occ,omitempty"`
+	Escalated bool           `json:"escalated,omitempty"`
+	Status    Status         `json:"status"`
+	Reason    string         `json:"reason,omitempty"`
+}
+
+// Run is the interpreter for one run of one playbook for one customer. It is
+// driven from outside: Start, then OnTimer, OnEvent, OnSlot, OnActionDone
+// and OnActionFailed, each returning the commands the driver must carry out
+// in order. It never reads a clock: every input carries now.
+type Run struct {
+	RunState
+	set *Set
+	pb  *Playbook
+	vm  vm.VM
+	out []Command
+}
+
+// StartRun describes a run a journey wants started.
+type StartRun struct {
+	Playbook *Playbook
+	ID       string
+	N        int
+	Key      string
+	Event    *Event
+	Attrs    map[string]any
+	Before   map[string]any
+}
+
+// RunID is the workflow id of the n-th run of a playbook for a customer.
+func RunID(playbook, customer string, n int) string {
+	return "run/" + playbook + "/" + customer + "/" + strconv.Itoa(n)
+}
+
+// NewRun creates a run from a journey's StartRun. Call Start next.
+func NewRun(set *Set, s StartRun) *Run {
+	return &Run{set: set, pb: s.Playbook, RunState: RunState{
+		ID: s.ID, Playbook: s.Playbook.Name, Version: s.Playbook.Version, Customer: s.Event.Customer,
+		N: s.N, Key: s.Key, Attrs: s.Attrs, Before: s.Before, Trigger: s.Event, Occ: map[string]int{},
+		Status: StatusRunning,
+	}}
+}
+
+// ResumeRun rebuilds a run from its state and the playbook version it is pinned to.
+func ResumeRun(set *Set, pb *Playbook, st RunState) *Run {
+	return &Run{set: set, pb: pb, RunState: st}
+}
+
+// Done reports whether the run has ended.
+func (r *Run) Done() bool {
+	switch r.Status {
+	case StatusCompleted, StatusExited, StatusExpired, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// CurrentStep is the id of the step the main thread is at (TendStep).
+func (r *Run) CurrentStep() string {
+	if len(r.Threads) == 0 {
+		return ""
+	}
+	return r.Threads[0].Wait.Step
+}
+
+// Waiting describes in plain words what the run is waiting for.
+func (r *Run) Waiting() string {
+	if r.Done() {
+		return string(r.Status)
+	}
+	if len(r.Threads) == 0 || len(r.Threads[0].Stack) == 0 {
+		if len(r.Tasks) > 0 {
+			return fmt.Sprintf("waiting for %d open task(s) to be completed", len(r.Tasks))
+		}
+		return "running"
+	}
+	w := r.Threads[0].Wait
+	switch w.Kind {
+	case WaitTimer:
+		return "waiting until " + w.Until.Format(time.RFC3339) + " (step " + w.Step + ")"
+	case WaitEvent:
+		s := r.pb.Step(w.Step)
+		msg := "waiting for " + s.Until.Src
+		if !w.Until.IsZero() {
+			msg += " until " + w.Until.Format(time.RFC3339)
+		}
+		return msg
+	case WaitTask:
+		for _, t := range r.Tasks {
+			if t.ID == w.Task {
+				return fmt.Sprintf("waiting for %s to complete %q (task %s, due %s)", t.Owner, t.Title, t.ID, t.Due.Format(time.RFC3339))
+			}
+		}
+	case WaitRepeat:
+		return "waiting until " + w.Until.Format(time.RFC3339) + " to repeat " + w.Step
+	case WaitSend, WaitSlot:
+		return "holding " + w.Step + " for the contact policy"
+	case WaitAction:
+		return "carrying out " + w.Step
+	}
+	return "running"
+}
+
+func (r *Run) emit(c Command) { r.out = append(r.out, c) }
+
+func (r *Run) record(now time.Time, kind, step string, fill func(*Record)) {
+	rec := &Record{At: now, Customer: r.Customer, Playbook: r.Playbook, Run: r.ID, Step: step, Kind: kind}
+	if fill != nil {
+		fill(rec)
+	}
+	r.emit(Command{Kind: CmdRecord, Record: rec})
+}
+
+func (r *Run) setTimer(id string, at time.Time, summary string) {
+	t := Timer{ID: id, At: at, Summary: summary}
+	r.Timers = append(r.Timers, t)
+	r.emit(Command{Kind: CmdTimer, Timer: t})
+}
+
+func (r *Run) cancelTimer(id string) {
+	for i, t := range r.Timers {
+		if t.ID == id {
+			r.Timers = append(r.Timers[:i], r.Timers[i+1:]...)
+			r.emit(Command{Kind: CmdCancelTimer, Timer: t})
+			return
+		}
+	}
+}
+
+func (r *Run) dropTimer(id string) bool {
+	for i, t := range r.Timers {
+		if t.ID == id {
+			r.Timers = append(r.Timers[:i], r.Timers[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Run) flush() []Command {
+	out := r.out
+	r.out = nil
+	return out
+}
+
+func (r *Run) runVars() map[string]any {
+	return map[string]any{"playbook": r.Playbook, "version": r.Version, "started_at": r.StartedAt, "owner": r.Owner}
+}
+
+// scope is the environment for steps: event is the event that started the run.
+func (r *Run) scope(now time.Time) *Scope {
+	return NewScope(now, r.set.Schema.Calendar, r.Attrs, r.Before, r.Trigger, r.runVars())
+}
+
+func (r *Run) loc() *time.Location {
+	tz, _ := r.Attrs["timezone"].(string)
+	return r.set.Schema.Calendar.Loc(tz)
+}
+
+// Start begins the run at now.
+func (r *Run) Start(now time.Time) []Command {
+	r.StartedAt = now
+	if r.pb.Owner != nil {
+		v, _ := r.pb.Owner.Eval(&r.vm, NewScope(now, r.set.Schema.Calendar, r.Attrs, r.Before, r.Trigger, r.runVars()))
+		r.Owner = Format(v)
+	}
+	r.record(now, RecRunStarted, "", func(rec *Record) {
+		rec.Owner = r.Owner
+		rec.Reason = "triggered by " + r.Trigger.Type
+	})
+	if !r.pb.Expires.IsZero() {
+		at := r.set.Schema.Calendar.Add(now, r.pb.Expires, r.loc())
+		r.setTimer("expires", at, "expire after "+r.pb.Expires.String()+" at "+at.Format(time.RFC3339))
+	}
+	r.Threads = []Thread{{Stack: []Frame{{Block: 0}}}}
+	r.advance(now)
+	return r.flush()
+}
+
+// OnTimer handles a timer that fired at now.
+func (r *Run) OnTimer(now time.Time, id string) []Command {
+	if r.Done() || !r.dropTimer(id) {
+		return nil // cancelled or unknown: a late timer is harmless
+	}
+	switch {
+	case id == "expires":
+		r.finish(now, StatusExpired, RecRunExpired, "expired after "+r.pb.Expires.String())
+		return r.flush()
+	case strings.HasPrefix(id, "due/"):
+		r.taskDue(now, strings.TrimPrefix(id, "due/"))
+	default:
+		for i := range r.Threads {
+			t := &r.Threads[i]
+			if t.Wait.Timer != id {
+				continue
+			}
+			switch t.Wait.Kind {
+			case WaitTimer:
+				t.Wait = Wait{}
+			case WaitRepeat:
+				r.repeatNext(now, t)
+			case WaitEvent:
+				step := t.Wait.Step
+				t.Wait = Wait{}
+				r.record(now, RecWaitTimeout, step, nil)
+				if s := r.pb.Step(step); s != nil && s.OnTimeout >= 0 {
+					t.Stack = append(t.Stack, Frame{Block: s.OnTimeout})
+				}
+			case WaitSend:
+				a := t.Wait.Action
+				r.sendAction(now, t, a)
+			}
+			break
+		}
+	}
+	r.advance(now)
+	return r.flush()
+}
+
+// OnEvent passes an event applied to the customer (or a daily check, type
+// daily) to the run, with the customer's attributes before and after it.
+func (r *Run) OnEvent(now time.Time, ev *Event, attrs, before map[string]any) []Command {
+	if r.Done() {
+		return nil
+	}
+	r.Attrs, r.Before = attrs, before
+	sc := NewScope(now, r.set.Schema.Calendar, attrs, before, ev, r.runVars())
+	if r.pb.ExitWhen != nil {
+		if ok, _ := r.pb.ExitWhen.Bool(&r.vm, sc); ok {
+			r.finish(now, StatusExited, RecRunExited, "exit_when "+r.pb.ExitWhen.Src+" on "+ev.Type)
+			return r.flush()
+		}
+	}
+	if ev.Type == EventTaskCompleted {
+		r.completeTask(now, ev)
+	}
+	for i := range r.Threads {
+		t := &r.Threads[i]
+		if t.Wait.Kind != WaitEvent {
+			continue
+		}
+		s := r.pb.Step(t.Wait.Step)
+		if ok, _ := s.Until.Bool(&r.vm, sc); ok {
+			if t.Wait.Timer != "" {
+				r.cancelTimer(t.Wait.Timer)
+			}
+			t.Wait = Wait{}
+		}
+	}
+	r.advance(now)
+	return r.flush()
+}
+
+// CompleteTaskEvent builds the task.completed event that completes a task by id.
+func CompleteTaskEvent(customer, taskID, outcome string, at time.Time) *Event {
+	return &Event{ID: "complete/" + taskID, Type: EventTaskCompleted, Customer: customer, At: at,
+		Data: map[string]any{"task": taskID, "outcome": outcome}}
+}
+
+func (r *Run) completeTask(now time.Time, ev *Event) {
+	id, _ := ev.Data["task"].(string)
+	pb, _ := ev.Data["playbook"].(string)
+	step, _ := ev.Data["step"].(string)
+	for i, t := range r.Tasks {
+		match := (id != "" && t.ID == id) || (id == "" && pb == r.Playbook && step == t.Step)
+		if !match {
+			continue
+		}
+		r.Tasks = append(r.Tasks[:i], r.Tasks[i+1:]...)
+		r.cancelTimer("due/" + t.ID)
+		outcome, _ := ev.Data["outcome"].(string)
+		r.record(now, RecTaskCompleted, t.Step, func(rec *Record) {
+			rec.Task, rec.Owner, rec.Title, rec.Reason = t.ID, t.Owner, t.Title, outcome
+		})
+		for j := range r.Threads {
+			if w := &r.Threads[j].Wait; w.Kind == WaitTask && w.Task == t.ID {
+				*w = Wait{}
+			}
+		}
+		return
+	}
+}
+
+func (r *Run) taskDue(now time.Time, id string) {
+	for i := range r.Tasks {
+		t := &r.Tasks[i]
+		if t.ID != id {
+			continue
+		}
+		t.Overdue = true
+		r.record(now, RecTaskOverdue, t.Step, func(rec *Record) {
+			rec.Task, rec.Owner, rec.Title = t.ID, t.Owner, t.Title
+			due := t.Due
+			rec.Due = &due
+		})
+		if s := r.pb.Step(t.Step); s != nil && s.Overdue >= 0 {
+			r.Threads = append(r.Threads, Thread{Stack: []Frame{{Block: s.Overdue}}})
+		}
+		return
+	}
+}
+
+// OnSlot answers CmdReserve with the time the contact policy allows.
+func (r *Run) OnSlot(now, at time.Time) []Command {
+	for i := range r.Threads {
+		t := &r.Threads[i]
+		if t.Wait.Kind != WaitSlot {
+			continue
+		}
+		a := t.Wait.Action
+		if at.After(now) {
+			id := "send/" + a.Key
+			t.Wait = Wait{Kind: WaitSend, Step: a.Step, Timer: id, Until: at, Action: a}
+			r.setTimer(id, at, "hold "+a.Summary+" for the contact policy until "+at.Format(time.RFC3339))
+		} else {
+			r.sendAction(now, t, a)
+		}
+		break
+	}
+	r.advance(now)
+	return r.flush()
+}
+
+// OnActionDone reports that the outstanding action was carried out.
+func (r *Run) OnActionDone(now time.Time) []Command {
+	for i := range r.Threads {
+		t := &r.Threads[i]
+		if t.Wait.Kind != WaitAction {
+			continue
+		}
+		a := t.Wait.Action
+		t.Wait = Wait{}
+		if IsTask(a.Kind) {
+			task := Task{ID: a.Key, Step: a.Step, Action: a.Kind, Title: a.Title, Owner: a.Owner, Due: *a.Due}
+			s := r.pb.Step(a.Step)
+			task.Wait = s != nil && s.WaitTask
+			r.Tasks = append(r.Tasks, task)
+			r.setTimer("due/"+task.ID, task.Due, "due: "+task.Title+" at "+task.Due.Format(time.RFC3339))
+			if a.Kind == "escalate" {
+				r.Escalated = true
+			}
+			if task.Wait {
+				t.Wait = Wait{Kind: WaitTask, Step: a.Step, Task: task.ID}
+			}
+		}
+		break
+	}
+	r.advance(now)
+	return r.flush()
+}
+
+// OnActionFailed reports a permanent failure of the outstanding action: the run fails.
+func (r *Run) OnActionFailed(now time.Time, reason string) []Command {
+	step := ""
+	for _, t := range r.Threads {
+		if t.Wait.Kind == WaitAction {
+			step = t.Wait.Step
+		}
+	}
+	r.finish(now, StatusFailed, RecRunFailed, fmt.Sprintf("step %s failed: %s", step, reason))
+	return r.flush()
+}
+
+func (r *Run) finish(now time.Time, st Status, kind, reason string) {
+	r.Status, r.Reason = st, reason
+	for len(r.Timers) > 0 {
+		r.cancelTimer(r.Timers[0].ID)
+	}
+	r.Threads = nil
+	r.record(now, kind, "", func(rec *Record) { rec.Reason = reason })
+}
+
+// effectPending reports whether an action or reservation is outstanding:
+// effects are carried out one at a time, in order.
+func (r *Run) effectPending() bool {
+	for _, t := range r.Threads {
+		if t.Wait.Kind == WaitSlot || t.Wait.Kind == WaitAction {
+			return true
+		}
+	}
+	return false
+}
+
+// advance runs threads until each is blocked or finished.
+func (r *Run) advance(now time.Time) {
+	for guard := 0; !r.Done(); guard++ {
+		if guard > 100_000 {
+			r.finish(now, StatusFailed, RecRunFailed, "the run took more than 100000 steps at one instant")
+			return
+		}
+		if r.effectPending() {
+			return
+		}
+		progressed := false
+		for i := 0; i < len(r.Threads); i++ {
+			t := &r.Threads[i]
+			if t.Wait.Kind != WaitNone || len(t.Stack) == 0 {
+				continue
+			}
+			r.stepThread(now, i)
+			progressed = true
+			break
+		}
+		// Finished overdue threads go; the main thread stays as the run's anchor.
+		kept := r.Threads[:0]
+		for i, t := range r.Threads {
+			if i == 0 || len(t.Stack) > 0 {
+				kept = append(kept, t)
+			}
+		}
+		r.Threads = kept
+		if r.Done() {
+			return
+		}
+		if !progressed {
+			if len(r.Threads) == 1 && len(r.Threads[0].Stack) == 0 && len(r.Tasks) == 0 {
+				r.finish(now, StatusCompleted, RecRunCompleted, "all steps done")
+			}
+			r.updateStatus()
+			return
+		}
+	}
+}
+
+func (r *Run) updateStatus() {
+	if r.Done() {
+		return
+	}
+	switch {
+	case r.Escalated:
+		r.Status = StatusEscalated
+	case r.anyOverdue():
+		r.Status = StatusOverdue
+	case len(r.Threads) > 0 && r.Threads[0].Wait.Kind != WaitNone && r.Threads[0].Wait.Kind != WaitAction:
+		r.Status = StatusWaiting
+	case len(r.Threads) > 0 && len(r.Threads[0].Stack) == 0:
+		r.Status = StatusWaiting
+	default:
+		r.Status = StatusRunning
+	}
+}
+
+func (r *Run) anyOverdue() bool {
+	for _, t := range r.Tasks {
+		if t.Overdue {
+			return true
+		}
+	}
+	return false
+}
+
+// stepThread executes one step (or one block end) of thread ti.
+func (r *Run) stepThread(now time.Time, ti int) {
+	t := &r.Threads[ti]
+	top := &t.Stack[len(t.Stack)-1]
+	block := r.pb.Blocks[top.Block]
+	if top.Index >= len(block) {
+		if top.Repeat != "" {
+			s := r.pb.Step(top.Repeat)
+			if s.Times == 0 || top.Iter < s.Times {
+				at := r.set.Schema.Calendar.Add(now, s.Every, r.loc())
+				id := fmt.Sprintf("every/%s/%d/%d", s.ID, r.Occ[s.ID], top.Iter)
+				t.Wait = Wait{Kind: WaitRepeat, Step: s.ID, Timer: id, Until: at}
+				r.setTimer(id, at, "repeat "+s.ID+" every "+s.Every.String()+": next at "+at.Format(time.RFC3339))
+				return
+			}
+		}
+		t.Stack = t.Stack[:len(t.Stack)-1]
+		return
+	}
+	s := block[top.Index]
+	top.Index++
+	sc := r.scope(now)
+	if s.When != nil {
+		if ok, err := s.When.Bool(&r.vm, sc); !ok {
+			r.record(now, RecStepSkipped, s.ID, func(rec *Record) {
+				rec.Reason = "when " + s.When.Src + " is false"
+				if err != nil {
+					rec.Reason = "when " + s.When.Src + " could not be evaluated: " + err.Error()
+				}
+			})
+			return
+		}
+	}
+	r.Occ[s.ID]++
+	occ := r.Occ[s.ID]
+	switch s.Kind {
+	case KindDo:
+		a := r.buildAction(now, s, occ, sc)
+		if IsCustomerFacing(s.Do) {
+			t.Wait = Wait{Kind: WaitSlot, Step: s.ID, Action: a}
+			r.emit(Command{Kind: CmdReserve, Action: a})
+			return
+		}
+		r.sendAction(now, t, a)
+	case KindWait:
+		at := r.set.Schema.Calendar.Add(now, s.Wait, r.loc())
+		id := fmt.Sprintf("wait/%s/%d", s.ID, occ)
+		t.Wait = Wait{Kind: WaitTimer, Step: s.ID, Timer: id, Until: at}
+		r.setTimer(id, at, "wait "+s.Wait.String()+" until "+at.Format("2006-01-02 15:04 MST"))
+	case KindWaitFor:
+		if ok, _ := s.Until.Bool(&r.vm, sc); ok {
+			return
+		}
+		t.Wait = Wait{Kind: WaitEvent, Step: s.ID}
+		if !s.Timeout.IsZero() {
+			at := r.set.Schema.Calendar.Add(now, s.Timeout, r.loc())
+			id := fmt.Sprintf("timeout/%s/%d", s.ID, occ)
+			t.Wait.Timer, t.Wait.Until = id, at
+			r.setTimer(id, at, "wait for "+s.Until.Src+" at most until "+at.Format("2006-01-02 15:04 MST"))
+		}
+	case KindIf:
+		ok, _ := s.Cond.Bool(&r.vm, sc)
+		switch {
+		case ok && s.Then >= 0:
+			t.Stack = append(t.Stack, Frame{Block: s.Then})
+		case !ok && s.Else >= 0:
+			t.Stack = append(t.Stack, Frame{Block: s.Else})
+		}
+	case KindRepeat:
+		t.Stack = append(t.Stack, Frame{Block: s.Steps, Repeat: s.ID, Iter: 1})
+	case KindStop:
+		reason := s.StopReason.Render(&r.vm, sc)
+		r.finish(now, StatusCompleted, RecRunCompleted, "stopped at "+s.ID+": "+reason)
+	}
+}
+
+// repeatNext runs after a repeat's pause: it checks until, then starts the next iteration.
+func (r *Run) repeatNext(now time.Time, t *Thread) {
+	s := r.pb.Step(t.Wait.Step)
+	t.Wait = Wait{}
+	top := &t.Stack[len(t.Stack)-1]
+	if s.RepeatUntil != nil {
+		if ok, _ := s.RepeatUntil.Bool(&r.vm, r.scope(now)); ok {
+			t.Stack = t.Stack[:len(t.Stack)-1]
+			return
+		}
+	}
+	top.Iter++
+	top.Index = 0
+}
+
+// sendAction emits the action and its timeline record, and waits for it.
+func (r *Run) sendAction(now time.Time, t *Thread, a *Action) {
+	t.Wait = Wait{Kind: WaitAction, Step: a.Step, Action: a}
+	r.record(now, RecAction, a.Step, func(rec *Record) {
+		rec.Action, rec.To, rec.Owner, rec.Title, rec.Due = a.Kind, a.To, a.Owner, a.Title, a.Due
+		if IsTask(a.Kind) {
+			rec.Task = a.Key
+		}
+		if a.Kind == "escalate" {
+			rec.Reason = a.Reason
+		}
+	})
+	r.emit(Command{Kind: CmdAction, Action: a})
+}
+
+func (r *Run) buildAction(now time.Time, s *Step, occ int, sc *Scope) *Action {
+	a := &Action{
+		Kind: s.Do, Run: r.ID, Playbook: r.Playbook, Version: r.Version, Customer: r.Customer,
+		Step: s.ID, Occurrence: occ, Key: TaskKey(r.ID, s.ID, occ), Owner: r.Owner,
+	}
+	a.Timezone, _ = r.Attrs["timezone"].(string)
+	str := func(x *Expr) string {
+		v, _ := x.Eval(&r.vm, sc)
+		return Format(v)
+	}
+	if s.Owner != nil {
+		a.Owner = str(s.Owner)
+	}
+	switch s.Do {
+	case "email", "survey":
+		if s.To != nil {
+			a.To = str(s.To)
+		} else {
+			a.To = Format(r.Attrs["contact_email"])
+		}
+		for _, c := range s.Cc {
+			a.Cc = append(a.Cc, str(c))
+		}
+		if s.Template != nil {
+			a.Template = s.Template.Name
+			a.Subject = s.Template.Subject.Render(&r.vm, sc)
+			a.Body = s.Template.Body.Render(&r.vm, sc)
+		} else {
+			a.Subject = s.Subject.Render(&r.vm, sc)
+			a.Body = s.Body.Render(&r.vm, sc)
+		}
+		a.Survey = s.SurveyKind
+		a.Title = a.Subject
+		what := "email"
+		if s.Do == "survey" {
+			what = s.SurveyKind + " survey"
+		}
+		name := a.Template
+		if name == "" {
+			name = strconvQuote(a.Subject)
+		}
+		a.Summary = what + " " + name + " to " + r.recipient(s.To)
+	case "call", "training", "task":
+		a.Title = s.Title.Render(&r.vm, sc)
+		a.Description = s.Description.Render(&r.vm, sc)
+		a.Topic = s.Topic.Render(&r.vm, sc)
+		for _, x := range s.Attendees {
+			a.Attendees = append(a.Attendees, str(x))
+		}
+		due := r.set.Schema.Calendar.Add(now, s.Due, r.loc())
+		a.Due = &due
+		if s.Do != "task" {
+			a.Duration = s.Duration
+			hours := r.set.Schema.Policy.Hours
+			if !r.set.Schema.Policy.HasHours {
+				hours = defaultHours
+			}
+			start := r.set.Schema.Calendar.ProposeSlot(now, due, s.Duration, hours, r.loc())
+			a.Start = &start
+		}
+		a.Summary = s.Do + " " + strconvQuote(a.Title) + " for " + r.ownerRole(s.Owner) + ", due " + due.Format("2006-01-02")
+	case "escalate":
+		a.To = str(s.To)
+		a.Owner = a.To
+		a.Reason = s.Reason.Render(&r.vm, sc)
+		a.Title = "Escalation: " + a.Reason
+		a.Channel = s.Channel
+		due := r.set.Schema.Calendar.Add(now, DefaultDue, r.loc())
+		a.Due = &due
+		a.Summary = "escalate to " + r.recipient(s.To) + ": " + a.Reason
+	case "notify":
+		a.Channel = s.Channel
+		a.Text = s.Text.Render(&r.vm, sc)
+		a.Title = a.Text
+		a.To = s.Channel
+		a.Summary = "notify " + orDefault(s.Channel, "the default channel") + ": " + a.Text
+	case "webhook":
+		a.Endpoint = s.Endpoint
+		a.To = s.Endpoint
+		a.Fields = map[string]string{}
+		for _, f := range s.Fields {
+			a.Fields[f.Key] = f.Text.Render(&r.vm, sc)
+		}
+		a.Summary = "webhook to " + s.Endpoint
+	case "update":
+		a.Set = map[string]any{}
+		var parts []string
+		for _, f := range s.Set {
+			v, _ := f.X.Eval(&r.vm, sc)
+			if attr := r.set.Schema.Attr(f.Attr); attr != nil {
+				if cv, err := Coerce(attr.Type, v); err == nil {
+					v = cv
+				}
+			}
+			a.Set[f.Attr] = v
+			parts = append(parts, f.Attr+"="+Format(v))
+		}
+		if s.Stage != "" {
+			a.Stage = s.Stage
+			parts = append(parts, "stage="+s.Stage)
+		}
+		a.Title = "set " + strings.Join(parts, ", ")
+		a.Summary = "update customer: " + strings.Join(parts, ", ")
+	}
+	if len(a.Summary) > 200 {
+		a.Summary = a.Summary[:197] + "..."
+	}
+	return a
+}
+
+// recipient says who an address expression points at, without personal data.
+func (r *Run) recipient(x *Expr) string {
+	if x == nil {
+		return "the customer contact"
+	}
+	src := strings.TrimSpace(x.Src)
+	switch src {
+	case "customer.contact_email":
+		return "the customer contact"
+	case "customer.csm":
+		return "the CSM"
+	case "customer.manager":
+		return "the manager"
+	}
+	if strings.HasPrefix(src, "customer.") && !strings.ContainsAny(src, " +()") {
+		return strings.ReplaceAll(strings.TrimPrefix(src, "customer."), "_", " ")
+	}
+	return "the address in " + src
+}
+
+func (r *Run) ownerRole(x *Expr) string {
+	if x == nil {
+		if r.pb.Owner != nil && r.pb.Owner.Src == "customer.csm" {
+			return "the CSM"
+		}
+		return "the run owner"
+	}
+	return r.recipient(x)
+}
+
+// defaultHours are the working hours for meeting proposals when the schema sets no contact hours.
+var defaultHours = calendar.Window{Start: 9 * 60, End: 17 * 60}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func strconvQuote(s string) string {
+	if len(s) > 80 {
+		s = s[:77] + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// TaskKey is the idempotency key, and task id, of a step occurrence in a run.
+func TaskKey(runID, step string, occ int) string {
+	return strings.TrimPrefix(runID, "run/") + "/" + step + "/" + strconv.Itoa(occ)
+}
+
+// SortedTimers returns the run's pending timers by time, then id.
+func (r *Run) SortedTimers() []Timer {
+	out := append([]Timer(nil), r.Timers...)
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.Before(out[j].At)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
