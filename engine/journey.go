@@ -116,7 +116,7 @@ func (j *Journey) Apply(set *Set, now time.Time, ev *Event) Applied {
 		next[AttrID] = j.Customer
 		j.Attrs = next
 		if from, to := stageOf(before), stageOf(next); from != to {
-			out.Records = append(out.Records, Record{At: now, Customer: j.Customer, Kind: RecStageChanged, From: from, To: to, Reason: ev.Type})
+			out.Records = append(out.Records, Record{At: now.UTC(), Customer: j.Customer, Kind: RecStageChanged, From: from, To: to, Reason: ev.Type})
 		}
 	}
 	j.evaluate(set, now, ev, before, &out)
@@ -183,7 +183,7 @@ func (j *Journey) evaluate(set *Set, now time.Time, ev *Event, before map[string
 			}
 			next[AttrStage] = pb.Stage
 			j.Attrs = next
-			out.Records = append(out.Records, Record{At: now, Customer: j.Customer, Playbook: pb.Name, Run: id, Kind: RecStageChanged, From: from, To: pb.Stage, Reason: "run started"})
+			out.Records = append(out.Records, Record{At: now.UTC(), Customer: j.Customer, Playbook: pb.Name, Run: id, Kind: RecStageChanged, From: from, To: pb.Stage, Reason: "run started"})
 			j.sc.Reset(now, set.Schema.Calendar, j.Attrs, before, ev, nil)
 		}
 		out.Starts = append(out.Starts, StartRun{Playbook: pb, ID: id, N: st.Runs, Key: key, Event: ev, Attrs: j.Attrs, Before: before})

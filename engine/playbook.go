@@ -384,8 +384,14 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 	var kindKey string
 	raw := map[string]node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
+		raw[n.Content[i].Value] = node{n.Content[i+1], n.file}
+	}
+	_, hasDo := raw["do"]
+	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i].Value
-		raw[k] = node{n.Content[i+1], n.file}
+		if k == "wait" && hasDo {
+			continue // with do, wait is the task's flag (wait: false), not a wait step
+		}
 		if contains(stepKindKeys, k) {
 			if kindKey != "" {
 				p.errs.Add(node{n.Content[i], n.file}.pos(), "%s: step %s has both %s and %s; a step has exactly one of %s", p.prefix, path, kindKey, k, strings.Join(stepKindKeys, ", "))

@@ -267,7 +267,7 @@ func (r *Run) Waiting() string {
 func (r *Run) emit(c Command) { r.out = append(r.out, c) }
 
 func (r *Run) record(now time.Time, kind, step string, fill func(*Record)) {
-	rec := &Record{At: now, Customer: r.Customer, Playbook: r.Playbook, Run: r.ID, Step: step, Kind: kind}
+	rec := &Record{At: now.UTC(), Customer: r.Customer, Playbook: r.Playbook, Run: r.ID, Step: step, Kind: kind}
 	if fill != nil {
 		fill(rec)
 	}
@@ -275,7 +275,7 @@ func (r *Run) record(now time.Time, kind, step string, fill func(*Record)) {
 }
 
 func (r *Run) setTimer(id string, at time.Time, summary string) {
-	t := Timer{ID: id, At: at, Summary: summary}
+	t := Timer{ID: id, At: at.UTC(), Summary: summary}
 	r.Timers = append(r.Timers, t)
 	r.emit(Command{Kind: CmdTimer, Timer: t})
 }
@@ -453,7 +453,7 @@ func (r *Run) taskDue(now time.Time, id string) {
 		t.Overdue = true
 		r.record(now, RecTaskOverdue, t.Step, func(rec *Record) {
 			rec.Task, rec.Owner, rec.Title = t.ID, t.Owner, t.Title
-			due := t.Due
+			due := t.Due.UTC()
 			rec.Due = &due
 		})
 		if s := r.pb.Step(t.Step); s != nil && s.Overdue >= 0 {
@@ -707,9 +707,9 @@ func (r *Run) repeatNext(now time.Time, t *Thread) {
 func (r *Run) sendAction(now time.Time, t *Thread, a *Action) {
 	t.Wait = Wait{Kind: WaitAction, Step: a.Step, Action: a}
 	r.record(now, RecAction, a.Step, func(rec *Record) {
-		rec.Action, rec.To, rec.Owner, rec.Title, rec.Due = a.Kind, a.To, a.Owner, a.Title, a.Due
+		rec.Action, rec.To, rec.Title, rec.Due = a.Kind, a.To, a.Title, a.Due
 		if IsTask(a.Kind) {
-			rec.Task = a.Key
+			rec.Task, rec.Owner = a.Key, a.Owner
 		}
 		if a.Kind == "escalate" {
 			rec.Reason = a.Reason
@@ -767,7 +767,7 @@ func (r *Run) buildAction(now time.Time, s *Step, occ int, sc *Scope) *Action {
 		for _, x := range s.Attendees {
 			a.Attendees = append(a.Attendees, str(x))
 		}
-		due := r.set.Schema.Calendar.Add(now, s.Due, r.loc())
+		due := r.set.Schema.Calendar.Add(now, s.Due, r.loc()).UTC()
 		a.Due = &due
 		if s.Do != "task" {
 			a.Duration = s.Duration
@@ -775,7 +775,7 @@ func (r *Run) buildAction(now time.Time, s *Step, occ int, sc *Scope) *Action {
 			if !r.set.Schema.Policy.HasHours {
 				hours = defaultHours
 			}
-			start := r.set.Schema.Calendar.ProposeSlot(now, due, s.Duration, hours, r.loc())
+			start := r.set.Schema.Calendar.ProposeSlot(now, due, s.Duration, hours, r.loc()).UTC()
 			a.Start = &start
 		}
 		a.Summary = s.Do + " " + strconvQuote(a.Title) + " for " + r.ownerRole(s.Owner) + ", due " + due.Format("2006-01-02")
@@ -785,7 +785,7 @@ func (r *Run) buildAction(now time.Time, s *Step, occ int, sc *Scope) *Action {
 		a.Reason = s.Reason.Render(&r.vm, sc)
 		a.Title = "Escalation: " + a.Reason
 		a.Channel = s.Channel
-		due := r.set.Schema.Calendar.Add(now, DefaultDue, r.loc())
+		due := r.set.Schema.Calendar.Add(now, DefaultDue, r.loc()).UTC()
 		a.Due = &due
 		a.Summary = "escalate to " + r.recipient(s.To) + ": " + a.Reason
 	case "notify":

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/load"
+	"github.com/tend-cs/tend/sim"
+)
+
+type simulateArgs struct {
+	Scenario  string   `help:"scenario file (SPEC 5.1): start, until, customers and events" type:"path"`
+	Customers string   `help:"customers as .csv (with a header row) or .jsonl, instead of a scenario" type:"path"`
+	IDColumn  string   `name:"id-column" default:"id" help:"the CSV column holding the customer id"`
+	Events    string   `help:"events as .jsonl, one per line" type:"path"`
+	Start     string   `help:"simulation start (RFC 3339), without a scenario; default: the first event"`
+	Until     string   `help:"simulation end (RFC 3339), without a scenario; overrides the scenario's until"`
+	Format    string   `enum:"table,jsonl" default:"table" help:"output: table or jsonl"`
+	Report    string   `help:"also write an HTML summary with charts to this file" type:"path"`
+	Paths     []string `arg:"" optional:"" help:"playbook directory (default ./playbooks)"`
+}
+
+// simulateCmd implements `tend simulate`.
+func simulateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	var a simulateArgs
+	if code, done := parse("simulate", &a, args, stdout, stderr); done {
+		return code
+	}
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "tend simulate: "+format+"\n", args...)
+		return exitUsage
+	}
+	if len(a.Paths) == 0 {
+		a.Paths = []string{"playbooks"}
+	}
+	groups, err := load.Files(a.Paths)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if len(groups) != 1 {
+		return fail("simulate takes one playbook directory, got %d", len(groups))
+	}
+	set, errs := engine.Load(groups[0].Files)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, e.Error())
+		}
+		fmt.Fprintf(stderr, "tend simulate: the playbooks have %d %s; fix them first (tend validate)\n", len(errs), plural(len(errs), "error", "errors"))
+		return exitInvalid
+	}
+	in, code := simInput(a, set, stderr)
+	if code != 0 {
+		return code
+	}
+	res, err := sim.Run(set, in)
+	if err != nil {
+		return fail("%v", err)
+	}
+	w := bufio.NewWriterSize(stdout, 1<<16)
+	defer w.Flush()
+	switch a.Format {
+	case "jsonl":
+		enc := json.NewEncoder(w)
+		for i := range res.Records {
+			if err := enc.Encode(&res.Records[i]); err != nil {
+				return fail("%v", err)
+			}
+		}
+	default:
+		writeTable(w, res.Records)
+	}
+	if a.Report != "" {
+		if err := writeReport(a.Report, set, in, res); err != nil {
+			return fail("%v", err)
+		}
+	}
+	return exitOK
+}
+
+func simInput(a simulateArgs, set *engine.Set, stderr io.Writer) (sim.Input, int) {
+	var in sim.Input
+	usageErr := func(format string, args ...any) (sim.Input, int) {
+		fmt.Fprintf(stderr, "tend simulate: "+format+"\n", args...)
+		return in, exitUsage
+	}
+	if a.Scenario != "" {
+		if a.Customers != "" || a.Events != "" {
+			return usageErr("--scenario cannot be combined with --customers or --events")
+		}
+		data, err := readCapped(a.Scenario, engine.MaxFileSize)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		sc, errs := engine.ParseScenario(a.Scenario, data, set.Schema)
+		if len(errs) > 0 {
+			for _, e := range errs {
+				fmt.Fprintln(stderr, e.Error())
+			}
+			return in, exitUsage
+		}
+		in.Start, in.Until, in.Events = sc.Start, sc.Until, sc.Events
+		for _, c := range sc.Customers {
+			in.Customers = append(in.Customers, sim.Customer{ID: c.ID, Attrs: c.Attrs})
+		}
+	} else {
+		if a.Customers == "" && a.Events == "" {
+			return usageErr("give --scenario FILE, or --customers and/or --events with --until")
+		}
+		if a.Customers != "" {
+			f, err := os.Open(a.Customers)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			defer f.Close()
+			switch strings.ToLower(filepath.Ext(a.Customers)) {
+			case ".csv":
+				in.Customers, err = sim.ReadCSV(a.Customers, f, set.Schema, a.IDColumn)
+			case ".jsonl":
+				in.Customers, err = sim.ReadCustomersJSONL(a.Customers, f, set.Schema)
+			default:
+				return usageErr("--customers %s: expected a .csv or .jsonl file", a.Customers)
+			}
+			if err != nil {
+				return usageErr("%v", err)
+			}
+		}
+		if a.Events != "" {
+			f, err := os.Open(a.Events)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			defer f.Close()
+			in.Events, err = sim.ReadEventsJSONL(a.Events, f, set.Schema)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+		}
+		switch {
+		case a.Start != "":
+			t, err := engine.ParseTime(a.Start)
+			if err != nil {
+				return usageErr("--start: %v", err)
+			}
+			in.Start = t
+		case len(in.Events) > 0:
+			in.Start = in.Events[0].At
+		default:
+			return usageErr("--start is needed when there are no events")
+		}
+		if a.Until == "" {
+			return usageErr("--until is needed without a scenario")
+		}
+	}
+	if a.Until != "" {
+		t, err := engine.ParseTime(a.Until)
+		if err != nil {
+			return usageErr("--until: %v", err)
+		}
+		in.Until = t
+	}
+	if !in.Until.After(in.Start) {
+		return usageErr("until %s is not after start %s", in.Until.Format(time.RFC3339), in.Start.Format(time.RFC3339))
+	}
+	return in, 0
+}
+
+func readCapped(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: file is larger than %d bytes", path, limit)
+	}
+	return data, nil
+}
+
+func writeTable(w io.Writer, recs []engine.Record) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "AT\tCUSTOMER\tPLAYBOOK\tSTEP\tKIND\tDETAIL")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.At.Format("2006-01-02 15:04Z07:00"), r.Customer, dash(r.Playbook), dash(r.Step), r.Kind, detail(r))
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// detail says a record's particulars in plain words.
+func detail(r engine.Record) string {
+	var parts []string
+	switch r.Kind {
+	case engine.RecStageChanged:
+		return dash(r.From) + " -> " + r.To
+	case engine.RecAction:
+		parts = append(parts, r.Action)
+		if r.Title != "" {
+			parts = append(parts, fmt.Sprintf("%q", r.Title))
+		}
+		if r.To != "" {
+			parts = append(parts, "to "+r.To)
+		}
+		if r.Owner != "" && r.Action != "email" && r.Action != "survey" {
+			parts = append(parts, "owner "+r.Owner)
+		}
+		if r.Due != nil {
+			parts = append(parts, "due "+r.Due.Format("2006-01-02 15:04Z07:00"))
+		}
+	default:
+		if r.Title != "" {
+			parts = append(parts, fmt.Sprintf("%q", r.Title))
+		}
+		if r.Owner != "" {
+			parts = append(parts, "owner "+r.Owner)
+		}
+		if r.Reason != "" {
+			parts = append(parts, r.Reason)
+		}
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,73 @@
+package engine
+
+// JSONSchema returns a JSON Schema (draft 2020-12) of playbook files, built
+// from the same key tables the loader checks, for editor completion. The
+// loader remains the judge: it also type-checks expressions.
+func JSONSchema() map[string]any {
+	str := func(desc string) map[string]any { return map[string]any{"type": "string", "description": desc} }
+	exprS := func(desc string) map[string]any { return str(desc + " (an expr expression)") }
+	dur := map[string]any{"type": "string", "description": "a duration: 45m, 4h, 3d, 2w, 1 business day, 5 business days",
+		"pattern": `^([0-9]+[mhdw]|[0-9]+ business days?)$`}
+	steps := map[string]any{"type": "array", "items": map[string]any{"$ref": "#/$defs/step"}}
+	fieldSchemas := map[string]any{
+		"to": exprS("recipient address"), "cc": map[string]any{"type": "array", "items": exprS("address")},
+		"template": str("a template name from templates/"), "subject": str("subject; may use {{ expr }}"),
+		"body": map[string]any{"description": "message body, or a webhook's body mapping"},
+		"kind": map[string]any{"enum": []string{"nps", "csat"}}, "title": str("title; may use {{ expr }}"),
+		"attendees": map[string]any{"type": "array", "items": exprS("attendee address")},
+		"duration":  dur, "due": dur, "overdue": steps, "wait": map[string]any{"type": "boolean"},
+		"owner": exprS("task owner"), "topic": str("training topic"), "description": str("task description"),
+		"channel": str("a chat channel name from tend.yaml"), "text": str("message; may use {{ expr }}"),
+		"reason": str("why; may use {{ expr }}"), "endpoint": str("an endpoint name from tend.yaml"),
+		"set":   map[string]any{"type": "object", "additionalProperties": exprS("new value")},
+		"stage": str("a lifecycle stage"),
+	}
+	var variants []any
+	for _, a := range Actions {
+		props := map[string]any{"id": str("step id"), "when": exprS("guard"), "do": map[string]any{"const": a}}
+		for _, k := range actionKeys[a] {
+			props[k] = fieldSchemas[k]
+		}
+		variants = append(variants, map[string]any{"type": "object", "required": []string{"do"}, "properties": props, "additionalProperties": false})
+	}
+	common := func(extra map[string]any, required string) map[string]any {
+		props := map[string]any{"id": str("step id"), "when": exprS("guard")}
+		for k, v := range extra {
+			props[k] = v
+		}
+		return map[string]any{"type": "object", "required": []string{required}, "properties": props, "additionalProperties": false}
+	}
+	variants = append(variants,
+		common(map[string]any{"wait": dur}, "wait"),
+		common(map[string]any{"wait_for": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"until"},
+			"properties": map[string]any{"until": exprS("condition"), "timeout": dur, "on_timeout": steps}}}, "wait_for"),
+		common(map[string]any{"if": exprS("condition"), "then": steps, "else": steps}, "if"),
+		common(map[string]any{"repeat": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"every", "steps"},
+			"properties": map[string]any{"every": dur, "times": map[string]any{"type": "integer", "minimum": 1}, "until": exprS("condition"), "steps": steps}}}, "repeat"),
+		common(map[string]any{"stop": str("reason")}, "stop"),
+	)
+	return map[string]any{
+		"$schema":              "https://json-schema.org/draft/2020-12/schema",
+		"$id":                  "https://github.com/tend-cs/tend/playbook.schema.json",
+		"title":                "tend playbook",
+		"type":                 "object",
+		"required":             []string{"playbook", "trigger", "steps"},
+		"additionalProperties": false,
+		"properties": map[string]any{
+			"playbook":    map[string]any{"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
+			"description": str("what the playbook is for"),
+			"stage":       str("stage the customer moves to when a run starts"),
+			"owner":       exprS("default owner of this run's tasks"),
+			"trigger": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"on"},
+				"properties": map[string]any{
+					"on":       map[string]any{"oneOf": []any{str("an event type, or daily"), map[string]any{"type": "array", "items": str("an event type, or daily")}}},
+					"when":     exprS("condition"),
+					"once_per": exprS("key: at most one run per distinct value"),
+				}},
+			"exit_when": exprS("condition that ends the run as exited"),
+			"expires":   dur,
+			"steps":     steps,
+		},
+		"$defs": map[string]any{"step": map[string]any{"oneOf": variants}},
+	}
+}

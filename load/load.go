@@ -1,0 +1,134 @@
+// Package load reads playbook directories from disk into engine sets. A path
+// is a directory (schema.yaml, *.yaml and templates/*.md in it) or a single
+// playbook file (checked with the schema and templates beside it).
+package load
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tend-cs/tend/engine"
+)
+
+// Group is the files of one playbook directory.
+type Group struct {
+	Dir   string
+	Files []engine.File
+}
+
+// Files reads the files of each path, grouped by directory, in path order.
+// A path that does not exist is an error (a usage error for the CLI).
+func Files(paths []string) ([]Group, error) {
+	byDir := map[string]*Group{}
+	var order []string
+	only := map[string][]string{}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathErr(err))
+		}
+		dir, file := p, ""
+		if !st.IsDir() {
+			dir, file = filepath.Dir(p), p
+		}
+		dir = filepath.Clean(dir)
+		if _, ok := byDir[dir]; !ok {
+			byDir[dir] = &Group{Dir: dir}
+			order = append(order, dir)
+		}
+		if file != "" {
+			only[dir] = append(only[dir], filepath.Clean(file))
+		} else {
+			only[dir] = append(only[dir], "")
+		}
+	}
+	var out []Group
+	for _, dir := range order {
+		g := byDir[dir]
+		whole := false
+		for _, f := range only[dir] {
+			if f == "" {
+				whole = true
+			}
+		}
+		names, err := dirFiles(dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range names {
+			base := filepath.Base(name)
+			isPlaybook := strings.HasSuffix(base, ".yaml") || strings.HasSuffix(base, ".yml")
+			isSchema := base == "schema.yaml" || base == "schema.yml"
+			if isPlaybook && !isSchema && !whole && !containsPath(only[dir], name) {
+				continue
+			}
+			data, err := os.ReadFile(name)
+			if err != nil {
+				return nil, fmt.Errorf("cannot read %s: %w", name, unwrapPathErr(err))
+			}
+			g.Files = append(g.Files, engine.File{Path: name, Data: data})
+		}
+		out = append(out, *g)
+	}
+	return out, nil
+}
+
+func containsPath(list []string, p string) bool {
+	for _, x := range list {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}
+
+// dirFiles lists the playbook files of dir and its templates/ folder, sorted.
+func dirFiles(dir string) ([]string, error) {
+	var out []string
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", dir, unwrapPathErr(err))
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
+			out = append(out, filepath.Join(dir, n))
+		}
+	}
+	tdir := filepath.Join(dir, "templates")
+	if entries, err := os.ReadDir(tdir); err == nil {
+		for _, e := range entries {
+			if !e.IsDir() && strings.HasSuffix(e.Name(), ".md") {
+				out = append(out, filepath.Join(tdir, e.Name()))
+			}
+		}
+	} else if !os.IsNotExist(err) {
+		return nil, fmt.Errorf("cannot read %s: %w", tdir, unwrapPathErr(err))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if pe2, ok := err.(*fs.PathError); ok {
+		pe = pe2
+		return pe.Err
+	}
+	return err
+}
+
+// Set loads one directory (or one playbook file with its directory's schema).
+// A non-nil ErrorList means the set is invalid; error means it could not be read.
+func Set(path string) (*engine.Set, engine.ErrorList, error) {
+	groups, err := Files([]string{path})
+	if err != nil {
+		return nil, nil, err
+	}
+	set, errs := engine.Load(groups[0].Files)
+	return set, errs, nil
+}

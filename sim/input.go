@@ -1,0 +1,206 @@
+package sim
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/tend-cs/tend/engine"
+)
+
+// MaxLine caps one JSONL line and one CSV record.
+const MaxLine = 1 << 20
+
+// ReadCSV reads customers from CSV with a header row. idColumn names the id
+// column. Each schema attribute is read from its `column:` header, or from a
+// header equal to its name; other columns are ignored, and a blank cell
+// leaves the attribute unset. Errors name the file, line and column.
+func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Customer, error) {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = false
+	header, err := cr.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s:1: file is empty; expected a header row", file)
+		}
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	idx := map[string]int{}
+	for i, h := range header {
+		idx[strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")] = i
+	}
+	idCol, ok := idx[idColumn]
+	if !ok {
+		return nil, fmt.Errorf("%s:1: no id column %q; the header has %s (use --id-column)", file, idColumn, strings.Join(header, ", "))
+	}
+	type col struct {
+		attr *engine.Attr
+		i    int
+	}
+	var cols []col
+	for _, a := range s.Attrs {
+		name := a.Column
+		if name == "" {
+			name = a.Name
+		}
+		if i, ok := idx[name]; ok && a.Name != engine.AttrID {
+			cols = append(cols, col{a, i})
+		} else if a.Column != "" {
+			return nil, fmt.Errorf("%s:1: schema attribute %s reads column %q, which the header lacks", file, a.Name, a.Column)
+		}
+	}
+	var out []Customer
+	seen := map[string]int{}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		id := strings.TrimSpace(rec[idCol])
+		if id == "" {
+			return nil, fmt.Errorf("%s:%d: column %s: empty customer id", file, line, idColumn)
+		}
+		if prev, dup := seen[id]; dup {
+			return nil, fmt.Errorf("%s:%d: customer %s appears twice (first on line %d)", file, line, id, prev)
+		}
+		seen[id] = line
+		attrs := map[string]any{}
+		for _, c := range cols {
+			cell := strings.TrimSpace(rec[c.i])
+			if cell == "" {
+				continue
+			}
+			v, err := engine.Coerce(c.attr.Type, cell)
+			if err == nil && len(c.attr.Enum) > 0 && !containsStr(c.attr.Enum, cell) {
+				err = fmt.Errorf("%q is not one of %s", cell, strings.Join(c.attr.Enum, ", "))
+			}
+			if err != nil {
+				_, colNo := cr.FieldPos(c.i)
+				return nil, fmt.Errorf("%s:%d:%d: column %s (attribute %s): %v", file, line, colNo, header[c.i], c.attr.Name, err)
+			}
+			attrs[c.attr.Name] = v
+		}
+		out = append(out, Customer{ID: id, Attrs: attrs})
+	}
+	return out, nil
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadCustomersJSONL reads one customer per line: {"id": ..., attribute: value, ...}.
+func ReadCustomersJSONL(file string, r io.Reader, s *engine.Schema) ([]Customer, error) {
+	var out []Customer
+	seen := map[string]int{}
+	err := eachLine(file, r, func(line int, b []byte) error {
+		var m map[string]any
+		if err := decodeStrict(b, &m); err != nil {
+			return err
+		}
+		id, _ := m[engine.AttrID].(string)
+		if id == "" {
+			return fmt.Errorf("missing id")
+		}
+		if prev, dup := seen[id]; dup {
+			return fmt.Errorf("customer %s appears twice (first on line %d)", id, prev)
+		}
+		seen[id] = line
+		delete(m, engine.AttrID)
+		attrs, err := s.CoerceAttrs(m)
+		if err != nil {
+			return err
+		}
+		out = append(out, Customer{ID: id, Attrs: attrs})
+		return nil
+	})
+	return out, err
+}
+
+// ReadEventsJSONL reads one event per line, checks each against the schema,
+// and sorts them by time (stable). Lines without an id get "<file>:<line>".
+func ReadEventsJSONL(file string, r io.Reader, s *engine.Schema) ([]*engine.Event, error) {
+	var out []*engine.Event
+	err := eachLine(file, r, func(line int, b []byte) error {
+		var e engine.Event
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		dec.UseNumber()
+		if err := dec.Decode(&e); err != nil {
+			return fmt.Errorf("invalid event: %v", err)
+		}
+		numbersToGo(e.Attributes)
+		numbersToGo(e.Data)
+		if e.ID == "" {
+			e.ID = fmt.Sprintf("%s:%d", file, line)
+		}
+		if err := s.Normalize(&e); err != nil {
+			return err
+		}
+		out = append(out, &e)
+		return nil
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, err
+}
+
+func decodeStrict(b []byte, v *map[string]any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("invalid JSON: %v", err)
+	}
+	numbersToGo(*v)
+	return nil
+}
+
+// numbersToGo turns json.Number into int or float64.
+func numbersToGo(m map[string]any) {
+	for k, v := range m {
+		if n, ok := v.(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				m[k] = int(i)
+			} else if f, err := n.Float64(); err == nil {
+				m[k] = f
+			}
+		}
+	}
+}
+
+func eachLine(file string, r io.Reader, fn func(line int, b []byte) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), MaxLine)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		if err := fn(line, b); err != nil {
+			return fmt.Errorf("%s:%d: %w", file, line, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("%s:%d: line longer than %d bytes", file, line+1, MaxLine)
+		}
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return nil
+}
