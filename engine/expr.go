@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +94,59 @@ func (clockPatch) Visit(n *ast.Node) {
 	call.Arguments = append([]ast.Node{h}, call.Arguments...)
 }
 
+// flatPatch rewrites member accesses such as customer.seats, event.data.arr
+// and run.owner into single identifiers ("customer.seats") that the scope
+// holds as top-level keys. expr loads top-level keys of a map environment
+// with one map lookup, while nested map fields go through reflection and
+// allocate: this patch makes condition evaluation allocation-free.
+type flatPatch struct{}
+
+var flatBases = map[string]bool{"customer": true, "before": true, "event": true, "run": true, "event.data": true}
+
+func (flatPatch) Visit(n *ast.Node) {
+	m, ok := (*n).(*ast.MemberNode)
+	if !ok || m.Optional || m.Method {
+		return
+	}
+	base, ok := m.Node.(*ast.IdentifierNode)
+	prop, ok2 := m.Property.(*ast.StringNode)
+	if !ok || !ok2 || !flatBases[base.Value] {
+		return
+	}
+	id := &ast.IdentifierNode{Value: base.Value + "." + prop.Value}
+	id.SetLocation(m.Location())
+	ast.Patch(n, id)
+}
+
+// flatKeys are the flattened scope keys of a schema, built once.
+type flatKeys struct {
+	customer, before []string // parallel to Schema.Attrs
+	dataNames        []string // every event data field name, sorted
+	data             []string // "event.data." + name
+}
+
+func newFlatKeys(s *Schema) *flatKeys {
+	fk := &flatKeys{}
+	for _, a := range s.Attrs {
+		fk.customer = append(fk.customer, "customer."+a.Name)
+		fk.before = append(fk.before, "before."+a.Name)
+	}
+	seen := map[string]bool{}
+	for _, e := range s.Events {
+		for _, f := range e.Fields {
+			if !seen[f.Name] {
+				seen[f.Name] = true
+				fk.dataNames = append(fk.dataNames, f.Name)
+			}
+		}
+	}
+	sort.Strings(fk.dataNames)
+	for _, n := range fk.dataNames {
+		fk.data = append(fk.data, "event.data."+n)
+	}
+	return fk
+}
+
 // envKind says which names an expression may use.
 type envKind int
 
@@ -153,7 +207,20 @@ func newExprEnv(s *Schema, kind envKind, eventTypes []string) *exprEnv {
 	if kind == envRun {
 		env["run"] = types.Map{"playbook": types.String, "version": types.String, "started_at": tm, "owner": types.String}
 	}
-	e.options = append([]expr.Option{expr.Env(env), expr.MaxNodes(MaxExprNodes), expr.Patch(clockPatch{})}, helperOptions...)
+	for _, a := range s.Attrs {
+		env["customer."+a.Name] = a.Type.exprType()
+		env["before."+a.Name] = a.Type.exprType()
+	}
+	env["event.id"], env["event.type"], env["event.at"], env["event.data"] = types.String, types.String, tm, e.dataType
+	for k, t := range e.dataType {
+		if k != types.Extra {
+			env["event.data."+k] = t
+		}
+	}
+	if kind == envRun {
+		env["run.playbook"], env["run.version"], env["run.started_at"], env["run.owner"] = types.String, types.String, tm, types.String
+	}
+	e.options = append([]expr.Option{expr.Env(env), expr.MaxNodes(MaxExprNodes), expr.Patch(clockPatch{}), expr.Patch(flatPatch{})}, helperOptions...)
 	for _, b := range DisabledBuiltins {
 		e.options = append(e.options, expr.DisableBuiltin(b))
 	}
@@ -291,6 +358,10 @@ var unknownNameRe = regexp.MustCompile(`^unknown name (\S+)`)
 
 // friendly rewrites expr's messages into the product's words.
 func (e *exprEnv) friendly(msg string) string {
+	if m := unknownNameRe.FindStringSubmatch(msg); m != nil && strings.HasPrefix(m[1], "event.data.") {
+		f := strings.TrimPrefix(m[1], "event.data.")
+		return "event data has no field " + f + hint(f, e.schema.flat.dataNames)
+	}
 	if m := unknownNameRe.FindStringSubmatch(msg); m != nil {
 		cands := append(e.names(), helperNames...)
 		if m[1] == "run" && e.kind == envTrigger {
@@ -426,30 +497,59 @@ type Scope struct {
 }
 
 // NewScope builds a scope. before may equal customer; ev and run may be nil.
-func NewScope(now time.Time, cal *calendar.Calendar, customer, before map[string]any, ev *Event, run map[string]any) *Scope {
+func NewScope(now time.Time, schema *Schema, customer, before map[string]any, ev *Event, run map[string]any) *Scope {
 	s := &Scope{}
-	s.Reset(now, cal, customer, before, ev, run)
+	s.Reset(now, schema, customer, before, ev, run)
 	return s
 }
 
-// Reset refills a scope in place, so a hot loop allocates it once.
-func (s *Scope) Reset(now time.Time, cal *calendar.Calendar, customer, before map[string]any, ev *Event, run map[string]any) {
-	if s.vars == nil {
-		s.vars = make(map[string]any, 8)
+func setOrDelete(vars map[string]any, key string, v any, ok bool) {
+	if ok {
+		vars[key] = v
+	} else {
+		delete(vars, key)
 	}
+}
+
+// Reset refills a scope in place, so a hot loop allocates it once.
+func (s *Scope) Reset(now time.Time, schema *Schema, customer, before map[string]any, ev *Event, run map[string]any) {
+	if s.vars == nil {
+		s.vars = make(map[string]any, 16+2*len(schema.Attrs))
+	}
+	cal := schema.Calendar
 	tz, _ := customer["timezone"].(string)
 	s.cal = CalCtx{Now: now, Cal: cal, Loc: cal.Loc(tz)}
 	s.vars["customer"] = customer
 	s.vars["before"] = before
 	s.vars["now"] = now
 	s.vars["__cal"] = &s.cal
+	fk := schema.flat
+	for i, a := range schema.Attrs {
+		v, ok := customer[a.Name]
+		setOrDelete(s.vars, fk.customer[i], v, ok)
+		v, ok = before[a.Name]
+		setOrDelete(s.vars, fk.before[i], v, ok)
+	}
+	var data map[string]any
 	if ev != nil {
 		s.vars["event"] = ev.exprMap()
+		s.vars["event.id"], s.vars["event.type"], s.vars["event.at"] = ev.ID, ev.Type, ev.At
+		data = ev.Data
 	} else {
 		s.vars["event"] = map[string]any{"data": map[string]any{}}
+		s.vars["event.id"], s.vars["event.type"], s.vars["event.at"] = "", "", time.Time{}
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	s.vars["event.data"] = data
+	for i, name := range fk.dataNames {
+		v, ok := data[name]
+		setOrDelete(s.vars, fk.data[i], v, ok)
 	}
 	if run != nil {
 		s.vars["run"] = run
+		s.vars["run.playbook"], s.vars["run.version"], s.vars["run.started_at"], s.vars["run.owner"] = run["playbook"], run["version"], run["started_at"], run["owner"]
 	}
 }
 

@@ -145,7 +145,7 @@ func (j *Journey) evaluate(set *Set, now time.Time, ev *Event, before map[string
 		out.Attrs = j.Attrs
 		return
 	}
-	j.sc.Reset(now, set.Schema.Calendar, j.Attrs, before, ev, nil)
+	j.sc.Reset(now, set.Schema, j.Attrs, before, ev, nil)
 	for _, pb := range candidates {
 		st := j.Playbooks[pb.Name]
 		if st != nil && st.Active != "" {
@@ -184,7 +184,7 @@ func (j *Journey) evaluate(set *Set, now time.Time, ev *Event, before map[string
 			next[AttrStage] = pb.Stage
 			j.Attrs = next
 			out.Records = append(out.Records, Record{At: now.UTC(), Customer: j.Customer, Playbook: pb.Name, Run: id, Kind: RecStageChanged, From: from, To: pb.Stage, Reason: "run started"})
-			j.sc.Reset(now, set.Schema.Calendar, j.Attrs, before, ev, nil)
+			j.sc.Reset(now, set.Schema, j.Attrs, before, ev, nil)
 		}
 		out.Starts = append(out.Starts, StartRun{Playbook: pb, ID: id, N: st.Runs, Key: key, Event: ev, Attrs: j.Attrs, Before: before})
 	}

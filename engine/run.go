@@ -312,7 +312,7 @@ func (r *Run) runVars() map[string]any {
 
 // scope is the environment for steps: event is the event that started the run.
 func (r *Run) scope(now time.Time) *Scope {
-	return NewScope(now, r.set.Schema.Calendar, r.Attrs, r.Before, r.Trigger, r.runVars())
+	return NewScope(now, r.set.Schema, r.Attrs, r.Before, r.Trigger, r.runVars())
 }
 
 func (r *Run) loc() *time.Location {
@@ -324,7 +324,7 @@ func (r *Run) loc() *time.Location {
 func (r *Run) Start(now time.Time) []Command {
 	r.StartedAt = now
 	if r.pb.Owner != nil {
-		v, _ := r.pb.Owner.Eval(&r.vm, NewScope(now, r.set.Schema.Calendar, r.Attrs, r.Before, r.Trigger, r.runVars()))
+		v, _ := r.pb.Owner.Eval(&r.vm, NewScope(now, r.set.Schema, r.Attrs, r.Before, r.Trigger, r.runVars()))
 		r.Owner = Format(v)
 	}
 	r.record(now, RecRunStarted, "", func(rec *Record) {
@@ -387,7 +387,7 @@ func (r *Run) OnEvent(now time.Time, ev *Event, attrs, before map[string]any) []
 		return nil
 	}
 	r.Attrs, r.Before = attrs, before
-	sc := NewScope(now, r.set.Schema.Calendar, attrs, before, ev, r.runVars())
+	sc := NewScope(now, r.set.Schema, attrs, before, ev, r.runVars())
 	if r.pb.ExitWhen != nil {
 		if ok, _ := r.pb.ExitWhen.Bool(&r.vm, sc); ok {
 			r.finish(now, StatusExited, RecRunExited, "exit_when "+r.pb.ExitWhen.Src+" on "+ev.Type)

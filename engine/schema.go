@@ -114,6 +114,7 @@ type Schema struct {
 
 	attrs  map[string]*Attr
 	events map[string]*EventType
+	flat   *flatKeys
 }
 
 // Attr returns the named attribute, or nil.
@@ -225,6 +226,7 @@ func ParseSchema(file string, data []byte, errs *ErrorList) *Schema {
 	for _, e := range s.Events {
 		s.events[e.Name] = e
 	}
+	s.flat = newFlatKeys(s)
 	if c, ok := f["calendar"]; ok {
 		parseCalendar(c.value, s.Calendar, errs)
 	}
