@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -118,18 +119,26 @@ func (flatPatch) Visit(n *ast.Node) {
 	ast.Patch(n, id)
 }
 
-// flatKeys are the flattened scope keys of a schema, built once.
+// flatKeys are the flattened scope keys of a schema. After a set is
+// loaded they are cut down to the keys its expressions use, so building a
+// scope costs only what the playbooks read.
 type flatKeys struct {
-	customer, before []string // parallel to Schema.Attrs
-	dataNames        []string // every event data field name, sorted
-	data             []string // "event.data." + name
+	attrs     []flatAttr // attributes read as customer.x or before.x
+	dataNames []string   // every event data field name, sorted (for messages)
+	data      []flatAttr // event data fields read as event.data.x
+	used      map[string]bool
+	all       bool // no filter yet: fill every key
+}
+
+type flatAttr struct {
+	name           string
+	key, beforeKey string // "" when not used
 }
 
 func newFlatKeys(s *Schema) *flatKeys {
-	fk := &flatKeys{}
+	fk := &flatKeys{used: map[string]bool{}, all: true}
 	for _, a := range s.Attrs {
-		fk.customer = append(fk.customer, "customer."+a.Name)
-		fk.before = append(fk.before, "before."+a.Name)
+		fk.attrs = append(fk.attrs, flatAttr{name: a.Name, key: "customer." + a.Name, beforeKey: "before." + a.Name})
 	}
 	seen := map[string]bool{}
 	for _, e := range s.Events {
@@ -142,10 +151,48 @@ func newFlatKeys(s *Schema) *flatKeys {
 	}
 	sort.Strings(fk.dataNames)
 	for _, n := range fk.dataNames {
-		fk.data = append(fk.data, "event.data."+n)
+		fk.data = append(fk.data, flatAttr{name: n, key: "event.data." + n})
 	}
 	return fk
 }
+
+// note records the identifiers a compiled expression reads.
+func (fk *flatKeys) note(n ast.Node) {
+	ast.Walk(&n, identCollector(fk.used))
+}
+
+type identCollector map[string]bool
+
+func (c identCollector) Visit(n *ast.Node) {
+	if id, ok := (*n).(*ast.IdentifierNode); ok {
+		c[id.Value] = true
+	}
+}
+
+// restrict keeps only the keys that compiled expressions read.
+func (fk *flatKeys) restrict() {
+	var attrs, data []flatAttr
+	for _, a := range fk.attrs {
+		k, b := a.key, a.beforeKey
+		if !fk.used[k] {
+			k = ""
+		}
+		if !fk.used[b] {
+			b = ""
+		}
+		if k != "" || b != "" {
+			attrs = append(attrs, flatAttr{name: a.name, key: k, beforeKey: b})
+		}
+	}
+	for _, d := range fk.data {
+		if fk.used[d.key] {
+			data = append(data, d)
+		}
+	}
+	fk.attrs, fk.data, fk.all = attrs, data, false
+}
+
+func (fk *flatKeys) need(key string) bool { return fk.all || fk.used[key] }
 
 // envKind says which names an expression may use.
 type envKind int
@@ -161,6 +208,7 @@ type exprEnv struct {
 	schema   *Schema
 	dataType types.Map
 	dataKeys []string
+	events   []string // the trigger's event types
 	strict   bool
 	options  []expr.Option
 }
@@ -171,7 +219,7 @@ var (
 )
 
 func newExprEnv(s *Schema, kind envKind, eventTypes []string) *exprEnv {
-	e := &exprEnv{kind: kind, schema: s, dataType: types.Map{}}
+	e := &exprEnv{kind: kind, schema: s, dataType: types.Map{}, events: eventTypes}
 	seen := map[string]Type{}
 	for _, name := range eventTypes {
 		et := s.Event(name)
@@ -252,9 +300,10 @@ const (
 	wantType // a specific attribute type, given separately
 )
 
-// compile compiles src found at pos (the start of the expression in the file).
-// what names the field for messages ("trigger.when").
-func (e *exprEnv) compile(src string, pos Pos, what string, w want, t Type, errs *ErrorList) *Expr {
+// compile compiles src, which loc places in the file. what names the field
+// for messages ("trigger.when").
+func (e *exprEnv) compile(src string, loc srcLoc, what string, w want, t Type, errs *ErrorList) *Expr {
+	pos := loc.at(0)
 	if strings.TrimSpace(src) == "" {
 		errs.Add(pos, "%s: expression is empty", what)
 		return nil
@@ -263,7 +312,7 @@ func (e *exprEnv) compile(src string, pos Pos, what string, w want, t Type, errs
 		errs.Add(pos, "%s: expression is %d characters long; the limit is %d", what, len(src), MaxExprLen)
 		return nil
 	}
-	if !e.precheck(src, pos, what, errs) {
+	if !e.precheck(src, loc, what, errs) {
 		return nil
 	}
 	prog, err := expr.Compile(src, e.options...)
@@ -272,8 +321,11 @@ func (e *exprEnv) compile(src string, pos Pos, what string, w want, t Type, errs
 		p := pos
 		msg := err.Error()
 		if errors.As(err, &fe) {
-			p = offsetPos(pos, fe.Line, fe.Column)
+			p = loc.atRune(src, fe.From)
 			msg = e.friendly(fe.Message)
+		}
+		if strings.Contains(msg, "exceeds maximum allowed nodes") {
+			p, msg = pos, fmt.Sprintf("expression is too large: the limit is %d names, values and operators; simplify it", MaxExprNodes)
 		}
 		errs.Add(p, "%s: %s", what, msg)
 		return nil
@@ -290,9 +342,14 @@ func (e *exprEnv) compile(src string, pos Pos, what string, w want, t Type, errs
 		ok, wantName = typeFits(rt, t), t.String()
 	}
 	if !ok {
-		errs.Add(pos, "%s: must be %s, but %q is %s", what, wantName, src, typeName(rt))
+		advice := ""
+		if w == wantBool && rt != nil && (rt.Kind() == reflect.Int || rt.Kind() == reflect.Float64) {
+			advice = fmt.Sprintf("; compare it, such as %s > 0", src)
+		}
+		errs.Add(pos, "%s: must be %s, but %q is %s%s", what, wantName, src, typeName(rt), advice)
 		return nil
 	}
+	e.schema.flat.note(prog.Node())
 	return &Expr{Src: src, Pos: pos, prog: prog}
 }
 
@@ -345,32 +402,62 @@ func typeName(rt reflect.Type) string {
 	return rt.String()
 }
 
-// offsetPos maps an expr line and 0-based column into the file. Multi-line
-// expressions (block scalars) keep the line offset and the column as given.
-func offsetPos(start Pos, line, col int) Pos {
-	if line <= 1 {
-		return Pos{File: start.File, Line: start.Line, Col: start.Col + col}
-	}
-	return Pos{File: start.File, Line: start.Line + line - 1, Col: col + 1}
-}
+var (
+	unknownNameRe = regexp.MustCompile(`^unknown name (\S+)`)
+	mismatchRe    = regexp.MustCompile(`^invalid operation: (==|!=) \(mismatched types (\S+) and (\S+)\)$`)
+	opMismatchRe  = regexp.MustCompile(`^invalid operation: (\S+) \(mismatched types (\S+) and (\S+)\)$`)
+)
 
-var unknownNameRe = regexp.MustCompile(`^unknown name (\S+)`)
+// exprTypeName names an expr (Go) type as schema.yaml does.
+func exprTypeName(t string) string {
+	switch t {
+	case "int":
+		return "an int"
+	case "float64":
+		return "a float"
+	case "string":
+		return "a string"
+	case "bool":
+		return "a bool"
+	case "time.Time":
+		return "a time"
+	case "time.Duration":
+		return "a duration"
+	case "[]string":
+		return "a list of strings"
+	case "<nil>", "nil":
+		return "nil"
+	}
+	if strings.HasPrefix(t, "map[") {
+		return "a map"
+	}
+	if strings.HasPrefix(t, "[]") {
+		return "a list"
+	}
+	return t
+}
 
 // friendly rewrites expr's messages into the product's words.
 func (e *exprEnv) friendly(msg string) string {
 	if m := unknownNameRe.FindStringSubmatch(msg); m != nil && strings.HasPrefix(m[1], "event.data.") {
 		f := strings.TrimPrefix(m[1], "event.data.")
-		return "event data has no field " + f + hint(f, e.schema.flat.dataNames)
+		return "event data has no field " + f + hintOf("fields", f, e.schema.flat.dataNames)
 	}
 	if m := unknownNameRe.FindStringSubmatch(msg); m != nil {
 		cands := append(e.names(), helperNames...)
-		if m[1] == "run" && e.kind == envTrigger {
+		if (m[1] == "run" || strings.HasPrefix(m[1], "run.")) && e.kind == envTrigger {
 			return "run is not available in a trigger: no run has started yet"
 		}
 		return "unknown name " + m[1] + hint(m[1], cands)
 	}
-	if strings.HasPrefix(msg, "unknown func") || strings.HasPrefix(msg, "unknown function") {
-		return msg
+	if m := mismatchRe.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%s cannot compare %s with %s", m[1], exprTypeName(m[2]), exprTypeName(m[3]))
+	}
+	if m := opMismatchRe.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%s cannot combine %s with %s", m[1], exprTypeName(m[2]), exprTypeName(m[3]))
+	}
+	if msg == "unexpected token EOF" {
+		return "the expression ends too early: an operand or a closing bracket is missing"
 	}
 	return msg
 }
@@ -379,40 +466,26 @@ func (e *exprEnv) friendly(msg string) string {
 // type checker: unknown attributes and fields (with the closest name),
 // helpers with the wrong number of arguments, disabled builtins, and bad
 // date literals.
-func (e *exprEnv) precheck(src string, pos Pos, what string, errs *ErrorList) bool {
+func (e *exprEnv) precheck(src string, loc srcLoc, what string, errs *ErrorList) bool {
 	tree, err := parser.Parse(src)
 	if err != nil {
 		return true // the compiler reports syntax errors with their position
 	}
-	v := &prechecker{env: e, pos: pos, what: what, errs: errs, src: src}
+	v := &prechecker{env: e, loc: loc, what: what, errs: errs, src: src}
 	ast.Walk(&tree.Node, v)
 	return !v.failed
 }
 
 type prechecker struct {
 	env    *exprEnv
-	pos    Pos
+	loc    srcLoc
 	what   string
 	src    string
 	errs   *ErrorList
 	failed bool
 }
 
-func (v *prechecker) at(n ast.Node) Pos {
-	loc := n.Location()
-	line, col := 1, 0
-	for i, r := range v.src {
-		if i >= loc.From {
-			break
-		}
-		if r == '\n' {
-			line, col = line+1, 0
-		} else {
-			col++
-		}
-	}
-	return offsetPos(v.pos, line, col)
-}
+func (v *prechecker) at(n ast.Node) Pos { return v.loc.atRune(v.src, n.Location().From) }
 
 func (v *prechecker) fail(n ast.Node, format string, args ...any) {
 	v.errs.Add(v.at(n), "%s: %s", v.what, fmt.Sprintf(format, args...))
@@ -431,15 +504,15 @@ func (v *prechecker) Visit(n *ast.Node) {
 			switch base.Value {
 			case "customer", "before":
 				if v.env.schema.Attr(prop.Value) == nil {
-					v.fail(x.Property, "unknown attribute %s%s", prop.Value, hint(prop.Value, v.env.schema.AttrNames()))
+					v.fail(x.Property, "unknown attribute %s%s", prop.Value, hintOf("attributes", prop.Value, v.env.schema.AttrNames()))
 				}
 			case "event":
 				if !contains(eventFields, prop.Value) {
-					v.fail(x.Property, "event has no field %s%s", prop.Value, hint(prop.Value, eventFields))
+					v.fail(x.Property, "event has no field %s%s", prop.Value, hintOf("fields", prop.Value, eventFields))
 				}
 			case "run":
 				if v.env.kind == envRun && !contains(runFields, prop.Value) {
-					v.fail(x.Property, "run has no field %s%s", prop.Value, hint(prop.Value, runFields))
+					v.fail(x.Property, "run has no field %s%s", prop.Value, hintOf("fields", prop.Value, runFields))
 				}
 			}
 		case *ast.MemberNode:
@@ -447,44 +520,89 @@ func (v *prechecker) Visit(n *ast.Node) {
 			bp, ok2 := base.Property.(*ast.StringNode)
 			if ok && ok2 && id.Value == "event" && bp.Value == "data" && v.env.strict {
 				if _, known := v.env.dataType[prop.Value]; !known {
-					if len(v.env.dataKeys) == 0 {
-						v.fail(x.Property, "event data has no field %s: the trigger's event types declare no data", prop.Value)
-					} else {
-						v.fail(x.Property, "event data has no field %s%s", prop.Value, hint(prop.Value, v.env.dataKeys))
+					on := strings.Join(v.env.events, ", ")
+					switch {
+					case len(v.env.events) == 0:
+						v.fail(x.Property, "event data has no field %s: the trigger names no event type", prop.Value)
+					case len(v.env.dataKeys) == 0:
+						v.fail(x.Property, "event data has no field %s: %s declares no data", prop.Value, on)
+					default:
+						if m := suggest(prop.Value, v.env.dataKeys); m != "" {
+							v.fail(x.Property, "event data has no field %s; did you mean %s?", prop.Value, m)
+						} else {
+							v.fail(x.Property, "event data has no field %s: %s declares %s", prop.Value, on, strings.Join(v.env.dataKeys, ", "))
+						}
 					}
 				}
 			}
 		}
 	case *ast.CallNode:
-		id, ok := x.Callee.(*ast.IdentifierNode)
-		if !ok {
+		switch callee := x.Callee.(type) {
+		case *ast.IdentifierNode:
+			v.call(x, callee.Value, x.Arguments)
+		case *ast.MemberNode:
+			if m, ok := callee.Property.(*ast.StringNode); ok && m.Value == "Local" {
+				v.fail(x, "Local() converts a time to the machine's time zone and is not available: expressions must be deterministic; times are in UTC")
+			}
+		}
+	case *ast.BuiltinNode:
+		// Parsed without configuration, every builtin name (disabled ones
+		// and our date helper included) arrives here rather than as a call.
+		v.call(x, x.Name, x.Arguments)
+	case *ast.IdentifierNode:
+		switch x.Value {
+		case "__cal":
+			v.fail(x, "unknown name __cal")
+		case "$env":
+			v.fail(x, "$env is not available: name %s directly", strings.Join(v.env.names(), ", "))
+		case "run":
+			if v.env.kind == envTrigger {
+				v.fail(x, "run is not available in a trigger: no run has started yet")
+			}
+		}
+	}
+}
+
+// disabledReason explains why a builtin of DisabledBuiltins is not available.
+func disabledReason(name string) string {
+	switch name {
+	case "now":
+		return "now() reads the wall clock and is not available; use the variable now (the workflow clock)"
+	case "timezone":
+		return "timezone() is not available: it depends on the machine's time zone database; times are in UTC"
+	case "keys", "values", "toPairs":
+		return name + "() is not available: its result follows map order, which is random; name the attributes instead, such as customer.seats"
+	case "groupBy":
+		return "groupBy() is not available: it builds a map, whose order is random"
+	}
+	return name + "() is not available: expressions must be deterministic"
+}
+
+// call checks a call of a helper, a disabled builtin or get.
+func (v *prechecker) call(n ast.Node, name string, args []ast.Node) {
+	if contains(DisabledBuiltins, name) && Helpers[name] == 0 {
+		v.fail(n, "%s", disabledReason(name))
+		return
+	}
+	if want, ok := Helpers[name]; ok {
+		if len(args) != want {
+			v.fail(n, "%s takes %d argument, got %d", name, want, len(args))
 			return
 		}
-		if contains(DisabledBuiltins, id.Value) && Helpers[id.Value] == 0 {
-			switch id.Value {
-			case "now":
-				v.fail(x, "now() reads the wall clock and is not available; use the variable now (the workflow clock)")
-			default:
-				v.fail(x, "%s() is not available: expressions must be deterministic and it depends on the wall clock, the local time zone or map order", id.Value)
-			}
-			return
-		}
-		if want, ok := Helpers[id.Value]; ok {
-			if len(x.Arguments) != want {
-				v.fail(x, "%s takes %d argument, got %d", id.Value, want, len(x.Arguments))
-				return
-			}
-			if id.Value == "date" {
-				if s, ok := x.Arguments[0].(*ast.StringNode); ok {
-					if _, err := ParseTime(s.Value); err != nil {
-						v.fail(x.Arguments[0], "date: %v", err)
-					}
+		if name == "date" {
+			if s, ok := args[0].(*ast.StringNode); ok {
+				if _, err := ParseTime(s.Value); err != nil {
+					v.fail(args[0], "date: %v", err)
 				}
 			}
 		}
-	case *ast.IdentifierNode:
-		if x.Value == "__cal" {
-			v.fail(x, "unknown name __cal")
+		return
+	}
+	if name == "get" && len(args) == 2 {
+		base, ok := args[0].(*ast.IdentifierNode)
+		key, ok2 := args[1].(*ast.StringNode)
+		if ok && ok2 && (base.Value == "customer" || base.Value == "before") && v.env.schema.Attr(key.Value) == nil {
+			v.fail(args[1], "unknown attribute %s%s", key.Value, hintOf("attributes", key.Value, v.env.schema.AttrNames()))
 		}
 	}
 }
@@ -524,34 +642,49 @@ func (s *Scope) Reset(now time.Time, schema *Schema, customer, before map[string
 	s.vars["now"] = now
 	s.vars["__cal"] = &s.cal
 	fk := schema.flat
-	for i, a := range schema.Attrs {
-		v, ok := customer[a.Name]
-		setOrDelete(s.vars, fk.customer[i], v, ok)
-		v, ok = before[a.Name]
-		setOrDelete(s.vars, fk.before[i], v, ok)
+	for _, a := range fk.attrs {
+		if a.key != "" {
+			v, ok := customer[a.name]
+			setOrDelete(s.vars, a.key, v, ok)
+		}
+		if a.beforeKey != "" {
+			v, ok := before[a.name]
+			setOrDelete(s.vars, a.beforeKey, v, ok)
+		}
 	}
-	var data map[string]any
-	if ev != nil {
-		s.vars["event"] = ev.exprMap()
-		s.vars["event.id"], s.vars["event.type"], s.vars["event.at"] = ev.ID, ev.Type, ev.At
-		data = ev.Data
-	} else {
-		s.vars["event"] = map[string]any{"data": map[string]any{}}
-		s.vars["event.id"], s.vars["event.type"], s.vars["event.at"] = "", "", time.Time{}
+	e := ev
+	if e == nil {
+		e = &Event{}
 	}
+	data := e.Data
 	if data == nil {
-		data = map[string]any{}
+		data = emptyData
+	}
+	if fk.need("event") {
+		s.vars["event"] = e.exprMap()
+	}
+	if fk.need("event.id") {
+		s.vars["event.id"] = e.ID
+	}
+	if fk.need("event.type") {
+		s.vars["event.type"] = e.Type
+	}
+	if fk.need("event.at") {
+		s.vars["event.at"] = e.At
 	}
 	s.vars["event.data"] = data
-	for i, name := range fk.dataNames {
-		v, ok := data[name]
-		setOrDelete(s.vars, fk.data[i], v, ok)
+	for _, d := range fk.data {
+		v, ok := data[d.name]
+		setOrDelete(s.vars, d.key, v, ok)
 	}
 	if run != nil {
 		s.vars["run"] = run
 		s.vars["run.playbook"], s.vars["run.version"], s.vars["run.started_at"], s.vars["run.owner"] = run["playbook"], run["version"], run["started_at"], run["owner"]
 	}
 }
+
+// emptyData is the data of an event that has none; it is never written.
+var emptyData = map[string]any{}
 
 // Eval runs the expression. A nil expression evaluates to nil.
 func (x *Expr) Eval(m *vm.VM, s *Scope) (any, error) {
@@ -620,47 +753,42 @@ type textPart struct {
 	x   *Expr
 }
 
-// compileText splits src on {{ }} and compiles each expression.
-func (e *exprEnv) compileText(src string, pos Pos, what string, errs *ErrorList) *Text {
+// compileText splits src on {{ }} and compiles each expression; loc places
+// src in the file.
+func (e *exprEnv) compileText(src string, loc srcLoc, what string, errs *ErrorList) *Text {
 	t := &Text{Src: src}
 	rest, off := src, 0
 	for {
 		i := strings.Index(rest, "{{")
+		lit := rest
+		if i >= 0 {
+			lit = rest[:i]
+		}
+		if k := strings.Index(lit, "}}"); k >= 0 {
+			errs.Add(loc.at(off+k), "%s: }} without a matching {{", what)
+		}
 		if i < 0 {
-			if strings.Contains(rest, "}}") {
-				errs.Add(textPos(pos, src, off+strings.Index(rest, "}}")), "%s: }} without a matching {{", what)
-			}
 			t.parts = append(t.parts, textPart{lit: rest})
 			return t
 		}
 		j := strings.Index(rest[i:], "}}")
 		if j < 0 {
-			errs.Add(textPos(pos, src, off+i), "%s: {{ without a matching }}", what)
+			errs.Add(loc.at(off+i), "%s: {{ without a matching }}", what)
 			return t
 		}
-		t.parts = append(t.parts, textPart{lit: rest[:i]})
+		t.parts = append(t.parts, textPart{lit: lit})
 		inner := rest[i+2 : i+j]
-		lead := len(inner) - len(strings.TrimLeft(inner, " \t"))
-		x := e.compile(strings.TrimSpace(inner), textPos(pos, src, off+i+2+lead), what, wantAny, 0, errs)
-		t.parts = append(t.parts, textPart{x: x})
+		trimmed := strings.TrimSpace(inner)
+		lead := len(inner) - len(strings.TrimLeftFunc(inner, unicode.IsSpace))
+		if trimmed == "" {
+			errs.Add(loc.at(off+i), "%s: {{ }} holds no expression", what)
+		} else {
+			x := e.compile(trimmed, loc.sub(off+i+2+lead), what, wantAny, 0, errs)
+			t.parts = append(t.parts, textPart{x: x})
+		}
 		off += i + j + 2
 		rest = rest[i+j+2:]
 	}
-}
-
-func textPos(start Pos, src string, off int) Pos {
-	line, col := 1, 0
-	for i, r := range src {
-		if i >= off {
-			break
-		}
-		if r == '\n' {
-			line, col = line+1, 0
-		} else {
-			col++
-		}
-	}
-	return offsetPos(start, line, col)
 }
 
 // Render interpolates the text. An expression that fails renders as empty.

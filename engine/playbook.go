@@ -175,19 +175,8 @@ type pbParser struct {
 	ids       map[string]Pos
 	count     int
 	prefix    string
-}
-
-// exprAt returns the file position of a scalar's first character of content.
-func exprAt(n node) Pos {
-	p := n.pos()
-	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
-		p.Col++
-	}
-	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-		p.Line++
-		p.Col = 1
-	}
-	return p
+	unknown   []string // the current step's unknown keys
+	src       *source
 }
 
 // ParsePlaybook compiles one playbook file against a schema and templates.
@@ -198,20 +187,21 @@ func ParsePlaybook(file string, data []byte, s *Schema, templates map[string]*Te
 	}
 	n := node{root, file}
 	pb := &Playbook{File: file, steps: map[string]*Step{}}
-	p := &pbParser{schema: s, templates: templates, pb: pb, errs: errs, ids: map[string]Pos{}, run: runEnv, prefix: "playbook"}
+	p := &pbParser{schema: s, templates: templates, pb: pb, errs: errs, ids: map[string]Pos{}, run: runEnv, prefix: "playbook", src: newSource(file, data)}
 	f := n.fields("playbook", playbookKeys, errs)
 	if f == nil {
 		return nil
 	}
+	topKeys := mappingKeys(n)
 	if v, ok := f["playbook"]; ok {
 		if name, ok := v.value.str("playbook", errs); ok {
 			if !playbookNameRe.MatchString(name) {
-				errs.Add(v.value.pos(), "playbook name %q must be kebab-case: lower-case letters and digits joined by -", name)
+				errs.Add(v.value.pos(), "playbook name %q must be kebab-case: lower-case letters and digits joined by -%s", name, kebabHint(name))
 			}
 			pb.Name = name
 			p.prefix = "playbook " + name
 		}
-	} else {
+	} else if !misspelled(topKeys, "playbook") {
 		errs.Add(n.pos(), "missing key playbook: every file names its playbook, such as `playbook: enterprise-onboarding`")
 	}
 	if v, ok := f["description"]; ok {
@@ -224,13 +214,15 @@ func ParsePlaybook(file string, data []byte, s *Schema, templates map[string]*Te
 	if v, ok := f["trigger"]; ok {
 		p.trigger(v.value)
 	} else {
-		errs.Add(n.pos(), "%s: missing key trigger", p.prefix)
+		if !misspelled(topKeys, "trigger") {
+			errs.Add(n.pos(), "%s: missing key trigger: say when the playbook starts, such as trigger: {on: [contract.signed]}", p.prefix)
+		}
 		p.trig = newExprEnv(s, envTrigger, nil)
 	}
 	if v, ok := f["owner"]; ok {
 		pb.Owner = p.expr(p.run, v.value, p.prefix+": owner", wantString, 0)
 	} else if s.Attr("csm") != nil {
-		pb.Owner = p.run.compile("customer.csm", Pos{File: file}, "owner", wantString, 0, errs)
+		pb.Owner = p.run.compile("customer.csm", plainLoc("customer.csm", Pos{File: file, Line: 1, Col: 1}), "owner", wantString, 0, errs)
 	}
 	if v, ok := f["exit_when"]; ok {
 		pb.ExitWhen = p.expr(p.run, v.value, p.prefix+": exit_when", wantBool, 0)
@@ -241,11 +233,11 @@ func ParsePlaybook(file string, data []byte, s *Schema, templates map[string]*Te
 	pb.Blocks = [][]*Step{nil}
 	if v, ok := f["steps"]; ok {
 		pb.Blocks[0] = p.block(v.value, "steps", 0, false)
-		if len(pb.Blocks[0]) == 0 && v.value.Kind == yaml.SequenceNode {
+		if v.value.Kind == yaml.SequenceNode && len(v.value.Content) == 0 {
 			errs.Add(v.value.pos(), "%s: steps must hold at least one step", p.prefix)
 		}
-	} else {
-		errs.Add(n.pos(), "%s: missing key steps", p.prefix)
+	} else if !misspelled(topKeys, "steps") {
+		errs.Add(n.pos(), "%s: missing key steps: list what the playbook does", p.prefix)
 	}
 	// The version covers the file, the schema and every template it uses.
 	h := sha256.New()
@@ -268,7 +260,7 @@ func (p *pbParser) expr(env *exprEnv, n node, what string, w want, t Type) *Expr
 	if !ok {
 		return nil
 	}
-	return env.compile(src, exprAt(n), what, w, t, p.errs)
+	return env.compile(src, scalarLoc(p.src, n), what, w, t, p.errs)
 }
 
 func (p *pbParser) text(n node, what string) *Text {
@@ -276,7 +268,7 @@ func (p *pbParser) text(n node, what string) *Text {
 	if !ok {
 		return nil
 	}
-	return p.run.compileText(src, exprAt(n), what, p.errs)
+	return p.run.compileText(src, scalarLoc(p.src, n), what, p.errs)
 }
 
 func (p *pbParser) duration(n node, what string) calendar.Duration {
@@ -301,7 +293,7 @@ func (p *pbParser) stage(n node, what string) string {
 		return ""
 	}
 	if !contains(p.schema.Stages, s) {
-		p.errs.Add(n.pos(), "%s: unknown stage %s%s", what, s, hint(s, p.schema.Stages))
+		p.errs.Add(n.pos(), "%s: unknown stage %s%s", what, s, hintOf("stages", s, p.schema.Stages))
 		return ""
 	}
 	return s
@@ -312,24 +304,34 @@ func (p *pbParser) trigger(n node) {
 	f := n.fields(what, []string{"on", "when", "once_per"}, p.errs)
 	var types []string
 	if on, ok := f["on"]; ok {
-		for _, t := range on.value.strList(what+".on", p.errs) {
+		var items []node
+		if on.value.Kind == yaml.ScalarNode && on.value.Tag != "!!null" {
+			items = []node{on.value} // on: daily
+		} else {
+			items = on.value.list(what+".on", p.errs)
+		}
+		for _, it := range items {
+			t, ok := it.str(what+".on item", p.errs)
+			if !ok {
+				continue
+			}
 			switch {
 			case t == EventDaily:
 				p.pb.Trigger.Daily = true
 			case p.schema.Event(t) != nil:
 				if contains(types, t) {
-					p.errs.Add(on.value.pos(), "%s.on: %s is listed twice", what, t)
+					p.errs.Add(it.pos(), "%s.on: %s is listed twice", what, t)
 					continue
 				}
 				types = append(types, t)
 			default:
-				p.errs.Add(on.value.pos(), "%s.on: unknown event type %s%s", what, t, hint(t, append(p.schema.EventNames(), EventDaily)))
+				p.errs.Add(it.pos(), "%s.on: unknown event type %s%s", what, t, hintOf("event types", t, append(p.schema.EventNames(), EventDaily)))
 			}
 		}
-		if len(types) == 0 && !p.pb.Trigger.Daily && on.value.Kind == yaml.SequenceNode && len(on.value.Content) == 0 {
+		if on.value.Kind == yaml.SequenceNode && len(on.value.Content) == 0 {
 			p.errs.Add(on.value.pos(), "%s.on must name at least one event type or daily", what)
 		}
-	} else if f != nil {
+	} else if f != nil && !misspelled(mappingKeys(n), "on") {
 		p.errs.Add(n.pos(), "%s: missing key on: name the event types, or daily", what)
 	}
 	sort.Strings(types)
@@ -412,10 +414,14 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 		s.ID = path
 	}
 	where := p.prefix + ": step " + s.ID
+	idPos := n.pos()
+	if idn, ok := raw["id"]; ok {
+		idPos = idn.pos()
+	}
 	if prev, dup := p.ids[s.ID]; dup {
-		p.errs.Add(n.pos(), "%s: duplicate step id (first at line %d)", where, prev.Line)
+		p.errs.Add(idPos, "%s: step id %s is used twice (first at line %d); step ids must be unique in a playbook", p.prefix, s.ID, prev.Line)
 	} else {
-		p.ids[s.ID] = n.pos()
+		p.ids[s.ID] = idPos
 		p.pb.steps[s.ID] = s
 	}
 	if kindKey == "" {
@@ -431,7 +437,7 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 			return nil
 		}
 		if _, known := actionKeys[a]; !known {
-			p.errs.Add(raw["do"].pos(), "%s: unknown action %s%s", where, a, hint(a, Actions))
+			p.errs.Add(raw["do"].pos(), "%s: unknown action %s%s", where, a, hintOf("actions", a, Actions))
 			return nil
 		}
 		action = a
@@ -440,6 +446,13 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 		allowed = append(allowed, "then", "else")
 	}
 	f := n.fields(where, allowed, p.errs)
+	var unknown []string
+	for k := range raw {
+		if !contains(allowed, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	p.unknown = unknown
 	if w, ok := f["when"]; ok {
 		s.When = p.expr(p.run, w.value, where+": when", wantBool, 0)
 	}
@@ -466,7 +479,7 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 		wff := wf.fields(where+": wait_for", []string{"until", "timeout", "on_timeout"}, p.errs)
 		if u, ok := wff["until"]; ok {
 			s.Until = p.expr(p.run, u.value, where+": wait_for.until", wantBool, 0)
-		} else if wff != nil {
+		} else if wff != nil && !misspelled(mappingKeys(wf), "until") {
 			p.errs.Add(wf.pos(), "%s: wait_for needs until", where)
 		}
 		if t, ok := wff["timeout"]; ok {
@@ -483,7 +496,7 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 		s.Cond = p.expr(p.run, f["if"].value, where+": if", wantBool, 0)
 		if t, ok := f["then"]; ok {
 			s.Then = p.newBlock(t.value, path+".then", depth, noWait)
-		} else {
+		} else if !misspelled(unknown, "then") {
 			p.errs.Add(f["if"].key.pos(), "%s: if needs then", where)
 		}
 		if e, ok := f["else"]; ok {
@@ -495,9 +508,10 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 			p.errs.Add(f["repeat"].key.pos(), "%s: overdue steps run at once and cannot repeat", where)
 		}
 		rf := f["repeat"].value.fields(where+": repeat", []string{"every", "times", "until", "steps"}, p.errs)
+		rkeys := mappingKeys(f["repeat"].value)
 		if e, ok := rf["every"]; ok {
 			s.Every = p.duration(e.value, where+": repeat.every")
-		} else if rf != nil {
+		} else if rf != nil && !misspelled(rkeys, "every") {
 			p.errs.Add(f["repeat"].value.pos(), "%s: repeat needs every", where)
 		}
 		if t, ok := rf["times"]; ok {
@@ -511,12 +525,14 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 		if u, ok := rf["until"]; ok {
 			s.RepeatUntil = p.expr(p.run, u.value, where+": repeat.until", wantBool, 0)
 		}
-		if rf != nil && s.Times == 0 && s.RepeatUntil == nil {
+		_, hasTimes := rf["times"]
+		_, hasUntil := rf["until"]
+		if rf != nil && !hasTimes && !hasUntil && !misspelled(rkeys, "times") && !misspelled(rkeys, "until") {
 			p.errs.Add(f["repeat"].value.pos(), "%s: repeat needs times or until, or it never ends", where)
 		}
 		if b, ok := rf["steps"]; ok {
 			s.Steps = p.newBlock(b.value, path+".steps", depth, false)
-		} else if rf != nil {
+		} else if rf != nil && !misspelled(rkeys, "steps") {
 			p.errs.Add(f["repeat"].value.pos(), "%s: repeat needs steps", where)
 		}
 	case "stop":
@@ -524,6 +540,17 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 		s.StopReason = p.text(f["stop"].value, where+": stop")
 	}
 	return s
+}
+
+// misspelled reports whether the current step has an unknown key that is
+// close to key, such as titel for title.
+func misspelled(unknown []string, key string) bool {
+	for _, k := range unknown {
+		if suggest(k, []string{key}) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // kindHint explains a step with no kind key, for example a misspelled `do`.
@@ -537,6 +564,7 @@ func (p *pbParser) kindHint(raw map[string]node) string {
 }
 
 func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, noWait bool) {
+	unknown := p.unknown // nested steps (overdue) overwrite p.unknown
 	get := func(k string) (node, bool) { v, ok := f[k]; return v.value, ok }
 	if v, ok := get("to"); ok {
 		s.To = p.expr(p.run, v, where+": to", wantString, 0)
@@ -556,7 +584,7 @@ func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, 
 			t := p.templates[name]
 			if t == nil {
 				names := sortedKeys(p.templates)
-				p.errs.Add(v.pos(), "%s: unknown template %s%s", where, name, hint(name, names))
+				p.errs.Add(v.pos(), "%s: unknown template %s%s", where, name, hintOf("templates", name, names))
 			} else {
 				s.Template = t
 				if !contains(p.pb.Templates, name) {
@@ -639,7 +667,7 @@ func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, 
 			for _, fe := range orderedFields(v, where+": body", p.errs) {
 				txt, ok := fe.value.scalarText(where+": body."+fe.key.Value, p.errs)
 				if ok {
-					s.Fields = append(s.Fields, BodyField{Key: fe.key.Value, Text: p.run.compileText(txt, exprAt(fe.value), where+": body."+fe.key.Value, p.errs)})
+					s.Fields = append(s.Fields, BodyField{Key: fe.key.Value, Text: p.run.compileText(txt, scalarLoc(p.src, fe.value), where+": body."+fe.key.Value, p.errs)})
 				}
 			}
 		}
@@ -648,7 +676,7 @@ func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, 
 		for _, fe := range orderedFields(v, where+": set", p.errs) {
 			a := p.schema.Attr(fe.key.Value)
 			if a == nil {
-				p.errs.Add(fe.key.pos(), "%s: set: unknown attribute %s%s", where, fe.key.Value, hint(fe.key.Value, p.schema.AttrNames()))
+				p.errs.Add(fe.key.pos(), "%s: set: unknown attribute %s%s", where, fe.key.Value, hintOf("attributes", fe.key.Value, p.schema.AttrNames()))
 				continue
 			}
 			if a.Name == AttrID || a.Name == AttrStage {
@@ -667,6 +695,9 @@ func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, 
 		for _, k := range keys {
 			if _, ok := f[k]; ok {
 				return
+			}
+			if misspelled(unknown, k) {
+				return // the unknown key that means k is reported already
 			}
 		}
 		p.errs.Add(s.Pos, "%s: do: %s needs %s", where, s.Do, strings.Join(keys, " or "))
@@ -708,53 +739,68 @@ func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, 
 func ParseTemplate(name, file string, data []byte, env *exprEnv, errs *ErrorList) *Template {
 	t := &Template{Name: name, File: file, source: data}
 	if len(data) > MaxFileSize {
-		errs.Add(Pos{File: file}, "file is %d bytes; the limit is %d", len(data), MaxFileSize)
+		errs.Add(Pos{File: file, Line: 1, Col: 1}, "file is %d bytes; the limit is %d (1 MiB)", len(data), MaxFileSize)
 		return nil
 	}
-	text := strings.ReplaceAll(string(data), "\r\n", "\n")
-	if !strings.HasPrefix(text, "---\n") {
+	text := string(data)
+	if !strings.HasPrefix(text, "---\n") && !strings.HasPrefix(text, "---\r\n") {
 		errs.Add(Pos{File: file, Line: 1, Col: 1}, "template %s: must start with front matter: a line ---, subject: ..., and a line ---", name)
 		return nil
 	}
-	end := strings.Index(text[4:], "\n---\n")
-	if end < 0 {
-		if strings.HasSuffix(text, "\n---") {
-			end = len(text) - 8
-		} else {
-			errs.Add(Pos{File: file, Line: 1, Col: 1}, "template %s: front matter has no closing --- line", name)
-			return nil
+	lines := strings.SplitAfter(text, "\n")
+	closing := -1
+	for i := 1; i < len(lines); i++ {
+		if strings.TrimRight(lines[i], " \t\r\n") == "---" {
+			closing = i
+			break
 		}
 	}
-	front := text[4 : 4+end+1]
-	bodyStart := 4 + end + 5
-	if bodyStart > len(text) {
-		bodyStart = len(text)
+	if closing < 0 {
+		errs.Add(Pos{File: file, Line: 1, Col: 1}, "template %s: front matter has no closing --- line", name)
+		return nil
 	}
-	body := text[bodyStart:]
-	bodyLine := strings.Count(text[:bodyStart], "\n") + 1
-	var fm ErrorList
-	root := parseYAML(file, []byte(front), &fm)
-	for _, e := range fm {
-		e.Pos.Line++
-		*errs = append(*errs, e)
+	// A blank first line keeps the front matter's lines those of the file.
+	front := "\n" + strings.Join(lines[1:closing], "")
+	body := strings.ReplaceAll(strings.Join(lines[closing+1:], ""), "\r\n", "\n")
+	if strings.TrimSpace(front) == "" {
+		errs.Add(Pos{File: file, Line: 2, Col: 1}, "template %s: front matter needs subject", name)
+		return nil
 	}
+	root := parseYAML(file, []byte(front), errs)
 	if root == nil {
 		return nil
 	}
 	n := node{root, file}
-	n.Line++ // front matter starts on line 2
 	f := n.fields("template "+name+" front matter", []string{"subject"}, errs)
 	if sub, ok := f["subject"]; ok {
-		if src, ok := sub.value.scalarText("subject", errs); ok {
-			p := exprAt(sub.value)
-			p.Line++
-			t.Subject = env.compileText(src, p, "template "+name+": subject", errs)
+		if src, ok := sub.value.scalarText("template "+name+": subject", errs); ok {
+			t.Subject = env.compileText(src, scalarLoc(newSource(file, []byte(front)), sub.value), "template "+name+": subject", errs)
 		}
-	} else if f != nil {
-		errs.Add(Pos{File: file, Line: 2, Col: 1}, "template %s: front matter needs subject", name)
+	} else if f != nil && !misspelled(mappingKeys(n), "subject") {
+		errs.Add(n.pos(), "template %s: front matter needs subject", name)
 	}
-	t.Body = env.compileText(body, Pos{File: file, Line: bodyLine, Col: 1}, "template "+name+": body", errs)
+	t.Body = env.compileText(body, plainLoc(body, Pos{File: file, Line: closing + 2, Col: 1}), "template "+name+": body", errs)
 	return t
+}
+
+// mappingKeys lists the scalar keys of a mapping node.
+func mappingKeys(n node) []string {
+	var keys []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		keys = append(keys, n.Content[i].Value)
+	}
+	return keys
+}
+
+// kebabHint suggests the kebab-case form of a playbook name, when there is one.
+func kebabHint(name string) string {
+	k := strings.ToLower(name)
+	k = regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(k, "-")
+	k = strings.Trim(k, "-")
+	if k != name && playbookNameRe.MatchString(k) {
+		return "; write " + k
+	}
+	return ""
 }
 
 // itoa is strconv.Itoa, named for brevity in paths.

@@ -176,6 +176,7 @@ type Run struct {
 	set *Set
 	pb  *Playbook
 	vm  vm.VM
+	sc  Scope // reused by every evaluation of this run
 	out []Command
 }
 
@@ -312,7 +313,8 @@ func (r *Run) runVars() map[string]any {
 
 // scope is the environment for steps: event is the event that started the run.
 func (r *Run) scope(now time.Time) *Scope {
-	return NewScope(now, r.set.Schema, r.Attrs, r.Before, r.Trigger, r.runVars())
+	r.sc.Reset(now, r.set.Schema, r.Attrs, r.Before, r.Trigger, r.runVars())
+	return &r.sc
 }
 
 func (r *Run) loc() *time.Location {
@@ -324,7 +326,7 @@ func (r *Run) loc() *time.Location {
 func (r *Run) Start(now time.Time) []Command {
 	r.StartedAt = now
 	if r.pb.Owner != nil {
-		v, _ := r.pb.Owner.Eval(&r.vm, NewScope(now, r.set.Schema, r.Attrs, r.Before, r.Trigger, r.runVars()))
+		v, _ := r.pb.Owner.Eval(&r.vm, r.scope(now))
 		r.Owner = Format(v)
 	}
 	r.record(now, RecRunStarted, "", func(rec *Record) {
@@ -387,7 +389,8 @@ func (r *Run) OnEvent(now time.Time, ev *Event, attrs, before map[string]any) []
 		return nil
 	}
 	r.Attrs, r.Before = attrs, before
-	sc := NewScope(now, r.set.Schema, attrs, before, ev, r.runVars())
+	r.sc.Reset(now, r.set.Schema, attrs, before, ev, r.runVars())
+	sc := &r.sc
 	if r.pb.ExitWhen != nil {
 		if ok, _ := r.pb.ExitWhen.Bool(&r.vm, sc); ok {
 			r.finish(now, StatusExited, RecRunExited, "exit_when "+r.pb.ExitWhen.Src+" on "+ev.Type)
@@ -530,6 +533,7 @@ func (r *Run) finish(now time.Time, st Status, kind, reason string) {
 		r.cancelTimer(r.Timers[0].ID)
 	}
 	r.Threads = nil
+	r.Tasks = nil // an ended run closes its open tasks: none can be listed or completed later
 	r.record(now, kind, "", func(rec *Record) { rec.Reason = reason })
 }
 

@@ -72,7 +72,7 @@ func ParseScenario(file string, data []byte, s *Schema) (*Scenario, ErrorList) {
 				}
 				a := s.Attr(k)
 				if a == nil {
-					errs.Add(fe.key.pos(), "%s: unknown attribute %s%s", what, k, hint(k, s.AttrNames()))
+					errs.Add(fe.key.pos(), "%s: unknown attribute %s%s", what, k, hintOf("attributes", k, s.AttrNames()))
 					continue
 				}
 				v, ok := yamlValue(fe.value, what+"."+k, &errs)

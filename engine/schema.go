@@ -337,7 +337,18 @@ func parseAttrs(n node, what string, withColumn bool, errs *ErrorList) []*Attr {
 	return out
 }
 
+// typeAliases are type names from other languages, with the tend type they mean.
+var typeAliases = map[string]string{
+	"str": "string", "text": "string", "integer": "int", "int64": "int", "number": "float",
+	"float64": "float", "double": "float", "decimal": "float", "boolean": "bool",
+	"date": "time", "datetime": "time", "timestamp": "time", "list": "[string]",
+	"array": "[string]", "[]string": "[string]", "strings": "[string]",
+}
+
 func suggestOrTypes(s string) string {
+	if m, ok := typeAliases[strings.ToLower(s)]; ok {
+		return "; did you mean " + m + "?"
+	}
 	if m := suggest(s, typeNames); m != "" {
 		return "; did you mean " + m + "?"
 	}
@@ -523,7 +534,7 @@ func (s *Schema) CoerceAttrs(in map[string]any) (map[string]any, error) {
 	for _, k := range sortedKeys(in) {
 		a := s.attrs[k]
 		if a == nil {
-			return nil, fmt.Errorf("unknown attribute %s%s", k, hint(k, s.AttrNames()))
+			return nil, fmt.Errorf("unknown attribute %s%s", k, hintOf("attributes", k, s.AttrNames()))
 		}
 		v, err := Coerce(a.Type, in[k])
 		if err != nil {
@@ -542,7 +553,7 @@ func (s *Schema) CoerceAttrs(in map[string]any) (map[string]any, error) {
 func (s *Schema) CoerceData(eventType string, in map[string]any) (map[string]any, error) {
 	et := s.events[eventType]
 	if et == nil {
-		return nil, fmt.Errorf("unknown event type %s%s", eventType, hint(eventType, s.EventNames()))
+		return nil, fmt.Errorf("unknown event type %s%s", eventType, hintOf("event types", eventType, s.EventNames()))
 	}
 	out := make(map[string]any, len(in))
 	for _, k := range sortedKeys(in) {
@@ -557,7 +568,7 @@ func (s *Schema) CoerceData(eventType string, in map[string]any) (map[string]any
 			for i, x := range et.Fields {
 				names[i] = x.Name
 			}
-			return nil, fmt.Errorf("event %s has no data field %s%s", eventType, k, hint(k, names))
+			return nil, fmt.Errorf("event %s has no data field %s%s", eventType, k, hintOf("fields", k, names))
 		}
 		v, err := Coerce(f.Type, in[k])
 		if err != nil {
@@ -569,12 +580,16 @@ func (s *Schema) CoerceData(eventType string, in map[string]any) (map[string]any
 }
 
 // hint is suggestOrList for values rather than keys.
-func hint(name string, candidates []string) string {
+func hint(name string, candidates []string) string { return hintOf("names", name, candidates) }
+
+// hintOf phrases a hint for an unknown value: the closest candidate, or the
+// candidates when there are few, as "valid <noun> are ...".
+func hintOf(noun, name string, candidates []string) string {
 	if s := suggest(name, candidates); s != "" {
 		return "; did you mean " + s + "?"
 	}
 	if len(candidates) > 0 && len(candidates) <= 12 {
-		return "; valid names are " + strings.Join(candidates, ", ")
+		return "; valid " + noun + " are " + strings.Join(candidates, ", ")
 	}
 	return ""
 }

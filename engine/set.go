@@ -54,7 +54,7 @@ func Load(files []File) (*Set, ErrorList) {
 		switch {
 		case base == "schema.yaml" || base == "schema.yml":
 			if schemaFile != nil {
-				errs.Add(Pos{File: f.Path}, "a second schema file; the first is %s", schemaFile.Path)
+				errs.Add(Pos{File: f.Path, Line: 1, Col: 1}, "a second schema file; the first is %s", schemaFile.Path)
 				continue
 			}
 			schemaFile = &files[i]
@@ -63,7 +63,7 @@ func Load(files []File) (*Set, ErrorList) {
 		case strings.HasSuffix(base, ".yaml") || strings.HasSuffix(base, ".yml"):
 			pbFiles = append(pbFiles, f)
 		default:
-			errs.Add(Pos{File: f.Path}, "not a playbook file: expected schema.yaml, *.yaml or templates/*.md")
+			errs.Add(Pos{File: f.Path, Line: 1, Col: 1}, "not a playbook file: expected schema.yaml, *.yaml or templates/*.md")
 		}
 	}
 	if schemaFile == nil {
@@ -80,12 +80,17 @@ func Load(files []File) (*Set, ErrorList) {
 	for _, f := range tplFiles {
 		name := strings.TrimSuffix(path.Base(f.Path), ".md")
 		if prev, dup := set.Templates[name]; dup {
-			errs.Add(Pos{File: f.Path}, "template %s is defined twice; the first is %s", name, prev.File)
+			errs.Add(Pos{File: f.Path, Line: 1, Col: 1}, "template %s is defined twice; the first is %s", name, prev.File)
 			continue
 		}
-		if t := ParseTemplate(name, f.Path, f.Data, set.runEnv, &errs); t != nil {
-			set.Templates[name] = t
+		t := ParseTemplate(name, f.Path, f.Data, set.runEnv, &errs)
+		if t == nil {
+			// Reported already: keep the name known, so that playbooks
+			// using it do not also report an unknown template. The set
+			// is invalid and never returned.
+			t = &Template{Name: name, File: f.Path, source: f.Data}
 		}
+		set.Templates[name] = t
 	}
 	sort.Slice(pbFiles, func(i, j int) bool { return pbFiles[i].Path < pbFiles[j].Path })
 	files2 := map[string]string{}
@@ -104,6 +109,7 @@ func Load(files []File) (*Set, ErrorList) {
 	if len(errs) > 0 {
 		return nil, errs.sorted()
 	}
+	schema.flat.restrict()
 	sort.Slice(set.Playbooks, func(i, j int) bool { return set.Playbooks[i].Name < set.Playbooks[j].Name })
 	h := sha256.New()
 	for _, pb := range set.Playbooks {

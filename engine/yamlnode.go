@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -23,7 +25,7 @@ const (
 // classic alias bomb), and nesting deeper than MaxDepth.
 func parseYAML(file string, data []byte, errs *ErrorList) *yaml.Node {
 	if len(data) > MaxFileSize {
-		errs.Add(Pos{File: file}, "file is %d bytes; the limit is %d", len(data), MaxFileSize)
+		errs.Add(Pos{File: file, Line: 1, Col: 1}, "file is %d bytes; the limit is %d (1 MiB)", len(data), MaxFileSize)
 		return nil
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -33,7 +35,8 @@ func parseYAML(file string, data []byte, errs *ErrorList) *yaml.Node {
 			errs.Add(Pos{File: file, Line: 1, Col: 1}, "file is empty")
 			return nil
 		}
-		errs.Add(yamlErrPos(file, err), "invalid YAML: %s", yamlErrMsg(err))
+		pos := yamlErrPos(file, err)
+		errs.Add(pos, "invalid YAML: %s", yamlErrExplain(data, pos.Line, yamlErrMsg(err)))
 		return nil
 	}
 	var extra yaml.Node
@@ -78,6 +81,21 @@ func checkTree(file string, n *yaml.Node, depth int, count *int, errs *ErrorList
 	return true
 }
 
+// yamlParserErrors are the messages of yaml.v3's parser (as opposed to its
+// scanner). yaml.v3 prints the 0-based line of a parser error's context
+// (such as the start of an unclosed [ list), so those lines are one short.
+var yamlParserErrors = []string{
+	"did not find expected <",
+	"did not find expected node content",
+	"did not find expected '-' indicator",
+	"did not find expected key",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"found undefined tag handle",
+	"found duplicate %",
+	"found incompatible YAML document",
+}
+
 // yamlErrPos pulls "line N" out of a yaml.v3 error message.
 func yamlErrPos(file string, err error) Pos {
 	msg := err.Error()
@@ -87,11 +105,38 @@ func yamlErrPos(file string, err error) Pos {
 		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
 			j++
 		}
-		if n, e := strconv.Atoi(rest[:j]); e == nil {
+		if n, e := strconv.Atoi(rest[:j]); e == nil && n > 0 {
+			for _, p := range yamlParserErrors {
+				if strings.Contains(msg, p) {
+					n++
+					break
+				}
+			}
 			return Pos{File: file, Line: n, Col: 1}
 		}
 	}
 	return Pos{File: file, Line: 1, Col: 1}
+}
+
+// yamlErrExplain adds the likely cause to the messages that need one.
+func yamlErrExplain(data []byte, line int, msg string) string {
+	if line >= 1 {
+		lines := bytes.SplitN(data, []byte("\n"), line+1)
+		if line <= len(lines) {
+			l := lines[line-1]
+			indent := l[:len(l)-len(bytes.TrimLeft(l, " \t"))]
+			if bytes.IndexByte(indent, '\t') >= 0 {
+				return "a tab indents line " + strconv.Itoa(line) + "; YAML indents with spaces only"
+			}
+		}
+	}
+	switch msg {
+	case "did not find expected ',' or ']'":
+		return "a [ list is not closed: did not find expected ',' or ']'"
+	case "did not find expected ',' or '}'":
+		return "a { mapping is not closed: did not find expected ',' or '}'"
+	}
+	return msg
 }
 
 func yamlErrMsg(err error) string {
@@ -237,10 +282,17 @@ func contains(list []string, s string) bool {
 }
 
 // suggest returns the candidate closest to name, or "" when none is close.
+// Closeness is the edit distance with transpositions (emial is one edit from
+// email), within a third of the name's length; failing that, a candidate
+// that the name is the start of (onboard for onboarding).
 func suggest(name string, candidates []string) string {
+	if name == "" {
+		return ""
+	}
+	lname := strings.ToLower(name)
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
-		if d := levenshtein(strings.ToLower(name), strings.ToLower(c)); d < bestD {
+		if d := editDistance(lname, strings.ToLower(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}
@@ -253,6 +305,18 @@ func suggest(name string, candidates []string) string {
 	}
 	if bestD <= limit {
 		return best
+	}
+	if len(name) >= 4 {
+		prefixed := ""
+		for _, c := range candidates {
+			if strings.HasPrefix(strings.ToLower(c), lname) {
+				if prefixed != "" {
+					return "" // ambiguous
+				}
+				prefixed = c
+			}
+		}
+		return prefixed
 	}
 	return ""
 }
@@ -268,25 +332,38 @@ func suggestOrList(name string, candidates []string) string {
 	return ""
 }
 
-func levenshtein(a, b string) int {
+// editDistance is the optimal string alignment distance: insertions,
+// deletions, substitutions and transpositions of neighbours cost 1 each.
+// Names are capped at 256 runes, so no input makes it slow.
+func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
+	if len(ra) > 256 {
+		ra = ra[:256]
+	}
+	if len(rb) > 256 {
+		rb = rb[:256]
+	}
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
 		for j := 1; j <= len(rb); j++ {
 			cost := 1
 			if ra[i-1] == rb[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(rb)]
+	return d[len(ra)][len(rb)]
 }
 
 func quoteList(items []string) string {
@@ -295,4 +372,167 @@ func quoteList(items []string) string {
 		q[i] = fmt.Sprintf("%q", s)
 	}
 	return strings.Join(q, ", ")
+}
+
+// source is a file's bytes with the offset of each line, for mapping the
+// value of a scalar back to where each of its bytes was written.
+type source struct {
+	file  string
+	data  []byte
+	lines []int // byte offset of each line's start
+}
+
+func newSource(file string, data []byte) *source {
+	s := &source{file: file, data: data, lines: []int{0}}
+	for i, b := range data {
+		if b == '\n' {
+			s.lines = append(s.lines, i+1)
+		}
+	}
+	return s
+}
+
+// offset returns the byte offset of a 1-based line and rune column, or -1.
+func (s *source) offset(line, col int) int {
+	if s == nil || line < 1 || line > len(s.lines) || col < 1 {
+		return -1
+	}
+	p := s.lines[line-1]
+	for c := 1; c < col; c++ {
+		if p >= len(s.data) || s.data[p] == '\n' {
+			return -1
+		}
+		_, n := utf8.DecodeRune(s.data[p:])
+		p += n
+	}
+	return p
+}
+
+// srcLoc maps byte offsets of an expression's or a text's source to file
+// positions. Without marks the source is laid out from start as written (a
+// one-line scalar, a template body); with marks (block scalars, and plain or
+// quoted scalars folded over several lines) marks[i] is the file position of
+// byte i. base is the offset of a sub-expression, such as the inside of {{ }}.
+type srcLoc struct {
+	text  string
+	start Pos
+	marks []Pos
+	base  int
+}
+
+// plainLoc lays text out from start: columns advance per rune, and a newline
+// starts the next line at column 1.
+func plainLoc(text string, start Pos) srcLoc { return srcLoc{text: text, start: start} }
+
+// sub returns the locator of text[off:].
+func (l srcLoc) sub(off int) srcLoc {
+	l.base += off
+	return l
+}
+
+// at returns the file position of byte off of the (sub-)text.
+func (l srcLoc) at(off int) Pos {
+	off += l.base
+	off = max(0, min(off, len(l.text)))
+	if l.marks != nil {
+		return l.marks[off]
+	}
+	p := l.start
+	for i, r := range l.text {
+		if i >= off {
+			break
+		}
+		if r == '\n' {
+			p.Line, p.Col = p.Line+1, 1
+		} else {
+			p.Col++
+		}
+	}
+	return p
+}
+
+// atRune returns the file position of rune off of src, the (sub-)text as
+// expr saw it: expr counts runes, not bytes.
+func (l srcLoc) atRune(src string, off int) Pos {
+	n := 0
+	for i := range src {
+		if n == off {
+			return l.at(i)
+		}
+		n++
+	}
+	return l.at(len(src))
+}
+
+// scalarLoc locates the value of a scalar node in its file. A one-line
+// scalar written as its value maps directly; otherwise each byte of the
+// value is aligned with the file, skipping indentation, folded line breaks,
+// quotes and escapes. Where alignment fails (an escape such as \u00e9), the
+// rest of the value maps to the last aligned position.
+func scalarLoc(src *source, n node) srcLoc {
+	start := n.pos()
+	quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
+	block := n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0
+	if quoted {
+		start.Col++
+	}
+	if block {
+		start.Line, start.Col = start.Line+1, 1
+	}
+	simple := plainLoc(n.Value, start)
+	p := src.offset(n.Line, n.Column)
+	if p < 0 || n.Kind != yaml.ScalarNode {
+		return simple
+	}
+	if quoted {
+		p++
+	}
+	if block {
+		nl := bytes.IndexByte(src.data[p:], '\n')
+		if nl < 0 {
+			return simple
+		}
+		p += nl + 1
+	}
+	v := n.Value
+	if !block && strings.IndexByte(v, '\n') < 0 && p+len(v) <= len(src.data) && string(src.data[p:p+len(v)]) == v {
+		return simple // the common case: the value is written as is
+	}
+	// Align the value with the file byte by byte.
+	line := sort.SearchInts(src.lines, p+1) // 1-based line of p
+	col := utf8.RuneCount(src.data[src.lines[line-1]:p]) + 1
+	marks := make([]Pos, len(v)+1)
+	advance := func() {
+		if src.data[p] == '\n' {
+			line, col = line+1, 1
+		} else if src.data[p]&0xC0 != 0x80 {
+			col++
+		}
+		p++
+	}
+	budget := 4*len(v) + 4096 // bytes of file the value may span
+	k := 0
+	for k < len(v) && p < len(src.data) && budget > 0 {
+		budget--
+		c, d := v[k], src.data[p]
+		if c == d || (c == ' ' && d == '\n') { // a byte, or a folded line break
+			marks[k] = Pos{File: src.file, Line: line, Col: col}
+			k++
+			advance()
+			continue
+		}
+		if d == ' ' || d == '\t' || d == '\n' || d == '\r' || d == '\\' || d == '"' || d == '\'' {
+			advance()
+			continue
+		}
+		break
+	}
+	last := Pos{File: src.file, Line: line, Col: col}
+	if k > 0 && k < len(v) {
+		last = marks[k-1]
+	}
+	for ; k <= len(v); k++ {
+		marks[k] = last
+	}
+	return srcLoc{text: v, start: start, marks: marks}
 }

@@ -62,10 +62,11 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			// Checked before FieldPos, which panics on a record with no field.
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
+		line, _ := cr.FieldPos(0)
 		id := strings.TrimSpace(rec[idCol])
 		if id == "" {
 			return nil, fmt.Errorf("%s:%d: column %s: empty customer id", file, line, idColumn)
@@ -85,8 +86,9 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 				err = fmt.Errorf("%q is not one of %s", cell, strings.Join(c.attr.Enum, ", "))
 			}
 			if err != nil {
-				_, colNo := cr.FieldPos(c.i)
-				return nil, fmt.Errorf("%s:%d:%d: column %s (attribute %s): %v", file, line, colNo, header[c.i], c.attr.Name, err)
+				// The cell's own position: after a quoted multi-line cell it is not on the record's first line.
+				lineNo, colNo := cr.FieldPos(c.i)
+				return nil, fmt.Errorf("%s:%d:%d: column %s (attribute %s): %v", file, lineNo, colNo, header[c.i], c.attr.Name, err)
 			}
 			attrs[c.attr.Name] = v
 		}

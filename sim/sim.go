@@ -176,12 +176,17 @@ func (c *customerSim) applied(now time.Time, a engine.Applied) {
 		return
 	}
 	c.recs = append(c.recs, a.Records...)
+	// A run handling this event may carry out a `do: update`, which applies
+	// a customer.updated event at once (nested): runs after it then get the
+	// customer's attributes as they are now, not a.Attrs, or they would go
+	// back to the attributes from before the update.
 	for _, id := range a.Forward {
 		if r := c.runs[id]; r != nil {
-			c.exec(now, r, r.OnEvent(now, a.Event, a.Attrs, a.Before))
+			c.exec(now, r, r.OnEvent(now, a.Event, c.j.Attrs, a.Before))
 		}
 	}
 	for _, s := range a.Starts {
+		s.Attrs = c.j.Attrs
 		r := engine.NewRun(c.set, s)
 		c.runs[s.ID] = r
 		c.exec(now, r, r.Start(now))

@@ -32,11 +32,17 @@ func commands() []command {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		// A usage error: the usage goes to stderr, so that stdout stays clean.
+		usage(stderr)
+		return exitUsage
+	}
+	if args[0] == "help" && len(args) > 1 {
+		// tend help validate == tend validate --help
+		args = []string{args[1], "--help"}
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
-		if len(args) == 0 {
-			return exitUsage
-		}
 		return exitOK
 	}
 	for _, c := range commands() {
@@ -48,7 +54,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for _, c := range commands() {
 		names = append(names, c.name)
 	}
-	fmt.Fprintf(stderr, "tend: unknown command %q; commands are %s\n", args[0], strings.Join(names, ", "))
+	fmt.Fprintf(stderr, "tend: unknown command %q; commands are %s (run tend --help)\n", args[0], strings.Join(names, ", "))
 	return exitUsage
 }
 
@@ -67,7 +73,7 @@ type kongExit struct{ code int }
 // code when the command must stop: after --help, or on a usage error.
 func parse(name string, cli any, args []string, stdout, stderr io.Writer) (code int, done bool) {
 	p, err := kong.New(cli, kong.Name("tend "+name), kong.Writers(stdout, stderr),
-		kong.Exit(func(c int) { panic(kongExit{c}) }), kong.UsageOnError())
+		kong.Exit(func(c int) { panic(kongExit{c}) }))
 	if err != nil {
 		fmt.Fprintf(stderr, "tend %s: %v\n", name, err)
 		return exitUsage, true
@@ -85,7 +91,7 @@ func parse(name string, cli any, args []string, stdout, stderr io.Writer) (code 
 		}
 	}()
 	if _, err := p.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "tend %s: %v\n", name, err)
+		fmt.Fprintf(stderr, "tend %s: %v (run tend %s --help)\n", name, err, name)
 		return exitUsage, true
 	}
 	return 0, false

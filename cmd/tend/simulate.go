@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,14 +19,14 @@ import (
 )
 
 type simulateArgs struct {
-	Scenario  string   `help:"scenario file (SPEC 5.1): start, until, customers and events" type:"path"`
-	Customers string   `help:"customers as .csv (with a header row) or .jsonl, instead of a scenario" type:"path"`
+	Scenario  string   `help:"scenario file (SPEC 5.1): start, until, customers and events"`
+	Customers string   `help:"customers as .csv (with a header row) or .jsonl, instead of a scenario"`
 	IDColumn  string   `name:"id-column" default:"id" help:"the CSV column holding the customer id"`
-	Events    string   `help:"events as .jsonl, one per line" type:"path"`
+	Events    string   `help:"events as .jsonl, one per line"`
 	Start     string   `help:"simulation start (RFC 3339), without a scenario; default: the first event"`
 	Until     string   `help:"simulation end (RFC 3339), without a scenario; overrides the scenario's until"`
 	Format    string   `enum:"table,jsonl" default:"table" help:"output: table or jsonl"`
-	Report    string   `help:"also write an HTML summary with charts to this file" type:"path"`
+	Report    string   `help:"also write an HTML summary with charts to this file"`
 	Paths     []string `arg:"" optional:"" help:"playbook directory (default ./playbooks)"`
 }
 
@@ -37,6 +39,14 @@ func simulateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "tend simulate: "+format+"\n", args...)
 		return exitUsage
+	}
+	// Flag mistakes are reported before the playbooks are loaded, so that
+	// they are not hidden behind playbook errors.
+	if msg := checkSimulateFlags(a); msg != "" {
+		return fail("%s", msg)
+	}
+	if msg := checkTimes(a); msg != "" {
+		return fail("%s", msg)
 	}
 	if len(a.Paths) == 0 {
 		a.Paths = []string{"playbooks"}
@@ -60,6 +70,10 @@ func simulateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if code != 0 {
 		return code
 	}
+	if n := outside(in); n > 0 {
+		fmt.Fprintf(stderr, "tend simulate: note: %d %s outside %s .. %s %s ignored\n", n, plural(n, "event", "events"),
+			in.Start.Format(time.RFC3339), in.Until.Format(time.RFC3339), plural(n, "is", "are"))
+	}
 	res, err := sim.Run(set, in)
 	if err != nil {
 		return fail("%v", err)
@@ -69,8 +83,9 @@ func simulateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	switch a.Format {
 	case "jsonl":
 		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
 		for i := range res.Records {
-			if err := enc.Encode(&res.Records[i]); err != nil {
+			if err := enc.Encode(jsonlOf(&res.Records[i])); err != nil {
 				return fail("%v", err)
 			}
 		}
@@ -92,9 +107,6 @@ func simInput(a simulateArgs, set *engine.Set, stderr io.Writer) (sim.Input, int
 		return in, exitUsage
 	}
 	if a.Scenario != "" {
-		if a.Customers != "" || a.Events != "" {
-			return usageErr("--scenario cannot be combined with --customers or --events")
-		}
 		data, err := readCapped(a.Scenario, engine.MaxFileSize)
 		if err != nil {
 			return usageErr("%v", err)
@@ -104,20 +116,17 @@ func simInput(a simulateArgs, set *engine.Set, stderr io.Writer) (sim.Input, int
 			for _, e := range errs {
 				fmt.Fprintln(stderr, e.Error())
 			}
-			return in, exitUsage
+			return usageErr("the scenario %s has %d %s", a.Scenario, len(errs), plural(len(errs), "error", "errors"))
 		}
 		in.Start, in.Until, in.Events = sc.Start, sc.Until, sc.Events
 		for _, c := range sc.Customers {
 			in.Customers = append(in.Customers, sim.Customer{ID: c.ID, Attrs: c.Attrs})
 		}
 	} else {
-		if a.Customers == "" && a.Events == "" {
-			return usageErr("give --scenario FILE, or --customers and/or --events with --until")
-		}
 		if a.Customers != "" {
 			f, err := os.Open(a.Customers)
 			if err != nil {
-				return usageErr("%v", err)
+				return usageErr("%v", openErr(a.Customers, err))
 			}
 			defer f.Close()
 			switch strings.ToLower(filepath.Ext(a.Customers)) {
@@ -125,8 +134,6 @@ func simInput(a simulateArgs, set *engine.Set, stderr io.Writer) (sim.Input, int
 				in.Customers, err = sim.ReadCSV(a.Customers, f, set.Schema, a.IDColumn)
 			case ".jsonl":
 				in.Customers, err = sim.ReadCustomersJSONL(a.Customers, f, set.Schema)
-			default:
-				return usageErr("--customers %s: expected a .csv or .jsonl file", a.Customers)
 			}
 			if err != nil {
 				return usageErr("%v", err)
@@ -135,7 +142,7 @@ func simInput(a simulateArgs, set *engine.Set, stderr io.Writer) (sim.Input, int
 		if a.Events != "" {
 			f, err := os.Open(a.Events)
 			if err != nil {
-				return usageErr("%v", err)
+				return usageErr("%v", openErr(a.Events, err))
 			}
 			defer f.Close()
 			in.Events, err = sim.ReadEventsJSONL(a.Events, f, set.Schema)
@@ -155,9 +162,6 @@ func simInput(a simulateArgs, set *engine.Set, stderr io.Writer) (sim.Input, int
 		default:
 			return usageErr("--start is needed when there are no events")
 		}
-		if a.Until == "" {
-			return usageErr("--until is needed without a scenario")
-		}
 	}
 	if a.Until != "" {
 		t, err := engine.ParseTime(a.Until)
@@ -167,15 +171,81 @@ func simInput(a simulateArgs, set *engine.Set, stderr io.Writer) (sim.Input, int
 		in.Until = t
 	}
 	if !in.Until.After(in.Start) {
+		if a.Until != "" {
+			return usageErr("--until %s is not after start %s", in.Until.Format(time.RFC3339), in.Start.Format(time.RFC3339))
+		}
 		return usageErr("until %s is not after start %s", in.Until.Format(time.RFC3339), in.Start.Format(time.RFC3339))
 	}
 	return in, 0
 }
 
+// checkSimulateFlags returns what is wrong with the combination of flags, or "".
+func checkSimulateFlags(a simulateArgs) string {
+	if a.Scenario != "" {
+		switch {
+		case a.Customers != "" || a.Events != "":
+			return "--scenario cannot be combined with --customers or --events"
+		case a.Start != "":
+			return "--start cannot be combined with --scenario: the scenario sets its start"
+		}
+		return ""
+	}
+	if a.Customers == "" && a.Events == "" {
+		return "give --scenario FILE, or --customers and/or --events with --until"
+	}
+	if a.Events == "" && a.Start == "" {
+		return "--start is needed without --events"
+	}
+	if a.Customers != "" {
+		switch strings.ToLower(filepath.Ext(a.Customers)) {
+		case ".csv", ".jsonl":
+		default:
+			return fmt.Sprintf("--customers %s: expected a .csv or .jsonl file", a.Customers)
+		}
+	}
+	if a.Until == "" {
+		return "--until is needed without a scenario"
+	}
+	return ""
+}
+
+// checkTimes parses --start and --until, if given, and says what is wrong, or "".
+func checkTimes(a simulateArgs) string {
+	for _, f := range []struct{ name, val string }{{"--start", a.Start}, {"--until", a.Until}} {
+		if f.val == "" {
+			continue
+		}
+		if _, err := engine.ParseTime(f.val); err != nil {
+			return fmt.Sprintf("%s: %v", f.name, err)
+		}
+	}
+	return ""
+}
+
+// outside counts the events that fall outside the simulated window.
+func outside(in sim.Input) int {
+	n := 0
+	for _, e := range in.Events {
+		if e.At.Before(in.Start) || !e.At.Before(in.Until) {
+			n++
+		}
+	}
+	return n
+}
+
+// openErr says that path cannot be read, without repeating the path twice.
+func openErr(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("cannot read %s: %w", path, err)
+}
+
 func readCapped(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, openErr(path, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
@@ -186,6 +256,32 @@ func readCapped(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: file is larger than %d bytes", path, limit)
 	}
 	return data, nil
+}
+
+// jsonlRecord is one line of `--format jsonl` (SPEC 5.1). The first six
+// keys are always present, so that every line has the same leading shape
+// (playbook, run and step are "" on records that have none); the
+// particulars are left out when empty.
+type jsonlRecord struct {
+	At       time.Time  `json:"at"`
+	Customer string     `json:"customer"`
+	Playbook string     `json:"playbook"`
+	Run      string     `json:"run"`
+	Step     string     `json:"step"`
+	Kind     string     `json:"kind"`
+	Action   string     `json:"action,omitempty"`
+	From     string     `json:"from,omitempty"`
+	To       string     `json:"to,omitempty"`
+	Owner    string     `json:"owner,omitempty"`
+	Title    string     `json:"title,omitempty"`
+	Due      *time.Time `json:"due,omitempty"`
+	Task     string     `json:"task,omitempty"`
+	Reason   string     `json:"reason,omitempty"`
+}
+
+func jsonlOf(r *engine.Record) *jsonlRecord {
+	return &jsonlRecord{At: r.At, Customer: r.Customer, Playbook: r.Playbook, Run: r.Run, Step: r.Step, Kind: r.Kind,
+		Action: r.Action, From: r.From, To: r.To, Owner: r.Owner, Title: r.Title, Due: r.Due, Task: r.Task, Reason: r.Reason}
 }
 
 func writeTable(w io.Writer, recs []engine.Record) {

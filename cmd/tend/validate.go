@@ -53,6 +53,13 @@ func validateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	var pbs []jsonPlaybook
 	for _, g := range groups {
 		set, errs := engine.Load(g.Files)
+		for _, e := range errs {
+			if e.Pos.File == "" {
+				// A problem of the whole set, such as a missing schema.yaml:
+				// name the directory so the message says where.
+				e.Pos.File = g.Dir
+			}
+		}
 		all = append(all, errs...)
 		if set != nil {
 			for _, pb := range set.Playbooks {
@@ -72,17 +79,18 @@ func validateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		_ = enc.Encode(out)
 	case "github":
 		for _, e := range all {
-			fmt.Fprintf(stdout, "::error file=%s,line=%d,col=%d::%s\n", e.Pos.File, e.Pos.Line, e.Pos.Col, githubEscape(e.Msg))
+			fmt.Fprintf(stdout, "::error%s::%s\n", githubProps(e.Pos), githubEscape(e.Msg))
 		}
 	default:
 		for _, e := range all {
 			fmt.Fprintln(stdout, e.Error())
 		}
 		if len(all) == 0 {
-			fmt.Fprintf(stdout, "ok: %d playbooks valid\n", len(pbs))
+			fmt.Fprintf(stdout, "ok: %d %s valid\n", len(pbs), plural(len(pbs), "playbook", "playbooks"))
 		} else {
 			fmt.Fprintf(stderr, "%d %s\n", len(all), plural(len(all), "error", "errors"))
 		}
@@ -93,8 +101,29 @@ func validateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// githubEscape escapes a workflow command's message.
 func githubEscape(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// githubProps formats the file, line and col properties of a workflow
+// command, leaving out the unknown ones; property values also escape : and ,.
+func githubProps(p engine.Pos) string {
+	esc := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+	var props []string
+	if p.File != "" {
+		props = append(props, "file="+esc.Replace(p.File))
+	}
+	if p.Line > 0 {
+		props = append(props, fmt.Sprintf("line=%d", p.Line))
+		if p.Col > 0 {
+			props = append(props, fmt.Sprintf("col=%d", p.Col))
+		}
+	}
+	if len(props) == 0 {
+		return ""
+	}
+	return " " + strings.Join(props, ",")
 }
 
 func plural(n int, one, many string) string {
