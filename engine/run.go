@@ -233,6 +233,11 @@ func (r *Run) Waiting() string {
 		return string(r.Status)
 	}
 	if len(r.Threads) == 0 || len(r.Threads[0].Stack) == 0 {
+		for _, t := range r.Threads[1:] {
+			if t.Wait.Kind == WaitSend || t.Wait.Kind == WaitSlot {
+				return "holding " + t.Wait.Step + " for the contact policy"
+			}
+		}
 		if len(r.Tasks) > 0 {
 			return fmt.Sprintf("waiting for %d open task(s) to be completed", len(r.Tasks))
 		}
@@ -336,6 +341,12 @@ func (r *Run) Start(now time.Time) []Command {
 	if !r.pb.Expires.IsZero() {
 		at := r.set.Schema.Calendar.Add(now, r.pb.Expires, r.loc())
 		r.setTimer("expires", at, "expire after "+r.pb.Expires.String()+" at "+at.Format(time.RFC3339))
+	}
+	if r.pb.ExitWhen != nil {
+		if ok, _ := r.pb.ExitWhen.Bool(&r.vm, r.scope(now)); ok {
+			r.finish(now, StatusExited, RecRunExited, "exit_when "+r.pb.ExitWhen.Src+" already true at start")
+			return r.flush()
+		}
 	}
 	r.Threads = []Thread{{Stack: []Frame{{Block: 0}}}}
 	r.advance(now)
@@ -571,7 +582,7 @@ func (r *Run) advance(now time.Time) {
 		// Finished overdue threads go; the main thread stays as the run's anchor.
 		kept := r.Threads[:0]
 		for i, t := range r.Threads {
-			if i == 0 || len(t.Stack) > 0 {
+			if i == 0 || len(t.Stack) > 0 || t.Wait.Kind != WaitNone {
 				kept = append(kept, t)
 			}
 		}
@@ -655,7 +666,9 @@ func (r *Run) stepThread(now time.Time, ti int) {
 	case KindDo:
 		a := r.buildAction(now, s, occ, sc)
 		if IsCustomerFacing(s.Do) {
-			t.Wait = Wait{Kind: WaitSlot, Step: s.ID, Action: a}
+			// The message gets a thread of its own: if the contact policy
+			// holds it, the run goes on and the message follows when allowed.
+			r.Threads = append(r.Threads, Thread{Wait: Wait{Kind: WaitSlot, Step: s.ID, Action: a}})
 			r.emit(Command{Kind: CmdReserve, Action: a})
 			return
 		}
@@ -731,6 +744,9 @@ func (r *Run) buildAction(now time.Time, s *Step, occ int, sc *Scope) *Action {
 	str := func(x *Expr) string {
 		v, _ := x.Eval(&r.vm, sc)
 		return Format(v)
+	}
+	if s.Owner == nil && r.pb.Owner != nil {
+		a.Owner = str(r.pb.Owner) // the owner now, not when the run started
 	}
 	if s.Owner != nil {
 		a.Owner = str(s.Owner)
