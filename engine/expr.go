@@ -14,7 +14,11 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
@@ -211,6 +215,7 @@ type exprEnv struct {
 	events   []string // the trigger's event types
 	strict   bool
 	options  []expr.Option
+	cfg      *conf.Config // built once from options: see compileProgram
 }
 
 var (
@@ -272,7 +277,35 @@ func newExprEnv(s *Schema, kind envKind, eventTypes []string) *exprEnv {
 	for _, b := range DisabledBuiltins {
 		e.options = append(e.options, expr.DisableBuiltin(b))
 	}
+	e.cfg = conf.CreateNew()
+	for _, op := range e.options {
+		op(e.cfg)
+	}
+	for name := range e.cfg.Disabled {
+		delete(e.cfg.Builtins, name)
+	}
+	e.cfg.Check()
 	return e
+}
+
+// compileProgram is expr.Compile with a configuration built once per
+// environment: expr.Compile rebuilds the builtin table and converts the
+// environment's types on every call, which dominated load time.
+func (e *exprEnv) compileProgram(src string) (*vm.Program, error) {
+	tree, err := checker.ParseCheck(src, e.cfg)
+	if err != nil {
+		return nil, err
+	}
+	if e.cfg.Optimize {
+		if err := optimizer.Optimize(&tree.Node, e.cfg); err != nil {
+			var fe *file.Error
+			if errors.As(err, &fe) {
+				return nil, fe.Bind(tree.Source)
+			}
+			return nil, err
+		}
+	}
+	return compiler.Compile(tree, e.cfg)
 }
 
 func (e *exprEnv) names() []string {
@@ -315,7 +348,7 @@ func (e *exprEnv) compile(src string, loc srcLoc, what string, w want, t Type, e
 	if !e.precheck(src, loc, what, errs) {
 		return nil
 	}
-	prog, err := expr.Compile(src, e.options...)
+	prog, err := e.compileProgram(src)
 	if err != nil {
 		var fe *file.Error
 		p := pos

@@ -76,16 +76,32 @@ func addSeedFiles(f *testing.F, patterns ...string) {
 // loadNoPanic loads a set and checks the result is coherent: a set or
 // errors, never both, and every error positioned in a file.
 func loadNoPanic(t *testing.T, files []File) {
+	t.Helper()
 	set, errs := Load(files)
 	if (set == nil) == (len(errs) == 0) {
 		t.Fatalf("Load returned set %v with %d errors", set != nil, len(errs))
+	}
+	data := map[string][]byte{}
+	for _, f := range files {
+		data[f.Path] = f.Data
 	}
 	for _, e := range errs {
 		if e.Msg == "" {
 			t.Fatalf("error with no message at %s", e.Pos)
 		}
-		if e.Pos.File != "" && e.Pos.Line < 1 {
-			t.Fatalf("error without a line: %s", e)
+		if e.Pos.File == "" {
+			continue
+		}
+		if e.Pos.Line < 1 || e.Pos.Col < 1 {
+			t.Fatalf("error without a line and column: %s", e)
+		}
+		// Every position lies in the file, or just past the end of a line.
+		lines := strings.Split(string(data[e.Pos.File]), "\n")
+		if e.Pos.Line > len(lines) {
+			t.Fatalf("error past the last line (%d): %s", len(lines), e)
+		}
+		if n := utf8.RuneCountInString(lines[e.Pos.Line-1]); e.Pos.Col > n+1 {
+			t.Fatalf("error past the end of line %d (%d runes): %s", e.Pos.Line, n, e)
 		}
 	}
 }

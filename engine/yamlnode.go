@@ -36,6 +36,9 @@ func parseYAML(file string, data []byte, errs *ErrorList) *yaml.Node {
 			return nil
 		}
 		pos := yamlErrPos(file, err)
+		if n := bytes.Count(data, []byte("\n")) + 1; pos.Line > n {
+			pos.Line = n // an error at the end of the stream
+		}
 		errs.Add(pos, "invalid YAML: %s", yamlErrExplain(data, pos.Line, yamlErrMsg(err)))
 		return nil
 	}
@@ -43,7 +46,11 @@ func parseYAML(file string, data []byte, errs *ErrorList) *yaml.Node {
 	if err := dec.Decode(&extra); err == nil {
 		errs.Add(Pos{File: file, Line: extra.Line, Col: extra.Column}, "a file holds one YAML document; found a second one")
 	} else if !errors.Is(err, io.EOF) {
-		errs.Add(yamlErrPos(file, err), "invalid YAML: %s", yamlErrMsg(err))
+		pos := yamlErrPos(file, err)
+		if n := bytes.Count(data, []byte("\n")) + 1; pos.Line > n {
+			pos.Line = n
+		}
+		errs.Add(pos, "invalid YAML: %s", yamlErrExplain(data, pos.Line, yamlErrMsg(err)))
 	}
 	if len(doc.Content) == 0 {
 		errs.Add(Pos{File: file, Line: 1, Col: 1}, "file is empty")
