@@ -27,6 +27,7 @@ type simulateArgs struct {
 	Until     string   `help:"simulation end (RFC 3339), without a scenario; overrides the scenario's until"`
 	Format    string   `enum:"table,jsonl" default:"table" help:"output: table or jsonl"`
 	Report    string   `help:"also write an HTML summary with charts to this file"`
+	Verbose   bool     `short:"v" help:"log what was simulated, and how long it took, to stderr"`
 	Paths     []string `arg:"" optional:"" help:"playbook directory (default ./playbooks)"`
 }
 
@@ -74,10 +75,16 @@ func simulateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tend simulate: note: %d %s outside %s .. %s %s ignored\n", n, plural(n, "event", "events"),
 			in.Start.Format(time.RFC3339), in.Until.Format(time.RFC3339), plural(n, "is", "are"))
 	}
+	log := newLogger(stderr, a.Verbose)
+	log.Debug().Int("playbooks", len(set.Playbooks)).Str("set_version", set.Version).
+		Int("customers", len(in.Customers)).Int("events", len(in.Events)).Msg("simulating")
+	began := time.Now()
 	res, err := sim.Run(set, in)
 	if err != nil {
 		return fail("%v", err)
 	}
+	log.Debug().Int("customers", res.Customers).Int("records", len(res.Records)).
+		Str("took", time.Since(began).Round(time.Millisecond).String()).Msg("simulated")
 	w := bufio.NewWriterSize(stdout, 1<<16)
 	defer w.Flush()
 	switch a.Format {
