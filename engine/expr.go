@@ -32,8 +32,9 @@ const (
 )
 
 // DisabledBuiltins are expr builtins that read the wall clock, the local time
-// zone or return map order. Expressions must be deterministic, so they are gone.
-var DisabledBuiltins = []string{"now", "date", "timezone", "keys", "values", "toPairs", "groupBy"}
+// zone or return map order (expressions must be deterministic), and repeat,
+// whose result size no load-time limit can bound.
+var DisabledBuiltins = []string{"now", "date", "timezone", "keys", "values", "toPairs", "groupBy", "repeat"}
 
 // Helpers are the functions the language adds to expr, with their arity.
 var Helpers = map[string]int{"days": 1, "hours": 1, "business_days": 1, "days_since": 1, "days_until": 1, "date": 1}
@@ -437,7 +438,7 @@ func typeName(rt reflect.Type) string {
 
 var (
 	unknownNameRe = regexp.MustCompile(`^unknown name (\S+)`)
-	mismatchRe    = regexp.MustCompile(`^invalid operation: (==|!=) \(mismatched types (\S+) and (\S+)\)$`)
+	mismatchRe    = regexp.MustCompile(`^invalid operation: (==|!=|<|>|<=|>=) \(mismatched types (\S+) and (\S+)\)$`)
 	opMismatchRe  = regexp.MustCompile(`^invalid operation: (\S+) \(mismatched types (\S+) and (\S+)\)$`)
 )
 
@@ -607,6 +608,8 @@ func disabledReason(name string) string {
 		return name + "() is not available: its result follows map order, which is random; name the attributes instead, such as customer.seats"
 	case "groupBy":
 		return "groupBy() is not available: it builds a map, whose order is random"
+	case "repeat":
+		return "repeat() is not available: it can build strings too large for a worker's memory"
 	}
 	return name + "() is not available: expressions must be deterministic"
 }

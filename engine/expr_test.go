@@ -63,6 +63,7 @@ func TestDisabledBuiltins(t *testing.T) {
 		"values":   {`len(values(customer)) > 0`, "values() is not available: its result follows map order"},
 		"toPairs":  {`len(toPairs(customer)) > 0`, "toPairs() is not available: its result follows map order"},
 		"groupBy":  {`len(groupBy(customer.tags, # == "vip")) > 0`, "groupBy() is not available"},
+		"repeat":   {`len(repeat(customer.name, 1000000)) > 0`, "repeat() is not available"},
 	}
 	for _, name := range DisabledBuiltins {
 		if _, helper := Helpers[name]; helper {
@@ -113,6 +114,7 @@ func TestExprRejects(t *testing.T) {
 		{`run.owner == ""`, "run is not available in a trigger"},
 		{`customer.seats == "many"`, "1:16: when: == cannot compare an int with a string"},
 		{`customer.health + "x" > 1`, "+ cannot combine a float with a string"},
+		{`customer.health < "high"`, "< cannot compare a float with a string"},
 		{`strings.Repeat("a", 2) == "aa"`, "unknown name strings"},
 		{strings.Repeat("1 + ", MaxExprNodes) + "1 > 0", "1:1: when: expression is too large: the limit is 300 names, values and operators; simplify it"},
 		{"customer.seats > " + strings.Repeat("1", MaxExprLen), "characters long; the limit is 2000"},

@@ -36,7 +36,7 @@ func parseYAML(file string, data []byte, errs *ErrorList) *yaml.Node {
 			return nil
 		}
 		pos := yamlErrPos(file, err)
-		if n := bytes.Count(data, []byte("\n")) + 1; pos.Line > n {
+		if n := len(yamlLineStarts(data)); pos.Line > n {
 			pos.Line = n // an error at the end of the stream
 		}
 		errs.Add(pos, "invalid YAML: %s", yamlErrExplain(data, pos.Line, yamlErrMsg(err)))
@@ -47,12 +47,12 @@ func parseYAML(file string, data []byte, errs *ErrorList) *yaml.Node {
 		errs.Add(Pos{File: file, Line: extra.Line, Col: extra.Column}, "a file holds one YAML document; found a second one")
 	} else if !errors.Is(err, io.EOF) {
 		pos := yamlErrPos(file, err)
-		if n := bytes.Count(data, []byte("\n")) + 1; pos.Line > n {
+		if n := len(yamlLineStarts(data)); pos.Line > n {
 			pos.Line = n
 		}
 		errs.Add(pos, "invalid YAML: %s", yamlErrExplain(data, pos.Line, yamlErrMsg(err)))
 	}
-	if len(doc.Content) == 0 {
+	if len(doc.Content) == 0 || (doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].Tag == "!!null" && doc.Content[0].Value == "") {
 		errs.Add(Pos{File: file, Line: 1, Col: 1}, "file is empty")
 		return nil
 	}
@@ -127,14 +127,15 @@ func yamlErrPos(file string, err error) Pos {
 
 // yamlErrExplain adds the likely cause to the messages that need one.
 func yamlErrExplain(data []byte, line int, msg string) string {
-	if line >= 1 {
-		lines := bytes.SplitN(data, []byte("\n"), line+1)
-		if line <= len(lines) {
-			l := lines[line-1]
-			indent := l[:len(l)-len(bytes.TrimLeft(l, " \t"))]
-			if bytes.IndexByte(indent, '\t') >= 0 {
-				return "a tab indents line " + strconv.Itoa(line) + "; YAML indents with spaces only"
-			}
+	starts := yamlLineStarts(data)
+	if (strings.Contains(msg, "cannot start any token") || strings.Contains(msg, "tab")) && line >= 1 && line <= len(starts) {
+		l := data[starts[line-1]:]
+		if i := bytes.IndexAny(l, "\r\n"); i >= 0 {
+			l = l[:i]
+		}
+		indent := l[:len(l)-len(bytes.TrimLeft(l, " \t"))]
+		if bytes.IndexByte(indent, '\t') >= 0 {
+			return "a tab indents line " + strconv.Itoa(line) + "; YAML indents with spaces only"
 		}
 	}
 	switch msg {
@@ -390,13 +391,26 @@ type source struct {
 }
 
 func newSource(file string, data []byte) *source {
-	s := &source{file: file, data: data, lines: []int{0}}
-	for i, b := range data {
-		if b == '\n' {
-			s.lines = append(s.lines, i+1)
+	return &source{file: file, data: data, lines: yamlLineStarts(data)}
+}
+
+// yamlLineStarts returns the offset of each line's start, breaking lines
+// where YAML does: at \n, \r\n, a lone \r, NEL, LS and PS.
+func yamlLineStarts(data []byte) []int {
+	lines := []int{0}
+	for i := 0; i < len(data); i++ {
+		switch {
+		case data[i] == '\n':
+			lines = append(lines, i+1)
+		case data[i] == '\r' && (i+1 == len(data) || data[i+1] != '\n'):
+			lines = append(lines, i+1)
+		case data[i] == 0xC2 && i+1 < len(data) && data[i+1] == 0x85:
+			lines = append(lines, i+2)
+		case data[i] == 0xE2 && i+2 < len(data) && data[i+1] == 0x80 && (data[i+2] == 0xA8 || data[i+2] == 0xA9):
+			lines = append(lines, i+3)
 		}
 	}
-	return s
+	return lines
 }
 
 // offset returns the byte offset of a 1-based line and rune column, or -1.
@@ -406,7 +420,7 @@ func (s *source) offset(line, col int) int {
 	}
 	p := s.lines[line-1]
 	for c := 1; c < col; c++ {
-		if p >= len(s.data) || s.data[p] == '\n' {
+		if p >= len(s.data) || s.data[p] == '\n' || s.data[p] == '\r' {
 			return -1
 		}
 		_, n := utf8.DecodeRune(s.data[p:])
@@ -427,8 +441,8 @@ type srcLoc struct {
 	base  int
 }
 
-// plainLoc lays text out from start: columns advance per rune, and a newline
-// starts the next line at column 1.
+// plainLoc lays text out from start: columns advance per rune, and a line
+// break starts the next line at column 1.
 func plainLoc(text string, start Pos) srcLoc { return srcLoc{text: text, start: start} }
 
 // sub returns the locator of text[off:].
@@ -449,9 +463,12 @@ func (l srcLoc) at(off int) Pos {
 		if i >= off {
 			break
 		}
-		if r == '\n' {
-			p.Line, p.Col = p.Line+1, 1
-		} else {
+		switch {
+		case r == '\r' && i+1 < len(l.text) && l.text[i+1] == '\n':
+			// the \n ends the line
+		case r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029:
+			p.Line, p.Col = p.Line+1, 1 // line breaks as YAML counts them
+		default:
 			p.Col++
 		}
 	}
@@ -510,12 +527,13 @@ func scalarLoc(src *source, n node) srcLoc {
 	col := utf8.RuneCount(src.data[src.lines[line-1]:p]) + 1
 	marks := make([]Pos, len(v)+1)
 	advance := func() {
-		if src.data[p] == '\n' {
-			line, col = line+1, 1
-		} else if src.data[p]&0xC0 != 0x80 {
+		if src.data[p]&0xC0 != 0x80 {
 			col++
 		}
 		p++
+		if line < len(src.lines) && p == src.lines[line] {
+			line, col = line+1, 1
+		}
 	}
 	budget := 4*len(v) + 4096 // bytes of file the value may span
 	k := 0

@@ -21,5 +21,5 @@ go test -count=1 ./...
 echo "== fuzz ($fuzztime each)"
 for target in $(go test -list '^Fuzz' ./... | grep '^Fuzz' || true); do
   pkg=$(grep -rl "func $target(" --include='*_test.go' . | head -1 | xargs dirname)
-  go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"
+  go test -run "^$" -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 3s "$pkg"
 done
