@@ -69,13 +69,14 @@ func (s *Schema) Normalize(e *Event) error {
 // Record is one line of a run's timeline (SPEC 5.1). Kind is one of
 // run.started, step.skipped, action, task.completed, task.overdue,
 // wait.timeout, run.completed, run.exited, run.expired, run.failed and
-// stage.changed.
+// stage.changed. The first six fields are always present in JSON, so every
+// jsonl line has the same leading shape.
 type Record struct {
 	At       time.Time  `json:"at"`
 	Customer string     `json:"customer"`
-	Playbook string     `json:"playbook,omitempty"`
-	Run      string     `json:"run,omitempty"`
-	Step     string     `json:"step,omitempty"`
+	Playbook string     `json:"playbook"`
+	Run      string     `json:"run"`
+	Step     string     `json:"step"`
 	Kind     string     `json:"kind"`
 	Action   string     `json:"action,omitempty"`
 	From     string     `json:"from,omitempty"`

@@ -92,7 +92,7 @@ func simulateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		for i := range res.Records {
-			if err := enc.Encode(jsonlOf(&res.Records[i])); err != nil {
+			if err := enc.Encode(&res.Records[i]); err != nil {
 				return fail("%v", err)
 			}
 		}
@@ -263,32 +263,6 @@ func readCapped(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: file is larger than %d bytes", path, limit)
 	}
 	return data, nil
-}
-
-// jsonlRecord is one line of `--format jsonl` (SPEC 5.1). The first six
-// keys are always present, so that every line has the same leading shape
-// (playbook, run and step are "" on records that have none); the
-// particulars are left out when empty.
-type jsonlRecord struct {
-	At       time.Time  `json:"at"`
-	Customer string     `json:"customer"`
-	Playbook string     `json:"playbook"`
-	Run      string     `json:"run"`
-	Step     string     `json:"step"`
-	Kind     string     `json:"kind"`
-	Action   string     `json:"action,omitempty"`
-	From     string     `json:"from,omitempty"`
-	To       string     `json:"to,omitempty"`
-	Owner    string     `json:"owner,omitempty"`
-	Title    string     `json:"title,omitempty"`
-	Due      *time.Time `json:"due,omitempty"`
-	Task     string     `json:"task,omitempty"`
-	Reason   string     `json:"reason,omitempty"`
-}
-
-func jsonlOf(r *engine.Record) *jsonlRecord {
-	return &jsonlRecord{At: r.At, Customer: r.Customer, Playbook: r.Playbook, Run: r.Run, Step: r.Step, Kind: r.Kind,
-		Action: r.Action, From: r.From, To: r.To, Owner: r.Owner, Title: r.Title, Due: r.Due, Task: r.Task, Reason: r.Reason}
 }
 
 func writeTable(w io.Writer, recs []engine.Record) {
