@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -541,11 +542,11 @@ func (v *prechecker) Visit(n *ast.Node) {
 					v.fail(x.Property, "unknown attribute %s%s", prop.Value, hintOf("attributes", prop.Value, v.env.schema.AttrNames()))
 				}
 			case "event":
-				if !contains(eventFields, prop.Value) {
+				if !slices.Contains(eventFields, prop.Value) {
 					v.fail(x.Property, "event has no field %s%s", prop.Value, hintOf("fields", prop.Value, eventFields))
 				}
 			case "run":
-				if v.env.kind == envRun && !contains(runFields, prop.Value) {
+				if v.env.kind == envRun && !slices.Contains(runFields, prop.Value) {
 					v.fail(x.Property, "run has no field %s%s", prop.Value, hintOf("fields", prop.Value, runFields))
 				}
 			}
@@ -616,7 +617,7 @@ func disabledReason(name string) string {
 
 // call checks a call of a helper, a disabled builtin or get.
 func (v *prechecker) call(n ast.Node, name string, args []ast.Node) {
-	if contains(DisabledBuiltins, name) && Helpers[name] == 0 {
+	if slices.Contains(DisabledBuiltins, name) && Helpers[name] == 0 {
 		v.fail(n, "%s", disabledReason(name))
 		return
 	}

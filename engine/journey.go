@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -162,7 +163,7 @@ func (j *Journey) evaluate(set *Set, now time.Time, ev *Event, before map[string
 			}
 			key = Format(v)
 		}
-		if st != nil && (pb.Trigger.OncePer == nil && st.Runs > 0 || contains(st.Keys, key)) {
+		if st != nil && (pb.Trigger.OncePer == nil && st.Runs > 0 || slices.Contains(st.Keys, key)) {
 			continue
 		}
 		if st == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -292,7 +293,7 @@ func (p *pbParser) stage(n node, what string) string {
 	if !ok {
 		return ""
 	}
-	if !contains(p.schema.Stages, s) {
+	if !slices.Contains(p.schema.Stages, s) {
 		p.errs.Add(n.pos(), "%s: unknown stage %s%s", what, s, hintOf("stages", s, p.schema.Stages))
 		return ""
 	}
@@ -319,7 +320,7 @@ func (p *pbParser) trigger(n node) {
 			case t == EventDaily:
 				p.pb.Trigger.Daily = true
 			case p.schema.Event(t) != nil:
-				if contains(types, t) {
+				if slices.Contains(types, t) {
 					p.errs.Add(it.pos(), "%s.on: %s is listed twice", what, t)
 					continue
 				}
@@ -394,7 +395,7 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 		if k == "wait" && hasDo {
 			continue // with do, wait is the task's flag (wait: false), not a wait step
 		}
-		if contains(stepKindKeys, k) {
+		if slices.Contains(stepKindKeys, k) {
 			if kindKey != "" {
 				p.errs.Add(node{n.Content[i], n.file}.pos(), "%s: step %s has both %s and %s; a step has exactly one of %s", p.prefix, path, kindKey, k, strings.Join(stepKindKeys, ", "))
 				return nil
@@ -448,7 +449,7 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 	f := n.fields(where, allowed, p.errs)
 	var unknown []string
 	for k := range raw {
-		if !contains(allowed, k) {
+		if !slices.Contains(allowed, k) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -587,7 +588,7 @@ func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, 
 				p.errs.Add(v.pos(), "%s: unknown template %s%s", where, name, hintOf("templates", name, names))
 			} else {
 				s.Template = t
-				if !contains(p.pb.Templates, name) {
+				if !slices.Contains(p.pb.Templates, name) {
 					p.pb.Templates = append(p.pb.Templates, name)
 				}
 			}

@@ -55,11 +55,7 @@ func ParseScenario(file string, data []byte, s *Schema) (*Scenario, ErrorList) {
 	}
 	seen := map[string]int{}
 	if c, ok := f["customers"]; ok {
-		items := c.value.list("scenario: customers", &errs)
-		if len(items) > MaxScenarioItems {
-			errs.Add(c.value.pos(), "scenario: %d customers; the limit is %d", len(items), MaxScenarioItems)
-			items = nil
-		}
+		items := cappedList(c.value, "customers", &errs)
 		for i, it := range items {
 			what := "customers[" + itoa(i) + "]"
 			cf := orderedFields(it, what, &errs)
@@ -100,11 +96,7 @@ func ParseScenario(file string, data []byte, s *Schema) (*Scenario, ErrorList) {
 		}
 	}
 	if e, ok := f["events"]; ok {
-		items := e.value.list("scenario: events", &errs)
-		if len(items) > MaxScenarioItems {
-			errs.Add(e.value.pos(), "scenario: %d events; the limit is %d", len(items), MaxScenarioItems)
-			items = nil
-		}
+		items := cappedList(e.value, "events", &errs)
 		for i, it := range items {
 			what := "events[" + itoa(i) + "]"
 			ef := it.fields(what, []string{"id", "at", "customer", "type", "attributes", "data"}, &errs)
@@ -162,6 +154,16 @@ func ParseScenario(file string, data []byte, s *Schema) (*Scenario, ErrorList) {
 	}
 	sort.SliceStable(sc.Events, func(i, j int) bool { return sc.Events[i].At.Before(sc.Events[j].At) })
 	return sc, nil
+}
+
+// cappedList reads a scenario list, refusing one longer than MaxScenarioItems.
+func cappedList(n node, what string, errs *ErrorList) []node {
+	items := n.list("scenario: "+what, errs)
+	if len(items) > MaxScenarioItems {
+		errs.Add(n.pos(), "scenario: %d %s; the limit is %d", len(items), what, MaxScenarioItems)
+		return nil
+	}
+	return items
 }
 
 func scalarTime(n node, what string, errs *ErrorList) time.Time {

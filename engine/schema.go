@@ -2,8 +2,10 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -180,7 +182,7 @@ func ParseSchema(file string, data []byte, errs *ErrorList) *Schema {
 			}
 			if !attrNameRe.MatchString(name) {
 				errs.Add(it.pos(), "stage %q must be lower case letters, digits and _", name)
-			} else if contains(s.Stages, name) {
+			} else if slices.Contains(s.Stages, name) {
 				errs.Add(it.pos(), "duplicate stage %s", name)
 			} else {
 				s.Stages = append(s.Stages, name)
@@ -282,7 +284,7 @@ func parseAttrs(n node, what string, withColumn bool, errs *ErrorList) []*Attr {
 			errs.Add(fe.key.pos(), "%s %q must be lower case letters, digits and _, starting with a letter", what, name)
 			continue
 		}
-		if contains(exprReserved, name) {
+		if slices.Contains(exprReserved, name) {
 			errs.Add(fe.key.pos(), "%s %q is a reserved word of the expression language", what, name)
 			continue
 		}
@@ -540,7 +542,7 @@ func (s *Schema) CoerceAttrs(in map[string]any) (map[string]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("attribute %s: %w", k, err)
 		}
-		if v != nil && len(a.Enum) > 0 && !contains(a.Enum, v.(string)) {
+		if v != nil && len(a.Enum) > 0 && !slices.Contains(a.Enum, v.(string)) {
 			return nil, fmt.Errorf("attribute %s: %q is not one of %s", k, v, quoteList(a.Enum))
 		}
 		out[k] = v
@@ -594,11 +596,4 @@ func hintOf(noun, name string, candidates []string) string {
 	return ""
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -201,7 +202,7 @@ func (n node) fields(what string, allowed []string, errs *ErrorList) map[string]
 			errs.Add(k.pos(), "%s: keys must be plain names", what)
 			continue
 		}
-		if allowed != nil && !contains(allowed, k.Value) {
+		if allowed != nil && !slices.Contains(allowed, k.Value) {
 			errs.Add(k.pos(), "%s: unknown key %s%s", what, k.Value, suggestOrList(k.Value, allowed))
 			continue
 		}
@@ -278,15 +279,6 @@ func (n node) strList(what string, errs *ErrorList) []string {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // suggest returns the candidate closest to name, or "" when none is close.

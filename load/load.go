@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -63,7 +64,7 @@ func Files(paths []string) ([]Group, error) {
 			base := filepath.Base(name)
 			isPlaybook := strings.HasSuffix(base, ".yaml") || strings.HasSuffix(base, ".yml")
 			isSchema := base == "schema.yaml" || base == "schema.yml"
-			if isPlaybook && !isSchema && !whole && !containsPath(only[dir], name) {
+			if isPlaybook && !isSchema && !whole && !slices.Contains(only[dir], name) {
 				continue
 			}
 			data, err := os.ReadFile(name)
@@ -75,15 +76,6 @@ func Files(paths []string) ([]Group, error) {
 		out = append(out, *g)
 	}
 	return out, nil
-}
-
-func containsPath(list []string, p string) bool {
-	for _, x := range list {
-		if x == p {
-			return true
-		}
-	}
-	return false
 }
 
 // dirFiles lists the playbook files of dir and its templates/ folder, sorted.
@@ -113,10 +105,9 @@ func dirFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
+// unwrapPathErr drops the path from an fs error: messages name the path once.
 func unwrapPathErr(err error) error {
-	var pe *fs.PathError
-	if pe2, ok := err.(*fs.PathError); ok {
-		pe = pe2
+	if pe, ok := err.(*fs.PathError); ok {
 		return pe.Err
 	}
 	return err

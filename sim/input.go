@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -82,7 +83,7 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 				continue
 			}
 			v, err := engine.Coerce(c.attr.Type, cell)
-			if err == nil && len(c.attr.Enum) > 0 && !containsStr(c.attr.Enum, cell) {
+			if err == nil && len(c.attr.Enum) > 0 && !slices.Contains(c.attr.Enum, cell) {
 				err = fmt.Errorf("%q is not one of %s", cell, strings.Join(c.attr.Enum, ", "))
 			}
 			if err != nil {
@@ -95,15 +96,6 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 		out = append(out, Customer{ID: id, Attrs: attrs})
 	}
 	return out, nil
-}
-
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ReadCustomersJSONL reads one customer per line: {"id": ..., attribute: value, ...}.

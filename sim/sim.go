@@ -206,7 +206,7 @@ func (c *customerSim) exec(now time.Time, r *engine.Run, cmds []engine.Command) 
 			c.exec(now, r, r.OnSlot(now, c.j.Reserve(c.set, now)))
 		case engine.CmdAction:
 			if cmd.Action.Kind == "update" {
-				c.applied(now, c.j.Apply(c.set, now, UpdateEvent(cmd.Action, now)))
+				c.applied(now, c.j.Apply(c.set, now, engine.UpdateEvent(cmd.Action, now)))
 			}
 			c.exec(now, r, r.OnActionDone(now))
 		}
@@ -215,18 +215,6 @@ func (c *customerSim) exec(now time.Time, r *engine.Run, cmds []engine.Command) 
 		delete(c.runs, r.ID)
 		c.j.RunEnded(r.Playbook, r.ID)
 	}
-}
-
-// UpdateEvent is the customer.updated event a `do: update` action applies.
-func UpdateEvent(a *engine.Action, now time.Time) *engine.Event {
-	attrs := map[string]any{}
-	for k, v := range a.Set {
-		attrs[k] = v
-	}
-	if a.Stage != "" {
-		attrs[engine.AttrStage] = a.Stage
-	}
-	return &engine.Event{ID: "update/" + a.Key, Type: engine.EventCustomerUpdated, Customer: a.Customer, At: now, Attributes: attrs}
 }
 
 // merge orders the per-customer timelines by time, then customer (input
