@@ -1,0 +1,148 @@
+package workflows
+
+import (
+	"time"
+
+	"strings"
+
+	"github.com/tend-cs/tend/engine"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Names fixed by SPEC 7: what managers see in the Temporal UI.
+const (
+	TaskQueue        = "tend"
+	JourneyWorkflow  = "CustomerJourney"
+	RunWorkflow      = "PlaybookRun"
+	DefaultNamespace = "default"
+)
+
+// Signal and query names. Clients send customer events to a journey with
+// SignalEvent (SignalWithStart, so the first event starts the journey) and
+// read a workflow's state with QueryState.
+const (
+	SignalEvent = "event" // engine.Event, to a journey
+	QueryState  = "state" // JourneyView from a journey, RunView from a run
+
+	signalForward = "forward" // journey → run: an applied event
+	signalRequest = "request" // run → journey: a reservation or an update
+	signalReply   = "reply"   // journey → run: the answer to a request
+	signalEnded   = "ended"   // run → journey: the run has ended
+)
+
+// Search attributes (SPEC 7). They hold no personal data: ids, names of
+// playbooks and steps, stages, statuses and owner roles or addresses of
+// the vendor's own staff.
+var (
+	AttrCustomer = temporal.NewSearchAttributeKeyKeyword("TendCustomer")
+	AttrPlaybook = temporal.NewSearchAttributeKeyKeyword("TendPlaybook")
+	AttrVersion  = temporal.NewSearchAttributeKeyKeyword("TendVersion")
+	AttrStage    = temporal.NewSearchAttributeKeyKeyword("TendStage")
+	AttrStep     = temporal.NewSearchAttributeKeyKeyword("TendStep")
+	AttrOwner    = temporal.NewSearchAttributeKeyKeyword("TendOwner")
+	AttrStatus   = temporal.NewSearchAttributeKeyKeyword("TendStatus")
+)
+
+// SearchAttributes lists every custom search attribute and its type, for
+// registering them on a namespace.
+func SearchAttributes() map[string]enums.IndexedValueType {
+	return map[string]enums.IndexedValueType{
+		"TendCustomer": enums.INDEXED_VALUE_TYPE_KEYWORD,
+		"TendPlaybook": enums.INDEXED_VALUE_TYPE_KEYWORD,
+		"TendVersion":  enums.INDEXED_VALUE_TYPE_KEYWORD,
+		"TendStage":    enums.INDEXED_VALUE_TYPE_KEYWORD,
+		"TendStep":     enums.INDEXED_VALUE_TYPE_KEYWORD,
+		"TendOwner":    enums.INDEXED_VALUE_TYPE_KEYWORD,
+		"TendStatus":   enums.INDEXED_VALUE_TYPE_KEYWORD,
+	}
+}
+
+// JourneyID is the workflow id of a customer's journey.
+func JourneyID(customer string) string { return "customer/" + customer }
+
+// JourneyInput starts (or continues) a customer's journey.
+type JourneyInput struct {
+	Customer string `json:"customer"`
+	// State is set when the journey continues as new.
+	State *engine.JourneyState `json:"state,omitempty"`
+	// Pending holds signals received but not yet handled at continue-as-new.
+	Pending []Signal `json:"pending,omitempty"`
+	// Bundle is the playbook set the journey last used.
+	Bundle *Bundle `json:"bundle,omitempty"`
+	// Running maps run ids to the playbook they run, for runs started
+	// before a continue-as-new.
+	Running []string `json:"running,omitempty"`
+}
+
+// Signal is one signal to a journey, kept in order.
+type Signal struct {
+	Name    string        `json:"name"`
+	Event   *engine.Event `json:"event,omitempty"`
+	Request *Request      `json:"request,omitempty"`
+	Ended   *Ended        `json:"ended,omitempty"`
+}
+
+// Request is a run asking its journey to reserve a contact-policy slot or to
+// apply a `do: update`.
+type Request struct {
+	Run    string         `json:"run"`
+	Kind   string         `json:"kind"` // "reserve" or "update"
+	At     time.Time      `json:"at"`
+	Action *engine.Action `json:"action,omitempty"`
+}
+
+// Ended tells a journey that one of its runs has ended.
+type Ended struct {
+	Run      string `json:"run"`
+	Playbook string `json:"playbook"`
+	Status   string `json:"status"`
+}
+
+// JourneyView is what QueryState returns from a journey.
+type JourneyView struct {
+	Customer string         `json:"customer"`
+	Stage    string         `json:"stage"`
+	Attrs    map[string]any `json:"attrs"`
+	Running  []string       `json:"running"`
+	Version  string         `json:"version"`
+}
+
+// RunView is what QueryState returns from a run: its state, what it is
+// waiting for in plain words, and its timeline.
+type RunView struct {
+	State    engine.RunState `json:"state"`
+	Waiting  string          `json:"waiting"`
+	Timeline []engine.Record `json:"timeline"`
+}
+
+// ParseTaskID splits a task id (<playbook>/<customer>/<n>/<step>/<occurrence>)
+// into its run id and customer. Customer ids may contain slashes; playbook
+// names and step ids may not.
+func ParseTaskID(id string) (runID, customer string, ok bool) {
+	first := strings.Index(id, "/")
+	parts := strings.Split(id, "/")
+	if first <= 0 || len(parts) < 5 {
+		return "", "", false
+	}
+	pb := id[:first]
+	rest := parts[1 : len(parts)-2] // customer..., n
+	customer = strings.Join(rest[:len(rest)-1], "/")
+	if customer == "" {
+		return "", "", false
+	}
+	return "run/" + pb + "/" + customer + "/" + rest[len(rest)-1], customer, true
+}
+
+// Bundle is a validated playbook set as it travels through workflow
+// history, so that a replay on any worker sees the same playbooks.
+type Bundle struct {
+	Version string       `json:"version"`
+	Files   []BundleFile `json:"files"`
+}
+
+// BundleFile is one file of a Bundle, as text so the Temporal UI shows it.
+type BundleFile struct {
+	Path string `json:"path"`
+	Text string `json:"text"`
+}
