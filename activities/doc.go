@@ -1,4 +1,98 @@
-// Package activities will carry out the engine's actions: email, calendar
-// invites, tasks, chat, webhooks and escalations. It imports engine, never
-// workflows. It holds no code yet; the durable-execution issue fills it.
+// Package activities carries out the engine's actions as Temporal
+// activities: email, surveys, calendar invites, task notices, escalations,
+// chat messages and webhooks. It imports engine, never workflows: both
+// sides speak engine.Action.
+//
+// # Activity names
+//
+// Register adds one activity per action kind, each taking an engine.Action
+// and returning a Result: "Email" (email), "Survey" (survey), "Call"
+// (call), "Training" (training), "Task" (task), "Escalate" (escalate),
+// "Notify" (notify) and "Webhook" (webhook). Kind update is not an
+// activity: the workflow applies it.
+//
+// # Channels
+//
+//   - Email and Survey send the rendered Subject and Body (Markdown, sent as
+//     text/plain) to To and Cc over SMTP.
+//   - Call and Training send an iCalendar invite (METHOD:REQUEST) to the
+//     owner and the attendees: a text/plain summary, the invite as a
+//     text/calendar alternative, and invite.ics attached. The event's UID
+//     is stable per action key, so a resend updates the event instead of
+//     adding a second one.
+//   - Task emails the owner that a task is theirs, with its id, which
+//     `tend tasks complete` takes.
+//   - Escalate posts to Action.Channel when it is set and chat is
+//     configured, and otherwise emails the person escalated to.
+//   - Notify posts {"text": ...} to a Slack-compatible incoming webhook:
+//     Action.Channel, or the default channel.
+//   - Webhook posts JSON to the named endpoint (below).
+//
+// A kind whose channel is not configured at all (no SMTP server, no chat
+// channels, no endpoints) writes to the outbox instead, so `tend dev` works
+// with no configuration.
+//
+// # Idempotency
+//
+// Outreach is at least once: Temporal retries an activity whose worker
+// died. Every message carries the action's key, stable per (run, step,
+// occurrence), so receivers can drop repeats:
+//
+//   - Email: Message-ID <h@domain>, where h is the first 32 hex digits of
+//     SHA-256(key) and domain is the domain of the From address, and the
+//     header X-Tend-Key: <key>. Surveys add X-Tend-Survey: nps|csat.
+//   - Invites: UID h@tend, with h as above.
+//   - Webhooks: the header Idempotency-Key: <key>.
+//
+// # Webhooks
+//
+// A webhook is a POST of application/json to the endpoint's URL, with body
+//
+//	{"key", "customer", "playbook", "run", "step", "occurrence", "fields", "sent_at"}
+//
+// (fields holds the step's rendered fields; sent_at is RFC 3339) and the
+// headers
+//
+//	Idempotency-Key: <key>
+//	X-Tend-Timestamp: <unix seconds>
+//	X-Tend-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>
+//
+// A receiver recomputes the HMAC over the timestamp header, a dot and the
+// raw body with the endpoint's secret, compares it in constant time, and
+// rejects timestamps far from its clock. Redirects are not followed.
+//
+// # Outbox
+//
+// The outbox is a directory of one file per action, named after the key:
+// "/" becomes "+", letters, digits and - . _ @ stay, and every other byte
+// becomes %XX (so enterprise-onboarding/acme/1/welcome/1 is
+// enterprise-onboarding+acme+1+welcome+1). Names longer than 200 bytes are
+// cut and end in -<16 hex digits of SHA-256(key)>. The extension says what
+// the file holds:
+//
+//   - .eml: email and survey, the complete RFC 5322 message that SMTP would
+//     have carried, Message-ID included.
+//   - .ics: call and training, the invite.
+//   - .json: task, escalate, notify and webhook: the action's fields that
+//     matter (a webhook's includes the exact body it would have posted).
+//
+// Files are written to a temporary name and renamed, so a reader never
+// sees half a file, and a retried action overwrites its own file: however
+// often an action runs, it leaves exactly one file. Files are readable by
+// their owner only, as they hold personal data.
+//
+// # Errors
+//
+// Transient failures (connection refused, timeouts, SMTP 4xx, HTTP 408,
+// 429 and 5xx) are ordinary errors, which Temporal retries with backoff; a
+// Retry-After header sets the next delay. Permanent ones are non-retryable
+// ApplicationErrors whose message names the bad value and whose type is
+// one of the ErrType constants: an invalid email address, an SMTP 5xx
+// answer to the sender, a recipient or the message, an HTTP 4xx answer,
+// an unknown chat channel or endpoint. Errors from connecting or logging
+// in to the SMTP server stay retryable: they are the worker's
+// configuration, which an operator can fix while the action waits.
+//
+// Each action is logged with zerolog (key, kind, channel, target); message
+// bodies and webhook URLs never are.
 package activities

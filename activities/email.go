@@ -1,0 +1,246 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/mail"
+	"strconv"
+	"strings"
+
+	"github.com/tend-cs/tend/engine"
+	gomail "github.com/wneessen/go-mail"
+)
+
+// sendMessage sends an email or survey: the rendered subject and body to
+// To and Cc.
+func (a *Activities) sendMessage(ctx context.Context, act engine.Action) (Result, error) {
+	to, err := addresses("to", []string{act.To})
+	if err != nil {
+		return Result{}, err
+	}
+	cc, err := addresses("cc", act.Cc)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(to) == 0 {
+		return Result{}, permanent(ErrTypeInvalidAddress, "%s has no recipient: to is empty", act.Kind)
+	}
+	m := a.newMsg(act, to, cc, act.Subject)
+	if act.Kind == "survey" && act.Survey != "" {
+		m.SetGenHeader("X-Tend-Survey", headerValue(act.Survey))
+	}
+	m.SetBodyString(gomail.TypeTextPlain, act.Body)
+	return a.deliver(ctx, act, m)
+}
+
+// sendNotice emails a task or escalation notice to one of the vendor's
+// people.
+func (a *Activities) sendNotice(ctx context.Context, act engine.Action, addr, field, subject, body string) (Result, error) {
+	to, err := addresses(field, []string{addr})
+	if err != nil {
+		return Result{}, err
+	}
+	if len(to) == 0 {
+		return Result{}, permanent(ErrTypeInvalidAddress, "%s has no recipient: %s is empty", act.Kind, field)
+	}
+	m := a.newMsg(act, to, nil, subject)
+	m.SetBodyString(gomail.TypeTextPlain, body)
+	return a.deliver(ctx, act, m)
+}
+
+// addresses parses each non-empty address, failing on the first invalid one.
+func addresses(field string, in []string) ([]*mail.Address, error) {
+	var out []*mail.Address
+	for _, s := range in {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		addr, err := mail.ParseAddress(s)
+		if err != nil {
+			return nil, permanent(ErrTypeInvalidAddress, "invalid email address %q in %s: %s", s, field, lower(strings.TrimPrefix(err.Error(), "mail: ")))
+		}
+		out = append(out, addr)
+	}
+	return out, nil
+}
+
+// newMsg builds a message with the headers every tend email carries.
+func (a *Activities) newMsg(act engine.Action, to, cc []*mail.Address, subject string) *gomail.Msg {
+	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	m.FromMailAddress(a.from)
+	m.ToMailAddress(to...)
+	if len(cc) > 0 {
+		m.CcMailAddress(cc...)
+	}
+	m.Subject(subject)
+	m.SetMessageIDWithValue(a.messageID(act.Key))
+	m.SetDateWithValue(a.now())
+	m.SetGenHeader("X-Tend-Key", headerValue(act.Key))
+	m.SetUserAgent("tend")
+	return m
+}
+
+// messageID is stable per action key, so a retried send carries the same
+// Message-ID and receivers can drop the duplicate.
+func (a *Activities) messageID(key string) string {
+	domain := "tend"
+	if i := strings.LastIndexByte(a.from.Address, '@'); i >= 0 && i+1 < len(a.from.Address) {
+		domain = a.from.Address[i+1:]
+	}
+	return keyHash(key) + "@" + domain
+}
+
+// headerValue keeps control characters (a newline in a customer id) out of
+// a header.
+func headerValue(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// deliver sends m over SMTP, or writes it to the outbox when no server is
+// configured.
+func (a *Activities) deliver(ctx context.Context, act engine.Action, m *gomail.Msg) (Result, error) {
+	id := m.GetMessageID()
+	if a.email == nil {
+		res, err := a.writeOutbox(act.Key, ".eml", func(w io.Writer) error {
+			_, err := m.WriteTo(w)
+			return err
+		})
+		res.MessageID = id
+		return res, err
+	}
+	if err := a.smtpSend(ctx, m); err != nil {
+		return Result{}, err
+	}
+	return Result{Channel: "smtp", MessageID: id}, nil
+}
+
+// smtpSend runs one SMTP transaction. go-mail dials, negotiates TLS and
+// logs in; the envelope commands are issued here so that each failure
+// names the sender or recipient it concerns and is classified by its code.
+func (a *Activities) smtpSend(ctx context.Context, m *gomail.Msg) error {
+	e := a.email
+	host, portText, _ := net.SplitHostPort(e.Addr) // checked in New
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return permanent(ErrTypeInvalidAction, "smtp port %q is not a number", portText)
+	}
+	opts := []gomail.Option{gomail.WithPort(port), gomail.WithTimeout(e.Timeout)}
+	switch e.TLS {
+	case "tls":
+		opts = append(opts, gomail.WithSSL())
+	case "none":
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	}
+	if e.TLSConfig != nil {
+		opts = append(opts, gomail.WithTLSConfig(e.TLSConfig))
+	}
+	if e.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+			gomail.WithUsername(e.Username), gomail.WithPassword(e.Password))
+	}
+	c, err := gomail.NewClient(host, opts...)
+	if err != nil {
+		return fmt.Errorf("smtp %s: %w", e.Addr, err)
+	}
+	sc, err := c.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		// Connecting, TLS and login depend on the worker's configuration,
+		// not on the message: retried, so that fixing the config resumes.
+		return fmt.Errorf("smtp %s: %w", e.Addr, err)
+	}
+	defer func() { _ = c.CloseWithSMTPClient(sc) }()
+
+	from, err := m.GetSender(false)
+	if err != nil {
+		return permanent(ErrTypeInvalidAddress, "invalid sender: %s", err)
+	}
+	rcpts, err := m.GetRecipients()
+	if err != nil {
+		return permanent(ErrTypeInvalidAddress, "invalid recipients: %s", err)
+	}
+	if err := sc.Mail(from); err != nil {
+		_ = sc.Reset()
+		return smtpError(err, "smtp rejected sender %s", strings.Trim(from, "<>"))
+	}
+	for _, rcpt := range rcpts {
+		if err := sc.Rcpt(rcpt); err != nil {
+			_ = sc.Reset()
+			return smtpError(err, "smtp rejected recipient %s", strings.Trim(rcpt, "<>"))
+		}
+	}
+	w, err := sc.Data()
+	if err != nil {
+		_ = sc.Reset()
+		return smtpError(err, "smtp rejected the message")
+	}
+	if _, err := m.WriteTo(w); err != nil {
+		_ = w.Close()
+		return smtpError(err, "smtp: sending the message")
+	}
+	if err := w.Close(); err != nil {
+		return smtpError(err, "smtp rejected the message")
+	}
+	return nil
+}
+
+func taskSubject(act engine.Action) string {
+	s := "Task: " + act.Title
+	if act.Due != nil {
+		s += ", due " + act.Due.In(location(act)).Format("Mon 2 Jan")
+	}
+	return s
+}
+
+func taskBody(act engine.Action) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "You have a new task: %s\n\n", act.Title)
+	if act.Description != "" {
+		fmt.Fprintf(&b, "%s\n\n", act.Description)
+	}
+	noticeFooter(&b, act)
+	return b.String()
+}
+
+func escalationSubject(act engine.Action) string {
+	if act.Title != "" {
+		return act.Title
+	}
+	return "Escalation: " + act.Reason
+}
+
+func escalationBody(act engine.Action) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "An account needs your attention: %s\n\n", act.Reason)
+	noticeFooter(&b, act)
+	return b.String()
+}
+
+func escalationText(act engine.Action) string {
+	s := "Escalation"
+	if act.To != "" {
+		s += " to " + act.To
+	}
+	s += ": " + act.Reason + " (customer " + act.Customer + ", playbook " + act.Playbook + ", task " + act.Key
+	if act.Due != nil {
+		s += ", due " + act.Due.In(location(act)).Format("2006-01-02")
+	}
+	return s + ")"
+}
+
+func noticeFooter(b *strings.Builder, act engine.Action) {
+	fmt.Fprintf(b, "Customer: %s\nPlaybook: %s (step %s)\n", act.Customer, act.Playbook, act.Step)
+	if act.Due != nil {
+		fmt.Fprintf(b, "Due: %s\n", formatTime(*act.Due, location(act)))
+	}
+	fmt.Fprintf(b, "Task: %s\n\nWhen it is done: tend tasks complete %s\n", act.Key, act.Key)
+}

@@ -1,0 +1,810 @@
+// Package config reads tend.yaml, the runtime configuration of tend's
+// worker, server and dev commands (SPEC 3): how to reach Temporal, where
+// playbooks and the outbox live, and the outreach channels.
+//
+// The whole file, with every key optional:
+//
+//	temporal:
+//	  address: localhost:7233          # host:port
+//	  namespace: default
+//	  tls:                             # or `tls: true` for TLS with the system roots
+//	    cert: client.pem               # client certificate and key (mTLS), both or neither
+//	    key: client.key
+//	    ca: ca.pem                     # extra root CA
+//	    server_name: my-ns.tmprl.cloud
+//	  api_key: {env: TEMPORAL_API_KEY} # implies `tls: true` unless tls is false
+//	playbooks: ./playbooks
+//	outbox: .tend/outbox               # where outreach goes when no channel is configured
+//	email:                             # without it, email and invites go to the outbox
+//	  smtp: smtp.example.com:587       # host[:port]; the port defaults to 587, 465 (tls) or 25 (none)
+//	  username: tend
+//	  password: {env: SMTP_PASSWORD}
+//	  from: "Customer Success <cs@vendor.example>"
+//	  tls: starttls                    # starttls (default), tls (implicit TLS) or none
+//	  timeout: 30s
+//	chat:                              # Slack-compatible incoming webhooks
+//	  default: cs-alerts               # optional with a single channel
+//	  channels:
+//	    cs-alerts: {webhook: {env: SLACK_CS_ALERTS}}
+//	endpoints:                         # targets of `do: webhook`, by name
+//	  crm: {url: https://crm.example/hooks/tend, secret: {env: CRM_SECRET}, timeout: 10s}
+//
+// Any string value may instead name an environment variable, as
+// `{env: NAME}` or as the whole string `${NAME}`; it is read once, at load,
+// and a variable that is unset or empty is an error naming it. Use this for
+// secrets (passwords, API keys, webhook URLs, signing secrets), which then
+// never sit in the file. Values of type Secret print as [redacted].
+//
+// Relative paths (playbooks, outbox, TLS files) are relative to the
+// directory of the config file. The file is strict: unknown keys are errors
+// with a suggestion, YAML anchors and aliases are rejected, and the file is
+// capped at 1 MiB. Every problem is reported as file:line:col: message, as
+// an engine.ErrorList, like playbook errors.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tend-cs/tend/engine"
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultPath is the config file Load reads when given no path. Unlike an
+// explicitly named file, it may be missing: then the defaults apply.
+const DefaultPath = "tend.yaml"
+
+// MaxFileSize caps the config file, in bytes.
+const MaxFileSize = 1 << 20
+
+// Defaults for values the file leaves out.
+const (
+	DefaultAddress         = "localhost:7233"
+	DefaultNamespace       = "default"
+	DefaultPlaybooks       = "playbooks"
+	DefaultOutbox          = ".tend/outbox"
+	DefaultEmailTimeout    = 30 * time.Second
+	DefaultEndpointTimeout = 10 * time.Second
+)
+
+// TLS modes of Email.TLS.
+const (
+	TLSStartTLS = "starttls" // plain connection upgraded with STARTTLS, which is required
+	TLSImplicit = "tls"      // TLS from the first byte (SMTPS)
+	TLSNone     = "none"     // no encryption; for local relays and tests
+)
+
+// Config is a loaded tend.yaml.
+type Config struct {
+	// Path is the file the config was read from; empty for Default().
+	Path      string
+	Temporal  Temporal
+	Playbooks string
+	Outbox    string
+	// Email is nil when the file configures no SMTP server.
+	Email     *Email
+	Chat      Chat
+	Endpoints map[string]Endpoint
+}
+
+// Temporal says how to reach the Temporal cluster.
+type Temporal struct {
+	Address   string
+	Namespace string
+	// TLS is nil for a plain connection.
+	TLS    *TLS
+	APIKey Secret
+}
+
+// TLS configures the connection to Temporal. All fields are optional: an
+// empty TLS means TLS with the system roots. File paths are absolute or
+// relative to the working directory once loaded.
+type TLS struct {
+	Cert       string
+	Key        string
+	CA         string
+	ServerName string
+}
+
+// Email is an SMTP server and the sender of every message.
+type Email struct {
+	// Addr is host:port, with the port filled in from TLS when the file
+	// leaves it out.
+	Addr     string
+	Username string
+	Password Secret
+	// From is an RFC 5322 address, such as "Customer Success <cs@vendor.example>".
+	From    string
+	TLS     string // TLSStartTLS, TLSImplicit or TLSNone
+	Timeout time.Duration
+}
+
+// Chat holds the Slack-compatible incoming webhooks that notify and
+// escalate post to, by channel name.
+type Chat struct {
+	// Default is the channel of a `do: notify` that names none. With a
+	// single channel it defaults to that channel.
+	Default  string
+	Channels map[string]Channel
+}
+
+// Channel is one chat channel.
+type Channel struct {
+	// Webhook is the incoming-webhook URL. It is a secret: anyone holding it
+	// can post to the channel.
+	Webhook Secret
+}
+
+// Endpoint is a system that `do: webhook` posts to, such as a CRM.
+type Endpoint struct {
+	URL string
+	// Secret keys the HMAC-SHA256 signature of every request.
+	Secret  Secret
+	Timeout time.Duration
+}
+
+// Secret is a string that never prints: fmt and encoding/json show it as
+// [redacted]. Convert it with string() where the value is needed.
+type Secret string
+
+// String implements fmt.Stringer without revealing the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString keeps %#v from revealing the secret.
+func (s Secret) GoString() string { return strconv.Quote(s.String()) }
+
+// MarshalJSON keeps encoding/json from revealing the secret.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// Default returns the configuration used when there is no tend.yaml: a
+// local Temporal server, ./playbooks, and every outreach to .tend/outbox.
+func Default() *Config {
+	return &Config{
+		Temporal:  Temporal{Address: DefaultAddress, Namespace: DefaultNamespace},
+		Playbooks: DefaultPlaybooks,
+		Outbox:    DefaultOutbox,
+	}
+}
+
+// ChannelNames returns the configured chat channels, sorted.
+func (c Chat) ChannelNames() []string { return sortedKeys(c.Channels) }
+
+// EndpointNames returns the configured webhook endpoints, sorted.
+func (c *Config) EndpointNames() []string { return sortedKeys(c.Endpoints) }
+
+// Load reads the config file at path, or DefaultPath when path is empty.
+// A missing DefaultPath yields Default(); a missing explicit path is an
+// error. Environment references are resolved with os.LookupEnv.
+func Load(path string) (*Config, error) {
+	explicit := path != ""
+	if !explicit {
+		path = DefaultPath
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if !explicit {
+				return Default(), nil
+			}
+			return nil, fmt.Errorf("%s: config file does not exist", path)
+		}
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// Parse reads a config from data. file names it in errors, and relative
+// paths are resolved against its directory. env looks up environment
+// references; nil means os.LookupEnv.
+func Parse(file string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	if env == nil {
+		env = os.LookupEnv
+	}
+	d := &decoder{file: file, dir: filepath.Dir(file), env: env}
+	cfg := Default()
+	cfg.Path = file
+	root := d.parse(data)
+	if root != nil {
+		d.config(root, cfg)
+	}
+	if err := d.errs.Err(); err != nil {
+		return nil, err
+	}
+	cfg.Playbooks = d.path(cfg.Playbooks)
+	cfg.Outbox = d.path(cfg.Outbox)
+	return cfg, nil
+}
+
+type decoder struct {
+	file string
+	dir  string
+	env  func(string) (string, bool)
+	errs engine.ErrorList
+}
+
+func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
+	d.errs.Add(engine.Pos{File: d.file, Line: n.Line, Col: n.Column}, format, args...)
+}
+
+// parse checks that data is one YAML document without anchors or aliases
+// and returns its root, or nil after reporting why not.
+func (d *decoder) parse(data []byte) *yaml.Node {
+	start := &yaml.Node{Line: 1, Column: 1}
+	if len(data) > MaxFileSize {
+		d.errorf(start, "file is larger than %d bytes (1 MiB)", MaxFileSize)
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file: the defaults
+		}
+		d.yamlError(err)
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.errorf(&extra, "a config file holds one YAML document; found a second one")
+		return nil
+	} else if !errors.Is(err, io.EOF) {
+		d.yamlError(err)
+		return nil
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil // only comments
+	}
+	if !d.plain(root) {
+		return nil
+	}
+	return root
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func (d *decoder) yamlError(err error) {
+	n := &yaml.Node{Line: 1, Column: 1}
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		n.Line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	d.errorf(n, "invalid YAML: %s", msg)
+}
+
+// plain rejects anchors and aliases: a config never needs them, and
+// aliases are how a small file expands into a huge one.
+func (d *decoder) plain(n *yaml.Node) bool {
+	switch {
+	case n.Kind == yaml.AliasNode:
+		d.errorf(n, "YAML aliases (*%s) are not allowed in the config; repeat the value instead", n.Value)
+		return false
+	case n.Anchor != "":
+		d.errorf(n, "YAML anchors (&%s) are not allowed in the config; repeat the value instead", n.Anchor)
+		return false
+	}
+	for _, c := range n.Content {
+		if !d.plain(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// mapping calls fields[key] for every key of n, reporting keys that are
+// not in fields (with the closest valid key) and keys given twice. It
+// returns the keys present, or nil when n is not a mapping.
+func (d *decoder) mapping(n *yaml.Node, what string, fields map[string]func(v *yaml.Node)) map[string]bool {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s must be a mapping, not %s", what, kindName(n))
+		return nil
+	}
+	seen := map[string]bool{}
+	prefix := what + "."
+	if what == rootWhat {
+		prefix = ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		f, ok := fields[k.Value]
+		switch {
+		case !ok:
+			d.errorf(k, "unknown key %s in %s%s", k.Value, what, hint(k.Value, sortedKeys(fields)))
+		case seen[k.Value]:
+			d.errorf(k, "%s%s is given twice", prefix, k.Value)
+		default:
+			seen[k.Value] = true
+			f(v)
+		}
+	}
+	return seen
+}
+
+const rootWhat = "the config"
+
+func (d *decoder) config(root *yaml.Node, cfg *Config) {
+	tlsSet := false
+	d.mapping(root, rootWhat, map[string]func(*yaml.Node){
+		"temporal": func(v *yaml.Node) {
+			d.mapping(v, "temporal", map[string]func(*yaml.Node){
+				"address": func(v *yaml.Node) {
+					if s, ok := d.str(v, "temporal.address"); ok {
+						if _, _, err := net.SplitHostPort(s); err != nil {
+							d.errorf(v, "temporal.address %q must be host:port", s)
+						}
+						cfg.Temporal.Address = s
+					}
+				},
+				"namespace": func(v *yaml.Node) {
+					if s, ok := d.str(v, "temporal.namespace"); ok {
+						cfg.Temporal.Namespace = s
+					}
+				},
+				"tls": func(v *yaml.Node) {
+					tlsSet = true
+					cfg.Temporal.TLS = d.tls(v)
+				},
+				"api_key": func(v *yaml.Node) {
+					if s, ok := d.str(v, "temporal.api_key"); ok {
+						cfg.Temporal.APIKey = Secret(s)
+					}
+				},
+			})
+		},
+		"playbooks": func(v *yaml.Node) {
+			if s, ok := d.str(v, "playbooks"); ok {
+				cfg.Playbooks = s
+			}
+		},
+		"outbox": func(v *yaml.Node) {
+			if s, ok := d.str(v, "outbox"); ok {
+				cfg.Outbox = s
+			}
+		},
+		"email":     func(v *yaml.Node) { cfg.Email = d.email(v) },
+		"chat":      func(v *yaml.Node) { cfg.Chat = d.chat(v) },
+		"endpoints": func(v *yaml.Node) { cfg.Endpoints = d.endpoints(v) },
+	})
+	if cfg.Temporal.APIKey != "" && !tlsSet {
+		cfg.Temporal.TLS = &TLS{}
+	}
+}
+
+func (d *decoder) tls(n *yaml.Node) *TLS {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+		if b, _ := strconv.ParseBool(n.Value); b {
+			return &TLS{}
+		}
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "temporal.tls must be true, false or a mapping with cert, key, ca and server_name, not %s", kindName(n))
+		return nil
+	}
+	t := &TLS{}
+	file := func(dst *string, what string) func(*yaml.Node) {
+		return func(v *yaml.Node) {
+			s, ok := d.str(v, what)
+			if !ok {
+				return
+			}
+			s = d.path(s)
+			if _, err := os.Stat(s); err != nil {
+				d.errorf(v, "%s: cannot read %s: %s", what, s, osErr(err))
+			}
+			*dst = s
+		}
+	}
+	if d.mapping(n, "temporal.tls", map[string]func(*yaml.Node){
+		"cert": file(&t.Cert, "temporal.tls.cert"),
+		"key":  file(&t.Key, "temporal.tls.key"),
+		"ca":   file(&t.CA, "temporal.tls.ca"),
+		"server_name": func(v *yaml.Node) {
+			if s, ok := d.str(v, "temporal.tls.server_name"); ok {
+				t.ServerName = s
+			}
+		},
+	}) == nil {
+		return nil
+	}
+	if (t.Cert == "") != (t.Key == "") {
+		d.errorf(n, "temporal.tls needs both cert and key, or neither")
+	}
+	return t
+}
+
+func (d *decoder) email(n *yaml.Node) *Email {
+	e := &Email{TLS: TLSStartTLS, Timeout: DefaultEmailTimeout}
+	var smtpNode *yaml.Node
+	given := d.mapping(n, "email", map[string]func(*yaml.Node){
+		"smtp": func(v *yaml.Node) {
+			if s, ok := d.str(v, "email.smtp"); ok {
+				e.Addr, smtpNode = s, v
+			}
+		},
+		"username": func(v *yaml.Node) {
+			if s, ok := d.str(v, "email.username"); ok {
+				e.Username = s
+			}
+		},
+		"password": func(v *yaml.Node) {
+			if s, ok := d.str(v, "email.password"); ok {
+				e.Password = Secret(s)
+			}
+		},
+		"from": func(v *yaml.Node) {
+			if s, ok := d.str(v, "email.from"); ok {
+				if _, err := mail.ParseAddress(s); err != nil {
+					d.errorf(v, "email.from %q is not an email address: %s", s, lowerFirst(err.Error()))
+				}
+				e.From = s
+			}
+		},
+		"tls": func(v *yaml.Node) {
+			if s, ok := d.str(v, "email.tls"); ok {
+				modes := []string{TLSStartTLS, TLSImplicit, TLSNone}
+				if !slices.Contains(modes, s) {
+					d.errorf(v, "email.tls must be starttls, tls or none, not %q%s", s, hint(s, modes))
+				}
+				e.TLS = s
+			}
+		},
+		"timeout": func(v *yaml.Node) { d.duration(v, "email.timeout", &e.Timeout) },
+	})
+	if given == nil {
+		return nil
+	}
+	switch {
+	case smtpNode != nil:
+		e.Addr = d.smtpAddr(smtpNode, e.Addr, e.TLS)
+	case !given["smtp"]:
+		d.errorf(n, "email needs smtp: the server as host:port")
+	}
+	if !given["from"] {
+		d.errorf(n, "email needs from: the sender of every message, such as \"Customer Success <cs@vendor.example>\"")
+	}
+	if given["password"] && !given["username"] {
+		d.errorf(n, "email has a password but no username")
+	}
+	return e
+}
+
+func (d *decoder) smtpAddr(n *yaml.Node, s, mode string) string {
+	if strings.Contains(s, "://") {
+		d.errorf(n, "email.smtp %q must be host:port, without a scheme", s)
+		return s
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		// No port: pick the standard one for the TLS mode.
+		host, port = strings.Trim(s, "[]"), "587"
+		switch mode {
+		case TLSImplicit:
+			port = "465"
+		case TLSNone:
+			port = "25"
+		}
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		d.errorf(n, "email.smtp %q has an invalid port", s)
+	}
+	if host == "" {
+		d.errorf(n, "email.smtp %q has no host", s)
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func (d *decoder) chat(n *yaml.Node) Chat {
+	var c Chat
+	var defNode *yaml.Node
+	d.mapping(n, "chat", map[string]func(*yaml.Node){
+		"default": func(v *yaml.Node) {
+			if s, ok := d.str(v, "chat.default"); ok {
+				c.Default, defNode = s, v
+			}
+		},
+		"channels": func(v *yaml.Node) {
+			c.Channels = map[string]Channel{}
+			d.named(v, "chat.channels", func(name string, v *yaml.Node) {
+				what := "chat.channels." + name
+				var ch Channel
+				given := d.mapping(v, what, map[string]func(*yaml.Node){
+					"webhook": func(v *yaml.Node) {
+						if s, ok := d.str(v, what+".webhook"); ok {
+							d.httpURL(v, what+".webhook", s, false)
+							ch.Webhook = Secret(s)
+						}
+					},
+				})
+				if given != nil && !given["webhook"] {
+					d.errorf(v, "%s needs webhook: the incoming-webhook URL", what)
+				}
+				c.Channels[name] = ch
+			})
+		},
+	})
+	names := sortedKeys(c.Channels)
+	switch {
+	case defNode != nil && !slices.Contains(names, c.Default):
+		if len(names) == 0 {
+			d.errorf(defNode, "chat.default names %s, but chat has no channels", c.Default)
+		} else {
+			d.errorf(defNode, "chat.default names unknown channel %s%s", c.Default, hint(c.Default, names))
+		}
+	case defNode == nil && len(names) == 1:
+		c.Default = names[0]
+	}
+	return c
+}
+
+func (d *decoder) endpoints(n *yaml.Node) map[string]Endpoint {
+	out := map[string]Endpoint{}
+	d.named(n, "endpoints", func(name string, v *yaml.Node) {
+		what := "endpoints." + name
+		e := Endpoint{Timeout: DefaultEndpointTimeout}
+		given := d.mapping(v, what, map[string]func(*yaml.Node){
+			"url": func(v *yaml.Node) {
+				if s, ok := d.str(v, what+".url"); ok {
+					d.httpURL(v, what+".url", s, true)
+					e.URL = s
+				}
+			},
+			"secret": func(v *yaml.Node) {
+				if s, ok := d.str(v, what+".secret"); ok {
+					e.Secret = Secret(s)
+				}
+			},
+			"timeout": func(v *yaml.Node) { d.duration(v, what+".timeout", &e.Timeout) },
+		})
+		if given == nil {
+			return
+		}
+		if !given["url"] {
+			d.errorf(v, "%s needs url", what)
+		}
+		if !given["secret"] {
+			d.errorf(v, "%s needs secret: the key of the request signature (use {env: NAME})", what)
+		}
+		out[name] = e
+	})
+	return out
+}
+
+// named walks a mapping from user-chosen names to values.
+func (d *decoder) named(n *yaml.Node, what string, f func(name string, v *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s must be a mapping of names, not %s", what, kindName(n))
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch {
+		case k.Kind != yaml.ScalarNode || k.Value == "":
+			d.errorf(k, "%s: names must be non-empty strings", what)
+		case seen[k.Value]:
+			d.errorf(k, "%s.%s is given twice", what, k.Value)
+		default:
+			seen[k.Value] = true
+			f(k.Value, v)
+		}
+	}
+}
+
+var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// str reads a string: a scalar, `{env: NAME}` or `${NAME}`.
+func (d *decoder) str(n *yaml.Node, what string) (string, bool) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		var name string
+		var at *yaml.Node
+		d.mapping(n, what, map[string]func(*yaml.Node){
+			"env": func(v *yaml.Node) {
+				if v.Kind != yaml.ScalarNode || !envName.MatchString(v.Value) {
+					d.errorf(v, "%s: env must name an environment variable, such as SMTP_PASSWORD", what)
+					return
+				}
+				name, at = v.Value, v
+			},
+		})
+		if at == nil {
+			if len(n.Content) == 0 {
+				d.errorf(n, "%s must be a string or {env: NAME}", what)
+			}
+			return "", false
+		}
+		return d.lookup(at, what, name)
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			d.errorf(n, "%s is empty", what)
+			return "", false
+		case "!!bool":
+			d.errorf(n, "%s must be a string, not %s", what, n.Value)
+			return "", false
+		}
+		if m := envRef.FindStringSubmatch(n.Value); m != nil {
+			return d.lookup(n, what, m[1])
+		}
+		if strings.TrimSpace(n.Value) == "" {
+			d.errorf(n, "%s is empty", what)
+			return "", false
+		}
+		return n.Value, true
+	}
+	d.errorf(n, "%s must be a string, not %s", what, kindName(n))
+	return "", false
+}
+
+func (d *decoder) lookup(n *yaml.Node, what, name string) (string, bool) {
+	v, ok := d.env(name)
+	switch {
+	case !ok:
+		d.errorf(n, "%s: environment variable %s is not set", what, name)
+		return "", false
+	case v == "":
+		d.errorf(n, "%s: environment variable %s is empty", what, name)
+		return "", false
+	}
+	return v, true
+}
+
+func (d *decoder) duration(n *yaml.Node, what string, dst *time.Duration) {
+	s, ok := d.str(n, what)
+	if !ok {
+		return
+	}
+	v, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		d.errorf(n, "%s %q is not a duration such as 10s or 1m", what, s)
+	case v <= 0:
+		d.errorf(n, "%s must be positive, not %s", what, s)
+	default:
+		*dst = v
+	}
+}
+
+// httpURL checks an absolute http(s) URL. A webhook URL is a secret, so
+// its text stays out of the message.
+func (d *decoder) httpURL(n *yaml.Node, what, s string, show bool) {
+	u, err := url.Parse(s)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		return
+	}
+	if show {
+		d.errorf(n, "%s %q must be an http or https URL", what, s)
+	} else {
+		d.errorf(n, "%s must be an http or https URL", what)
+	}
+}
+
+func (d *decoder) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(d.dir, p)
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		// Never the value itself: it may be a secret put in the wrong place.
+		switch n.Tag {
+		case "!!null":
+			return "empty"
+		case "!!bool":
+			return "a boolean"
+		case "!!int", "!!float":
+			return "a number"
+		}
+		return "a string"
+	}
+	return "an alias"
+}
+
+func osErr(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// hint phrases "; did you mean x?" for the closest candidate, or lists the
+// valid ones when none is close.
+func hint(name string, candidates []string) string {
+	if len(candidates) == 0 {
+		return ""
+	}
+	best, bestD := "", -1
+	for _, c := range candidates {
+		if dist := editDistance(strings.ToLower(name), strings.ToLower(c)); bestD < 0 || dist < bestD {
+			best, bestD = c, dist
+		}
+	}
+	if limit := max(1, min(3, len(name)/3)); bestD <= limit {
+		return "; did you mean " + best + "?"
+	}
+	return "; valid: " + strings.Join(candidates, ", ")
+}
+
+// editDistance is the Levenshtein distance with transpositions of
+// neighbours, over runes; inputs are capped so no key makes it slow.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	ra, rb = ra[:min(len(ra), 128)], rb[:min(len(rb), 128)]
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}
