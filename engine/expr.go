@@ -676,7 +676,7 @@ func (s *Scope) Reset(now time.Time, schema *Schema, customer, before map[string
 	s.cal = CalCtx{Now: now, Cal: cal, Loc: cal.Loc(tz)}
 	s.vars["customer"] = customer
 	s.vars["before"] = before
-	s.vars["now"] = now
+	s.vars["now"] = now.In(s.cal.Loc) // the customer's clock: now.Year() is their year
 	s.vars["__cal"] = &s.cal
 	fk := schema.flat
 	for _, a := range fk.attrs {

@@ -136,11 +136,7 @@ func (j *Journey) Daily(set *Set, now time.Time) Applied {
 func stageOf(a map[string]any) string { s, _ := a[AttrStage].(string); return s }
 
 func (j *Journey) evaluate(set *Set, now time.Time, ev *Event, before map[string]any, out *Applied) {
-	for _, name := range sortedKeys(j.Playbooks) {
-		if id := j.Playbooks[name].Active; id != "" {
-			out.Forward = append(out.Forward, id)
-		}
-	}
+	out.Forward = j.Running()
 	candidates := set.Triggered(ev.Type)
 	if len(candidates) == 0 {
 		out.Attrs = j.Attrs
@@ -190,6 +186,17 @@ func (j *Journey) evaluate(set *Set, now time.Time, ev *Event, before map[string
 		out.Starts = append(out.Starts, StartRun{Playbook: pb, ID: id, N: st.Runs, Key: key, Event: ev, Attrs: j.Attrs, Before: before})
 	}
 	out.Attrs = j.Attrs
+}
+
+// Running lists the ids of the running runs, in playbook order.
+func (j *Journey) Running() []string {
+	var ids []string
+	for _, name := range sortedKeys(j.Playbooks) {
+		if id := j.Playbooks[name].Active; id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // RunEnded tells the journey a run has ended, so the playbook may start again.

@@ -219,6 +219,24 @@ func (r *Run) Done() bool {
 	return false
 }
 
+// WantsDaily reports whether a daily check can change the run: it has an
+// exit_when, or a thread waits for a condition. Drivers may skip daily
+// checks for a run that does not want them.
+func (r *Run) WantsDaily() bool {
+	if r.Done() {
+		return false
+	}
+	if r.pb.ExitWhen != nil {
+		return true
+	}
+	for _, t := range r.Threads {
+		if t.Wait.Kind == WaitEvent {
+			return true
+		}
+	}
+	return false
+}
+
 // CurrentStep is the id of the step the main thread is at (TendStep).
 func (r *Run) CurrentStep() string {
 	if len(r.Threads) == 0 {
@@ -399,7 +417,12 @@ func (r *Run) OnEvent(now time.Time, ev *Event, attrs, before map[string]any) []
 	if r.Done() {
 		return nil
 	}
-	r.Attrs, r.Before = attrs, before
+	if ev.Type != EventDaily {
+		// A daily check changes nothing: keeping the attributes from the
+		// last real event means a run that skips daily checks (as
+		// workflows do when WantsDaily is false) sees the same values.
+		r.Attrs, r.Before = attrs, before
+	}
 	r.sc.Reset(now, r.set.Schema, attrs, before, ev, r.runVars())
 	sc := &r.sc
 	if r.pb.ExitWhen != nil {

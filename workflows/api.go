@@ -70,9 +70,8 @@ type JourneyInput struct {
 	Pending []Signal `json:"pending,omitempty"`
 	// Bundle is the playbook set the journey last used.
 	Bundle *Bundle `json:"bundle,omitempty"`
-	// Running maps run ids to the playbook they run, for runs started
-	// before a continue-as-new.
-	Running []string `json:"running,omitempty"`
+	// Attrs are the customer's attributes when the journey starts.
+	Attrs map[string]any `json:"attrs,omitempty"`
 }
 
 // Signal is one signal to a journey, kept in order.
@@ -106,6 +105,7 @@ type JourneyView struct {
 	Attrs    map[string]any `json:"attrs"`
 	Running  []string       `json:"running"`
 	Version  string         `json:"version"`
+	Timeline []engine.Record `json:"timeline"`
 }
 
 // RunView is what QueryState returns from a run: its state, what it is

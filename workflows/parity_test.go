@@ -1,0 +1,192 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/load"
+	"github.com/tend-cs/tend/sim"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+)
+
+// loadBundle reads a playbook directory into a bundle.
+func loadBundle(t testing.TB, dir string) (Bundle, *engine.Set) {
+	t.Helper()
+	groups, err := load.Files([]string{dir})
+	if err != nil || len(groups) != 1 {
+		t.Fatalf("load %s: %v", dir, err)
+	}
+	b, set, errs := NewBundle(groups[0].Files)
+	if len(errs) > 0 {
+		t.Fatalf("load %s: %v", dir, errs)
+	}
+	return b, set
+}
+
+// driverInput is a scenario as the parity driver workflow plays it.
+type driverInput struct {
+	Customers []JourneyInput
+	Events    []*engine.Event
+	Until     time.Time
+}
+
+// scenarioDriver starts every customer's journey at the scenario's start,
+// signals each event at its time, and returns at the scenario's end.
+func scenarioDriver(ctx workflow.Context, in driverInput) error {
+	for _, c := range in.Customers {
+		opts := workflow.ChildWorkflowOptions{WorkflowID: JourneyID(c.Customer), TaskQueue: TaskQueue,
+			ParentClosePolicy: enums.PARENT_CLOSE_POLICY_ABANDON}
+		f := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), JourneyWorkflow, c)
+		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	for _, ev := range in.Events {
+		if d := ev.At.Sub(workflow.Now(ctx)); d > 0 {
+			if err := workflow.Sleep(ctx, d); err != nil {
+				return err
+			}
+		}
+		if err := workflow.SignalExternalWorkflow(ctx, JourneyID(ev.Customer), "", SignalEvent, ev).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return workflow.Sleep(ctx, in.Until.Sub(workflow.Now(ctx)))
+}
+
+// outbox is the activities of the parity test: each records the keys it
+// carried out, so a test can check nothing was sent twice.
+type outbox struct {
+	mu   sync.Mutex
+	keys []string
+}
+
+func (o *outbox) register(env *testsuite.TestWorkflowEnvironment) {
+	for _, kind := range []string{"email", "survey", "call", "training", "task", "escalate", "notify", "webhook"} {
+		env.RegisterActivityWithOptions(func(ctx context.Context, a engine.Action) error {
+			o.mu.Lock()
+			o.keys = append(o.keys, a.Kind+" "+a.Key)
+			o.mu.Unlock()
+			return nil
+		}, activity.RegisterOptions{Name: activityName(kind)})
+	}
+}
+
+// canonical orders a timeline by time, then customer, then run, keeping
+// each run's own order. Within one instant, runs of one customer act
+// concurrently in Temporal, so only each run's order is fixed.
+func canonical(recs []engine.Record) []string {
+	sort.SliceStable(recs, func(i, j int) bool {
+		a, b := recs[i], recs[j]
+		if !a.At.Equal(b.At) {
+			return a.At.Before(b.At)
+		}
+		if a.Customer != b.Customer {
+			return a.Customer < b.Customer
+		}
+		return a.Run < b.Run
+	})
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		b, _ := json.Marshal(r)
+		out[i] = string(b)
+	}
+	return out
+}
+
+func TestParityWithSimulate(t *testing.T) {
+	bundle, set := loadBundle(t, "../playbooks")
+	scenarios, _ := filepath.Glob("../examples/*/scenario.yaml")
+	if len(scenarios) == 0 {
+		t.Fatal("no example scenarios found")
+	}
+	for _, path := range scenarios {
+		name := filepath.Base(filepath.Dir(path))
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc, errs := engine.ParseScenario(path, data, set.Schema)
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			in := sim.Input{Start: sc.Start, Until: sc.Until, Events: sc.Events}
+			drv := driverInput{Until: sc.Until}
+			seen := map[string]bool{}
+			for _, c := range sc.Customers {
+				in.Customers = append(in.Customers, sim.Customer{ID: c.ID, Attrs: c.Attrs})
+				drv.Customers = append(drv.Customers, JourneyInput{Customer: c.ID, Attrs: c.Attrs})
+				seen[c.ID] = true
+			}
+			for _, e := range sc.Events {
+				if !seen[e.Customer] {
+					seen[e.Customer] = true
+					drv.Customers = append(drv.Customers, JourneyInput{Customer: e.Customer})
+				}
+				if !e.At.Before(sc.Start) && e.At.Before(sc.Until) {
+					drv.Events = append(drv.Events, e)
+				}
+			}
+			want, err := sim.Run(set, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			var mu sync.Mutex
+			var got []engine.Record
+			w := New(NewPlaybooks(bundle), Options{OnRecord: func(r engine.Record) {
+				mu.Lock()
+				defer mu.Unlock()
+				if r.At.Before(sc.Until) {
+					got = append(got, r)
+				}
+			}})
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestWorkflowEnvironment()
+			env.SetStartTime(sc.Start)
+			env.SetDetachedChildWait(false)
+			w.Register(env)
+			env.RegisterWorkflow(scenarioDriver)
+			box := &outbox{}
+			box.register(env)
+			env.ExecuteWorkflow(scenarioDriver, drv)
+			if err := env.GetWorkflowError(); err != nil {
+				t.Fatalf("driver: %v", err)
+			}
+			wantL, gotL := canonical(append([]engine.Record(nil), want.Records...)), canonical(got)
+			if len(wantL) == 0 {
+				t.Fatal("simulate produced no records: the scenario tests nothing")
+			}
+			for i := 0; i < len(wantL) || i < len(gotL); i++ {
+				var w, g string
+				if i < len(wantL) {
+					w = wantL[i]
+				}
+				if i < len(gotL) {
+					g = gotL[i]
+				}
+				if w != g {
+					t.Fatalf("record %d differs (simulate %d records, workflows %d):\n simulate:  %s\n workflows: %s", i, len(wantL), len(gotL), w, g)
+				}
+			}
+			dup := map[string]bool{}
+			for _, k := range box.keys {
+				if dup[k] {
+					t.Errorf("action %s carried out twice", k)
+				}
+				dup[k] = true
+			}
+		})
+	}
+}

@@ -1,0 +1,88 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/tend-cs/tend/engine"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Options tunes the workflows. The zero value is ready to use.
+type Options struct {
+	// HistoryLimit is the history length at which a journey or a run
+	// continues as new, well under Temporal's 10,240-event warning.
+	HistoryLimit int
+	// ActivityTimeout bounds one attempt of an outreach activity.
+	ActivityTimeout time.Duration
+	// RetryInitial and RetryMax bound the backoff between attempts of a
+	// transiently failing activity; RetryAttempts caps the attempts, after
+	// which the step fails with the last error.
+	RetryInitial  time.Duration
+	RetryMax      time.Duration
+	RetryAttempts int32
+	// OnRecord, if set, receives every timeline record once, when it is
+	// first made (never during replay). Tests and metrics use it.
+	OnRecord func(engine.Record)
+}
+
+// DefaultHistoryLimit is Options.HistoryLimit when unset.
+const DefaultHistoryLimit = 4000
+
+func (o Options) withDefaults() Options {
+	if o.HistoryLimit <= 0 {
+		o.HistoryLimit = DefaultHistoryLimit
+	}
+	if o.ActivityTimeout <= 0 {
+		o.ActivityTimeout = time.Minute
+	}
+	if o.RetryInitial <= 0 {
+		o.RetryInitial = time.Second
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 10 * time.Minute
+	}
+	if o.RetryAttempts <= 0 {
+		o.RetryAttempts = 25
+	}
+	return o
+}
+
+// Workflows holds the two workflow types: CustomerJourney and PlaybookRun.
+type Workflows struct {
+	pb   *Playbooks
+	opts Options
+}
+
+// New returns the workflows over a worker's playbooks.
+func New(pb *Playbooks, opts Options) *Workflows {
+	return &Workflows{pb: pb, opts: opts.withDefaults()}
+}
+
+// Register registers both workflow types under their SPEC 7 names.
+func (w *Workflows) Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(w.CustomerJourney, workflow.RegisterOptions{Name: JourneyWorkflow})
+	r.RegisterWorkflowWithOptions(w.PlaybookRun, workflow.RegisterOptions{Name: RunWorkflow})
+}
+
+// timeline keeps the latest records of a workflow for its query.
+const maxTimeline = 500
+
+func appendCapped(l []engine.Record, r engine.Record) []engine.Record {
+	l = append(l, r)
+	if len(l) > maxTimeline {
+		l = l[len(l)-maxTimeline:]
+	}
+	return l
+}
+
+func (w *Workflows) observe(ctx workflow.Context, r engine.Record) {
+	if w.opts.OnRecord != nil && !workflow.IsReplaying(ctx) {
+		w.opts.OnRecord(r)
+	}
+}
+
+func (w *Workflows) tooLong(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetCurrentHistoryLength() >= w.opts.HistoryLimit || info.GetContinueAsNewSuggested()
+}
