@@ -100,11 +100,11 @@ type Ended struct {
 
 // JourneyView is what QueryState returns from a journey.
 type JourneyView struct {
-	Customer string         `json:"customer"`
-	Stage    string         `json:"stage"`
-	Attrs    map[string]any `json:"attrs"`
-	Running  []string       `json:"running"`
-	Version  string         `json:"version"`
+	Customer string          `json:"customer"`
+	Stage    string          `json:"stage"`
+	Attrs    map[string]any  `json:"attrs"`
+	Running  []string        `json:"running"`
+	Version  string          `json:"version"`
 	Timeline []engine.Record `json:"timeline"`
 }
 

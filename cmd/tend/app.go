@@ -28,6 +28,9 @@ func commands() []command {
 		{"validate", "load and check playbooks; print every error as file:line:col", validateCmd},
 		{"simulate", "run playbooks against a scenario or real customer data on a virtual clock", simulateCmd},
 		{"schema", "print the JSON Schema of playbook files, for editor completion", schemaCmd},
+		{"event", "send customer events to Temporal: tend event send", eventCmd},
+		{"runs", "list runs, or show one's timeline in plain words: tend runs list|show", runsCmd},
+		{"tasks", "list open tasks, or complete one: tend tasks list|complete", tasksCmd},
 	}
 }
 
