@@ -15,6 +15,9 @@ fi
 echo "== go vet"
 go vet ./...
 
+echo "== workflowcheck (determinism of workflows/)"
+go run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 -config workflowcheck.yaml ./workflows
+
 echo "== go test"
 go test -count=1 ./...
 
