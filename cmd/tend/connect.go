@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+
+	"github.com/tend-cs/tend/internal/zlog"
+)
+
+// exitRemote is the exit code when Temporal cannot be reached or refuses a
+// request.
+const exitRemote = 1
+
+// connFlags are the flags of every command that talks to Temporal. Embed
+// them with `embed:""`.
+type connFlags struct {
+	Address       string        `default:"localhost:7233" env:"TEMPORAL_ADDRESS" help:"Temporal frontend, host:port"`
+	Namespace     string        `default:"default" env:"TEMPORAL_NAMESPACE" help:"Temporal namespace"`
+	TLS           bool          `name:"tls" env:"TEMPORAL_TLS" help:"connect with TLS (implied by the --tls-* files and by --api-key)"`
+	TLSCert       string        `name:"tls-cert" env:"TEMPORAL_TLS_CERT" placeholder:"FILE" help:"client certificate (PEM) for mutual TLS; needs --tls-key"`
+	TLSKey        string        `name:"tls-key" env:"TEMPORAL_TLS_KEY" placeholder:"FILE" help:"client private key (PEM) for mutual TLS"`
+	TLSCA         string        `name:"tls-ca" env:"TEMPORAL_TLS_CA" placeholder:"FILE" help:"CA certificates (PEM) to verify the server with, instead of the system's"`
+	TLSServerName string        `name:"tls-server-name" env:"TEMPORAL_TLS_SERVER_NAME" placeholder:"NAME" help:"server name to verify, if not the host of --address"`
+	APIKey        string        `name:"api-key" env:"TEMPORAL_API_KEY" placeholder:"KEY" help:"API key (Temporal Cloud); turns TLS on"`
+	Timeout       time.Duration `default:"30s" help:"give up on Temporal after this long"`
+	Verbose       bool          `short:"v" help:"log the Temporal client's messages to stderr"`
+}
+
+// dialError is a failure to reach Temporal, as opposed to a bad flag.
+type dialError struct {
+	address string
+	err     error
+}
+
+func (e *dialError) Error() string {
+	return fmt.Sprintf("cannot reach Temporal at %s: %v; start one with `tend dev`", e.address, e.err)
+}
+
+func (e *dialError) Unwrap() error { return e.err }
+
+// tlsConfig builds the TLS configuration from the flags, or returns nil
+// when no TLS option is set. Errors name the bad file.
+func (f connFlags) tlsConfig() (*tls.Config, error) {
+	if !f.TLS && f.TLSCert == "" && f.TLSKey == "" && f.TLSCA == "" && f.TLSServerName == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{ServerName: f.TLSServerName, MinVersion: tls.VersionTLS12}
+	switch {
+	case f.TLSCert != "" && f.TLSKey == "":
+		return nil, errors.New("--tls-cert needs --tls-key")
+	case f.TLSKey != "" && f.TLSCert == "":
+		return nil, errors.New("--tls-key needs --tls-cert")
+	case f.TLSCert != "":
+		for _, p := range []string{f.TLSCert, f.TLSKey} {
+			if _, err := os.Stat(p); err != nil {
+				return nil, openErr(p, err)
+			}
+		}
+		cert, err := tls.LoadX509KeyPair(f.TLSCert, f.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert %s, --tls-key %s: %v", f.TLSCert, f.TLSKey, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	if f.TLSCA != "" {
+		pem, err := os.ReadFile(f.TLSCA)
+		if err != nil {
+			return nil, openErr(f.TLSCA, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s: no PEM certificate in the file", f.TLSCA)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
+
+// options builds the client options from the flags.
+func (f connFlags) options(logger zerolog.Logger) (client.Options, error) {
+	tlsCfg, err := f.tlsConfig()
+	if err != nil {
+		return client.Options{}, err
+	}
+	opts := client.Options{
+		HostPort:  f.Address,
+		Namespace: f.Namespace,
+		Logger:    zlog.SDK(logger),
+		// With an API key and no TLS options the SDK turns TLS on itself.
+		ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
+	}
+	if f.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(f.APIKey)
+	}
+	return opts, nil
+}
+
+// dial connects to Temporal. A bad flag or file is returned as is; a
+// failure to connect as a *dialError, whose message says how to start a
+// server.
+func (f connFlags) dial(ctx context.Context, logger zerolog.Logger) (client.Client, error) {
+	opts, err := f.options(logger)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, &dialError{address: f.Address, err: err}
+	}
+	return c, nil
+}
+
+// connect is what a command does to talk to Temporal: a context that ends
+// at --timeout or on Ctrl-C, and a client. On failure it prints the reason
+// and returns the exit code: 2 for a bad flag or file, 1 when Temporal
+// cannot be reached.
+func (f connFlags) connect(name string, stderr io.Writer) (context.Context, client.Client, func(), int) {
+	if f.Timeout <= 0 {
+		fmt.Fprintf(stderr, "tend %s: --timeout %s: want a positive duration such as 30s\n", name, f.Timeout)
+		return nil, nil, nil, exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	done := func() { cancel(); stop() }
+	c, err := f.dial(ctx, newLogger(stderr, f.Verbose))
+	if err != nil {
+		done()
+		fmt.Fprintf(stderr, "tend %s: %v\n", name, err)
+		var de *dialError
+		if errors.As(err, &de) {
+			return nil, nil, nil, exitRemote
+		}
+		return nil, nil, nil, exitUsage
+	}
+	return ctx, c, func() { c.Close(); done() }, exitOK
+}

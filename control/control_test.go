@@ -1,0 +1,636 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/workflows"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden files")
+
+func at(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func mustJSON(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestEventID(t *testing.T) {
+	base := func() *engine.Event {
+		return &engine.Event{Type: "contract.signed", Customer: "acme", At: at("2026-01-05T15:00:00Z"),
+			Attributes: mustJSON(t, `{"seats": 120, "csm": "jo@vendor.example", "tags": {"b": 1, "a": [1, 2]}}`),
+			Data:       mustJSON(t, `{"plan": "pro", "arr": 90000}`)}
+	}
+	id := EventID(base())
+	if !strings.HasPrefix(id, "sha256:") || len(id) != len("sha256:")+32 {
+		t.Errorf("EventID = %q, want sha256: and 32 hex digits", id)
+	}
+	same := map[string]func(e *engine.Event){
+		"keys in another order": func(e *engine.Event) {
+			e.Attributes = mustJSON(t, `{"tags": {"a": [1, 2], "b": 1}, "csm": "jo@vendor.example", "seats": 120}`)
+		},
+		"the same instant in another zone": func(e *engine.Event) {
+			e.At = e.At.In(time.FixedZone("EST", -5*3600))
+		},
+		"an id already set":   func(e *engine.Event) { e.ID = "crm-1" },
+		"whole float and int": func(e *engine.Event) { e.Data["arr"] = 90000 },
+	}
+	for name, change := range same {
+		e := base()
+		change(e)
+		if got := EventID(e); got != id {
+			t.Errorf("%s: EventID = %s, want %s", name, got, id)
+		}
+	}
+	differ := map[string]func(e *engine.Event){
+		"type":             func(e *engine.Event) { e.Type = "contract.renewed" },
+		"customer":         func(e *engine.Event) { e.Customer = "globex" },
+		"at":               func(e *engine.Event) { e.At = e.At.Add(time.Nanosecond) },
+		"attribute value":  func(e *engine.Event) { e.Attributes["seats"] = 121 },
+		"attribute to nil": func(e *engine.Event) { e.Attributes["seats"] = nil },
+		"nested value":     func(e *engine.Event) { e.Attributes["tags"].(map[string]any)["b"] = 2 },
+		"data moved to attributes": func(e *engine.Event) {
+			e.Attributes["plan"] = e.Data["plan"]
+			delete(e.Data, "plan")
+		},
+		"customer with a bar": func(e *engine.Event) { e.Customer, e.Type = "acme|contract.signed", "" },
+	}
+	for name, change := range differ {
+		e := base()
+		change(e)
+		if got := EventID(e); got == id {
+			t.Errorf("%s: EventID did not change", name)
+		}
+	}
+}
+
+func TestReadEvents(t *testing.T) {
+	in := `{"id": "crm-1", "type": "contract.signed", "customer": "acme", "at": "2026-01-05T15:00:00Z", "data": {"arr": 90000, "ratio": 0.5, "nested": {"n": 3}}}
+
+  {"type": "customer.updated", "customer": "acme", "at": "2026-02-10T12:00:00Z", "attributes": {"health": 41, "csm": null}}
+`
+	evs, err := ReadEvents("events.jsonl", strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 {
+		t.Fatalf("got %d events, want 2", len(evs))
+	}
+	if evs[0].ID != "crm-1" {
+		t.Errorf("first id = %q, want crm-1", evs[0].ID)
+	}
+	if v, ok := evs[0].Data["arr"].(int); !ok || v != 90000 {
+		t.Errorf("arr = %#v, want int 90000", evs[0].Data["arr"])
+	}
+	if v, ok := evs[0].Data["ratio"].(float64); !ok || v != 0.5 {
+		t.Errorf("ratio = %#v, want 0.5", evs[0].Data["ratio"])
+	}
+	if v := evs[0].Data["nested"].(map[string]any)["n"]; v != 3 {
+		t.Errorf("nested.n = %#v, want int 3", v)
+	}
+	if evs[1].ID != EventID(evs[1]) || !strings.HasPrefix(evs[1].ID, "sha256:") {
+		t.Errorf("second id = %q, want the derived id", evs[1].ID)
+	}
+	if v, ok := evs[1].Attributes["csm"]; !ok || v != nil {
+		t.Errorf("csm = %#v, %v; want an explicit nil", v, ok)
+	}
+	// Reading the same text twice gives the same ids.
+	again, _ := ReadEvents("events.jsonl", strings.NewReader(in))
+	if again[1].ID != evs[1].ID {
+		t.Errorf("ids differ between reads: %s, %s", evs[1].ID, again[1].ID)
+	}
+}
+
+func TestReadEventsErrors(t *testing.T) {
+	good := `{"type": "x", "customer": "acme", "at": "2026-01-05T15:00:00Z"}` + "\n"
+	tests := []struct {
+		name, in, want string
+	}{
+		{"not JSON", good + "{nope\n", "f.jsonl:2: invalid event: "},
+		{"unknown field", good + `{"typ": "x", "customer": "acme", "at": "2026-01-05T15:00:00Z"}`, `f.jsonl:2: invalid event: json: unknown field "typ"`},
+		{"missing customer", `{"type": "x", "at": "2026-01-05T15:00:00Z"}`, "f.jsonl:1: customer: missing customer id"},
+		{"missing type", good + "\n" + `{"customer": "acme", "at": "2026-01-05T15:00:00Z"}`, "f.jsonl:3: type: missing event type"},
+		{"missing at", `{"type": "x", "customer": "acme"}`, "f.jsonl:1: at: missing time"},
+		{"daily", `{"type": "daily", "customer": "acme", "at": "2026-01-05T15:00:00Z"}`, "f.jsonl:1: type: daily is a trigger"},
+		{"bad time", `{"type": "x", "customer": "acme", "at": "yesterday"}`, "f.jsonl:1: invalid event: parsing time"},
+		{"wrong type", `{"type": "x", "customer": 7, "at": "2026-01-05T15:00:00Z"}`, "f.jsonl:1: invalid event: json: cannot unmarshal number into Go struct field Event.customer"},
+		{"two values", `{"type": "x", "customer": "acme", "at": "2026-01-05T15:00:00Z"} {}`, "f.jsonl:1: invalid event: more than one JSON value"},
+		{"an array", `[]`, "f.jsonl:1: invalid event: json: cannot unmarshal array"},
+		{"too long", good + `{"type": "` + strings.Repeat("x", MaxLine) + `"}`, "f.jsonl:2: line longer than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs, err := ReadEvents("f.jsonl", strings.NewReader(tt.in))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want prefix %q", err, tt.want)
+			}
+			if evs != nil {
+				t.Errorf("events returned with an error: %v", evs)
+			}
+		})
+	}
+}
+
+func TestRunsQuery(t *testing.T) {
+	tests := []struct {
+		f    RunFilter
+		want string
+	}{
+		{RunFilter{}, `WorkflowType = 'PlaybookRun' AND ExecutionStatus != 'ContinuedAsNew'`},
+		{RunFilter{Customer: "acme", Playbook: "enterprise-onboarding", Status: "waiting", Step: "kickoff", Owner: "jo@vendor.example"},
+			`WorkflowType = 'PlaybookRun' AND ExecutionStatus != 'ContinuedAsNew' AND TendCustomer = 'acme' AND TendPlaybook = 'enterprise-onboarding' AND TendStatus = 'waiting' AND TendStep = 'kickoff' AND TendOwner = 'jo@vendor.example'`},
+		{RunFilter{Customer: `o'brien`}, `WorkflowType = 'PlaybookRun' AND ExecutionStatus != 'ContinuedAsNew' AND TendCustomer = 'o\'brien'`},
+		{RunFilter{Customer: `x' OR TendCustomer != '`}, `WorkflowType = 'PlaybookRun' AND ExecutionStatus != 'ContinuedAsNew' AND TendCustomer = 'x\' OR TendCustomer != \''`},
+		{RunFilter{Step: `a\'b"c`}, `WorkflowType = 'PlaybookRun' AND ExecutionStatus != 'ContinuedAsNew' AND TendStep = 'a\\\'b"c'`},
+	}
+	for _, tt := range tests {
+		if got := runsQuery(tt.f); got != tt.want {
+			t.Errorf("runsQuery(%+v)\n got %s\nwant %s", tt.f, got, tt.want)
+		}
+	}
+	if got, want := openRunsQuery(), `WorkflowType = 'PlaybookRun' AND ExecutionStatus = 'Running'`; got != want {
+		t.Errorf("openRunsQuery() = %s, want %s", got, want)
+	}
+}
+
+func TestRunFilterValidate(t *testing.T) {
+	for _, s := range Statuses {
+		if err := (RunFilter{Status: string(s)}).Validate(); err != nil {
+			t.Errorf("status %s: %v", s, err)
+		}
+	}
+	err := RunFilter{Status: "done"}.Validate()
+	if err == nil || err.Error() != `status "done": want one of running, waiting, overdue, escalated, completed, exited, expired, failed` {
+		t.Errorf("err = %v", err)
+	}
+	if err := (RunFilter{Limit: -1}).Validate(); err == nil || !strings.Contains(err.Error(), "limit -1") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestParseTaskID(t *testing.T) {
+	tests := []struct {
+		id, run, customer, err string
+	}{
+		{"enterprise-onboarding/acme/1/kickoff/1", "run/enterprise-onboarding/acme/1", "acme", ""},
+		{"renewal/eu/acme/12/call/3", "run/renewal/eu/acme/12", "eu/acme", ""},
+		{"", "", "", "too few parts"},
+		{"pb/acme/1/kickoff", "", "", "too few parts"},
+		{"/acme/1/kickoff/1", "", "", "too few parts"},
+		{"pb//1/kickoff/1", "", "", "too few parts"},
+		{"pb/acme/one/kickoff/1", "", "", `run number "one" is not a count`},
+		{"pb/acme/0/kickoff/1", "", "", `run number "0" is not a count`},
+		{"pb/acme/1//1", "", "", "empty step"},
+		{"pb/acme/1/kickoff/x", "", "", `occurrence "x" is not a count`},
+		{"pb/acme/1/kickoff/", "", "", `occurrence "" is not a count`},
+	}
+	for _, tt := range tests {
+		run, cust, err := ParseTaskID(tt.id)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), "<playbook>/<customer>/<n>/<step>/<occurrence>") {
+				t.Errorf("ParseTaskID(%q) error = %v, want one saying %q and the shape", tt.id, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || run != tt.run || cust != tt.customer {
+			t.Errorf("ParseTaskID(%q) = %q, %q, %v; want %q, %q", tt.id, run, cust, err, tt.run, tt.customer)
+		}
+	}
+}
+
+func TestSplitRunID(t *testing.T) {
+	tests := []struct {
+		id, pb, cust string
+		ok           bool
+	}{
+		{"run/onboarding/acme/1", "onboarding", "acme", true},
+		{"run/onboarding/eu/acme/27", "onboarding", "eu/acme", true},
+		{"customer/acme", "", "", false},
+		{"run/onboarding/acme", "", "", false},
+		{"run/onboarding//1", "", "", false},
+		{"run//acme/1", "", "", false},
+		{"run/onboarding/acme/01", "", "", false},
+	}
+	for _, tt := range tests {
+		pb, cust, ok := splitRunID(tt.id)
+		if pb != tt.pb || cust != tt.cust || ok != tt.ok {
+			t.Errorf("splitRunID(%q) = %q, %q, %v", tt.id, pb, cust, ok)
+		}
+	}
+}
+
+func TestFilterTasks(t *testing.T) {
+	now := at("2026-01-10T00:00:00Z")
+	items := []TaskItem{
+		{Task: engine.Task{ID: "c", Owner: "jo@vendor.example", Due: at("2026-01-12T00:00:00Z")}},
+		{Task: engine.Task{ID: "b", Owner: "max@vendor.example", Due: at("2026-01-08T00:00:00Z")}},
+		{Task: engine.Task{ID: "a", Owner: "Jo@Vendor.example", Due: at("2026-01-12T00:00:00Z"), Overdue: true}},
+		{Task: engine.Task{ID: "d", Owner: "jo@vendor.example"}},
+		{Task: engine.Task{ID: "e", Owner: "jo@vendor.example", Due: at("2026-01-09T00:00:00Z")}},
+	}
+	ids := func(its []TaskItem) string {
+		var s []string
+		for _, it := range its {
+			s = append(s, it.ID)
+		}
+		return strings.Join(s, ",")
+	}
+	tests := []struct {
+		f    TaskFilter
+		want string
+	}{
+		{TaskFilter{Now: now}, "b,e,a,c,d"},
+		{TaskFilter{Now: now, Owner: "jo@vendor.example"}, "e,a,c,d"},
+		{TaskFilter{Now: now, Overdue: true}, "b,e,a"},
+		{TaskFilter{Now: now, Overdue: true, Owner: "JO@vendor.example"}, "e,a"},
+		{TaskFilter{Now: now, Owner: "nobody"}, ""},
+	}
+	for _, tt := range tests {
+		if got := ids(filterTasks(slices.Clone(items), tt.f)); got != tt.want {
+			t.Errorf("filterTasks(%+v) = %s, want %s", tt.f, got, tt.want)
+		}
+	}
+}
+
+func TestStatus(t *testing.T) {
+	tests := []struct {
+		tend string
+		exec enumspb.WorkflowExecutionStatus
+		want string
+	}{
+		{"waiting", enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, "waiting"},
+		{"", enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, "running"},
+		{"completed", enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, "completed"},
+		{"waiting", enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, "terminated"},
+		{"", enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, "timedout"},
+		{"failed", enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, "failed"},
+		{"overdue", enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, "failed"},
+		{"exited", enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, "exited"},
+	}
+	for _, tt := range tests {
+		if got := status(tt.tend, tt.exec); got != tt.want {
+			t.Errorf("status(%q, %v) = %q, want %q", tt.tend, tt.exec, got, tt.want)
+		}
+	}
+}
+
+func TestFormatTimeline(t *testing.T) {
+	files, _ := filepath.Glob("testdata/run-*.json")
+	if len(files) == 0 {
+		t.Fatal("no testdata/run-*.json")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var view workflows.RunView
+			if err := json.Unmarshal(data, &view); err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			FormatTimeline(&buf, &view)
+			golden := strings.TrimSuffix(f, ".json") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./control -update to create it)", err)
+			}
+			if buf.String() != string(want) {
+				t.Errorf("output differs from %s (go test ./control -update if intended):\n%s", golden, buf.String())
+			}
+		})
+	}
+}
+
+// fakeClient records what is sent and answers lists and queries from its
+// fields. Methods it does not override panic (nil embedded interface).
+type fakeClient struct {
+	client.Client
+	mu       sync.Mutex
+	signals  []signalCall
+	failAt   int // fail the failAt-th signal (1-based); 0 never
+	pages    []*workflowservice.ListWorkflowExecutionsResponse
+	requests []*workflowservice.ListWorkflowExecutionsRequest
+	views    map[string]*workflows.RunView
+	queries  []string
+}
+
+type signalCall struct {
+	id, signal string
+	arg        *engine.Event
+	opts       client.StartWorkflowOptions
+	workflow   any
+	args       []any
+}
+
+func (f *fakeClient) SignalWithStartWorkflow(_ context.Context, id, signal string, arg any, opts client.StartWorkflowOptions, wf any, args ...any) (client.WorkflowRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failAt == len(f.signals)+1 {
+		return nil, serviceerror.NewUnavailable("connection reset")
+	}
+	f.signals = append(f.signals, signalCall{id, signal, arg.(*engine.Event), opts, wf, args})
+	return nil, nil
+}
+
+func (f *fakeClient) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, req)
+	i := 0
+	if len(req.NextPageToken) > 0 {
+		i = int(req.NextPageToken[0])
+	}
+	return f.pages[i], nil
+}
+
+func (f *fakeClient) QueryWorkflow(_ context.Context, id, runID, query string, _ ...any) (converter.EncodedValue, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queries = append(f.queries, id+" "+query)
+	v, ok := f.views[id]
+	if !ok {
+		return nil, serviceerror.NewNotFound("workflow not found for ID: " + id)
+	}
+	p, err := converter.GetDefaultDataConverter().ToPayloads(v)
+	if err != nil {
+		return nil, err
+	}
+	return client.NewValue(p), nil
+}
+
+func TestSendEvents(t *testing.T) {
+	evs := []*engine.Event{
+		{ID: "crm-1", Type: "contract.signed", Customer: "acme", At: at("2026-01-05T15:00:00Z")},
+		{Type: "customer.updated", Customer: "globex", At: at("2026-01-06T15:00:00Z"), Attributes: map[string]any{"health": 41}},
+	}
+	f := &fakeClient{}
+	if err := SendEvents(context.Background(), f, evs); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.signals) != 2 {
+		t.Fatalf("sent %d signals, want 2", len(f.signals))
+	}
+	if evs[1].ID != EventID(evs[1]) {
+		t.Errorf("second event id = %q, want the derived id", evs[1].ID)
+	}
+	for i, s := range f.signals {
+		ev := evs[i]
+		if s.id != "customer/"+ev.Customer || s.opts.ID != s.id || s.signal != workflows.SignalEvent || s.arg != ev {
+			t.Errorf("signal %d = %+v", i, s)
+		}
+		if s.opts.TaskQueue != workflows.TaskQueue || s.workflow != workflows.JourneyWorkflow {
+			t.Errorf("signal %d: task queue %q, workflow %v", i, s.opts.TaskQueue, s.workflow)
+		}
+		if v, ok := s.opts.TypedSearchAttributes.GetKeyword(workflows.AttrCustomer); !ok || v != ev.Customer || s.opts.TypedSearchAttributes.Size() != 1 {
+			t.Errorf("signal %d: search attributes %v", i, s.opts.TypedSearchAttributes)
+		}
+		if in, ok := s.args[0].(workflows.JourneyInput); len(s.args) != 1 || !ok || in.Customer != ev.Customer || in.State != nil || in.Bundle != nil {
+			t.Errorf("signal %d: workflow args %#v", i, s.args)
+		}
+	}
+
+	// A malformed event stops everything before anything is sent.
+	f = &fakeClient{}
+	bad := append(evs, &engine.Event{Type: "x", At: at("2026-01-05T15:00:00Z")})
+	if err := SendEvents(context.Background(), f, bad); err == nil || err.Error() != "event 3: customer: missing customer id" {
+		t.Errorf("err = %v", err)
+	}
+	if len(f.signals) != 0 {
+		t.Errorf("%d signals sent before a malformed event was found", len(f.signals))
+	}
+
+	// A failure says how far it got.
+	f = &fakeClient{failAt: 2}
+	err := SendEvents(context.Background(), f, evs)
+	if err == nil || !strings.HasPrefix(err.Error(), "sent 1 of 2 events; event 2 (id sha256:") || !strings.Contains(err.Error(), "customer globex): connection reset") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestCompleteTask(t *testing.T) {
+	f := &fakeClient{}
+	when := at("2026-01-07T16:00:00Z")
+	if err := CompleteTask(context.Background(), f, "enterprise-onboarding/eu/acme/1/kickoff/1", "held", when); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.signals) != 1 {
+		t.Fatalf("sent %d signals", len(f.signals))
+	}
+	s := f.signals[0]
+	want := engine.CompleteTaskEvent("eu/acme", "enterprise-onboarding/eu/acme/1/kickoff/1", "held", when)
+	got, _ := json.Marshal(s.arg)
+	wantJSON, _ := json.Marshal(want)
+	if s.id != "customer/eu/acme" || string(got) != string(wantJSON) {
+		t.Errorf("sent %s to %s, want %s to customer/eu/acme", got, s.id, wantJSON)
+	}
+	if err := CompleteTask(context.Background(), f, "kickoff", "", when); err == nil || !strings.Contains(err.Error(), `task id "kickoff"`) {
+		t.Errorf("err = %v", err)
+	}
+	if len(f.signals) != 1 {
+		t.Errorf("a malformed task id sent a signal")
+	}
+}
+
+func payload(t *testing.T, v any) *commonpb.Payload {
+	t.Helper()
+	p, err := converter.GetDefaultDataConverter().ToPayload(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func execution(t *testing.T, id string, start time.Time, st enumspb.WorkflowExecutionStatus, attrs map[string]string) *workflowpb.WorkflowExecutionInfo {
+	sa := &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{}}
+	for k, v := range attrs {
+		sa.IndexedFields[k] = payload(t, v)
+	}
+	info := &workflowpb.WorkflowExecutionInfo{
+		Execution:        &commonpb.WorkflowExecution{WorkflowId: id, RunId: "r-" + id},
+		StartTime:        timestamppb.New(start),
+		Status:           st,
+		SearchAttributes: sa,
+	}
+	if st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		info.CloseTime = timestamppb.New(start.Add(time.Hour))
+	}
+	return info
+}
+
+func TestListRuns(t *testing.T) {
+	running := enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	f := &fakeClient{pages: []*workflowservice.ListWorkflowExecutionsResponse{
+		{Executions: []*workflowpb.WorkflowExecutionInfo{
+			execution(t, "run/onboarding/acme/1", at("2026-01-05T15:00:00Z"), running, map[string]string{
+				"TendCustomer": "acme", "TendPlaybook": "onboarding", "TendVersion": "v1", "TendStep": "kickoff", "TendOwner": "jo@vendor.example", "TendStatus": "waiting"}),
+		}, NextPageToken: []byte{1}},
+		{Executions: []*workflowpb.WorkflowExecutionInfo{
+			execution(t, "run/renewal/eu/acme/2", at("2026-03-01T00:00:00Z"), enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, map[string]string{"TendStatus": "waiting"}),
+			execution(t, "run/nps/acme/1", at("2026-02-01T00:00:00Z"), enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, map[string]string{"TendStatus": "completed", "TendCustomer": "acme"}),
+		}},
+	}}
+	runs, err := ListRuns(context.Background(), f, RunFilter{Customer: "acme", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.requests) != 2 || f.requests[0].Query != runsQuery(RunFilter{Customer: "acme"}) || f.requests[0].PageSize != 10 || f.requests[1].PageSize != 9 {
+		t.Errorf("requests = %v", f.requests)
+	}
+	got, _ := json.MarshalIndent(runs, "", " ")
+	want := `[
+ {
+  "id": "run/renewal/eu/acme/2",
+  "customer": "eu/acme",
+  "playbook": "renewal",
+  "version": "",
+  "step": "",
+  "owner": "",
+  "status": "terminated",
+  "start": "2026-03-01T00:00:00Z",
+  "close": "2026-03-01T01:00:00Z"
+ },
+ {
+  "id": "run/nps/acme/1",
+  "customer": "acme",
+  "playbook": "nps",
+  "version": "",
+  "step": "",
+  "owner": "",
+  "status": "completed",
+  "start": "2026-02-01T00:00:00Z",
+  "close": "2026-02-01T01:00:00Z"
+ },
+ {
+  "id": "run/onboarding/acme/1",
+  "customer": "acme",
+  "playbook": "onboarding",
+  "version": "v1",
+  "step": "kickoff",
+  "owner": "jo@vendor.example",
+  "status": "waiting",
+  "start": "2026-01-05T15:00:00Z"
+ }
+]`
+	if string(got) != want {
+		t.Errorf("runs =\n%s\nwant\n%s", got, want)
+	}
+
+	// The limit stops paging.
+	f.requests = nil
+	runs, err = ListRuns(context.Background(), f, RunFilter{Limit: 1})
+	if err != nil || len(runs) != 1 || len(f.requests) != 1 {
+		t.Errorf("limit 1: %d runs, %d requests, %v", len(runs), len(f.requests), err)
+	}
+	if _, err := ListRuns(context.Background(), f, RunFilter{Status: "bogus"}); err == nil {
+		t.Error("a bad status was accepted")
+	}
+}
+
+func TestListTasksAndShowRun(t *testing.T) {
+	running := enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	view := func(id, customer, pb string, tasks ...engine.Task) *workflows.RunView {
+		return &workflows.RunView{State: engine.RunState{ID: id, Customer: customer, Playbook: pb, Status: engine.StatusWaiting, Tasks: tasks}}
+	}
+	f := &fakeClient{
+		pages: []*workflowservice.ListWorkflowExecutionsResponse{{Executions: []*workflowpb.WorkflowExecutionInfo{
+			execution(t, "run/onboarding/acme/1", at("2026-01-05T15:00:00Z"), running, nil),
+			execution(t, "run/onboarding/globex/1", at("2026-01-06T15:00:00Z"), running, nil),
+			execution(t, "run/onboarding/gone/1", at("2026-01-06T15:00:00Z"), running, nil),
+		}}},
+		views: map[string]*workflows.RunView{
+			"run/onboarding/acme/1": view("run/onboarding/acme/1", "acme", "onboarding",
+				engine.Task{ID: "onboarding/acme/1/kickoff/1", Step: "kickoff", Owner: "jo@vendor.example", Due: at("2026-01-08T15:00:00Z")},
+				engine.Task{ID: "onboarding/acme/1/esc/1", Step: "esc", Owner: "max@vendor.example", Due: at("2026-01-12T15:00:00Z")}),
+			"run/onboarding/globex/1": view("run/onboarding/globex/1", "globex", "onboarding",
+				engine.Task{ID: "onboarding/globex/1/kickoff/1", Step: "kickoff", Owner: "jo@vendor.example", Due: at("2026-01-09T15:00:00Z")}),
+		},
+	}
+	items, err := ListTasks(context.Background(), f, TaskFilter{Owner: "jo@vendor.example", Now: at("2026-01-09T00:00:00Z")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.requests[0].Query != openRunsQuery() {
+		t.Errorf("query = %s", f.requests[0].Query)
+	}
+	if len(f.queries) != 3 {
+		t.Errorf("queries = %v, want one per running run", f.queries)
+	}
+	if len(items) != 2 || items[0].ID != "onboarding/acme/1/kickoff/1" || items[0].Run != "run/onboarding/acme/1" || items[0].Customer != "acme" || items[0].Playbook != "onboarding" || items[1].Customer != "globex" {
+		t.Errorf("items = %+v", items)
+	}
+	items, err = ListTasks(context.Background(), f, TaskFilter{Overdue: true, Now: at("2026-01-09T00:00:00Z")})
+	if err != nil || len(items) != 1 || items[0].ID != "onboarding/acme/1/kickoff/1" {
+		t.Errorf("overdue items = %+v, %v", items, err)
+	}
+
+	v, err := ShowRun(context.Background(), f, "run/onboarding/acme/1")
+	if err != nil || v.State.Customer != "acme" || len(v.State.Tasks) != 2 {
+		t.Errorf("ShowRun = %+v, %v", v, err)
+	}
+	var nf *serviceerror.NotFound
+	if _, err := ShowRun(context.Background(), f, "run/onboarding/nobody/1"); !errors.As(err, &nf) || !strings.HasPrefix(err.Error(), "no run run/onboarding/nobody/1") {
+		t.Errorf("missing run: %v", err)
+	}
+	n := len(f.queries)
+	if _, err := ShowRun(context.Background(), f, "customer/acme"); err == nil || !strings.Contains(err.Error(), `run id "customer/acme": want run/<playbook>/<customer>/<n>`) {
+		t.Errorf("journey id: %v", err)
+	}
+	if len(f.queries) != n {
+		t.Error("a malformed run id was queried")
+	}
+}
+
+func TestShowRunTimeout(t *testing.T) {
+	f := &fakeClient{views: map[string]*workflows.RunView{}}
+	_, err := ShowRun(context.Background(), &slowClient{f}, "run/a/b/1")
+	if err == nil || !strings.Contains(err.Error(), "no answer; is a worker running") || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// slowClient answers every query with a deadline error, as the server does
+// when no worker picks the query up.
+type slowClient struct{ *fakeClient }
+
+func (*slowClient) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
+	return nil, context.DeadlineExceeded
+}
