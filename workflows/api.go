@@ -25,9 +25,8 @@ const (
 	SignalEvent = "event" // engine.Event, to a journey
 	QueryState  = "state" // JourneyView from a journey, RunView from a run
 
-	signalForward = "forward" // journey → run: an applied event
+	signalJourney = "journey" // journey → run: a Msg (an applied event or a reply)
 	signalRequest = "request" // run → journey: a reservation or an update
-	signalReply   = "reply"   // journey → run: the answer to a request
 	signalEnded   = "ended"   // run → journey: the run has ended
 )
 
@@ -70,6 +69,10 @@ type JourneyInput struct {
 	Pending []Signal `json:"pending,omitempty"`
 	// Bundle is the playbook set the journey last used.
 	Bundle *Bundle `json:"bundle,omitempty"`
+	// Stats are the journey's counts so far.
+	Stats JourneyStats `json:"stats"`
+	// Seqs is the last sequence number sent to each running run.
+	Seqs map[string]int `json:"seqs,omitempty"`
 	// Attrs are the customer's attributes when the journey starts.
 	Attrs map[string]any `json:"attrs,omitempty"`
 }
@@ -98,6 +101,14 @@ type Ended struct {
 	Status   string `json:"status"`
 }
 
+// JourneyStats counts the events a journey has received: applied, dropped
+// as duplicates (an id seen before), and rejected by the schema.
+type JourneyStats struct {
+	Applied    int `json:"applied"`
+	Duplicates int `json:"duplicates"`
+	Rejected   int `json:"rejected"`
+}
+
 // JourneyView is what QueryState returns from a journey.
 type JourneyView struct {
 	Customer string          `json:"customer"`
@@ -106,6 +117,7 @@ type JourneyView struct {
 	Running  []string        `json:"running"`
 	Version  string          `json:"version"`
 	Timeline []engine.Record `json:"timeline"`
+	Stats    JourneyStats    `json:"stats"`
 }
 
 // RunView is what QueryState returns from a run: its state, what it is

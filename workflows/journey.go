@@ -18,6 +18,15 @@ type Forward struct {
 	Before map[string]any `json:"before"`
 }
 
+// Msg is one signal from a journey to a run. Temporal does not keep the
+// order of signals sent to one workflow in the same workflow task, so each
+// carries a sequence number per run, and the run handles them in order.
+type Msg struct {
+	Seq     int      `json:"seq"`
+	Forward *Forward `json:"forward,omitempty"`
+	Reply   *Reply   `json:"reply,omitempty"`
+}
+
 // Reply answers a run's Request.
 type Reply struct {
 	At    time.Time `json:"at"`
@@ -33,12 +42,13 @@ type journey struct {
 	queue    []Signal
 	timeline []engine.Record
 	sent     []workflow.Future // signals to runs, awaited before continue-as-new
+	seqs     map[string]int    // the last Msg.Seq sent to each running run
 	daily    workflow.Future
 	dailyAt  time.Time
 	fired    bool
 	fresh    bool // a new journey: a daily check due this instant still runs
 	stage    string
-	rejected int
+	stats    JourneyStats
 }
 
 // CustomerJourney is the long-lived workflow of one customer (SPEC 2): it
@@ -47,7 +57,10 @@ type journey struct {
 // answers their reservations and updates. It continues as new before its
 // history grows long, carrying its state and any signal not yet handled.
 func (w *Workflows) CustomerJourney(ctx workflow.Context, in JourneyInput) error {
-	d := &journey{w: w, ctx: ctx, queue: in.Pending}
+	d := &journey{w: w, ctx: ctx, queue: in.Pending, seqs: in.Seqs, stats: in.Stats}
+	if d.seqs == nil {
+		d.seqs = map[string]int{}
+	}
 	if in.Bundle != nil {
 		if _, err := compile(*in.Bundle, in.Bundle.Version); err != nil {
 			panic(err) // fails the workflow task: retried, nothing lost
@@ -146,11 +159,17 @@ func (d *journey) handle(s Signal) {
 		d.refresh()
 		ev := s.Event
 		if err := d.set.Schema.Normalize(ev); err != nil {
-			d.rejected++
+			d.stats.Rejected++
 			workflow.GetLogger(d.ctx).Warn("event rejected", "event", ev.ID, "type", ev.Type, "error", err.Error())
 			return
 		}
-		d.applied(d.j.Apply(d.set, now, ev))
+		a := d.j.Apply(d.set, now, ev)
+		if a.Duplicate {
+			d.stats.Duplicates++
+		} else {
+			d.stats.Applied++
+		}
+		d.applied(a)
 	case signalRequest:
 		r := s.Request
 		var rep Reply
@@ -167,9 +186,10 @@ func (d *journey) handle(s Signal) {
 			}
 			rep.At = now
 		}
-		d.signal(r.Run, signalReply, rep)
+		d.signal(r.Run, Msg{Reply: &rep})
 	case signalEnded:
 		d.j.RunEnded(s.Ended.Playbook, s.Ended.Run)
+		delete(d.seqs, s.Ended.Run)
 	}
 	d.publishStage()
 }
@@ -183,7 +203,7 @@ func (d *journey) applied(a engine.Applied) {
 	}
 	if a.Event.Type != engine.EventDaily { // runs keep their own daily checks (Run.WantsDaily)
 		for _, id := range a.Forward {
-			d.signal(id, signalForward, Forward{Event: a.Event, Attrs: d.j.Attrs, Before: a.Before})
+			d.signal(id, Msg{Forward: &Forward{Event: a.Event, Attrs: d.j.Attrs, Before: a.Before}})
 		}
 	}
 	for _, s := range a.Starts {
@@ -225,16 +245,18 @@ func (d *journey) start(s engine.StartRun) {
 	}
 }
 
-// signal sends a signal to a run. A run that has ended meanwhile cannot be
-// signalled; that is expected and harmless.
-func (d *journey) signal(id, name string, arg any) {
+// signal sends a message to a run, numbered in the run's sequence. A run
+// that has ended meanwhile cannot be signalled; that is harmless.
+func (d *journey) signal(id string, m Msg) {
+	d.seqs[id]++
+	m.Seq = d.seqs[id]
 	keep := d.sent[:0]
 	for _, f := range d.sent {
 		if !f.IsReady() {
 			keep = append(keep, f)
 		}
 	}
-	d.sent = append(keep, workflow.SignalExternalWorkflow(d.ctx, id, "", name, arg))
+	d.sent = append(keep, workflow.SignalExternalWorkflow(d.ctx, id, "", signalJourney, m))
 }
 
 func (d *journey) record(r engine.Record) {
@@ -286,8 +308,8 @@ func (d *journey) details() string {
 	if d.daily != nil {
 		s += ", next daily check " + d.dailyAt.In(d.loc()).Format("2006-01-02 15:04 MST")
 	}
-	if d.rejected > 0 {
-		s += fmt.Sprintf(", %d event(s) rejected (see the worker log)", d.rejected)
+	if d.stats.Rejected > 0 {
+		s += fmt.Sprintf(", %d event(s) rejected (see the worker log)", d.stats.Rejected)
 	}
 	return s
 }
@@ -305,7 +327,7 @@ func (d *journey) running() []string {
 
 func (d *journey) view() (JourneyView, error) {
 	return JourneyView{Customer: d.j.Customer, Stage: d.j.Stage(), Attrs: d.j.Attrs, Running: d.running(),
-		Version: d.version, Timeline: d.timeline}, nil
+		Version: d.version, Timeline: d.timeline, Stats: d.stats}, nil
 }
 
 // continueAsNew waits for every signal it sent, takes every signal that
@@ -345,6 +367,6 @@ func (d *journey) continueAsNew(chans ...workflow.ReceiveChannel) error {
 	b, _ := bundleCache.get(d.version)
 	st := d.j.JourneyState
 	return workflow.NewContinueAsNewError(d.ctx, JourneyWorkflow, JourneyInput{
-		Customer: d.j.Customer, State: &st, Pending: d.queue, Bundle: &b,
+		Customer: d.j.Customer, State: &st, Pending: d.queue, Bundle: &b, Seqs: d.seqs, Stats: d.stats,
 	})
 }

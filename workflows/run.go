@@ -20,7 +20,10 @@ type RunInput struct {
 	Start    *RunStart        `json:"start,omitempty"`
 	State    *engine.RunState `json:"state,omitempty"`
 	Timeline []engine.Record  `json:"timeline,omitempty"`
-	Pending  []Forward        `json:"pending,omitempty"`
+	// Next is the sequence number of the next Msg from the journey, and
+	// Held the messages received ahead of it.
+	Next int   `json:"next,omitempty"`
+	Held []Msg `json:"held,omitempty"`
 }
 
 // RunStart is what a journey passes to a new run.
@@ -54,9 +57,9 @@ type runDriver struct {
 	timers    []*runTimer
 	daily     workflow.Future
 	cancelDay workflow.CancelFunc
-	forwards  workflow.ReceiveChannel
-	replies   workflow.ReceiveChannel
-	pending   []Forward
+	inbox     workflow.ReceiveChannel
+	next      int   // the Seq of the next message to handle
+	held      []Msg // messages received ahead of their turn
 	published [3]string // status, step, owner as last upserted
 }
 
@@ -74,8 +77,8 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 		msg := fmt.Sprintf("playbook %s version %s is not in the run's source", in.Playbook, in.Version)
 		return nil, temporal.NewNonRetryableApplicationError(msg, "BadPlaybook", nil)
 	}
-	d := &runDriver{w: w, ctx: ctx, set: set, timeline: in.Timeline, pending: in.Pending,
-		forwards: workflow.GetSignalChannel(ctx, signalForward), replies: workflow.GetSignalChannel(ctx, signalReply)}
+	d := &runDriver{w: w, ctx: ctx, set: set, timeline: in.Timeline, next: max(in.Next, 1), held: in.Held,
+		inbox: workflow.GetSignalChannel(ctx, signalJourney)}
 	if err := workflow.SetQueryHandler(ctx, QueryState, d.view); err != nil {
 		return nil, err
 	}
@@ -96,10 +99,10 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 		d.exec(d.r.Start(workflow.Now(ctx)))
 	}
 	for !d.r.Done() {
-		if len(d.pending) > 0 {
-			f := d.pending[0]
-			d.pending = d.pending[1:]
-			d.onForward(f)
+		if m, ok := d.take(); ok {
+			if m.Forward != nil {
+				d.onForward(*m.Forward)
+			} // a reply here answers a request made before a restart of the run: stale
 			continue
 		}
 		d.armDaily()
@@ -110,11 +113,7 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 		var fired *runTimer
 		dailyFired := false
 		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(d.forwards, func(c workflow.ReceiveChannel, _ bool) {
-			var f Forward
-			c.Receive(ctx, &f)
-			d.pending = append(d.pending, f)
-		})
+		sel.AddReceive(d.inbox, func(c workflow.ReceiveChannel, _ bool) { d.receive(c) })
 		for _, t := range d.timers {
 			sel.AddFuture(t.f, func(workflow.Future) { fired = t })
 		}
@@ -196,21 +195,36 @@ func (d *runDriver) request(req Request) Reply {
 	if err := workflow.SignalExternalWorkflow(d.ctx, JourneyID(d.r.Customer), "", signalRequest, req).Get(d.ctx, nil); err != nil {
 		return Reply{At: req.At, Error: "journey unreachable: " + err.Error()}
 	}
-	var rep Reply
-	for got := false; !got; {
-		sel := workflow.NewSelector(d.ctx)
-		sel.AddReceive(d.replies, func(c workflow.ReceiveChannel, _ bool) {
-			c.Receive(d.ctx, &rep)
-			got = true
-		})
-		sel.AddReceive(d.forwards, func(c workflow.ReceiveChannel, _ bool) {
-			var f Forward
-			c.Receive(d.ctx, &f)
-			d.onForward(f)
-		})
-		sel.Select(d.ctx)
+	for {
+		m, ok := d.take()
+		if !ok {
+			d.receive(d.inbox)
+			continue
+		}
+		if m.Reply != nil {
+			return *m.Reply
+		}
+		d.onForward(*m.Forward)
 	}
-	return rep
+}
+
+// receive blocks for one message from the journey and holds it.
+func (d *runDriver) receive(c workflow.ReceiveChannel) {
+	var m Msg
+	c.Receive(d.ctx, &m)
+	d.held = append(d.held, m)
+}
+
+// take returns the next message in sequence, if it has arrived.
+func (d *runDriver) take() (Msg, bool) {
+	for i, m := range d.held {
+		if m.Seq == d.next {
+			d.held = append(d.held[:i], d.held[i+1:]...)
+			d.next++
+			return m, true
+		}
+	}
+	return Msg{}, false
 }
 
 func (d *runDriver) onForward(f Forward) {
@@ -329,15 +343,15 @@ func (d *runDriver) view() (RunView, error) {
 
 func (d *runDriver) continueAsNew(in RunInput) error {
 	for {
-		var f Forward
-		if !d.forwards.ReceiveAsync(&f) {
+		var m Msg
+		if !d.inbox.ReceiveAsync(&m) {
 			break
 		}
-		d.pending = append(d.pending, f)
+		d.held = append(d.held, m)
 	}
 	st := d.r.RunState
 	return workflow.NewContinueAsNewError(d.ctx, RunWorkflow, RunInput{
 		Customer: in.Customer, Playbook: in.Playbook, Version: in.Version, Source: in.Source,
-		State: &st, Timeline: d.timeline, Pending: d.pending,
+		State: &st, Timeline: d.timeline, Next: d.next, Held: d.held,
 	})
 }
