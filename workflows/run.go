@@ -58,8 +58,8 @@ type runDriver struct {
 	daily     workflow.Future
 	cancelDay workflow.CancelFunc
 	inbox     workflow.ReceiveChannel
-	next      int   // the Seq of the next message to handle
-	held      []Msg // messages received ahead of their turn
+	next      int       // the Seq of the next message to handle
+	held      []Msg     // messages received ahead of their turn
 	published [3]string // status, step, owner as last upserted
 }
 
