@@ -227,3 +227,19 @@ func (j *Journey) Reserve(set *Set, now time.Time) time.Time {
 	sort.Slice(j.Contacts, func(a, b int) bool { return j.Contacts[a].Before(j.Contacts[b]) })
 	return at
 }
+
+// LocalSlot is the contact-policy slot for a customer-facing message at now
+// when the policy sets no weekly cap: the slot then depends only on the
+// calendar, not on the journey's ledger, and a driver may compute it in the
+// run instead of asking the journey. ok is false when the journey must
+// Reserve it.
+func (s *Schema) LocalSlot(now time.Time, tz string) (at time.Time, ok bool) {
+	p := s.Policy
+	if p.MaxPerWeek > 0 {
+		return time.Time{}, false
+	}
+	if !p.HasHours {
+		return now, true
+	}
+	return s.Calendar.ContactSlot(nil, now, 0, p.Hours, true, s.Calendar.Loc(tz)), true
+}

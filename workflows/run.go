@@ -163,6 +163,11 @@ func (d *runDriver) exec(cmds []engine.Command) {
 				t.cancel()
 			}
 		case engine.CmdReserve:
+			now := workflow.Now(d.ctx)
+			if at, ok := d.set.Schema.LocalSlot(now, c.Action.Timezone); ok {
+				d.exec(d.r.OnSlot(now, at)) // no weekly cap: no need to ask the journey
+				continue
+			}
 			rep := d.request(Request{Kind: "reserve", Action: c.Action})
 			if !d.r.Done() {
 				d.exec(d.r.OnSlot(workflow.Now(d.ctx), rep.At))
