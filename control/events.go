@@ -85,6 +85,7 @@ func SendEvents(ctx context.Context, c client.Client, events []*engine.Event) er
 			ID:                    id,
 			TaskQueue:             workflows.TaskQueue,
 			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrCustomer.ValueSet(ev.Customer)),
+			StaticSummary:         "journey of customer " + ev.Customer + ": applies events, starts playbook runs",
 		}
 		_, err := c.SignalWithStartWorkflow(ctx, id, workflows.SignalEvent, ev, opts,
 			workflows.JourneyWorkflow, workflows.JourneyInput{Customer: ev.Customer})

@@ -152,10 +152,15 @@ func (c *crm) requests(key string) int {
 
 func startNode(t *testing.T) *node.Node {
 	t.Helper()
+	return startNodeIn(t, "testdata/playbooks")
+}
+
+func startNodeIn(t *testing.T, playbooks string) *node.Node {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Outbox = env.outbox
 	cfg.Endpoints = map[string]config.Endpoint{"crm": {URL: env.crm.url, Secret: "test-secret", Timeout: 10 * time.Second}}
-	n, err := node.Start(node.Options{Client: env.cl, Config: cfg, Playbooks: "testdata/playbooks", Logger: logger(), Reload: -1,
+	n, err := node.Start(node.Options{Client: env.cl, Config: cfg, Playbooks: playbooks, Logger: logger(), Reload: -1,
 		Workflows: workflows.Options{ActivityTimeout: 3 * time.Second, RetryInitial: 100 * time.Millisecond, RetryMax: time.Second}})
 	if err != nil {
 		t.Fatalf("start worker: %v", err)
