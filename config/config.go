@@ -769,42 +769,8 @@ func hint(name string, candidates []string) string {
 	if len(candidates) == 0 {
 		return ""
 	}
-	best, bestD := "", -1
-	for _, c := range candidates {
-		if dist := editDistance(strings.ToLower(name), strings.ToLower(c)); bestD < 0 || dist < bestD {
-			best, bestD = c, dist
-		}
-	}
-	if limit := max(1, min(3, len(name)/3)); bestD <= limit {
-		return "; did you mean " + best + "?"
+	if s := engine.Suggest(name, candidates); s != "" {
+		return "; did you mean " + s + "?"
 	}
 	return "; valid: " + strings.Join(candidates, ", ")
-}
-
-// editDistance is the Levenshtein distance with transpositions of
-// neighbours, over runes; inputs are capped so no key makes it slow.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	ra, rb = ra[:min(len(ra), 128)], rb[:min(len(rb), 128)]
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
 }

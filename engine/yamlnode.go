@@ -321,6 +321,10 @@ func suggest(name string, candidates []string) string {
 	return ""
 }
 
+// Suggest returns the candidate closest to a misspelled name, or "" when
+// none is close: other packages' "did you mean" messages use it too.
+func Suggest(name string, candidates []string) string { return suggest(name, candidates) }
+
 // suggestOrList phrases a hint: the closest candidate, or all of them when few.
 func suggestOrList(name string, candidates []string) string {
 	if s := suggest(name, candidates); s != "" {
