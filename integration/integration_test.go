@@ -97,12 +97,13 @@ type crm struct {
 	url     string
 	mu      sync.Mutex
 	keys    []string
+	fail    map[string]int           // customer → HTTP status to answer with
 	hold    map[string]chan struct{} // customer → released when closed
 	arrived map[string]chan struct{} // customer → closed when a held request arrives
 }
 
 func newCRM() *crm {
-	return &crm{hold: map[string]chan struct{}{}, arrived: map[string]chan struct{}{}}
+	return &crm{fail: map[string]int{}, hold: map[string]chan struct{}{}, arrived: map[string]chan struct{}{}}
 }
 
 func (c *crm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -113,9 +114,13 @@ func (c *crm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(body, &msg)
 	c.mu.Lock()
 	c.keys = append(c.keys, r.Header.Get("Idempotency-Key"))
-	hold, arrived := c.hold[msg.Customer], c.arrived[msg.Customer]
+	hold, arrived, fail := c.hold[msg.Customer], c.arrived[msg.Customer], c.fail[msg.Customer]
 	delete(c.hold, msg.Customer)
 	c.mu.Unlock()
+	if fail != 0 {
+		http.Error(w, "no such account", fail)
+		return
+	}
 	if hold != nil {
 		close(arrived)
 		select {
@@ -429,6 +434,40 @@ func TestWorkerKilledMidActivity(t *testing.T) {
 	}
 	if len(scheduled) != 4 {
 		t.Errorf("activities scheduled: %v; want welcome, kickoff, crm, live once each", scheduled)
+	}
+}
+
+// TestPermanentFailureFailsTheRun: the CRM answers 404, which is not
+// retried: the run fails with the reason, visible to managers.
+func TestPermanentFailureFailsTheRun(t *testing.T) {
+	n := startNode(t)
+	defer n.Stop()
+	const cust = "gone"
+	env.crm.mu.Lock()
+	env.crm.fail[cust] = http.StatusNotFound
+	env.crm.mu.Unlock()
+	runID := engine.RunID("onboarding", cust, 1)
+	send(t, signup(cust, time.Now())...)
+	task := waitTask(t, runID, "kickoff")
+	if err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	send(t, &engine.Event{ID: cust + "-healthy", Type: "customer.updated", Customer: cust, At: time.Now(),
+		Attributes: map[string]any{"health": 80}})
+	err := env.cl.GetWorkflow(ctx(t), runID, "").Get(ctx(t), nil)
+	if err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("run %s ended with %v; want a failure naming the 404", runID, err)
+	}
+	if got := env.crm.requests("onboarding/" + cust + "/1/crm/1"); got != 1 {
+		t.Errorf("a 404 was tried %d times; a permanent failure must not be retried", got)
+	}
+	waitFor(t, "TendStatus failed", func() (bool, string) {
+		runs, err := control.ListRuns(ctx(t), env.cl, control.RunFilter{Customer: cust, Status: "failed"})
+		return err == nil && len(runs) == 1, fmt.Sprint(len(runs), err)
+	})
+	v, _ := runView(t, runID)
+	if v == nil || !strings.Contains(v.State.Reason, "step crm failed") {
+		t.Errorf("run state %+v; want the reason naming step crm", v)
 	}
 }
 
