@@ -162,11 +162,16 @@ func startNode(t *testing.T) *node.Node {
 
 func startNodeIn(t *testing.T, playbooks string) *node.Node {
 	t.Helper()
+	return startNodeWith(t, playbooks, workflows.Options{})
+}
+
+func startNodeWith(t *testing.T, playbooks string, wo workflows.Options) *node.Node {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Outbox = env.outbox
 	cfg.Endpoints = map[string]config.Endpoint{"crm": {URL: env.crm.url, Secret: "test-secret", Timeout: 10 * time.Second}}
-	n, err := node.Start(node.Options{Client: env.cl, Config: cfg, Playbooks: playbooks, Logger: logger(), Reload: -1,
-		Workflows: workflows.Options{ActivityTimeout: 3 * time.Second, RetryInitial: 100 * time.Millisecond, RetryMax: time.Second}})
+	wo.ActivityTimeout, wo.RetryInitial, wo.RetryMax = 3*time.Second, 100*time.Millisecond, time.Second
+	n, err := node.Start(node.Options{Client: env.cl, Config: cfg, Playbooks: playbooks, Logger: logger(), Reload: -1, Workflows: wo})
 	if err != nil {
 		t.Fatalf("start worker: %v", err)
 	}
