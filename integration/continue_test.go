@@ -48,9 +48,10 @@ func TestContinueAsNewLosesNothing(t *testing.T) {
 		t.Errorf("outbox:\n got %q\nwant %q", got, want)
 	}
 	for _, id := range []string{workflows.JourneyID(cust), runID} {
-		if runs := executions(t, id); runs < 2 {
-			t.Errorf("%s ran as %d execution(s); the test wants continue-as-new", id, runs)
-		}
+		waitFor(t, id+" to continue as new", func() (bool, string) {
+			runs := executions(t, id)
+			return runs >= 2, fmt.Sprintf("%d execution(s)", runs)
+		})
 	}
 	v, _ := runView(t, runID)
 	if len(v.Timeline) != 8 {
