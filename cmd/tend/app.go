@@ -31,6 +31,8 @@ func commands() []command {
 		{"event", "send customer events to Temporal: tend event send", eventCmd},
 		{"runs", "list runs, or show one's timeline in plain words: tend runs list|show", runsCmd},
 		{"tasks", "list open tasks, or complete one: tend tasks list|complete", tasksCmd},
+		{"dev", "Temporal, its Web UI and a worker in one process, for trying tend out", devCmd},
+		{"worker", "run playbooks: a worker against an existing Temporal cluster", workerCmd},
 	}
 }
 

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+
+	"github.com/tend-cs/tend/control"
+	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/internal/zlog"
+)
+
+// freePort returns a port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	_, port, err := net.SplitHostPort(closedAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(port)
+	return n
+}
+
+func TestDevUsage(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"negative port", []string{"--port=-1"}, "tend dev: --port -1: want 1-65535, or 0 for a free port\n"},
+		{"port out of range", []string{"--port", "70000"}, "tend dev: --port 70000: want 1-65535, or 0 for a free port\n"},
+		{"ui port out of range", []string{"--ui-port", "65536"}, "tend dev: --ui-port 65536: want 1-65535, or 0 for no UI\n"},
+		{"same ports", []string{"--port", "7300", "--ui-port", "7300"}, "tend dev: --port and --ui-port are both 7300; give them different ports\n"},
+		{"empty dir", []string{"--dir", ""}, "tend dev: --dir is empty; give a directory such as .tend\n"},
+		{"negative reload", []string{"--reload=-2s"}, "tend dev: --reload -2s: want a positive duration such as 2s, or 0 to never reload\n"},
+		{"bad log level", []string{"--log-level", "trace"}, `tend dev: --log-level must be one of "debug","info","warn","error" but got "trace"`},
+		{"unknown flag", []string{"--address", "localhost:7233"}, "tend dev: unknown flag --address"},
+		{"argument", []string{"playbooks"}, "tend dev: unexpected argument playbooks"},
+		{"missing config", []string{"--config", missing + ".yaml"}, "tend dev: " + missing + ".yaml: config file does not exist\n"},
+		{"missing playbooks", []string{"--playbooks", missing}, "tend dev: cannot read " + missing + ": no such file or directory\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "state")
+			args := append([]string{"dev", "--dir", dir, "--ui-port", "0", "--playbooks", shippedPlaybooks}, tt.args...)
+			r := mustRun(t, exitUsage, args...)
+			if !strings.HasPrefix(r.stderr, tt.want) {
+				t.Errorf("stderr = %q, want prefix %q", r.stderr, tt.want)
+			}
+			if _, err := os.Stat(dir); err == nil {
+				t.Errorf("a usage error created %s", dir)
+			}
+		})
+	}
+}
+
+func TestDevHelp(t *testing.T) {
+	r := mustRun(t, exitOK, "dev", "--help")
+	contains(t, "stdout", r.stdout, `--dir=".tend"`, "--port=7233", "--ui-port=8233", "--playbooks=", `--config="tend.yaml"`, "--reload=2s", `--log-level="info"`)
+}
+
+func TestDevInvalidPlaybooks(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	r := mustRun(t, exitInvalid, "dev", "--dir", dir, "--port", "0", "--ui-port", "0", "--playbooks", invalidSet)
+	contains(t, "stderr", r.stderr,
+		"testdata/invalid/welcome.yaml:12:15: playbook welcome: step hello: unknown template no-such-template\n",
+		"tend dev: the playbooks in testdata/invalid have 9 errors; check them with tend validate testdata/invalid\n")
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("the server was started (%s exists) with invalid playbooks", dir)
+	}
+}
+
+func TestDevPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	busy := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"frontend", []string{"--port", busy, "--ui-port", "0"}, "tend dev: frontend port " + busy + " is in use; pass --port\n"},
+		{"ui", []string{"--port", "0", "--ui-port", busy}, "tend dev: ui port " + busy + " is in use; pass --ui-port\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"dev", "--dir", t.TempDir(), "--playbooks", shippedPlaybooks}, tt.args...)
+			r := mustRun(t, exitInvalid, args...)
+			if r.stderr != tt.want {
+				t.Errorf("stderr = %q, want %q", r.stderr, tt.want)
+			}
+		})
+	}
+}
+
+// output is a command's stderr, written while the command runs and
+// waited on by the test.
+type output struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed and replaced at every write
+}
+
+func newOutput() *output { return &output{changed: make(chan struct{})} }
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	close(o.changed)
+	o.changed = make(chan struct{})
+	return o.buf.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// waitFor returns once the output contains s. It fails the test when the
+// command exits first or when the deadline passes.
+func (o *output) waitFor(t *testing.T, s string, exited <-chan int, deadline <-chan time.Time) {
+	t.Helper()
+	for {
+		o.mu.Lock()
+		found, changed := strings.Contains(o.buf.String(), s), o.changed
+		o.mu.Unlock()
+		if found {
+			return
+		}
+		select {
+		case <-changed:
+		case code := <-exited:
+			t.Fatalf("exited %d before printing %q:\n%s", code, s, o.String())
+		case <-deadline:
+			t.Fatalf("timed out waiting for %q:\n%s", s, o.String())
+		}
+	}
+}
+
+// eventually polls f until it returns true, failing the test at the deadline.
+func eventually(t *testing.T, what string, deadline <-chan time.Time, f func() (bool, string)) {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, state := f()
+		if ok {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s; last seen: %s", what, state)
+		}
+	}
+}
+
+// start runs a long-running command in the background until cancel is
+// called; the exit code arrives on the returned channel.
+func start(main func(context.Context, []string, *output) int, args ...string) (out *output, cancel context.CancelFunc, exited chan int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	out, exited = newOutput(), make(chan int, 1)
+	go func() { exited <- main(ctx, args, out) }()
+	return out, cancel, exited
+}
+
+func waitExit(t *testing.T, what string, out *output, exited <-chan int, deadline <-chan time.Time) {
+	t.Helper()
+	select {
+	case code := <-exited:
+		if code != exitOK {
+			t.Fatalf("%s exited %d after cancel, want 0:\n%s", what, code, out.String())
+		}
+	case <-deadline:
+		t.Fatalf("%s did not stop after cancel:\n%s", what, out.String())
+	}
+}
+
+// TestDevEndToEnd runs tend dev in-process: the embedded server, the UI and
+// a worker on the shipped playbooks. A mid-market signing starts
+// sales-to-cs-handoff, whose first chat announcement goes to the outbox at
+// once (an SMB welcome email would wait for the contact policy's hours).
+// A tend worker then joins the same server and stops cleanly.
+func TestDevEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Temporal server")
+	}
+	deadline := time.After(30 * time.Second)
+	dir := t.TempDir()
+	port, uiPort := freePort(t), freePort(t)
+	dev := func(ctx context.Context, args []string, out *output) int {
+		return devMain(ctx, args, &bytes.Buffer{}, out)
+	}
+	stderr, stop, exited := start(dev, "--dir", dir, "--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort),
+		"--playbooks", shippedPlaybooks)
+	defer stop()
+	stderr.waitFor(t, "\nSend events:  ", exited, deadline)
+
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	banner := stderr.String()[strings.Index(stderr.String(), "tend dev is running\n"):]
+	want := regexp.MustCompile(`^tend dev is running
+  Temporal  ` + regexp.QuoteMeta(addr) + ` \(namespace default, state in ` + regexp.QuoteMeta(filepath.Join(dir, "temporal.db")) + `\)
+  Web UI    http://127\.0\.0\.1:` + strconv.Itoa(uiPort) + `
+  Outbox    ` + regexp.QuoteMeta(filepath.Join(dir, "outbox")) + `
+  Playbooks \.\./\.\./playbooks \(version [0-9a-f]+, \d+ playbooks\)
+Send events:  tend event send --help
+`)
+	if !want.MatchString(banner) {
+		t.Errorf("banner:\n%s\ndoes not match\n%s", banner, want)
+	}
+
+	c, err := client.Dial(client.Options{HostPort: addr, Logger: zlog.SDK(zerolog.Nop())})
+	if err != nil {
+		t.Fatalf("dial the dev server: %v", err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	err = control.SendEvents(ctx, c, []*engine.Event{
+		{Type: "customer.updated", Customer: "initech", At: now, Attributes: map[string]any{
+			"name": "Initech", "segment": "mid-market", "seats": 40, "manager": "max@vendor.example",
+			"ae": "sam@vendor.example", "contact_email": "it@initech.example", "timezone": "Europe/London", "health": 80}},
+		{Type: "contract.signed", Customer: "initech", At: now, Data: map[string]any{"plan": "pro", "arr": 24000}},
+	})
+	if err != nil {
+		t.Fatalf("send events: %v", err)
+	}
+	eventually(t, "a run for initech", deadline, func() (bool, string) {
+		runs, err := control.ListRuns(ctx, c, control.RunFilter{Customer: "initech"})
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(runs) > 0, "no runs"
+	})
+	eventually(t, "a file in the outbox", deadline, func() (bool, string) {
+		files, err := os.ReadDir(filepath.Join(dir, "outbox"))
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(files) > 0, "empty outbox"
+	})
+
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://127.0.0.1:" + strconv.Itoa(uiPort) + "/")
+	if err != nil {
+		t.Fatalf("web ui: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("web ui answered %s, want 200 OK", resp.Status)
+	}
+
+	worker := func(ctx context.Context, args []string, out *output) int {
+		return workerMain(ctx, args, &bytes.Buffer{}, out)
+	}
+	wout, wstop, wexited := start(worker, "--address", addr, "--playbooks", shippedPlaybooks, "--reload", "0", "--log-format", "json")
+	wout.waitFor(t, `"message":"worker started"`, wexited, deadline)
+	wstop()
+	waitExit(t, "tend worker", wout, wexited, deadline)
+	contains(t, "worker log", wout.String(), `"message":"worker stopped"`)
+
+	stop()
+	waitExit(t, "tend dev", stderr, exited, deadline)
+}

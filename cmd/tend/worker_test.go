@@ -1,0 +1,136 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tend-cs/tend/config"
+)
+
+func TestWorkerUsage(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"negative reload", []string{"--reload=-1s"}, "tend worker: --reload -1s: want a positive duration such as 2s, or 0 to never reload\n"},
+		{"bad reload", []string{"--reload", "soon"}, `tend worker: --reload: expected duration but got "soon"`},
+		{"bad log level", []string{"--log-level", "loud"}, `tend worker: --log-level must be one of "debug","info","warn","error" but got "loud"`},
+		{"bad log format", []string{"--log-format", "xml"}, `tend worker: --log-format must be one of "console","json" but got "xml"`},
+		{"zero timeout", []string{"--timeout", "0s"}, "tend worker: --timeout 0s: want a positive duration such as 30s\n"},
+		{"argument", []string{"playbooks"}, "tend worker: unexpected argument playbooks"},
+		{"missing config", []string{"--config", missing + ".yaml"}, "tend worker: " + missing + ".yaml: config file does not exist\n"},
+		{"missing playbooks", []string{"--playbooks", missing}, "tend worker: cannot read " + missing + ": no such file or directory\n"},
+		{"bad tls flags", []string{"--tls-cert", missing}, "tend worker: --tls-cert needs --tls-key\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The address is closed: reaching it would exit 1, so exit 2
+			// shows the command stopped before dialing.
+			args := append([]string{"worker", "--address", closedAddr(t), "--playbooks", shippedPlaybooks}, tt.args...)
+			r := mustRun(t, exitUsage, args...)
+			if !strings.HasPrefix(r.stderr, tt.want) {
+				t.Errorf("stderr = %q, want prefix %q", r.stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestWorkerHelp(t *testing.T) {
+	r := mustRun(t, exitOK, "worker", "--help")
+	contains(t, "stdout", r.stdout, "--config=", "--playbooks=", "--reload=2s", "--log-level=", "--log-format=",
+		"--address=", "$TEMPORAL_ADDRESS", "--namespace=", "--tls-cert=", "--api-key=")
+	r = mustRun(t, exitOK, "help", "worker")
+	contains(t, "stdout", r.stdout, "Usage: tend worker")
+}
+
+// TestWorkerAddressPrecedence checks flag > environment > tend.yaml >
+// default by which closed address the worker fails to reach.
+func TestWorkerAddressPrecedence(t *testing.T) {
+	fromFlag, fromEnv, fromFile := closedAddr(t), closedAddr(t), closedAddr(t)
+	cfg := writeFiles(t, t.TempDir(), map[string]string{
+		"tend.yaml": "temporal:\n  address: " + fromFile + "\nplaybooks: " + mustAbs(t, shippedPlaybooks) + "\n",
+	})
+	file := filepath.Join(cfg, "tend.yaml")
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want string
+	}{
+		{"file", "", []string{"--config", file}, fromFile},
+		{"environment over file", fromEnv, []string{"--config", file}, fromEnv},
+		{"flag over environment and file", fromEnv, []string{"--config", file, "--address", fromFlag}, fromFlag},
+		{"flag without a file", "", []string{"--address", fromFlag, "--playbooks", shippedPlaybooks}, fromFlag},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("TEMPORAL_ADDRESS", tt.env)
+			}
+			r := mustRun(t, exitRemote, append([]string{"worker"}, tt.args...)...)
+			want := "tend worker: cannot reach Temporal at " + tt.want + ": "
+			if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, "; start one with `tend dev`\n") {
+				t.Errorf("stderr = %q, want %q ... start one with `tend dev`", r.stderr, want)
+			}
+		})
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
+func TestWithConfig(t *testing.T) {
+	base := connFlags{Address: "localhost:7233", Namespace: "default"}
+	file := config.Temporal{Address: "temporal.example:7233", Namespace: "prod", APIKey: "secret",
+		TLS: &config.TLS{CA: "ca.pem", ServerName: "prod.tmprl.cloud"}}
+	tests := []struct {
+		name     string
+		flags    connFlags
+		explicit map[string]bool
+		want     connFlags
+	}{
+		{"file fills defaults", base, nil,
+			connFlags{Address: "temporal.example:7233", Namespace: "prod", APIKey: "secret", TLS: true, TLSCA: "ca.pem", TLSServerName: "prod.tmprl.cloud"}},
+		{"explicit flags win", connFlags{Address: "other:7233", Namespace: "default", TLSCA: "mine.pem"},
+			map[string]bool{"address": true, "namespace": true, "tls-ca": true},
+			connFlags{Address: "other:7233", Namespace: "default", APIKey: "secret", TLS: true, TLSCA: "mine.pem", TLSServerName: "prod.tmprl.cloud"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := withConfig(tt.flags, file, tt.explicit); got != tt.want {
+				t.Errorf("got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+	if got := withConfig(base, config.Default().Temporal, nil); got != base {
+		t.Errorf("the default config changed the flags: %+v", got)
+	}
+}
+
+func TestWorkerInvalidPlaybooks(t *testing.T) {
+	r := mustRun(t, exitInvalid, "worker", "--address", closedAddr(t), "--playbooks", invalidSet)
+	contains(t, "stderr", r.stderr,
+		"testdata/invalid/welcome.yaml:8:18: playbook welcome: trigger.when: unknown attribute segmnt; did you mean segment?\n",
+		"testdata/invalid/zebra.yaml:8:25: ",
+		"tend worker: the playbooks in testdata/invalid have 9 errors; check them with tend validate testdata/invalid\n")
+	if strings.Contains(r.stderr, "cannot reach") {
+		t.Errorf("the worker dialed Temporal with invalid playbooks:\n%s", r.stderr)
+	}
+}
+
+func TestWorkerInvalidConfig(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{"tend.yaml": "temporal:\n  adress: localhost:7233\n"})
+	file := filepath.Join(dir, "tend.yaml")
+	r := mustRun(t, exitInvalid, "worker", "--config", file, "--address", closedAddr(t), "--playbooks", shippedPlaybooks)
+	contains(t, "stderr", r.stderr, file+":2:3: unknown key adress in temporal; did you mean address?\n",
+		"tend worker: "+file+" has ")
+}
