@@ -57,6 +57,9 @@ type Options struct {
 	UIPort int
 	// Namespace is created at start if missing; default "default".
 	Namespace string
+	// Retention is how long closed workflows are kept, set when the
+	// namespace is created; default 30 days, so finished runs stay in the UI.
+	Retention time.Duration
 	// SearchAttributes are registered on the namespace at every start, also on an existing DB file.
 	SearchAttributes map[string]enums.IndexedValueType
 	// Logger receives the server's logs; the zero value discards them.
@@ -98,6 +101,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Namespace == "" {
 		o.Namespace = "default"
+	}
+	if o.Retention == 0 {
+		o.Retention = 30 * 24 * time.Hour
+	}
+	if o.Retention < time.Hour {
+		return o, fmt.Errorf("retention %s is under an hour", o.Retention)
 	}
 	if strings.ContainsFunc(o.Namespace, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return o, fmt.Errorf("namespace %q contains whitespace or control characters", o.Namespace)
@@ -262,7 +271,7 @@ func prepareDB(opts Options) (*config.SQL, error) {
 			return nil, fmt.Errorf("db file: %w", err)
 		}
 	}
-	if err := prepareNamespace(conf, opts.Namespace, opts.SearchAttributes); err != nil {
+	if err := prepareNamespace(conf, opts.Namespace, opts.Retention, opts.SearchAttributes); err != nil {
 		return nil, fmt.Errorf("namespace %s: %w", opts.Namespace, err)
 	}
 	return conf, nil

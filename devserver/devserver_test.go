@@ -109,6 +109,9 @@ func TestStartWithUI(t *testing.T) {
 	if ns.GetNamespaceInfo().GetState() != enums.NAMESPACE_STATE_REGISTERED {
 		t.Errorf("namespace state = %v", ns.GetNamespaceInfo().GetState())
 	}
+	if got := ns.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration(); got != 30*24*time.Hour {
+		t.Errorf("retention = %s, want 720h (the dev default)", got)
+	}
 	checkSearchAttributes(t, c, "tend-test", testAttrs)
 
 	if body := get(t, s.UIAddress()); !strings.Contains(body, "<html") {

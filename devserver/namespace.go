@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/server/common/config"
@@ -18,17 +19,19 @@ import (
 	"go.temporal.io/server/common/resolver"
 	"go.temporal.io/server/common/searchattribute/sadefs"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // prepareNamespace creates the namespace if missing and gives it every search attribute it
 // lacks. Both happen in the database before the server starts, so that every service sees
 // the search attributes from its first request; registering them through the operator
 // service would leave each service's namespace cache stale for up to ten seconds.
-func prepareNamespace(conf *config.SQL, namespace string, attrs map[string]enums.IndexedValueType) error {
+func prepareNamespace(conf *config.SQL, namespace string, retention time.Duration, attrs map[string]enums.IndexedValueType) error {
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, namespace, false, attrs)
 	if err != nil {
 		return err
 	}
+	ns.Detail.Config.Retention = durationpb.New(retention)
 	if err := sqliteschema.CreateNamespaces(conf, ns); err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
