@@ -257,7 +257,21 @@ func (d *journey) signal(id string, m Msg) {
 		}
 	}
 	d.sent = append(keep, workflow.SignalExternalWorkflow(d.ctx, id, "", signalJourney, m))
+	if len(d.sent) >= maxPendingSignals {
+		// Temporal fails a workflow task that leaves 2,000 signals to
+		// other workflows pending, and the retry would replay the same
+		// ones: a burst of events queued while no worker ran must drain
+		// in batches.
+		for _, f := range d.sent {
+			_ = f.Get(d.ctx, nil)
+		}
+		d.sent = nil
+	}
 }
+
+// maxPendingSignals bounds the signals to runs in flight at once, well under
+// Temporal's per-workflow limit of 2,000.
+const maxPendingSignals = 500
 
 func (d *journey) record(r engine.Record) {
 	d.timeline = appendCapped(d.timeline, r)
