@@ -1,0 +1,267 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tend-cs/tend/control"
+	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/workflows"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Per customer in BenchmarkThroughput: a profile update and the
+// contract.signed that triggers testdata/throughput/outreach.yaml, whose
+// four steps (email, webhook, notify, email) write to the outbox.
+const (
+	eventsPerCustomer = 2
+	stepsPerCustomer  = 4
+)
+
+// rates keeps the figures of each run of the sub-benchmarks, in order, so
+// that the n-th ratio pairs the n-th tend with the n-th handwritten (with
+// -count, each sub-benchmark runs count times in a row).
+var rates struct {
+	mu          sync.Mutex
+	tend, hand  []float64 // events applied per second
+	ratiosShown int
+}
+
+// newPrefix is a customer-id prefix no earlier batch of this process used:
+// a repeated customer would send duplicate events to a journey whose run
+// has already completed, and measure nothing.
+func newPrefix(kind string) string {
+	return fmt.Sprintf("%s%x", kind, time.Now().UnixNano()%(1<<40))
+}
+
+// BenchmarkThroughput measures events applied and playbook steps completed
+// per second on the embedded server, end to end: from the first event sent
+// (control.SendEvents, 8 senders) until the last run has completed.
+//
+//   - tend: node.Start with the real activities writing to an outbox in a
+//     temporary directory; the journeys start a PlaybookRun per customer.
+//   - tend-weekly-cap: the same with a weekly cap in the schema, so each
+//     email asks the journey for a slot.
+//   - handwritten: one minimal workflow per customer, started the same way
+//     (SignalWithStart per event), running the same activities registered
+//     from the same activities.Activities, with the same options.
+//   - ratio: tend's events/s over handwritten's from this run.
+//
+// Each iteration is a batch of -customers new customers (default 200),
+// after a warm-up batch of 20; run it with -benchtime 1x. With -count N
+// each sub-benchmark runs N times in a row; scripts/bench.sh runs the
+// process N times instead, so that tend and handwritten alternate and each
+// run starts on a fresh server.
+func BenchmarkThroughput(b *testing.B) {
+	s := server(b)
+	b.Run("tend", func(b *testing.B) {
+		prefix := newPrefix("t")
+		n := startNode(b, s, "testdata/throughput", b.TempDir(), workflows.Options{}, worker.Options{})
+		defer n.Stop()
+		r := measureBatches(b, prefix, func(ctx context.Context, prefix string, n int) error {
+			return tendBatch(ctx, s.client, prefix, n)
+		})
+		reportEvents(b, s.client, workflows.JourneyID(prefix+"-warm-0"), engine.RunID("outreach", prefix+"-warm-0", 1))
+		rates.mu.Lock()
+		rates.tend = append(rates.tend, r)
+		rates.mu.Unlock()
+	})
+	b.Run("tend-weekly-cap", func(b *testing.B) {
+		prefix := newPrefix("c")
+		n := startNode(b, s, "testdata/throughput-cap", b.TempDir(), workflows.Options{}, worker.Options{})
+		defer n.Stop()
+		measureBatches(b, prefix, func(ctx context.Context, prefix string, n int) error {
+			return tendBatch(ctx, s.client, prefix, n)
+		})
+		reportEvents(b, s.client, workflows.JourneyID(prefix+"-warm-0"), engine.RunID("outreach", prefix+"-warm-0", 1))
+	})
+	b.Run("handwritten", func(b *testing.B) {
+		prefix := newPrefix("h")
+		w := startHand(b, s, b.TempDir(), worker.Options{}, HandCustomer)
+		defer w.Stop()
+		r := measureBatches(b, prefix, func(ctx context.Context, prefix string, n int) error {
+			return handBatch(ctx, s.client, prefix, n)
+		})
+		reportEvents(b, s.client, "hand/"+prefix+"-warm-0")
+		rates.mu.Lock()
+		rates.hand = append(rates.hand, r)
+		rates.mu.Unlock()
+	})
+	b.Run("ratio", func(b *testing.B) {
+		rates.mu.Lock()
+		defer rates.mu.Unlock()
+		i := rates.ratiosShown
+		if i >= len(rates.tend) || i >= len(rates.hand) {
+			b.Skip("needs both tend and handwritten in the same run")
+		}
+		rates.ratiosShown++
+		b.ReportMetric(0, "ns/op")
+		b.ReportMetric(rates.tend[i]/rates.hand[i], "tend/hand")
+	})
+}
+
+// measureBatches warms up, runs b.N batches, reports the rates and returns
+// the events applied per second.
+func measureBatches(b *testing.B, prefix string, batch func(ctx context.Context, prefix string, n int) error) float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	if err := batch(ctx, prefix+"-warm", 20); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var took time.Duration
+	for i := range b.N {
+		start := time.Now()
+		if err := batch(ctx, fmt.Sprintf("%s-%d-%d", prefix, b.N, i), *flagCustomers); err != nil {
+			b.Fatal(err)
+		}
+		took += time.Since(start)
+	}
+	customers := float64(b.N * *flagCustomers)
+	events := customers * eventsPerCustomer / took.Seconds()
+	b.ReportMetric(events, "events/s")
+	b.ReportMetric(customers*stepsPerCustomer/took.Seconds(), "steps/s")
+	b.ReportMetric(customers/took.Seconds(), "customers/s")
+	return events
+}
+
+// reportEvents reports the history events of one customer's workflows
+// (the first of the warm-up batch): the server's work per customer.
+func reportEvents(b *testing.B, c client.Client, ids ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	total := 0
+	for _, id := range ids {
+		evs, err := history(ctx, c, id, "")
+		if err != nil {
+			b.Fatalf("history of %s: %v", id, err)
+		}
+		total += len(evs)
+	}
+	b.ReportMetric(float64(total), "history-events/customer")
+}
+
+func signupEvents(cust string) []*engine.Event {
+	now := time.Now()
+	return []*engine.Event{
+		{ID: cust + "-profile", Type: engine.EventCustomerUpdated, Customer: cust, At: now, Attributes: map[string]any{
+			"name": "Acme " + cust, "csm": "jo@vendor.example", "contact_email": "it@" + cust + ".example"}},
+		{ID: cust + "-signed", Type: "contract.signed", Customer: cust, At: now, Data: map[string]any{"plan": "pro"}},
+	}
+}
+
+// parallel calls f(0..n-1) from -senders goroutines and returns the first error.
+func parallel(n int, f func(i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range *flagSenders {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// tendBatch sends every customer's events to its journey, then waits for
+// every customer's run to complete.
+func tendBatch(ctx context.Context, c client.Client, prefix string, n int) error {
+	cust := func(i int) string { return fmt.Sprintf("%s-%d", prefix, i) }
+	if err := parallel(n, func(i int) error { return control.SendEvents(ctx, c, signupEvents(cust(i))) }); err != nil {
+		return err
+	}
+	return parallel(n, func(i int) error {
+		id := engine.RunID("outreach", cust(i), 1)
+		var res workflows.RunResult
+		if err := waitClosed(ctx, c, id, &res); err != nil {
+			return fmt.Errorf("run %s: %w", id, err)
+		}
+		if res.Status != engine.StatusCompleted {
+			return fmt.Errorf("run %s ended %s: %s", id, res.Status, res.Reason)
+		}
+		return nil
+	})
+}
+
+// handBatch starts the hand-written workflows exactly as control.SendEvents
+// starts journeys (SignalWithStart per event, the same options), then
+// waits for each to complete.
+func handBatch(ctx context.Context, c client.Client, prefix string, n int) error {
+	id := func(i int) string { return fmt.Sprintf("hand/%s-%d", prefix, i) }
+	err := parallel(n, func(i int) error {
+		cust := fmt.Sprintf("%s-%d", prefix, i)
+		for _, ev := range signupEvents(cust) {
+			opts := client.StartWorkflowOptions{
+				ID:                    id(i),
+				TaskQueue:             handQueue,
+				TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrCustomer.ValueSet(cust)),
+				StaticSummary:         "hand-written workflow of customer " + cust,
+			}
+			if _, err := c.SignalWithStartWorkflow(ctx, id(i), workflows.SignalEvent, ev, opts, HandCustomer, cust); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return parallel(n, func(i int) error { return c.GetWorkflow(ctx, id(i), "").Get(ctx, nil) })
+}
+
+// HandCustomer is the minimal hand-written workflow for outreach.yaml: it
+// takes the customer's events until contract.signed, then carries out the
+// four steps with the same activities and options as tend, and ends.
+func HandCustomer(ctx workflow.Context, customer string) error {
+	events := workflow.GetSignalChannel(ctx, workflows.SignalEvent)
+	attrs := map[string]any{}
+	for {
+		var ev engine.Event
+		events.Receive(ctx, &ev)
+		maps.Copy(attrs, ev.Attributes)
+		if ev.Type == "contract.signed" {
+			break
+		}
+	}
+	name, _ := attrs["name"].(string)
+	to, _ := attrs["contact_email"].(string)
+	base := engine.Action{Run: "hand/" + customer, Playbook: "outreach", Customer: customer, Occurrence: 1, Owner: "jo@vendor.example"}
+	step := func(kind, id string) engine.Action {
+		a := base
+		a.Kind, a.Step, a.Key = kind, id, "hand/"+customer+"/1/"+id+"/1"
+		return a
+	}
+	welcome := step("email", "welcome")
+	welcome.To, welcome.Subject, welcome.Body = to, "Welcome, "+name, "Hello from your CSM."
+	crm := step("webhook", "crm")
+	crm.Endpoint, crm.Fields = "crm", map[string]string{"status": "onboarded", "customer": customer}
+	team := step("notify", "team")
+	team.Channel, team.Text = "cs-team", name+" signed"
+	tips := step("email", "tips")
+	tips.To, tips.Subject, tips.Body = to, "Getting started, "+name, "Three tips for your first week."
+	for _, a := range []engine.Action{welcome, crm, team, tips} {
+		if err := handActivity(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}

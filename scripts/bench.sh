@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Runs the measurements of bench/ on the embedded Temporal server, each
+# against a hand-written Temporal baseline measured in the same run, and
+# writes their output to bench/out/ (or $BENCH_OUT). bench/README.md has
+# the latest figures and explains them. About 18 minutes on 2 cores:
+#
+#   1. history events per step kind, PlaybookRun vs hand-written (~70s),
+#      and a long run fed 3,000 events continuing as new (~45s);
+#      then the burst finding (TestBurstWhileWorkerDown, ~20s), which
+#      fails while the journey can wedge on the pending-signals limit;
+#   2. throughput, events/s and steps/s, tend vs hand-written, with the
+#      server's SQLite file on disk and on /dev/shm (~8 min);
+#   3. memory with 10,000 idle journeys and their waiting runs (~6 min).
+#
+# ONLY ("1 2 3" by default) picks the steps. COUNT (3), CUSTOMERS (200), IDLE (10000), LONG (3000) and BURST (2500)
+# change the sizes; DBDIR (/dev/shm where it exists) is where the memory
+# benchmark, and the second throughput measurement, keep the server's SQLite
+# file: fsync is free there, and the file's pages are not in the process RSS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${BENCH_OUT:-bench/out}"
+count="${COUNT:-3}"
+customers="${CUSTOMERS:-200}"
+idle="${IDLE:-10000}"
+long="${LONG:-3000}"
+burst="${BURST:-2500}"
+dbdir="${DBDIR:-}"
+if [ -z "$dbdir" ] && [ -d /dev/shm ]; then
+  dbdir=/dev/shm
+fi
+only="${ONLY:-1 2 3}"
+mkdir -p "$out"
+out=$(cd "$out" && pwd) # go test runs in bench/: give it absolute paths
+step() { [[ " $only " == *" $1 "* ]]; }
+
+if step 1; then
+echo "== 1. history events per step kind, and a long run"
+time go test ./bench -run 'TestHistoryEventsPerKind|TestLongRunContinuesAsNew' -count=1 -v -timeout 20m \
+  -args -history -long "$long" -table "$out/history.md" 2>&1 | tee "$out/history.txt"
+
+echo "== 1b. a burst of $burst events while the worker is down (a finding: fails while the journey can wedge)"
+if ! go test ./bench -run 'TestBurstWhileWorkerDown' -count=1 -v -timeout 10m -args -burst "$burst" \
+  >"$out/burst.txt" 2>&1; then
+  echo "TestBurstWhileWorkerDown FAILED (see bench/README.md, findings):"
+fi
+grep -E '^(---|    long_test)' "$out/burst.txt" || true
+fi
+
+if step 2; then
+# One process per run, so that tend and handwritten alternate and each run
+# starts on a fresh server: first with the SQLite file on disk, as `tend dev`
+# keeps it (fsync on every commit), then on $dbdir (no fsync: CPU-bound).
+: >"$out/throughput.txt"
+: >"$out/throughput-shm.txt"
+for i in $(seq "$count"); do
+  echo "== 2. throughput, tend vs hand-written, $customers customers, SQLite on disk: run $i of $count"
+  time go test ./bench -run '^$' -bench 'Throughput' -benchtime 1x -count 1 -timeout 60m \
+    -args -customers "$customers" 2>&1 | tee -a "$out/throughput.txt"
+  if [ -n "$dbdir" ]; then
+    echo "== 2. throughput, tend vs hand-written, $customers customers, SQLite in $dbdir: run $i of $count"
+    time go test ./bench -run '^$' -bench 'Throughput' -benchtime 1x -count 1 -timeout 60m \
+      -args -customers "$customers" -dbdir "$dbdir" 2>&1 | tee -a "$out/throughput-shm.txt"
+  fi
+done
+for f in throughput throughput-shm; do
+  [ -s "$out/$f.txt" ] || continue
+  go run golang.org/x/perf/cmd/benchstat@latest "$out/$f.txt" >"$out/$f-benchstat.txt" 2>&1 &&
+    cat "$out/$f-benchstat.txt" || echo "(benchstat unavailable; raw figures in $out/$f.txt)"
+done
+fi
+
+if step 3; then
+echo "== 3. memory with $idle idle journeys"
+time go test ./bench -run '^$' -bench 'IdleJourneys' -benchtime 1x -count 1 -timeout 40m \
+  -args -idle "$idle" ${dbdir:+-dbdir "$dbdir"} 2>&1 | tee "$out/memory.txt"
+fi
