@@ -252,6 +252,8 @@ func poll(tb testing.TB, limit time.Duration, what string, cond func() (bool, st
 // pollErr is poll for goroutines other than the test's: it returns the error.
 func pollErr(limit time.Duration, what string, cond func() (bool, string)) error {
 	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		ok, state := cond()
 		if ok {
@@ -260,7 +262,7 @@ func pollErr(limit time.Duration, what string, cond func() (bool, string)) error
 		if time.Now().After(deadline) {
 			return fmt.Errorf("timed out after %s waiting for %s; last seen: %s", limit, what, state)
 		}
-		time.Sleep(20 * time.Millisecond)
+		<-tick.C
 	}
 }
 

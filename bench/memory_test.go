@@ -54,8 +54,7 @@ func BenchmarkIdleJourneys(b *testing.B) {
 			n.Stop()
 		}
 	}()
-	time.Sleep(2 * time.Second) // pollers up, start-up garbage collected
-	base := measure()
+	base := measure() // measure collects garbage first, so start-up garbage is not counted
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
@@ -84,7 +83,12 @@ func BenchmarkIdleJourneys(b *testing.B) {
 		return resp.Count >= int64(total), fmt.Sprint(resp.Count)
 	})
 	ready := time.Since(began)
-	time.Sleep(3 * time.Second) // the last workflow tasks completed, nothing in flight
+	// Every journey and run has finished its last workflow task once both
+	// sit in the worker's cache.
+	poll(b, 5*time.Minute, "journeys and runs in the sticky cache", func() (bool, string) {
+		n := s.metrics.get("temporal_sticky_cache_size")
+		return n >= float64(2*total), fmt.Sprint(n)
+	})
 	cached := s.metrics.get("temporal_sticky_cache_size")
 	evicted := s.metrics.get("temporal_sticky_cache_total_forced_eviction")
 	loaded := measure()
