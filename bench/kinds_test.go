@@ -138,7 +138,7 @@ func runTend(ctx context.Context, t *testing.T, c client.Client, kc kindCase, cu
 			task = v.State.Tasks[0].ID
 			return true, ""
 		})
-		if err := control.CompleteTask(ctx, c, task, "done", time.Now()); err != nil {
+		if _, err := control.CompleteTask(ctx, c, task, "done", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	case "event":

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/workflows"
 )
 
@@ -95,29 +96,41 @@ func TestEventID(t *testing.T) {
 	}
 }
 
-func TestReadEvents(t *testing.T) {
-	in := `{"id": "crm-1", "type": "contract.signed", "customer": "acme", "at": "2026-01-05T15:00:00Z", "data": {"arr": 90000, "ratio": 0.5, "nested": {"n": 3}}}
+func shippedSchema(t testing.TB) *engine.Schema {
+	t.Helper()
+	set, errs, err := load.Set("../playbooks")
+	if err != nil || len(errs) > 0 {
+		t.Fatalf("load ../playbooks: %v %v", err, errs)
+	}
+	return set.Schema
+}
 
-  {"type": "customer.updated", "customer": "acme", "at": "2026-02-10T12:00:00Z", "attributes": {"health": 41, "csm": null}}
+func TestReadEvents(t *testing.T) {
+	in := `{"id": "crm-1", "type": "contract.signed", "customer": "acme", "at": "2026-01-05T15:00:00Z", "data": {"arr": 90000, "plan": "pro"}}
+
+  {"type": "customer.updated", "customer": "acme", "at": "2026-02-10", "attributes": {"health": 41, "csm": null, "seats": 120}}
 `
-	evs, err := ReadEvents("events.jsonl", strings.NewReader(in))
+	evs, lines, err := ReadEvents("events.jsonl", strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 2 {
-		t.Fatalf("got %d events, want 2", len(evs))
+	if len(evs) != 2 || !slices.Equal(lines, []int{1, 3}) {
+		t.Fatalf("got %d events on lines %v, want 2 on lines 1 and 3", len(evs), lines)
+	}
+	if err := CheckFile(shippedSchema(t), "events.jsonl", evs, lines); err != nil {
+		t.Fatal(err)
 	}
 	if evs[0].ID != "crm-1" {
 		t.Errorf("first id = %q, want crm-1", evs[0].ID)
 	}
-	if v, ok := evs[0].Data["arr"].(int); !ok || v != 90000 {
-		t.Errorf("arr = %#v, want int 90000", evs[0].Data["arr"])
+	if v, ok := evs[0].Data["arr"].(float64); !ok || v != 90000 {
+		t.Errorf("arr = %#v, want float64 90000 (arr is a float)", evs[0].Data["arr"])
 	}
-	if v, ok := evs[0].Data["ratio"].(float64); !ok || v != 0.5 {
-		t.Errorf("ratio = %#v, want 0.5", evs[0].Data["ratio"])
+	if v, ok := evs[1].Attributes["seats"].(int); !ok || v != 120 {
+		t.Errorf("seats = %#v, want int 120", evs[1].Attributes["seats"])
 	}
-	if v := evs[0].Data["nested"].(map[string]any)["n"]; v != 3 {
-		t.Errorf("nested.n = %#v, want int 3", v)
+	if !evs[1].At.Equal(at("2026-02-10T00:00:00Z")) {
+		t.Errorf("a bare date reads as %v, want midnight UTC", evs[1].At)
 	}
 	if evs[1].ID != EventID(evs[1]) || !strings.HasPrefix(evs[1].ID, "sha256:") {
 		t.Errorf("second id = %q, want the derived id", evs[1].ID)
@@ -126,39 +139,97 @@ func TestReadEvents(t *testing.T) {
 		t.Errorf("csm = %#v, %v; want an explicit nil", v, ok)
 	}
 	// Reading the same text twice gives the same ids.
-	again, _ := ReadEvents("events.jsonl", strings.NewReader(in))
+	again, lines, _ := ReadEvents("events.jsonl", strings.NewReader(in))
+	if err := CheckFile(shippedSchema(t), "events.jsonl", again, lines); err != nil {
+		t.Fatal(err)
+	}
 	if again[1].ID != evs[1].ID {
 		t.Errorf("ids differ between reads: %s, %s", evs[1].ID, again[1].ID)
 	}
 }
 
+// Every problem of every line is reported with its line and field, and
+// the schema's problems too.
 func TestReadEventsErrors(t *testing.T) {
-	good := `{"type": "x", "customer": "acme", "at": "2026-01-05T15:00:00Z"}` + "\n"
+	good := `{"type": "contract.signed", "customer": "acme", "at": "2026-01-05T15:00:00Z"}` + "\n"
 	tests := []struct {
-		name, in, want string
+		name, in string
+		want     []string
 	}{
-		{"not JSON", good + "{nope\n", "f.jsonl:2: invalid event: "},
-		{"unknown field", good + `{"typ": "x", "customer": "acme", "at": "2026-01-05T15:00:00Z"}`, `f.jsonl:2: invalid event: json: unknown field "typ"`},
-		{"missing customer", `{"type": "x", "at": "2026-01-05T15:00:00Z"}`, "f.jsonl:1: customer: missing customer id"},
-		{"missing type", good + "\n" + `{"customer": "acme", "at": "2026-01-05T15:00:00Z"}`, "f.jsonl:3: type: missing event type"},
-		{"missing at", `{"type": "x", "customer": "acme"}`, "f.jsonl:1: at: missing time"},
-		{"daily", `{"type": "daily", "customer": "acme", "at": "2026-01-05T15:00:00Z"}`, "f.jsonl:1: type: daily is a trigger"},
-		{"bad time", `{"type": "x", "customer": "acme", "at": "yesterday"}`, "f.jsonl:1: invalid event: parsing time"},
-		{"wrong type", `{"type": "x", "customer": 7, "at": "2026-01-05T15:00:00Z"}`, "f.jsonl:1: invalid event: json: cannot unmarshal number into Go struct field Event.customer"},
-		{"two values", `{"type": "x", "customer": "acme", "at": "2026-01-05T15:00:00Z"} {}`, "f.jsonl:1: invalid event: more than one JSON value"},
-		{"an array", `[]`, "f.jsonl:1: invalid event: json: cannot unmarshal array"},
-		{"too long", good + `{"type": "` + strings.Repeat("x", MaxLine) + `"}`, "f.jsonl:2: line longer than"},
+		{"not JSON", good + "{nope\n", []string{"f.jsonl:2: malformed JSON"}},
+		{"unknown field", good + `{"typ": "x", "customer": "acme", "at": "2026-01-05T15:00:00Z"}`, []string{`f.jsonl:2: typ: unknown field typ; an event has id, type, customer, at, attributes, data`}},
+		{"missing customer", `{"type": "contract.signed", "at": "2026-01-05T15:00:00Z"}`, []string{"f.jsonl:1: customer: missing customer id"}},
+		{"missing type", good + "\n" + `{"customer": "acme", "at": "2026-01-05T15:00:00Z"}`, []string{"f.jsonl:3: type: missing event type"}},
+		{"missing at", `{"type": "contract.signed", "customer": "acme"}`, []string{"f.jsonl:1: at: missing time"}},
+		{"daily", `{"type": "daily", "customer": "acme", "at": "2026-01-05T15:00:00Z"}`, []string{"f.jsonl:1: type: daily is a trigger"}},
+		{"bad time", `{"type": "contract.signed", "customer": "acme", "at": "yesterday"}`, []string{`f.jsonl:1: at: "yesterday" is not a time`}},
+		{"year 2201", `{"type": "contract.signed", "customer": "acme", "at": "2201-01-01"}`, []string{`f.jsonl:1: at: "2201-01-01" is in the year 2201`}},
+		{"wrong JSON type", `{"type": "contract.signed", "customer": 7, "at": "2026-01-05T15:00:00Z"}`, []string{"f.jsonl:1: customer: is a JSON number; want a string"}},
+		{"two values", `{"type": "contract.signed", "customer": "acme", "at": "2026-01-05T15:00:00Z"} {}`, []string{"f.jsonl:1: more than one JSON value"}},
+		{"an array", `[]`, []string{"f.jsonl:1: want a JSON object"}},
+		{"too long", good + `{"type": "` + strings.Repeat("x", MaxLine) + `"}`, []string{"f.jsonl:2: line longer than"}},
+		{"typo in the type", `{"type": "contract.sigend", "customer": "acme", "at": "2026-01-05"}`, []string{"f.jsonl:1: type: unknown event type contract.sigend; did you mean contract.signed?"}},
+		{"several", `{"type": "contract.signed", "customer": "acme", "at": "2026-01-05", "data": {"arr": "lots", "plan": 3}}` + "\n" +
+			`{"type": "customer.updated", "customer": "zoë", "at": "2026-01-05", "attributes": {"helth": 3, "segment": "huge", "id": "x"}}`,
+			[]string{
+				`f.jsonl:1: data.arr: "lots" is a string; want a number (float)`,
+				`f.jsonl:1: data.plan: 3 is a number; want a string`,
+				`f.jsonl:2: attributes.helth: unknown attribute helth; did you mean health?`,
+				`f.jsonl:2: attributes.id: the customer id cannot be changed`,
+				`f.jsonl:2: attributes.segment: "huge" is not one of "smb", "mid-market", "enterprise"`,
+			}},
+		{"control character", `{"type": "contract.signed", "customer": "ac\u0007me", "at": "2026-01-05"}`, []string{`f.jsonl:1: customer: customer id "ac\ame" has a control or unprintable character (U+0007)`}},
+		{"big value", `{"type": "customer.updated", "customer": "acme", "at": "2026-01-05", "attributes": {"name": "` + strings.Repeat("x", 70_000) + `"}}`, []string{"f.jsonl:1: attributes.name: value is 68.4 KiB as JSON; at most 64 KiB are allowed"}},
 	}
+	schema := shippedSchema(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			evs, err := ReadEvents("f.jsonl", strings.NewReader(tt.in))
-			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want prefix %q", err, tt.want)
+			evs, lines, err := ReadEvents("f.jsonl", strings.NewReader(tt.in))
+			if err == nil {
+				err = CheckFile(schema, "f.jsonl", evs, lines)
 			}
-			if evs != nil {
-				t.Errorf("events returned with an error: %v", evs)
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			got := strings.Split(err.Error(), "\n")
+			if len(got) != len(tt.want) {
+				t.Fatalf("errors:\n%s\nwant %d:\n%s", err, len(tt.want), strings.Join(tt.want, "\n"))
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tt.want[i]) {
+					t.Errorf("error %d = %q, want prefix %q", i, got[i], tt.want[i])
+				}
 			}
 		})
+	}
+}
+
+// A batch body is one object or an array; every bad event is listed with
+// its index, and an event without at gets the time of receipt.
+func TestDecodeBatch(t *testing.T) {
+	now := at("2026-03-01T10:00:00Z")
+	o := DecodeOptions{Now: now, NewID: func() string { return "new" }}
+	evs, errs, err := DecodeBatch([]byte(`{"type": "contract.signed", "customer": "acme"}`), o)
+	if err != nil || len(errs) > 0 || len(evs) != 1 || !evs[0].At.Equal(now) {
+		t.Fatalf("one object: %v %v %+v", err, errs, evs)
+	}
+	if errs := Check(shippedSchema(t), evs, o); len(errs) > 0 || evs[0].ID != "new" {
+		t.Fatalf("check: %v, id %q", errs, evs[0].ID)
+	}
+	for _, body := range []string{``, `[]`, `"x"`, `[{]`, `{"a":`, `[` + strings.Repeat(`{},`, MaxBatch) + `{}]`} {
+		if _, _, err := DecodeBatch([]byte(body), o); err == nil {
+			t.Errorf("body %.20q: no error", body)
+		}
+	}
+	evs, errs, err = DecodeBatch([]byte(`[{"type": "contract.signed", "customer": "a"}, {"type": 1}, {"customer": "b", "type": "nps.responded", "data": {"score": "ten"}}]`), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs = append(errs, Check(shippedSchema(t), evs, o)...)
+	got, _ := json.Marshal(errs)
+	want := `[{"index":1,"field":"type","message":"is a JSON number; want a string"},{"index":2,"field":"data.score","message":"\"ten\" is a string; want a whole number (int)"}]`
+	if string(got) != want {
+		t.Errorf("errors\n%s\nwant\n%s", got, want)
 	}
 }
 
@@ -441,34 +512,15 @@ func TestSendEvents(t *testing.T) {
 	// A failure says how far it got.
 	f = &fakeClient{failAt: 2}
 	err := SendEvents(context.Background(), f, evs)
-	if err == nil || !strings.HasPrefix(err.Error(), "sent 1 of 2 events; event 2 (id sha256:") || !strings.Contains(err.Error(), "customer globex): connection reset") {
-		t.Errorf("err = %v", err)
+	var se *SendError
+	if !errors.As(err, &se) || !strings.HasPrefix(err.Error(), "sent 1 of 2 events; event 2 (id sha256:") || !strings.HasSuffix(err.Error(), "failed: customer globex: connection reset") {
+		t.Fatalf("err = %v", err)
+	}
+	if se.Resume != 1 || se.Count != 1 || !slices.Equal(se.Sent, []bool{true, false}) {
+		t.Errorf("resume at %d after %d sent (%v), want 1 after 1", se.Resume, se.Count, se.Sent)
 	}
 }
 
-func TestCompleteTask(t *testing.T) {
-	f := &fakeClient{}
-	when := at("2026-01-07T16:00:00Z")
-	if err := CompleteTask(context.Background(), f, "enterprise-onboarding/eu/acme/1/kickoff/1", "held", when); err != nil {
-		t.Fatal(err)
-	}
-	if len(f.signals) != 1 {
-		t.Fatalf("sent %d signals", len(f.signals))
-	}
-	s := f.signals[0]
-	want := engine.CompleteTaskEvent("eu/acme", "enterprise-onboarding/eu/acme/1/kickoff/1", "held", when)
-	got, _ := json.Marshal(s.arg)
-	wantJSON, _ := json.Marshal(want)
-	if s.id != "customer/eu/acme" || string(got) != string(wantJSON) {
-		t.Errorf("sent %s to %s, want %s to customer/eu/acme", got, s.id, wantJSON)
-	}
-	if err := CompleteTask(context.Background(), f, "kickoff", "", when); err == nil || !strings.Contains(err.Error(), `task id "kickoff"`) {
-		t.Errorf("err = %v", err)
-	}
-	if len(f.signals) != 1 {
-		t.Errorf("a malformed task id sent a signal")
-	}
-}
 
 func payload(t *testing.T, v any) *commonpb.Payload {
 	t.Helper()

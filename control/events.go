@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/tend-cs/tend/engine"
@@ -65,42 +67,165 @@ func EventID(ev *engine.Event) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// SendEvents checks every event, gives an id to those without one, and then
-// hands each to its customer's journey, starting the journey if it is not
-// running. Nothing is sent if any event is malformed. Events are sent in
-// order; on a failure the error says how many went out before it, and
-// sending the same events again is safe.
+// SendEvents checks that every event has a customer, a type and a time,
+// gives an id to those without one (EventID), and hands each to its
+// customer's journey with Send's defaults. It does not check events
+// against the schema: callers that take events from people do (Check).
 func SendEvents(ctx context.Context, c client.Client, events []*engine.Event) error {
 	for i, ev := range events {
 		if err := CheckEvent(ev); err != nil {
 			return fmt.Errorf("event %d: %w", i+1, err)
 		}
-	}
-	for i, ev := range events {
 		if ev.ID == "" {
 			ev.ID = EventID(ev)
 		}
-		id := workflows.JourneyID(ev.Customer)
-		opts := client.StartWorkflowOptions{
-			ID:                    id,
-			TaskQueue:             workflows.TaskQueue,
-			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrCustomer.ValueSet(ev.Customer)),
-			StaticSummary:         "journey of customer " + ev.Customer + ": applies events, starts playbook runs",
+	}
+	_, err := Send(ctx, c, events, SendOptions{})
+	return err
+}
+
+// SendOptions tunes Send.
+type SendOptions struct {
+	// Concurrency is how many customers are sent to at once (default 16).
+	// One customer's events always go one at a time, in order.
+	Concurrency int
+	// Timeout bounds each signal to Temporal (default 10s). There is no
+	// overall deadline beyond ctx.
+	Timeout time.Duration
+	// Progress, if set, is called after each event is handed over, with
+	// the count so far. Calls do not overlap.
+	Progress func(sent int)
+}
+
+// SendError is a Send that stopped part way. Events marked in Sent were
+// handed over; Resume is the index of the first event that was not, from
+// which sending again is safe (events carry their ids, and a journey
+// applies an id once).
+type SendError struct {
+	Total  int
+	Sent   []bool
+	Count  int // how many were handed over
+	Resume int
+	Failed int // the index of the event that failed
+	ID     string
+	Err    error
+}
+
+func (e *SendError) Error() string {
+	return fmt.Sprintf("sent %d of %d events; event %d (id %s) failed: %v", e.Count, e.Total, e.Failed+1, e.ID, e.Err)
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Send hands each event, which must have been checked and given an id, to
+// its customer's journey with signal-with-start, starting the journey if it
+// is not running. Customers are sent to concurrently, each customer's
+// events in order. It returns how many events were handed over; on a
+// failure it stops and returns a *SendError.
+func Send(ctx context.Context, c client.Client, events []*engine.Event, o SendOptions) (int, error) {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 16
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	// Group by customer, in order of first appearance.
+	var order []string
+	groups := map[string][]int{}
+	for i, ev := range events {
+		if _, ok := groups[ev.Customer]; !ok {
+			order = append(order, ev.Customer)
 		}
-		_, err := c.SignalWithStartWorkflow(ctx, id, workflows.SignalEvent, ev, opts,
-			workflows.JourneyWorkflow, workflows.JourneyInput{Customer: ev.Customer})
-		if err != nil {
-			return fmt.Errorf("sent %d of %d events; event %d (id %s, customer %s): %w", i, len(events), i+1, ev.ID, ev.Customer, err)
+		groups[ev.Customer] = append(groups[ev.Customer], i)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sent := make([]bool, len(events))
+	var (
+		mu       sync.Mutex
+		count    int
+		firstErr *SendError
+	)
+	work := make(chan []int)
+	var wg sync.WaitGroup
+	for range min(o.Concurrency, len(order)) {
+		wg.Go(func() {
+			for idx := range work {
+				for _, i := range idx {
+					if ctx.Err() != nil {
+						break
+					}
+					err := signalEvent(ctx, c, events[i], o.Timeout)
+					mu.Lock()
+					if err != nil {
+						if firstErr == nil || i < firstErr.Failed {
+							firstErr = &SendError{Failed: i, ID: events[i].ID, Err: err}
+						}
+						mu.Unlock()
+						cancel()
+						break
+					}
+					sent[i] = true
+					count++
+					if o.Progress != nil {
+						o.Progress(count)
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+feed:
+	for _, cust := range order {
+		select {
+		case work <- groups[cust]:
+		case <-ctx.Done():
+			break feed
 		}
+	}
+	close(work)
+	wg.Wait()
+	if firstErr == nil && count < len(events) {
+		// The caller's context ended.
+		first := slices.Index(sent, false)
+		firstErr = &SendError{Failed: first, ID: events[first].ID, Err: context.Cause(ctx)}
+	}
+	if firstErr != nil {
+		firstErr.Total, firstErr.Sent, firstErr.Count = len(events), sent, count
+		firstErr.Resume = slices.Index(sent, false)
+		return count, firstErr
+	}
+	return count, nil
+}
+
+func signalEvent(ctx context.Context, c client.Client, ev *engine.Event, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	id := workflows.JourneyID(ev.Customer)
+	opts := client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             workflows.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrCustomer.ValueSet(ev.Customer)),
+		StaticSummary:         "journey of customer " + ev.Customer + ": applies events, starts playbook runs",
+	}
+	_, err := c.SignalWithStartWorkflow(ctx, id, workflows.SignalEvent, ev, opts,
+		workflows.JourneyWorkflow, workflows.JourneyInput{Customer: ev.Customer})
+	if err != nil {
+		return fmt.Errorf("customer %s: %w", ev.Customer, err)
 	}
 	return nil
 }
 
 // ReadEvents reads events, one JSON object per line, from r; name is the
-// file name used in errors (file:line: message). Blank lines are skipped.
-// Every event is checked with CheckEvent and given an id if it has none.
-func ReadEvents(name string, r io.Reader) ([]*engine.Event, error) {
+// file name used in errors. Blank lines are skipped. It returns the events
+// and the line each came from. Every line is decoded strictly
+// (DecodeEvent; at is required); the problems of every line are returned
+// together as a *FileError. Events are neither checked against the schema
+// nor given ids: see CheckFile.
+func ReadEvents(name string, r io.Reader) ([]*engine.Event, []int, error) {
 	var out []*engine.Event
+	var lines []int
+	var errs EventErrors
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), MaxLine)
 	line := 0
@@ -110,41 +235,68 @@ func ReadEvents(name string, r io.Reader) ([]*engine.Event, error) {
 		if len(b) == 0 {
 			continue
 		}
-		ev, err := decodeEvent(b)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		ev, fe := DecodeEvent(b, DecodeOptions{})
+		if ev != nil && ev.At.IsZero() && !hasField(fe, "at") {
+			fe = append(fe, engine.FieldError{Field: "at", Message: "missing time; an event in a file says when it happened (RFC 3339 or a date)"})
+		}
+		for _, e := range fe {
+			errs = append(errs, EventError{Index: len(out), Line: line, Field: e.Field, Message: e.Message})
 		}
 		out = append(out, ev)
+		lines = append(lines, line)
+		if len(errs) >= maxFileErrors {
+			break
+		}
 	}
 	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, fmt.Errorf("%s:%d: line longer than %d bytes", name, line+1, MaxLine)
+		if !errors.Is(err, bufio.ErrTooLong) {
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+		errs = append(errs, EventError{Index: len(out), Line: line + 1, Message: fmt.Sprintf("line longer than %d bytes", MaxLine)})
 	}
-	return out, nil
+	if len(errs) > 0 {
+		return out, lines, &FileError{File: name, Errs: errs}
+	}
+	return out, lines, nil
 }
 
-func decodeEvent(b []byte) (*engine.Event, error) {
-	var ev engine.Event
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(&ev); err != nil {
-		return nil, fmt.Errorf("invalid event: %v", err)
+// maxFileErrors stops reading a file after this many problems.
+const maxFileErrors = 100
+
+func hasField(l engine.FieldErrors, f string) bool {
+	for _, e := range l {
+		if e.Field == f {
+			return true
+		}
 	}
-	if dec.More() {
-		return nil, errors.New("invalid event: more than one JSON value on the line")
+	return false
+}
+
+// FileError is every problem found in an events file, with its lines.
+type FileError struct {
+	File string
+	Errs EventErrors
+}
+
+func (e *FileError) Error() string {
+	s := e.Errs.Format(e.File)
+	if len(e.Errs) >= maxFileErrors {
+		s += fmt.Sprintf("\n(stopped after %d errors)", maxFileErrors)
 	}
-	ev.Attributes = Numbers(ev.Attributes).(map[string]any)
-	ev.Data = Numbers(ev.Data).(map[string]any)
-	if err := CheckEvent(&ev); err != nil {
-		return nil, err
+	return s
+}
+
+// CheckFile is Check for events read by ReadEvents, which gives events
+// without an id a hash of their content: problems name the file and line.
+func CheckFile(s *engine.Schema, name string, events []*engine.Event, lines []int) error {
+	errs := Check(s, events, DecodeOptions{})
+	if len(errs) == 0 {
+		return nil
 	}
-	if ev.ID == "" {
-		ev.ID = EventID(&ev)
+	for i := range errs {
+		errs[i].Line = lines[errs[i].Index]
 	}
-	return &ev, nil
+	return &FileError{File: name, Errs: errs}
 }
 
 // Numbers replaces the json.Number values in v, at any depth, with an int

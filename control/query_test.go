@@ -60,15 +60,25 @@ func FuzzQuote(f *testing.F) {
 func FuzzReadEvents(f *testing.F) {
 	f.Add(`{"type": "x", "customer": "acme", "at": "2026-01-05T15:00:00Z", "attributes": {"a": [1, {"b": null}]}, "data": {"n": 1.5}}`)
 	f.Add("{\"type\": \"x\"}\n\n{")
+	f.Add(`{"type": "customer.updated", "customer": "zoë", "at": "2026-01-05", "attributes": {"seats": 3, "tags": null}}`)
+	schema := shippedSchema(f)
 	f.Fuzz(func(t *testing.T, in string) {
-		evs, err := ReadEvents("f", strings.NewReader(in))
+		evs, lines, err := ReadEvents("f", strings.NewReader(in))
+		if err == nil {
+			err = CheckFile(schema, "f", evs, lines)
+		}
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "f:") {
-				t.Errorf("error without the file name: %v", err)
+			for _, l := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(l, "f:") && !strings.HasPrefix(l, "(stopped") {
+					t.Errorf("error without the file name: %q", l)
+				}
 			}
 			return
 		}
-		again, _ := ReadEvents("f", strings.NewReader(in))
+		again, lines, _ := ReadEvents("f", strings.NewReader(in))
+		if err := CheckFile(schema, "f", again, lines); err != nil {
+			t.Fatalf("second read: %v", err)
+		}
 		for i, ev := range evs {
 			if err := CheckEvent(ev); err != nil || ev.ID == "" {
 				t.Errorf("event %d: %v, id %q", i, err, ev.ID)

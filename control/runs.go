@@ -153,7 +153,7 @@ func listWorkflows(ctx context.Context, c client.Client, query string, limit int
 func summary(info *workflowpb.WorkflowExecutionInfo) RunSummary {
 	sa := info.GetSearchAttributes()
 	s := RunSummary{
-		ID:       info.GetExecution().GetWorkflowId(),
+		ID:       workflows.IDOf(info.GetExecution().GetWorkflowId()),
 		Customer: attr(sa, workflows.AttrCustomer.GetName()),
 		Playbook: attr(sa, workflows.AttrPlaybook.GetName()),
 		Version:  attr(sa, workflows.AttrVersion.GetName()),
@@ -258,7 +258,7 @@ func ShowRun(ctx context.Context, c client.Client, runID string) (*workflows.Run
 	if err := CheckRunID(runID); err != nil {
 		return nil, err
 	}
-	v, err := c.QueryWorkflow(ctx, runID, "", workflows.QueryState)
+	v, err := c.QueryWorkflow(ctx, workflows.WorkflowID(runID), "", workflows.QueryState)
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {

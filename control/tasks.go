@@ -49,7 +49,7 @@ func ListTasks(ctx context.Context, c client.Client, f TaskFilter) ([]TaskItem, 
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			views[i], errs[i] = ShowRun(ctx, c, info.GetExecution().GetWorkflowId())
+			views[i], errs[i] = ShowRun(ctx, c, workflows.IDOf(info.GetExecution().GetWorkflowId()))
 		})
 	}
 	wg.Wait()
@@ -124,16 +124,3 @@ func ParseTaskID(taskID string) (runID, customer string, err error) {
 	return runID, customer, nil
 }
 
-// CompleteTask marks a task done: it sends a task.completed event for it
-// to the customer's journey, which passes it on to the run. Completing a
-// task twice is harmless: the event id is the same.
-func CompleteTask(ctx context.Context, c client.Client, taskID, outcome string, at time.Time) error {
-	_, customer, err := ParseTaskID(taskID)
-	if err != nil {
-		return err
-	}
-	if at.IsZero() {
-		at = time.Now()
-	}
-	return SendEvents(ctx, c, []*engine.Event{engine.CompleteTaskEvent(customer, taskID, outcome, at.UTC())})
-}

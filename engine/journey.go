@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -61,6 +62,10 @@ func ResumeJourney(st JourneyState) *Journey {
 // Applied is the outcome of applying an event to a journey.
 type Applied struct {
 	Duplicate bool
+	// Rejected says why the event was not applied: it would make the
+	// customer's record larger than MaxRecordBytes. The event is not
+	// marked as seen.
+	Rejected  string
 	Event     *Event
 	Before    map[string]any // attributes before the event
 	Attrs     map[string]any // attributes after the event
@@ -94,16 +99,14 @@ func (j *Journey) markSeen(id string) {
 
 // Apply applies an event at now. The event must have passed Schema.Normalize.
 func (j *Journey) Apply(set *Set, now time.Time, ev *Event) Applied {
-	if ev.ID != "" {
-		if j.isSeen(ev.ID) {
-			return Applied{Duplicate: true, Event: ev}
-		}
-		j.markSeen(ev.ID)
+	if ev.ID != "" && j.isSeen(ev.ID) {
+		return Applied{Duplicate: true, Event: ev}
 	}
 	before := j.Attrs
 	out := Applied{Event: ev, Before: before}
+	var next map[string]any
 	if len(ev.Attributes) > 0 {
-		next := make(map[string]any, len(before)+len(ev.Attributes))
+		next = make(map[string]any, len(before)+len(ev.Attributes))
 		for k, v := range before {
 			next[k] = v
 		}
@@ -115,6 +118,14 @@ func (j *Journey) Apply(set *Set, now time.Time, ev *Event) Applied {
 			}
 		}
 		next[AttrID] = j.Customer
+		if n := RecordSize(next); n > MaxRecordBytes && n > RecordSize(before) {
+			return Applied{Event: ev, Rejected: fmt.Sprintf("the customer's record would be %s as JSON; at most %s are allowed: remove attributes (set them to null) or send smaller values", byteSize(n), byteSize(MaxRecordBytes))}
+		}
+	}
+	if ev.ID != "" {
+		j.markSeen(ev.ID)
+	}
+	if next != nil {
 		j.Attrs = next
 		if from, to := stageOf(before), stageOf(next); from != to {
 			out.Records = append(out.Records, Record{At: now.UTC(), Customer: j.Customer, Kind: RecStageChanged, From: from, To: to, Reason: ev.Type})

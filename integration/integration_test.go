@@ -250,7 +250,7 @@ func waitTask(t *testing.T, runID, step string) string {
 
 func finish(t *testing.T, customer, runID, task string) *workflows.RunResult {
 	t.Helper()
-	if err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); err != nil {
+	if _, err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); err != nil {
 		t.Fatalf("complete %s: %v", task, err)
 	}
 	send(t, &engine.Event{ID: customer + "-healthy", Type: "customer.updated", Customer: customer, At: time.Now(),
@@ -402,7 +402,7 @@ func TestWorkerKilledMidActivity(t *testing.T) {
 	n := startNode(t)
 	send(t, signup(cust, time.Now())...)
 	task := waitTask(t, runID, "kickoff")
-	if err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); err != nil {
+	if _, err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	arrived, release := env.crm.holdNext(cust)
@@ -454,7 +454,7 @@ func TestPermanentFailureFailsTheRun(t *testing.T) {
 	runID := engine.RunID("onboarding", cust, 1)
 	send(t, signup(cust, time.Now())...)
 	task := waitTask(t, runID, "kickoff")
-	if err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); err != nil {
+	if _, err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	send(t, &engine.Event{ID: cust + "-healthy", Type: "customer.updated", Customer: cust, At: time.Now(),

@@ -1,9 +1,11 @@
 package workflows
 
 import (
-	"time"
-
+	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tend-cs/tend/engine"
 	"go.temporal.io/api/enums/v1"
@@ -24,6 +26,13 @@ const (
 const (
 	SignalEvent = "event" // engine.Event, to a journey
 	QueryState  = "state" // JourneyView from a journey, RunView from a run
+
+	// UpdateCompleteTask completes a task on its run (a Temporal Update
+	// with CompleteTask, answered with CompleteTaskResult). The run's
+	// validator rejects an unknown task (TaskNotFound) and one already
+	// done (TaskDone); an accepted completion is answered once the run has
+	// recorded it.
+	UpdateCompleteTask = "complete-task"
 
 	signalJourney = "journey" // journey → run: a Msg (an applied event or a reply)
 	signalRequest = "request" // run → journey: a reservation or an update
@@ -58,7 +67,55 @@ func SearchAttributes() map[string]enums.IndexedValueType {
 }
 
 // JourneyID is the workflow id of a customer's journey.
-func JourneyID(customer string) string { return "customer/" + customer }
+func JourneyID(customer string) string { return WorkflowID("customer/" + customer) }
+
+// WorkflowID is the Temporal workflow id of a tend id (customer/<id> or
+// run/<playbook>/<customer>/<n>). Temporal carries workflow ids in gRPC
+// headers, which hold printable ASCII only, so every byte outside it, and
+// %, is percent-encoded: customer zoë's journey is customer/zo%C3%AB. An
+// id in printable ASCII without % is its own workflow id. Search attributes
+// and every output show ids as given.
+func WorkflowID(id string) string {
+	clean := true
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c > 0x7e || c == '%' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return id
+	}
+	var b strings.Builder
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c > 0x7e || c == '%' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// IDOf reverses WorkflowID: the tend id of a workflow id.
+func IDOf(workflowID string) string {
+	if !strings.Contains(workflowID, "%") {
+		return workflowID
+	}
+	var b strings.Builder
+	for i := 0; i < len(workflowID); i++ {
+		c := workflowID[i]
+		if c == '%' && i+2 < len(workflowID) {
+			if v, err := strconv.ParseUint(workflowID[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
 
 // JourneyInput starts (or continues) a customer's journey.
 type JourneyInput struct {
@@ -75,6 +132,38 @@ type JourneyInput struct {
 	Seqs map[string]int `json:"seqs,omitempty"`
 	// Attrs are the customer's attributes when the journey starts.
 	Attrs map[string]any `json:"attrs,omitempty"`
+	// Rejected are the latest events the journey could not apply.
+	Rejected []RejectedEvent `json:"rejected,omitempty"`
+}
+
+// RejectedEvent is an accepted event that a journey could not apply, with
+// the reason: for example a schema that changed between the edge and the
+// worker, or a record that would grow past engine.MaxRecordBytes. A journey
+// keeps the latest MaxRejected.
+type RejectedEvent struct {
+	ID         string         `json:"id,omitempty"`
+	Type       string         `json:"type"`
+	At         time.Time      `json:"at"`
+	Received   time.Time      `json:"received"`
+	Reason     string         `json:"reason"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+	Data       map[string]any `json:"data,omitempty"`
+}
+
+// JourneyRejected is the TendStatus of a journey that holds rejected
+// events, so that tend events rejected finds them with one query.
+const JourneyRejected = "rejected"
+
+// MaxRejected is how many rejected events a journey keeps.
+const MaxRejected = 100
+
+// maxRejectedBytes bounds the payloads kept with rejected events; past it
+// only the newest keeps its attributes and data.
+const maxRejectedBytes = 256 << 10
+
+func rejectedSize(l []RejectedEvent) int {
+	b, _ := json.Marshal(l)
+	return len(b)
 }
 
 // Signal is one signal to a journey, kept in order.
@@ -118,6 +207,7 @@ type JourneyView struct {
 	Version  string          `json:"version"`
 	Timeline []engine.Record `json:"timeline"`
 	Stats    JourneyStats    `json:"stats"`
+	Rejected []RejectedEvent `json:"rejected"`
 }
 
 // RunView is what QueryState returns from a run: its state, what it is
@@ -127,6 +217,26 @@ type RunView struct {
 	Waiting  string          `json:"waiting"`
 	Timeline []engine.Record `json:"timeline"`
 }
+
+// CompleteTask asks a run to complete one of its open tasks.
+type CompleteTask struct {
+	Task    string    `json:"task"`
+	Outcome string    `json:"outcome,omitempty"`
+	At      time.Time `json:"at,omitempty"` // when it was done; the run's now when zero
+}
+
+// CompleteTaskResult is the run's answer to CompleteTask.
+type CompleteTaskResult struct {
+	Task   string `json:"task"`
+	Run    string `json:"run"`
+	Status string `json:"status"` // the run's status after the completion
+}
+
+// Error types of a rejected CompleteTask (temporal.ApplicationError.Type).
+const (
+	ErrTaskNotFound = "TaskNotFound"
+	ErrTaskDone     = "TaskDone"
+)
 
 // ParseTaskID splits a task id (<playbook>/<customer>/<n>/<step>/<occurrence>)
 // into its run id and customer. Customer ids may contain slashes; playbook

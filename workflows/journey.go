@@ -13,9 +13,22 @@ import (
 // Forward is an applied event a journey passes on to one of its runs, with
 // the customer's attributes before and after it.
 type Forward struct {
-	Event  *engine.Event  `json:"event"`
-	Attrs  map[string]any `json:"attrs"`
-	Before map[string]any `json:"before"`
+	Event *engine.Event  `json:"event"`
+	Attrs map[string]any `json:"attrs"`
+	// Diff gives the attributes before the event as a difference from
+	// Attrs. Histories recorded before it existed carry Before instead.
+	Diff   *engine.AttrDiff `json:"diff,omitempty"`
+	Before map[string]any   `json:"before,omitempty"`
+}
+
+// before is the customer's attributes before the forwarded event, given
+// those after it (restored to their Go types).
+func (f *Forward) before(s *engine.Schema, attrs map[string]any) map[string]any {
+	if f.Diff == nil {
+		return s.RestoreAttrs(f.Before)
+	}
+	d := engine.AttrDiff{Changed: s.RestoreAttrs(f.Diff.Changed), Added: f.Diff.Added}
+	return d.Before(attrs)
 }
 
 // Msg is one signal from a journey to a run. Temporal does not keep the
@@ -49,6 +62,8 @@ type journey struct {
 	fresh    bool // a new journey: a daily check due this instant still runs
 	stage    string
 	stats    JourneyStats
+	rejected []RejectedEvent
+	flagged  bool // TendStatus = rejected is set
 }
 
 // CustomerJourney is the long-lived workflow of one customer (SPEC 2): it
@@ -57,7 +72,7 @@ type journey struct {
 // answers their reservations and updates. It continues as new before its
 // history grows long, carrying its state and any signal not yet handled.
 func (w *Workflows) CustomerJourney(ctx workflow.Context, in JourneyInput) error {
-	d := &journey{w: w, ctx: ctx, queue: in.Pending, seqs: in.Seqs, stats: in.Stats}
+	d := &journey{w: w, ctx: ctx, queue: in.Pending, seqs: in.Seqs, stats: in.Stats, rejected: in.Rejected, flagged: len(in.Rejected) > 0}
 	if d.seqs == nil {
 		d.seqs = map[string]int{}
 	}
@@ -159,11 +174,14 @@ func (d *journey) handle(s Signal) {
 		d.refresh()
 		ev := s.Event
 		if err := d.set.Schema.Normalize(ev); err != nil {
-			d.stats.Rejected++
-			workflow.GetLogger(d.ctx).Warn("event rejected", "event", ev.ID, "type", ev.Type, "error", err.Error())
+			d.reject(ev, err.Error())
 			return
 		}
 		a := d.j.Apply(d.set, now, ev)
+		if a.Rejected != "" {
+			d.reject(ev, a.Rejected)
+			return
+		}
 		if a.Duplicate {
 			d.stats.Duplicates++
 		} else {
@@ -194,8 +212,32 @@ func (d *journey) handle(s Signal) {
 	d.publishStage()
 }
 
+// reject keeps an event the journey could not apply, with the reason, in
+// a bounded list that tend events rejected, the HTTP API and the journey's
+// current details show. The event is not marked as seen, so it may be sent
+// again once the cause is fixed.
+func (d *journey) reject(ev *engine.Event, reason string) {
+	d.stats.Rejected++
+	d.rejected = append(d.rejected, RejectedEvent{ID: ev.ID, Type: ev.Type, At: ev.At, Received: workflow.Now(d.ctx).UTC(),
+		Reason: reason, Attributes: ev.Attributes, Data: ev.Data})
+	if len(d.rejected) > MaxRejected {
+		d.rejected = d.rejected[len(d.rejected)-MaxRejected:]
+	}
+	if n := len(d.rejected); n > 1 && rejectedSize(d.rejected) > maxRejectedBytes {
+		// Keep the reasons; drop the payloads of all but the newest.
+		for i := range d.rejected[:n-1] {
+			d.rejected[i].Attributes, d.rejected[i].Data = nil, nil
+		}
+	}
+	if !d.flagged && workflow.GetVersion(d.ctx, "rejected-status", workflow.DefaultVersion, 1) == 1 {
+		d.flagged = true
+		_ = workflow.UpsertTypedSearchAttributes(d.ctx, AttrStatus.ValueSet(JourneyRejected))
+	}
+	workflow.GetLogger(d.ctx).Warn("event rejected", "event", ev.ID, "type", ev.Type, "error", reason)
+}
+
 func (d *journey) applied(a engine.Applied) {
-	if a.Duplicate {
+	if a.Duplicate || a.Rejected != "" {
 		return
 	}
 	for _, r := range a.Records {
@@ -203,7 +245,8 @@ func (d *journey) applied(a engine.Applied) {
 	}
 	if a.Event.Type != engine.EventDaily { // runs keep their own daily checks (Run.WantsDaily)
 		for _, id := range a.Forward {
-			d.signal(id, Msg{Forward: &Forward{Event: a.Event, Attrs: d.j.Attrs, Before: a.Before}})
+			diff := engine.Diff(a.Before, d.j.Attrs)
+			d.signal(id, Msg{Forward: &Forward{Event: a.Event, Attrs: d.j.Attrs, Diff: &diff}})
 		}
 	}
 	for _, s := range a.Starts {
@@ -220,7 +263,7 @@ func (d *journey) start(s engine.StartRun) {
 	in := RunInput{
 		Customer: d.j.Customer, Playbook: pb.Name, Version: pb.Version,
 		Source: runSource(b, d.set, pb),
-		Start:  &RunStart{ID: s.ID, N: s.N, Key: s.Key, Event: s.Event, Attrs: d.j.Attrs, Before: s.Before},
+		Start:  runStart(s, d.j.Attrs),
 	}
 	sa := []temporal.SearchAttributeUpdate{
 		AttrCustomer.ValueSet(d.j.Customer), AttrPlaybook.ValueSet(pb.Name), AttrVersion.ValueSet(pb.Version),
@@ -230,7 +273,7 @@ func (d *journey) start(s engine.StartRun) {
 		sa = append(sa, AttrStage.ValueSet(st))
 	}
 	opts := workflow.ChildWorkflowOptions{
-		WorkflowID:            s.ID,
+		WorkflowID:            WorkflowID(s.ID),
 		TaskQueue:             TaskQueue,
 		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
@@ -256,7 +299,7 @@ func (d *journey) signal(id string, m Msg) {
 			keep = append(keep, f)
 		}
 	}
-	d.sent = append(keep, workflow.SignalExternalWorkflow(d.ctx, id, "", signalJourney, m))
+	d.sent = append(keep, workflow.SignalExternalWorkflow(d.ctx, WorkflowID(id), "", signalJourney, m))
 	if len(d.sent) >= maxPendingSignals {
 		// Temporal fails a workflow task that leaves 2,000 signals to
 		// other workflows pending, and the retry would replay the same
@@ -322,8 +365,10 @@ func (d *journey) details() string {
 	if d.daily != nil {
 		s += ", next daily check " + d.dailyAt.In(d.loc()).Format("2006-01-02 15:04 MST")
 	}
-	if d.stats.Rejected > 0 {
-		s += fmt.Sprintf(", %d event(s) rejected (see the worker log)", d.stats.Rejected)
+	if n := len(d.rejected); n > 0 {
+		last := d.rejected[n-1]
+		s += fmt.Sprintf("; %d event(s) rejected, the last (%s %s at %s): %s; see tend events rejected --customer %s",
+			d.stats.Rejected, last.Type, orNone(last.ID), last.Received.Format(time.RFC3339), last.Reason, d.j.Customer)
 	}
 	return s
 }
@@ -341,7 +386,7 @@ func (d *journey) running() []string {
 
 func (d *journey) view() (JourneyView, error) {
 	return JourneyView{Customer: d.j.Customer, Stage: d.j.Stage(), Attrs: d.j.Attrs, Running: d.running(),
-		Version: d.version, Timeline: d.timeline, Stats: d.stats}, nil
+		Version: d.version, Timeline: d.timeline, Stats: d.stats, Rejected: d.rejected}, nil
 }
 
 // continueAsNew waits for every signal it sent, takes every signal that
@@ -382,5 +427,6 @@ func (d *journey) continueAsNew(chans ...workflow.ReceiveChannel) error {
 	st := d.j.JourneyState
 	return workflow.NewContinueAsNewError(d.ctx, JourneyWorkflow, JourneyInput{
 		Customer: d.j.Customer, State: &st, Pending: d.queue, Bundle: &b, Seqs: d.seqs, Stats: d.stats,
+		Rejected: d.rejected,
 	})
 }

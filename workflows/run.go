@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tend-cs/tend/engine"
 	"go.temporal.io/sdk/temporal"
@@ -24,16 +25,27 @@ type RunInput struct {
 	// Held the messages received ahead of it.
 	Next int   `json:"next,omitempty"`
 	Held []Msg `json:"held,omitempty"`
+	// BeforeDiff, when set, stands for State.Before as a difference from
+	// State.Attrs, so that continuing as new carries the record once.
+	BeforeDiff *engine.AttrDiff `json:"before_diff,omitempty"`
 }
 
 // RunStart is what a journey passes to a new run.
 type RunStart struct {
-	ID     string         `json:"id"`
-	N      int            `json:"n"`
-	Key    string         `json:"key,omitempty"`
-	Event  *engine.Event  `json:"event"`
-	Attrs  map[string]any `json:"attrs"`
-	Before map[string]any `json:"before"`
+	ID    string         `json:"id"`
+	N     int            `json:"n"`
+	Key   string         `json:"key,omitempty"`
+	Event *engine.Event  `json:"event"`
+	Attrs map[string]any `json:"attrs"`
+	// Diff gives the attributes before the triggering event as a
+	// difference from Attrs; older histories carry Before instead.
+	Diff   *engine.AttrDiff `json:"diff,omitempty"`
+	Before map[string]any   `json:"before,omitempty"`
+}
+
+func runStart(s engine.StartRun, attrs map[string]any) *RunStart {
+	diff := engine.Diff(s.Before, attrs)
+	return &RunStart{ID: s.ID, N: s.N, Key: s.Key, Event: s.Event, Attrs: attrs, Diff: &diff}
 }
 
 // RunResult is how a run ended.
@@ -79,23 +91,37 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 	}
 	d := &runDriver{w: w, ctx: ctx, set: set, timeline: in.Timeline, next: max(in.Next, 1), held: in.Held,
 		inbox: workflow.GetSignalChannel(ctx, signalJourney)}
-	if err := workflow.SetQueryHandler(ctx, QueryState, d.view); err != nil {
-		return nil, err
-	}
 	if in.State != nil {
 		st := *in.State
 		set.Schema.RestoreRunState(&st)
+		if in.BeforeDiff != nil {
+			diff := engine.AttrDiff{Changed: set.Schema.RestoreAttrs(in.BeforeDiff.Changed), Added: in.BeforeDiff.Added}
+			st.Before = diff.Before(st.Attrs)
+		}
 		d.r = engine.ResumeRun(set, pb, st)
 		d.published = [3]string{string(st.Status), d.r.CurrentStep(), st.Owner}
+	} else {
+		s := in.Start
+		set.Schema.RestoreEvent(s.Event)
+		attrs := set.Schema.RestoreAttrs(s.Attrs)
+		before := (&Forward{Diff: s.Diff, Before: s.Before}).before(set.Schema, attrs)
+		d.r = engine.NewRun(set, engine.StartRun{Playbook: pb, ID: s.ID, N: s.N, Key: s.Key, Event: s.Event,
+			Attrs: attrs, Before: before})
+		d.published = [3]string{string(engine.StatusRunning), "", ""}
+	}
+	// Handlers are set once the run exists and before anything blocks.
+	if err := workflow.SetQueryHandler(ctx, QueryState, d.view); err != nil {
+		return nil, err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCompleteTask, d.completeTask,
+		workflow.UpdateHandlerOptions{Validator: d.validateComplete}); err != nil {
+		return nil, err
+	}
+	if in.State != nil {
 		for _, t := range d.r.SortedTimers() {
 			d.startTimer(t)
 		}
 	} else {
-		s := in.Start
-		set.Schema.RestoreEvent(s.Event)
-		d.r = engine.NewRun(set, engine.StartRun{Playbook: pb, ID: s.ID, N: s.N, Key: s.Key, Event: s.Event,
-			Attrs: set.Schema.RestoreAttrs(s.Attrs), Before: set.Schema.RestoreAttrs(s.Before)})
-		d.published = [3]string{string(engine.StatusRunning), "", ""}
 		d.exec(d.r.Start(workflow.Now(ctx)))
 	}
 	for !d.r.Done() {
@@ -107,7 +133,7 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 		}
 		d.armDaily()
 		d.publish()
-		if w.tooLong(ctx) {
+		if w.tooLong(ctx) && workflow.AllHandlersFinished(ctx) {
 			return nil, d.continueAsNew(in)
 		}
 		var fired *runTimer
@@ -133,6 +159,8 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 		}
 	}
 	d.publish()
+	// A task completion in flight gets its answer before the run ends.
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	for _, t := range d.timers {
 		t.cancel()
 	}
@@ -235,7 +263,8 @@ func (d *runDriver) take() (Msg, bool) {
 func (d *runDriver) onForward(f Forward) {
 	s := d.set.Schema
 	s.RestoreEvent(f.Event)
-	d.exec(d.r.OnEvent(workflow.Now(d.ctx), f.Event, s.RestoreAttrs(f.Attrs), s.RestoreAttrs(f.Before)))
+	attrs := s.RestoreAttrs(f.Attrs)
+	d.exec(d.r.OnEvent(workflow.Now(d.ctx), f.Event, attrs, f.before(s, attrs)))
 }
 
 // activityName is the activity type of an action kind: email → Email.
@@ -355,8 +384,65 @@ func (d *runDriver) continueAsNew(in RunInput) error {
 		d.held = append(d.held, m)
 	}
 	st := d.r.RunState
+	diff := engine.Diff(st.Before, st.Attrs)
+	st.Before = nil
 	return workflow.NewContinueAsNewError(d.ctx, RunWorkflow, RunInput{
 		Customer: in.Customer, Playbook: in.Playbook, Version: in.Version, Source: in.Source,
-		State: &st, Timeline: d.timeline, Next: d.next, Held: d.held,
+		State: &st, Timeline: d.timeline, Next: d.next, Held: d.held, BeforeDiff: &diff,
 	})
 }
+
+// validateComplete accepts a completion only for a task the run has open,
+// so that a mistyped or finished task gets its answer from the run itself
+// and nothing is recorded.
+func (d *runDriver) validateComplete(req CompleteTask) error {
+	for _, t := range d.r.Tasks {
+		if t.ID == req.Task {
+			return nil
+		}
+	}
+	for i := len(d.timeline) - 1; i >= 0; i-- {
+		r := d.timeline[i]
+		if r.Task != req.Task {
+			continue
+		}
+		if r.Kind == engine.RecTaskCompleted {
+			return temporal.NewApplicationError(fmt.Sprintf("task %s was already completed at %s", req.Task, r.At.Format("2006-01-02 15:04 MST")), ErrTaskDone)
+		}
+		return temporal.NewApplicationError(fmt.Sprintf("task %s is no longer open: the run is %s", req.Task, d.r.Status), ErrTaskDone)
+	}
+	return temporal.NewApplicationError(fmt.Sprintf("run %s has no task %s", d.r.ID, req.Task), ErrTaskNotFound)
+}
+
+// completeTask sends the task.completed event to the customer's journey,
+// like any other event, so that every run and trigger sees it in order,
+// and answers once this run has applied it.
+func (d *runDriver) completeTask(ctx workflow.Context, req CompleteTask) (CompleteTaskResult, error) {
+	at := req.At
+	if at.IsZero() {
+		at = workflow.Now(ctx)
+	}
+	ev := engine.CompleteTaskEvent(d.r.Customer, req.Task, req.Outcome, at.UTC())
+	if err := workflow.SignalExternalWorkflow(ctx, JourneyID(d.r.Customer), "", SignalEvent, ev).Get(ctx, nil); err != nil {
+		return CompleteTaskResult{}, fmt.Errorf("pass the completion to the journey of %s: %w", d.r.Customer, err)
+	}
+	open := func() bool {
+		for _, t := range d.r.Tasks {
+			if t.ID == req.Task {
+				return true
+			}
+		}
+		return false
+	}
+	ok, err := workflow.AwaitWithTimeout(ctx, completeTimeout, func() bool { return d.r.Done() || !open() })
+	if err != nil {
+		return CompleteTaskResult{}, err
+	}
+	if !ok {
+		return CompleteTaskResult{}, fmt.Errorf("the journey of %s did not pass the completion on within %s; see tend events rejected --customer %s", d.r.Customer, completeTimeout, d.r.Customer)
+	}
+	return CompleteTaskResult{Task: req.Task, Run: d.r.ID, Status: string(d.r.Status)}, nil
+}
+
+// completeTimeout bounds how long a completion waits for its journey.
+const completeTimeout = 5 * time.Minute

@@ -1,0 +1,231 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+
+	"github.com/tend-cs/tend/workflows"
+)
+
+// Errors that callers tell apart: the CLI by exit code, the HTTP API by
+// status. Match them with errors.Is.
+var (
+	// ErrNotFound: the customer, run or task does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the task was already completed or closed.
+	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: Temporal cannot be reached, or did not answer.
+	ErrUnavailable = errors.New("temporal unavailable")
+)
+
+// IsUnavailable reports whether err means that Temporal could not be
+// reached or did not answer in time, as opposed to a refusal.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var un *serviceerror.Unavailable
+	var de *serviceerror.DeadlineExceeded
+	if errors.As(err, &un) || errors.As(err, &de) {
+		return true
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if s, ok := grpcstatus.FromError(e); ok && (s.Code() == codes.Unavailable || s.Code() == codes.DeadlineExceeded) {
+			return true
+		}
+	}
+	return false
+}
+
+func isNotFound(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
+}
+
+// Customer is what tend knows of a customer: GET /v1/customers/{id}.
+type Customer struct {
+	ID         string                    `json:"id"`
+	Stage      string                    `json:"stage"`
+	Attributes map[string]any            `json:"attributes"`
+	Runs       []RunSummary              `json:"runs"`
+	Rejected   []workflows.RejectedEvent `json:"rejected"`
+	Stats      workflows.JourneyStats    `json:"stats"`
+	Version    string                    `json:"version"`
+}
+
+// GetCustomer asks the customer's journey for its attributes, stage and
+// rejected events, and lists its runs. A customer tend has never seen is
+// ErrNotFound.
+func GetCustomer(ctx context.Context, c client.Client, id string) (*Customer, error) {
+	v, err := journeyView(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := ListRuns(ctx, c, RunFilter{Customer: id, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	attrs := v.Attrs
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	cust := &Customer{ID: v.Customer, Stage: v.Stage, Attributes: attrs, Runs: runs, Rejected: v.Rejected,
+		Stats: v.Stats, Version: v.Version}
+	if cust.Runs == nil {
+		cust.Runs = []RunSummary{}
+	}
+	if cust.Rejected == nil {
+		cust.Rejected = []workflows.RejectedEvent{}
+	}
+	return cust, nil
+}
+
+func journeyView(ctx context.Context, c client.Client, customer string) (*workflows.JourneyView, error) {
+	v, err := c.QueryWorkflow(ctx, workflows.JourneyID(customer), "", workflows.QueryState)
+	if err != nil {
+		switch {
+		case isNotFound(err):
+			return nil, fmt.Errorf("no customer %s: tend has received no event for it: %w", customer, ErrNotFound)
+		case IsUnavailable(err):
+			return nil, fmt.Errorf("query the journey of %s: no answer; is Temporal up and a worker running (tend worker, or tend dev)? %w", customer, errors.Join(ErrUnavailable, err))
+		}
+		return nil, fmt.Errorf("query the journey of %s: %w", customer, err)
+	}
+	var view workflows.JourneyView
+	if err := v.Get(&view); err != nil {
+		return nil, fmt.Errorf("query the journey of %s: %w", customer, err)
+	}
+	return &view, nil
+}
+
+// RejectedItem is a rejected event with its customer.
+type RejectedItem struct {
+	Customer string `json:"customer"`
+	workflows.RejectedEvent
+}
+
+// ListRejected lists the events that journeys accepted but could not
+// apply, newest first: one customer's, or, with customer "", those of
+// every journey that has any (journeys with rejected events carry
+// TendStatus = "rejected").
+func ListRejected(ctx context.Context, c client.Client, customer string) ([]RejectedItem, error) {
+	var customers []string
+	if customer != "" {
+		customers = []string{customer}
+	} else {
+		q := "WorkflowType = " + quote(workflows.JourneyWorkflow) + " AND ExecutionStatus = 'Running' AND " +
+			workflows.AttrStatus.GetName() + " = " + quote(workflows.JourneyRejected)
+		infos, err := listWorkflows(ctx, c, q, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, info := range infos {
+			customers = append(customers, strings.TrimPrefix(workflows.IDOf(info.GetExecution().GetWorkflowId()), "customer/"))
+		}
+	}
+	views := make([]*workflows.JourneyView, len(customers))
+	errs := make([]error, len(customers))
+	sem := make(chan struct{}, queryConcurrency)
+	var wg sync.WaitGroup
+	for i, cust := range customers {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			views[i], errs[i] = journeyView(ctx, c, cust)
+		})
+	}
+	wg.Wait()
+	var out []RejectedItem
+	for i, v := range views {
+		if err := errs[i]; err != nil {
+			if customer == "" && errors.Is(err, ErrNotFound) {
+				continue
+			}
+			return nil, err
+		}
+		for _, r := range v.Rejected {
+			out = append(out, RejectedItem{Customer: v.Customer, RejectedEvent: r})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b RejectedItem) int {
+		if c := b.Received.Compare(a.Received); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Customer, b.Customer)
+	})
+	return out, nil
+}
+
+// CompleteTask completes a task through a Temporal Update on its run, so
+// that the answer is the run's own: it returns once the run has recorded
+// the completion. An unknown task (or run) is ErrNotFound; a task already
+// completed, or closed because its run ended, is ErrConflict. It never
+// starts a journey.
+func CompleteTask(ctx context.Context, c client.Client, taskID, outcome string, at time.Time) (*workflows.CompleteTaskResult, error) {
+	runID, _, err := ParseTaskID(taskID)
+	if err != nil {
+		return nil, err
+	}
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.WorkflowID(runID),
+		UpdateName:   workflows.UpdateCompleteTask,
+		Args:         []any{workflows.CompleteTask{Task: taskID, Outcome: outcome, At: at.UTC()}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var res workflows.CompleteTaskResult
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	if err == nil {
+		return &res, nil
+	}
+	var app *temporal.ApplicationError
+	switch {
+	case errors.As(err, &app) && app.Type() == workflows.ErrTaskNotFound:
+		return nil, fmt.Errorf("%s: %w", app.Message(), ErrNotFound)
+	case errors.As(err, &app) && app.Type() == workflows.ErrTaskDone:
+		return nil, fmt.Errorf("%s: %w", app.Message(), ErrConflict)
+	case isNotFound(err):
+		return nil, fmt.Errorf("no task %s: run %s does not exist: %w", taskID, runID, ErrNotFound)
+	case isClosed(err):
+		return nil, closedTask(ctx, c, taskID, runID)
+	case IsUnavailable(err):
+		return nil, fmt.Errorf("complete task %s: %w", taskID, errors.Join(ErrUnavailable, err))
+	}
+	return nil, fmt.Errorf("complete task %s: %w", taskID, err)
+}
+
+// isClosed reports whether err says the workflow has already ended.
+func isClosed(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "workflow execution already completed") ||
+		strings.Contains(err.Error(), "already completed"))
+}
+
+// closedTask says why a task of an ended run cannot be completed: it was
+// done or closed (ErrConflict) or never existed (ErrNotFound).
+func closedTask(ctx context.Context, c client.Client, taskID, runID string) error {
+	v, err := ShowRun(ctx, c, runID)
+	if err != nil {
+		return fmt.Errorf("task %s: run %s has ended: %w", taskID, runID, ErrConflict)
+	}
+	for _, r := range v.Timeline {
+		if r.Task == taskID {
+			return fmt.Errorf("task %s is no longer open: run %s has ended (%s): %w", taskID, runID, v.State.Status, ErrConflict)
+		}
+	}
+	return fmt.Errorf("run %s (%s) has no task %s: %w", runID, v.State.Status, taskID, ErrNotFound)
+}

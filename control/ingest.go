@@ -1,0 +1,285 @@
+package control
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tend-cs/tend/engine"
+)
+
+// MaxBatch is the most events one POST /v1/events may carry.
+const MaxBatch = 500
+
+// EventError is one problem with one event of a batch or file: Index is
+// the event's 0-based position in the batch, or Line its 1-based line in a
+// file; Field names the field ("data.arr", "customer"), empty when the
+// event as a whole is malformed.
+type EventError struct {
+	Index   int    `json:"index"`
+	Line    int    `json:"-"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func (e EventError) Error() string {
+	if e.Field == "" {
+		return e.Message
+	}
+	return e.Field + ": " + e.Message
+}
+
+// EventErrors are the problems with a batch or file, in order.
+type EventErrors []EventError
+
+// Error lists the problems, one per line; file names the file for
+// file:line: positions ("" for a batch, which uses "event <index>").
+func (l EventErrors) Error() string { return l.Format("") }
+
+// Format lists the problems, one per line, as file:line: field: message
+// when file is set, else as event <index>: field: message.
+func (l EventErrors) Format(file string) string {
+	var b strings.Builder
+	for i, e := range l {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if file != "" && e.Line > 0 {
+			fmt.Fprintf(&b, "%s:%d: %s", file, e.Line, e.Error())
+		} else {
+			fmt.Fprintf(&b, "event %d: %s", e.Index, e.Error())
+		}
+	}
+	return b.String()
+}
+
+// wireEvent is an event as JSON carries it: in API bodies and JSONL lines.
+// at is a string so that one parser (engine.ParseEventTime) reads it.
+type wireEvent struct {
+	ID         *string        `json:"id"`
+	Type       *string        `json:"type"`
+	Customer   *string        `json:"customer"`
+	At         *string        `json:"at"`
+	Attributes map[string]any `json:"attributes"`
+	Data       map[string]any `json:"data"`
+}
+
+var wireFields = []string{"id", "type", "customer", "at", "attributes", "data"}
+
+// DecodeOptions says how DecodeEvent fills what an event leaves out.
+type DecodeOptions struct {
+	// Now is the time given to an event without at; when zero, at is
+	// required.
+	Now time.Time
+	// NewID, if set, gives an id to an event without one; when nil such
+	// an event gets a hash of its content (EventID), so that sending it
+	// again delivers it once.
+	NewID func() string
+}
+
+// DecodeEvent decodes one event from a JSON object strictly: unknown
+// fields, values of the wrong JSON type and a malformed at are errors that
+// name the field. Numbers keep their text (json.Number) until the schema
+// types them.
+func DecodeEvent(b []byte, o DecodeOptions) (*engine.Event, engine.FieldErrors) {
+	var errs engine.FieldErrors
+	add := func(field, format string, args ...any) {
+		errs = append(errs, engine.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		add("", "want a JSON object with type, customer and at, such as {\"type\": \"contract.signed\", \"customer\": \"acme\", \"at\": \"2026-01-05T15:00:00Z\"}")
+		return nil, errs
+	}
+	var w wireEvent
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(&w); err != nil {
+		add(jsonErrField(err), "%s", jsonErrMessage(err))
+		return nil, errs
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		add("", "more than one JSON value")
+		return nil, errs
+	}
+	ev := &engine.Event{Attributes: w.Attributes, Data: w.Data}
+	if w.ID != nil {
+		ev.ID = *w.ID
+		if ev.ID == "" {
+			add("id", "empty id; leave id out to have one assigned")
+		}
+	}
+	if w.Type != nil {
+		ev.Type = *w.Type
+	}
+	if w.Customer != nil {
+		ev.Customer = *w.Customer
+	}
+	switch {
+	case w.At != nil:
+		t, err := engine.ParseEventTime(*w.At)
+		if err != nil {
+			add("at", "%v", err)
+		}
+		ev.At = t
+	case !o.Now.IsZero():
+		ev.At = o.Now.UTC()
+	}
+	return ev, errs
+}
+
+// jsonErrField names the field a json decoding error is about.
+func jsonErrField(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return te.Field
+	}
+	if f, ok := unknownField(err); ok {
+		return f
+	}
+	return ""
+}
+
+func unknownField(err error) (string, bool) {
+	const p = "json: unknown field "
+	if s := err.Error(); strings.HasPrefix(s, p) {
+		return strings.Trim(strings.TrimPrefix(s, p), `"`), true
+	}
+	return "", false
+}
+
+func jsonErrMessage(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		want := te.Type.String()
+		switch {
+		case strings.HasPrefix(want, "map["):
+			want = "an object"
+		case want == "string", want == "*string":
+			want = "a string"
+		}
+		return fmt.Sprintf("is a JSON %s; want %s", te.Value, want)
+	}
+	if f, ok := unknownField(err); ok {
+		return fmt.Sprintf("unknown field %s; an event has %s", f, strings.Join(wireFields, ", "))
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("malformed JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "malformed JSON: unexpected end"
+	}
+	return "malformed JSON: " + strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// DecodeBatch decodes a POST /v1/events body: one event object, or a JSON
+// array of at most MaxBatch of them. A body that is not JSON, or not an
+// object or array, is an error; per-event problems are returned as
+// EventErrors with each event's index. Events are not checked against the
+// schema here: see Check.
+func DecodeBatch(body []byte, o DecodeOptions) ([]*engine.Event, EventErrors, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, nil, errors.New("empty body; send one event object or a JSON array of events")
+	}
+	var raws []json.RawMessage
+	switch body[0] {
+	case '{':
+		if !json.Valid(body) {
+			return nil, nil, fmt.Errorf("malformed JSON: %s", syntaxError(body))
+		}
+		raws = []json.RawMessage{body}
+	case '[':
+		if err := json.Unmarshal(body, &raws); err != nil {
+			return nil, nil, fmt.Errorf("malformed JSON: %s", syntaxError(body))
+		}
+		if len(raws) == 0 {
+			return nil, nil, errors.New("empty array; send at least one event")
+		}
+		if len(raws) > MaxBatch {
+			return nil, nil, fmt.Errorf("%d events in one request; at most %d are allowed: split the batch", len(raws), MaxBatch)
+		}
+	default:
+		if !json.Valid(body) {
+			return nil, nil, fmt.Errorf("malformed JSON: %s", syntaxError(body))
+		}
+		return nil, nil, errors.New("want one event object or a JSON array of events")
+	}
+	events := make([]*engine.Event, len(raws))
+	var errs EventErrors
+	for i, raw := range raws {
+		ev, fe := DecodeEvent(raw, o)
+		for _, e := range fe {
+			errs = append(errs, EventError{Index: i, Field: e.Field, Message: e.Message})
+		}
+		events[i] = ev
+	}
+	return events, errs, nil
+}
+
+func syntaxError(b []byte) string {
+	var v any
+	err := json.Unmarshal(b, &v)
+	if err == nil {
+		return "not a single JSON value"
+	}
+	return jsonErrMessage(err)
+}
+
+// Check checks decoded events against the schema (engine.Schema.CheckEvent:
+// declared types and fields, enums, sizes, customer ids) and gives an id to
+// each event without one, as o says. It converts values to their declared
+// types in place and returns every problem, with each event's index. A nil
+// event (one that did not decode) is skipped.
+func Check(s *engine.Schema, events []*engine.Event, o DecodeOptions) EventErrors {
+	var errs EventErrors
+	for i, ev := range events {
+		if ev == nil {
+			continue
+		}
+		for _, e := range s.CheckEvent(ev) {
+			errs = append(errs, EventError{Index: i, Field: e.Field, Message: e.Message})
+		}
+	}
+	if len(errs) > 0 {
+		return sortErrs(errs)
+	}
+	for _, ev := range events {
+		if ev.ID != "" {
+			continue
+		}
+		if o.NewID != nil {
+			ev.ID = o.NewID()
+		} else {
+			ev.ID = EventID(ev)
+		}
+	}
+	return nil
+}
+
+func sortErrs(errs EventErrors) EventErrors {
+	slices.SortStableFunc(errs, func(a, b EventError) int {
+		if a.Index != b.Index {
+			return a.Index - b.Index
+		}
+		return strings.Compare(a.Field, b.Field)
+	})
+	return errs
+}
+
+// RandomID is a new random event id, for events that arrive without one
+// through the API: such events are not de-duplicated.
+func RandomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "evt_" + hex.EncodeToString(b[:])
+}
