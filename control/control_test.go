@@ -521,7 +521,6 @@ func TestSendEvents(t *testing.T) {
 	}
 }
 
-
 func payload(t *testing.T, v any) *commonpb.Payload {
 	t.Helper()
 	p, err := converter.GetDefaultDataConverter().ToPayload(v)

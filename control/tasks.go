@@ -123,4 +123,3 @@ func ParseTaskID(taskID string) (runID, customer string, err error) {
 	}
 	return runID, customer, nil
 }
-

@@ -65,13 +65,13 @@ type Applied struct {
 	// Rejected says why the event was not applied: it would make the
 	// customer's record larger than MaxRecordBytes. The event is not
 	// marked as seen.
-	Rejected  string
-	Event     *Event
-	Before    map[string]any // attributes before the event
-	Attrs     map[string]any // attributes after the event
-	Records   []Record       // stage changes
-	Forward   []string       // running runs that must receive the event, in playbook order
-	Starts    []StartRun     // runs to start, in playbook order, after forwarding
+	Rejected string
+	Event    *Event
+	Before   map[string]any // attributes before the event
+	Attrs    map[string]any // attributes after the event
+	Records  []Record       // stage changes
+	Forward  []string       // running runs that must receive the event, in playbook order
+	Starts   []StartRun     // runs to start, in playbook order, after forwarding
 }
 
 // Stage is the customer's lifecycle stage, or "".
