@@ -48,3 +48,22 @@ func TestReplayRecordedHistories(t *testing.T) {
 		}
 	}
 }
+
+// Workflow ids are printable ASCII, and map back to the ids as given.
+func TestWorkflowID(t *testing.T) {
+	for _, tt := range []struct{ id, want string }{
+		{"customer/acme", "customer/acme"},
+		{"customer/zoë", "customer/zo%C3%AB"},
+		{"run/p/100%/1", "run/p/100%25/1"},
+		{"customer/株式会社", "customer/%E6%A0%AA%E5%BC%8F%E4%BC%9A%E7%A4%BE"},
+		{"customer/a b", "customer/a b"},
+	} {
+		got := WorkflowID(tt.id)
+		if got != tt.want {
+			t.Errorf("WorkflowID(%q) = %q, want %q", tt.id, got, tt.want)
+		}
+		if back := IDOf(got); back != tt.id {
+			t.Errorf("IDOf(%q) = %q, want %q", got, back, tt.id)
+		}
+	}
+}
