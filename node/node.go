@@ -10,12 +10,10 @@
 package node
 
 import (
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -44,14 +42,10 @@ type Options struct {
 
 // Node is a running worker.
 type Node struct {
-	opts   Options
-	pb     *workflows.Playbooks
-	w      worker.Worker
-	sum    [32]byte
-	cancel context.CancelFunc
-	done   sync.WaitGroup
-	mu     sync.Mutex
-	loaded string
+	opts Options
+	pb   *workflows.Playbooks
+	w    worker.Worker
+	pbw  *Watcher
 }
 
 // Start loads the playbooks (every error is returned if they are invalid),
@@ -63,100 +57,51 @@ func Start(opts Options) (*Node, error) {
 	if opts.Playbooks == "" {
 		opts.Playbooks = opts.Config.Playbooks
 	}
-	n := &Node{opts: opts}
-	b, sum, errs, err := readBundle(opts.Playbooks)
+	n := &Node{opts: opts, pb: workflows.NewPlaybooks(workflows.Bundle{})}
+	pbw, err := Watch(opts.Playbooks, opts.Reload, opts.Logger, n.pb.Swap)
 	if err != nil {
 		return nil, err
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("playbooks in %s are invalid:\n%w", opts.Playbooks, errs.Err())
-	}
-	n.pb, n.sum, n.loaded = workflows.NewPlaybooks(b), sum, b.Version
+	n.pbw = pbw
+	n.pb.Swap(pbw.Bundle())
 	acts, err := activities.New(ActivityOptions(opts.Config), opts.Logger)
 	if err != nil {
+		pbw.Stop()
 		return nil, fmt.Errorf("activities: %w", err)
 	}
 	n.w = worker.New(opts.Client, workflows.TaskQueue, opts.Worker)
 	workflows.New(n.pb, opts.Workflows).Register(n.w)
 	acts.Register(n.w)
 	if err := n.w.Start(); err != nil {
+		pbw.Stop()
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
-	opts.Logger.Info().Str("playbooks", opts.Playbooks).Str("version", b.Version).Msg("worker started")
-	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
-	if opts.Reload >= 0 {
-		every := opts.Reload
-		if every == 0 {
-			every = 2 * time.Second
-		}
-		n.done.Add(1)
-		go n.watch(ctx, every)
-	}
+	opts.Logger.Info().Str("playbooks", opts.Playbooks).Str("version", pbw.Bundle().Version).Msg("worker started")
 	return n, nil
 }
 
 // Version is the version of the playbook set in use.
-func (n *Node) Version() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.loaded
-}
+func (n *Node) Version() string { return n.pbw.Bundle().Version }
 
-// Stop stops the worker and the watcher.
-func (n *Node) Stop() {
-	n.cancel()
-	n.done.Wait()
-	n.w.Stop()
-}
-
-func (n *Node) watch(ctx context.Context, every time.Duration) {
-	defer n.done.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n.Reload()
-		}
-	}
-}
+// Set is the playbook set in use, for checking events at the edge.
+func (n *Node) Set() *engine.Set { return n.pbw.Set() }
 
 // Reload checks the playbook directory now. A changed, valid set replaces
 // the current one; an invalid one is logged, error by error, and ignored.
-func (n *Node) Reload() {
-	log := n.opts.Logger
-	b, sum, errs, err := readBundle(n.opts.Playbooks)
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if err != nil {
-		log.Error().Err(err).Msg("playbook reload failed; keeping the last good set")
-		return
-	}
-	if sum == n.sum {
-		return
-	}
-	n.sum = sum
-	if len(errs) > 0 {
-		for _, e := range errs {
-			log.Error().Msg(e.Error())
-		}
-		log.Error().Int("errors", len(errs)).Str("version", n.loaded).Msg("playbook reload failed; keeping the last good set")
-		return
-	}
-	n.pb.Swap(b)
-	log.Info().Str("from", n.loaded).Str("to", b.Version).Msg("playbooks reloaded")
-	n.loaded = b.Version
+func (n *Node) Reload() { n.pbw.Reload() }
+
+// Stop stops the worker and the watcher.
+func (n *Node) Stop() {
+	n.pbw.Stop()
+	n.w.Stop()
 }
 
 // readBundle reads and validates a playbook directory. sum covers the
 // bytes, so an unchanged directory is not validated again.
-func readBundle(dir string) (workflows.Bundle, [32]byte, engine.ErrorList, error) {
+func readBundle(dir string) (workflows.Bundle, *engine.Set, [32]byte, engine.ErrorList, error) {
 	groups, err := load.Files([]string{dir})
 	if err != nil {
-		return workflows.Bundle{}, [32]byte{}, nil, err
+		return workflows.Bundle{}, nil, [32]byte{}, nil, err
 	}
 	var files []engine.File
 	for _, g := range groups {
@@ -169,8 +114,8 @@ func readBundle(dir string) (workflows.Bundle, [32]byte, engine.ErrorList, error
 	}
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
-	b, _, errs := workflows.NewBundle(relative(dir, files))
-	return b, sum, errs, nil
+	b, set, errs := workflows.NewBundle(relative(dir, files))
+	return b, set, sum, errs, nil
 }
 
 // relative strips the directory from file paths, so that a bundle's
