@@ -1,8 +1,16 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"go.temporal.io/api/serviceerror"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tend-cs/tend/control"
 )
 
 func TestTopLevel(t *testing.T) {
@@ -24,7 +32,7 @@ func TestTopLevel(t *testing.T) {
 			name:   "--help",
 			args:   []string{"--help"},
 			code:   exitOK,
-			stdout: []string{"Usage: tend <command>", "  validate ", "  simulate ", "  schema ", "Run tend <command> --help"},
+			stdout: []string{"Usage: tend <command>", "  validate ", "  simulate ", "  schema ", `Run "tend <command> --help"`},
 		},
 		{
 			name:   "-h",
@@ -119,10 +127,10 @@ func TestTopLevel(t *testing.T) {
 	}
 }
 
-// Kong reports --help through its Exit hook, which parse turns into a
-// panic and recovers. The recovery must not leak: the command must not run
-// after --help, and a second parse in the same process must work normally.
-func TestKongExitIsContained(t *testing.T) {
+// kong reports --help through its Exit hook, which records the exit and
+// lets Parse return: the command must not run after --help, and a second
+// run in the same process must work normally.
+func TestHelpDoesNotRun(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		r := mustRun(t, exitOK, "validate", "--format", "json", "--help")
 		if strings.Contains(r.stdout, `"valid"`) {
@@ -131,35 +139,67 @@ func TestKongExitIsContained(t *testing.T) {
 		mustRun(t, exitOK, "validate", shippedPlaybooks)
 		mustRun(t, exitUsage, "validate", "--format")
 	}
+	// A command whose flags are wrong still shows its help.
+	r := mustRun(t, exitOK, "dev", "--port", "70000", "--help")
+	contains(t, "stdout", r.stdout, "Usage: tend dev")
+	if r.stderr != "" {
+		t.Errorf("stderr = %q", r.stderr)
+	}
+}
 
-	var a validateArgs
-	var out, errOut strings.Builder
-	code, done := parse("validate", &a, []string{"--help"}, &out, &errOut)
-	if code != exitOK || !done {
-		t.Errorf("parse --help = (%d, %v), want (0, true)", code, done)
+func TestVersion(t *testing.T) {
+	r := mustRun(t, exitOK, "--version")
+	if want := "tend " + versionString() + "\n"; r.stdout != want || r.stderr != "" {
+		t.Errorf("stdout %q, stderr %q; want stdout %q", r.stdout, r.stderr, want)
 	}
-	code, done = parse("validate", &a, []string{"--format", "github", "x", "y"}, &out, &errOut)
-	if code != 0 || done {
-		t.Errorf("parse of good flags = (%d, %v), want (0, false)", code, done)
-	}
-	if a.Format != "github" || strings.Join(a.Paths, ",") != "x,y" {
-		t.Errorf("parsed %+v", a)
-	}
-	// A panic that is not kong's exit must not be swallowed.
-	defer func() {
-		if r := recover(); r != "boom" {
-			t.Errorf("recovered %v, want the original panic boom", r)
+	defer func(v string) { version = v }(version)
+	version = "v1.2.3"
+	for _, args := range [][]string{{"--version"}, {"validate", "--version"}} {
+		r := mustRun(t, exitOK, args...)
+		if r.stdout != "tend v1.2.3\n" {
+			t.Errorf("tend %s: stdout %q, want the version set with -ldflags -X main.version", strings.Join(args, " "), r.stdout)
 		}
-	}()
-	parse("bad", &panicky{}, []string{"--x", "1"}, &out, &errOut)
-	t.Error("parse returned after a foreign panic")
+	}
 }
 
-// panicky is a kong grammar whose flag mapper panics during Parse.
-type panicky struct {
-	X panicValue `name:"x"`
+// An unreachable Temporal exits 3, as opposed to 1 for a refusal and 2 for
+// bad input.
+func TestUnreachable(t *testing.T) {
+	r := mustRun(t, exitUnreachable, "runs", "list", "--address", "127.0.0.1:1", "--timeout", "2s")
+	if want := "tend runs list: cannot reach Temporal at 127.0.0.1:1: "; !strings.HasPrefix(r.stderr, want) || r.stdout != "" {
+		t.Errorf("stderr %q, want prefix %q; stdout %q", r.stderr, want, r.stdout)
+	}
 }
 
-type panicValue struct{}
-
-func (panicValue) UnmarshalText([]byte) error { panic("boom") }
+func TestExitCode(t *testing.T) {
+	plain := errors.New("boom")
+	_, parseErr := parseOnly(t, "validate", "--bogus")
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, exitOK},
+		{"plain error", plain, exitInvalid},
+		{"failed", failed(plain), exitInvalid},
+		{"usage", usagef("--x: bad"), exitUsage},
+		{"silent", silent(exitInvalid), exitInvalid},
+		{"dial", &dialError{address: "x:1", err: plain}, exitUnreachable},
+		{"wrapped unavailable", failed(fmt.Errorf("list runs: %w", serviceerror.NewUnavailable("no"))), exitUnreachable},
+		{"grpc unavailable", fmt.Errorf("query: %w", status.Error(codes.Unavailable, "down")), exitUnreachable},
+		{"control unavailable", failed(fmt.Errorf("complete task x: %w", errors.Join(control.ErrUnavailable, plain))), exitUnreachable},
+		{"not found", failed(serviceerror.NewNotFound("no run")), exitInvalid},
+		{"conflict", failed(fmt.Errorf("task x is done: %w", control.ErrConflict)), exitInvalid},
+		{"deadline after connecting", failed(status.Error(codes.DeadlineExceeded, "slow")), exitInvalid},
+		{"kong parse error", parseErr, exitUsage},
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("%s: exitCode(%v) = %d, want %d", tt.name, tt.err, got, tt.want)
+		}
+	}
+	var out strings.Builder
+	if code := report(&out, "tend x", silent(exitInvalid)); code != exitInvalid || out.Len() != 0 {
+		t.Errorf("silent: exit %d, printed %q", code, out.String())
+	}
+}

@@ -6,9 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -16,10 +14,6 @@ import (
 
 	"github.com/tend-cs/tend/internal/zlog"
 )
-
-// exitRemote is the exit code when Temporal cannot be reached or refuses a
-// request.
-const exitRemote = 1
 
 // connFlags are the flags of every command that talks to Temporal. Embed
 // them with `embed:""`.
@@ -36,7 +30,20 @@ type connFlags struct {
 	Verbose       bool          `short:"v" help:"log the Temporal client's messages to stderr"`
 }
 
-// dialError is a failure to reach Temporal, as opposed to a bad flag.
+// Validate checks the flags that need no file or server. kong calls it.
+func (f connFlags) Validate() error {
+	switch {
+	case f.Timeout <= 0:
+		return usagef("--timeout %s: want a positive duration such as 30s", f.Timeout)
+	case f.TLSCert != "" && f.TLSKey == "":
+		return usagef("--tls-cert needs --tls-key")
+	case f.TLSKey != "" && f.TLSCert == "":
+		return usagef("--tls-key needs --tls-cert")
+	}
+	return nil
+}
+
+// dialError is a failure to reach Temporal, as opposed to a bad flag: exit 3.
 type dialError struct {
 	address string
 	err     error
@@ -105,13 +112,13 @@ func (f connFlags) options(logger zerolog.Logger) (client.Options, error) {
 	return opts, nil
 }
 
-// dial connects to Temporal. A bad flag or file is returned as is; a
-// failure to connect as a *dialError, whose message says how to start a
+// dial connects to Temporal. A bad flag or file is a usage error; a
+// failure to connect a *dialError, whose message says how to start a
 // server.
 func (f connFlags) dial(ctx context.Context, logger zerolog.Logger) (client.Client, error) {
 	opts, err := f.options(logger)
 	if err != nil {
-		return nil, err
+		return nil, usageError(err)
 	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
@@ -121,26 +128,13 @@ func (f connFlags) dial(ctx context.Context, logger zerolog.Logger) (client.Clie
 }
 
 // connect is what a command does to talk to Temporal: a context that ends
-// at --timeout or on Ctrl-C, and a client. On failure it prints the reason
-// and returns the exit code: 2 for a bad flag or file, 1 when Temporal
-// cannot be reached.
-func (f connFlags) connect(name string, stderr io.Writer) (context.Context, client.Client, func(), int) {
-	if f.Timeout <= 0 {
-		fmt.Fprintf(stderr, "tend %s: --timeout %s: want a positive duration such as 30s\n", name, f.Timeout)
-		return nil, nil, nil, exitUsage
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
-	done := func() { cancel(); stop() }
-	c, err := f.dial(ctx, newLogger(stderr, f.Verbose))
+// at --timeout or on Ctrl-C, and a client. done closes both.
+func (f connFlags) connect(env *cliEnv) (ctx context.Context, c client.Client, done func(), err error) {
+	ctx, cancel := context.WithTimeout(env.context(), f.Timeout)
+	c, err = f.dial(ctx, newLogger(env.stderr, f.Verbose))
 	if err != nil {
-		done()
-		fmt.Fprintf(stderr, "tend %s: %v\n", name, err)
-		var de *dialError
-		if errors.As(err, &de) {
-			return nil, nil, nil, exitRemote
-		}
-		return nil, nil, nil, exitUsage
+		cancel()
+		return nil, nil, nil, err
 	}
-	return ctx, c, func() { c.Close(); done() }, exitOK
+	return ctx, c, func() { c.Close(); cancel() }, nil
 }

@@ -43,7 +43,7 @@ func TestDialFailure(t *testing.T) {
 		{"tasks", "complete", "onboarding/acme/1/kickoff/1", "--outcome", "held"},
 	} {
 		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
-			r := mustRun(t, exitRemote, append(args, "--address", addr)...)
+			r := mustRun(t, exitUnreachable, append(args, "--address", addr)...)
 			want := "tend " + strings.Join(args[:2], " ") + ": cannot reach Temporal at " + addr + ": "
 			if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, "; start one with `tend dev`\n") {
 				t.Errorf("stderr = %q, want %q ... start one with `tend dev`", r.stderr, want)
@@ -58,7 +58,7 @@ func TestDialFailure(t *testing.T) {
 func TestAddressFromEnvironment(t *testing.T) {
 	addr := closedAddr(t)
 	t.Setenv("TEMPORAL_ADDRESS", addr)
-	r := mustRun(t, exitRemote, "runs", "list")
+	r := mustRun(t, exitUnreachable, "runs", "list")
 	contains(t, "stderr", r.stderr, "cannot reach Temporal at "+addr+":")
 }
 

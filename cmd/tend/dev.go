@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/alecthomas/kong"
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
 
@@ -24,78 +21,56 @@ import (
 // there to send.
 const quickstartEvents = "examples/quickstart/events.jsonl"
 
-type devArgs struct {
-	Dir       string        `default:".tend" help:"state directory, created if missing: the server keeps temporal.db in it, and outreach goes to its outbox/ unless the config file sets outbox:"`
-	Port      int           `default:"7233" help:"Temporal frontend port (gRPC); 0 picks a free one"`
-	UIPort    int           `name:"ui-port" default:"8233" help:"Temporal Web UI port; 0 runs no UI"`
-	Playbooks string        `placeholder:"DIR" help:"playbook directory (default: playbooks: in the config file, else ./playbooks)"`
-	Config    string        `default:"tend.yaml" help:"runtime configuration: playbooks:, outbox: and channels; the default file may be missing. Its temporal: section is not used: dev runs its own server"`
-	Reload    time.Duration `default:"2s" help:"how often to check the playbooks for changes; 0 never reloads"`
-	Log       logFlags      `embed:""`
-
-	explicit map[string]bool
+// devCmd is `tend dev`: a Temporal server on a SQLite file, the Web UI
+// and a worker in one process, until SIGINT or SIGTERM.
+type devCmd struct {
+	Dir    string        `default:".tend" help:"state directory, created if missing: the server keeps temporal.db in it, and outreach goes to its outbox/ unless the config file sets outbox:"`
+	Port   int           `default:"7233" help:"Temporal frontend port (gRPC); 0 picks a free one"`
+	UIPort int           `name:"ui-port" default:"8233" help:"Temporal Web UI port; 0 runs no UI"`
+	Set    playbookFlags `embed:""`
+	Config string        `default:"tend.yaml" env:"TEND_CONFIG" help:"runtime configuration: playbooks:, outbox: and channels; the default file may be missing. Its temporal: section is not used: dev runs its own server"`
+	Reload time.Duration `default:"2s" help:"how often to check the playbooks for changes; 0 never reloads"`
+	Log    logFlags      `embed:""`
 }
 
-// AfterApply records which flags were given: an explicitly named config
-// file must exist.
-func (a *devArgs) AfterApply(ctx *kong.Context) error {
-	a.explicit = explicitFlags(ctx)
-	return nil
-}
-
-// devCmd implements `tend dev`: a Temporal server on a SQLite file, the
-// Web UI and a worker in one process, until SIGINT or SIGTERM.
-func devCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signalContext()
-	defer stop()
-	return devMain(ctx, args, stdout, stderr)
-}
-
-// devMain runs tend dev until ctx ends, then stops the worker, the client
-// and the server, and returns 0.
-func devMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var a devArgs
-	if code, done := parse("dev", &a, args, stdout, stderr); done {
-		return code
-	}
-	fail := func(code int, format string, args ...any) int {
-		fmt.Fprintf(stderr, "tend dev: "+format+"\n", args...)
-		return code
-	}
+// Validate checks the ports, --dir and --reload. kong calls it.
+func (a *devCmd) Validate() error {
 	switch {
 	case a.Port < 0 || a.Port > 65535:
-		return fail(exitUsage, "--port %d: want 1-65535, or 0 for a free port", a.Port)
+		return usagef("--port %d: want 1-65535, or 0 for a free port", a.Port)
 	case a.UIPort < 0 || a.UIPort > 65535:
-		return fail(exitUsage, "--ui-port %d: want 1-65535, or 0 for no UI", a.UIPort)
+		return usagef("--ui-port %d: want 1-65535, or 0 for no UI", a.UIPort)
 	case a.Port != 0 && a.Port == a.UIPort:
-		return fail(exitUsage, "--port and --ui-port are both %d; give them different ports", a.Port)
+		return usagef("--port and --ui-port are both %d; give them different ports", a.Port)
 	case a.Dir == "":
-		return fail(exitUsage, "--dir is empty; give a directory such as .tend")
+		return usagef("--dir is empty; give a directory such as .tend")
 	}
-	reload, msg := reloadEvery(a.Reload)
-	if msg != "" {
-		return fail(exitUsage, "%s", msg)
-	}
-	cfg, code := loadConfig("dev", a.Config, a.explicit["config"], stderr)
-	if code != exitOK {
-		return code
+	_, err := reloadEvery(a.Reload)
+	return err
+}
+
+// Run runs tend dev until the context ends, then stops the worker, the
+// client and the server.
+func (a *devCmd) Run(env *cliEnv) error {
+	reload, _ := reloadEvery(a.Reload)
+	cfg, err := env.config()
+	if err != nil {
+		return err
 	}
 	if !outboxSet(cfg) {
 		cfg.Outbox = filepath.Join(a.Dir, "outbox")
 	}
-	playbooks := a.Playbooks
-	if playbooks == "" {
-		playbooks = cfg.Playbooks
-	}
-	count, code := checkPlaybooks("dev", playbooks, stderr)
-	if code != exitOK {
-		return code
+	playbooks := a.Set.Playbooks
+	count, err := checkPlaybooks(playbooks)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(a.Dir, 0o755); err != nil {
-		return fail(exitUsage, "--dir %s: %v", a.Dir, err)
+		return usagef("--dir %s: %v", a.Dir, err)
 	}
 
-	log := a.Log.logger(stderr)
+	ctx := env.context()
+	log := a.Log.logger(env.stderr)
 	// The server's info logs are a firehose; it logs warnings and errors
 	// unless --log-level asks for fewer.
 	serverLevel := zerolog.WarnLevel
@@ -113,24 +88,24 @@ func devMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		LogLevel:         serverLevel,
 	})
 	if err != nil {
-		return fail(exitInvalid, "%v", err)
+		return failed(err)
 	}
 	defer srv.Stop()
 	c, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Logger: zlog.SDK(log)})
 	if err != nil {
-		return fail(exitInvalid, "connect to the embedded server at %s: %v", srv.Address(), err)
+		return failedf("connect to the embedded server at %s: %v", srv.Address(), err)
 	}
 	defer c.Close()
 	n, err := node.Start(node.Options{Client: c, Config: cfg, Playbooks: playbooks, Logger: log, Reload: reload})
 	if err != nil {
-		return fail(exitInvalid, "%v", err)
+		return failed(err)
 	}
 	defer n.Stop()
 
-	fmt.Fprint(stderr, devBanner(srv, db, cfg.Outbox, playbooks, n.Version(), count))
+	fmt.Fprint(env.stderr, devBanner(srv, db, cfg.Outbox, playbooks, n.Version(), count))
 	<-ctx.Done()
 	log.Info().Msg("shutting down")
-	return exitOK
+	return nil
 }
 
 // outboxSet says whether the config file sets outbox:. Without one,

@@ -206,7 +206,7 @@ func TestDevEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	port, uiPort := freePort(t), freePort(t)
 	dev := func(ctx context.Context, args []string, out *output) int {
-		return devMain(ctx, args, &bytes.Buffer{}, out)
+		return runContext(ctx, append([]string{"dev"}, args...), strings.NewReader(""), &bytes.Buffer{}, out)
 	}
 	stderr, stop, exited := start(dev, "--dir", dir, "--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort),
 		"--playbooks", shippedPlaybooks)
@@ -268,7 +268,7 @@ Send events:  tend event send --help
 	}
 
 	worker := func(ctx context.Context, args []string, out *output) int {
-		return workerMain(ctx, args, &bytes.Buffer{}, out)
+		return runContext(ctx, append([]string{"worker"}, args...), strings.NewReader(""), &bytes.Buffer{}, out)
 	}
 	wout, wstop, wexited := start(worker, "--address", addr, "--playbooks", shippedPlaybooks, "--reload", "0", "--log-format", "json")
 	wout.waitFor(t, `"message":"worker started"`, wexited, deadline)

@@ -13,11 +13,13 @@ import (
 	"github.com/tend-cs/tend/engine"
 )
 
-type eventArgs struct {
-	Send eventSendArgs `cmd:"" help:"send one event (flags) or many (-f events.jsonl) to the customers' journeys"`
+// eventCmd is `tend event`, whose one command is send.
+type eventCmd struct {
+	Send eventSendCmd `cmd:"" help:"send one event (flags) or many (-f events.jsonl) to the customers' journeys"`
 }
 
-type eventSendArgs struct {
+// eventSendCmd is `tend event send`.
+type eventSendCmd struct {
 	Customer string   `help:"the customer id"`
 	Type     string   `help:"the event type, e.g. contract.signed"`
 	At       string   `help:"when it happened (RFC 3339, or a date); default now"`
@@ -26,71 +28,80 @@ type eventSendArgs struct {
 	Data     []string `sep:"none" placeholder:"KEY=VALUE" help:"a field of the event's data (repeatable); VALUE as for --attr"`
 	File     string   `short:"f" placeholder:"FILE.jsonl" help:"send the events in FILE, one JSON object per line (- for stdin), instead of the flags above"`
 
-	Conn connFlags `embed:""`
+	Client clientFlags `embed:""`
 }
 
-// eventCmd implements `tend event send`.
-func eventCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var a eventArgs
-	if code, done := parse("event", &a, args, stdout, stderr); done {
-		return code
+// Validate rejects -f with the flags of a single event. kong calls it.
+func (s *eventSendCmd) Validate() error {
+	if s.File != "" && (s.Customer != "" || s.Type != "" || s.At != "" || s.ID != "" || len(s.Attr) > 0 || len(s.Data) > 0) {
+		return usagef("-f %s cannot be combined with --customer, --type, --at, --id, --attr or --data", s.File)
 	}
-	s := a.Send
-	fail := func(code int, format string, args ...any) int {
-		fmt.Fprintf(stderr, "tend event send: "+format+"\n", args...)
-		return code
-	}
+	return nil
+}
+
+func (s *eventSendCmd) Run(env *cliEnv) error {
 	var events []*engine.Event
 	if s.File != "" {
-		if s.Customer != "" || s.Type != "" || s.At != "" || s.ID != "" || len(s.Attr) > 0 || len(s.Data) > 0 {
-			return fail(exitUsage, "-f %s cannot be combined with --customer, --type, --at, --id, --attr or --data", s.File)
-		}
-		evs, err := readEventsFile(s.File, stdin)
+		evs, err := readEventsFile(s.File, env.stdin)
 		if err != nil {
-			return fail(exitUsage, "%v", err)
+			return usageError(err)
 		}
 		events = evs
 	} else {
-		ev, err := flagEvent(s, time.Now())
+		ev, err := flagEvent(*s, time.Now())
 		if err != nil {
-			return fail(exitUsage, "%v", err)
+			return usageError(err)
 		}
 		events = []*engine.Event{ev}
 	}
 	if len(events) == 0 {
-		fmt.Fprintf(stdout, "no events in %s; nothing sent\n", s.File)
-		return exitOK
+		fmt.Fprintf(env.stdout, "no events in %s; nothing sent\n", s.File)
+		return nil
 	}
-	ctx, c, done, code := s.Conn.connect("event send", stderr)
-	if code != exitOK {
-		return code
+	ctx, c, done, err := s.Client.Conn.connect(env)
+	if err != nil {
+		return err
 	}
 	defer done()
 	if err := control.SendEvents(ctx, c, events); err != nil {
-		return fail(exitRemote, "%v", err)
+		return failed(err)
 	}
 	if len(events) == 1 {
-		fmt.Fprintf(stdout, "sent 1 event (id %s)\n", events[0].ID)
+		fmt.Fprintf(env.stdout, "sent 1 event (id %s)\n", events[0].ID)
 	} else {
-		fmt.Fprintf(stdout, "sent %d events\n", len(events))
+		fmt.Fprintf(env.stdout, "sent %d events\n", len(events))
 	}
-	return exitOK
+	return nil
 }
 
+// readEventsFile reads the events of -f FILE (- for stdin) and checks
+// that each has a customer, a type and a time, naming the line of the
+// first one that does not.
 func readEventsFile(name string, stdin io.Reader) ([]*engine.Event, error) {
-	if name == "-" {
-		return control.ReadEvents("stdin", stdin)
+	var r io.Reader = stdin
+	file := "stdin"
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, openErr(name, err)
+		}
+		defer f.Close()
+		r, file = f, name
 	}
-	f, err := os.Open(name)
+	events, lines, err := control.ReadEvents(file, r)
 	if err != nil {
-		return nil, openErr(name, err)
+		return nil, err
 	}
-	defer f.Close()
-	return control.ReadEvents(name, f)
+	for i, ev := range events {
+		if err := control.CheckEvent(ev); err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", file, lines[i], err)
+		}
+	}
+	return events, nil
 }
 
 // flagEvent builds the event described by the flags.
-func flagEvent(s eventSendArgs, now time.Time) (*engine.Event, error) {
+func flagEvent(s eventSendCmd, now time.Time) (*engine.Event, error) {
 	switch {
 	case s.Customer == "" && s.Type == "":
 		return nil, fmt.Errorf("give --customer and --type, or -f FILE.jsonl")

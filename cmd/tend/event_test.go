@@ -63,7 +63,7 @@ func TestEventSendBadJSONL(t *testing.T) {
 	if err := os.WriteFile(file, []byte(in), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The address is closed: reaching it would exit 1, so exit 2 shows
+	// The address is closed: reaching it would exit 3, so exit 2 shows
 	// that nothing was sent.
 	r := mustRun(t, exitUsage, "event", "send", "-f", file, "--address", closedAddr(t))
 	if want := "tend event send: " + file + ":3: customer: missing customer id\n"; r.stderr != want {
@@ -72,7 +72,7 @@ func TestEventSendBadJSONL(t *testing.T) {
 
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"event", "send", "-f", "-", "--address", closedAddr(t)}, strings.NewReader(`{"type": "x", "customer": "acme", "at": "2026-01-05T15:00:00Z"}`+"\n{oops\n"), &stdout, &stderr)
-	if code != exitUsage || !strings.HasPrefix(stderr.String(), "tend event send: stdin:2: invalid event: ") {
+	if code != exitUsage || !strings.HasPrefix(stderr.String(), "tend event send: stdin:2: malformed JSON") {
 		t.Errorf("stdin: exit %d, stderr %q", code, stderr.String())
 	}
 }
@@ -93,13 +93,13 @@ func TestEventSendGoodFileDials(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"type": "x", "customer": "acme", "at": "2026-01-05T15:00:00Z"}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := mustRun(t, exitRemote, "event", "send", "-f", file, "--address", closedAddr(t))
+	r := mustRun(t, exitUnreachable, "event", "send", "-f", file, "--address", closedAddr(t))
 	contains(t, "stderr", r.stderr, "cannot reach Temporal")
 }
 
 func TestFlagEvent(t *testing.T) {
 	now := time.Date(2026, 1, 5, 15, 0, 0, 123456789, time.FixedZone("EST", -5*3600))
-	ev, err := flagEvent(eventSendArgs{
+	ev, err := flagEvent(eventSendCmd{
 		Customer: "acme", Type: "customer.updated",
 		Attr: []string{"health=41", "csm=null", "name=Acme Corp", "active=true", "ratio=0.5", `quoted="120"`, "tags=[1, \"a\"]", "empty=", "eq=a=b", "health=42"},
 		Data: []string{"source=crm", "obj={\"n\": 1}", "odd=12abc"},
@@ -123,7 +123,7 @@ func TestFlagEvent(t *testing.T) {
 		t.Errorf("id = %q, want the derived id", ev.ID)
 	}
 
-	ev, err = flagEvent(eventSendArgs{Customer: "acme", Type: "contract.signed", At: "2026-01-31", ID: "crm-9"}, now)
+	ev, err = flagEvent(eventSendCmd{Customer: "acme", Type: "contract.signed", At: "2026-01-31", ID: "crm-9"}, now)
 	if err != nil || ev.ID != "crm-9" || !ev.At.Equal(time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)) || ev.Attributes != nil || ev.Data != nil {
 		t.Errorf("flagEvent = %+v, %v", ev, err)
 	}

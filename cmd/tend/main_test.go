@@ -30,9 +30,9 @@ type result struct {
 	stack          string
 }
 
-// cli calls run as main does, with an empty stdin. A panic is caught and
+// runCLI calls run as main does, with an empty stdin. A panic is caught and
 // returned, so that a test can say which input caused it.
-func cli(args ...string) (res result) {
+func runCLI(args ...string) (res result) {
 	var stdout, stderr bytes.Buffer
 	defer func() {
 		if r := recover(); r != nil {
@@ -47,7 +47,7 @@ func cli(args ...string) (res result) {
 // other than want, showing both streams.
 func mustRun(t *testing.T, want int, args ...string) result {
 	t.Helper()
-	r := cli(args...)
+	r := runCLI(args...)
 	if r.panicked != nil {
 		t.Fatalf("tend %s panicked: %v\n%s", strings.Join(args, " "), r.panicked, r.stack)
 	}

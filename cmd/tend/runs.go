@@ -6,25 +6,17 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/alecthomas/kong"
-
 	"github.com/tend-cs/tend/control"
 )
 
-type runsArgs struct {
-	List runsListArgs `cmd:"" help:"list runs, newest first"`
-	Show runsShowArgs `cmd:"" help:"show a run: its status, open tasks and timeline in plain words"`
-
-	cmd string
+// runsCmd is `tend runs`: list and show.
+type runsCmd struct {
+	List runsListCmd `cmd:"" help:"list runs, newest first"`
+	Show runsShowCmd `cmd:"" help:"show a run: its status, open tasks and timeline in plain words"`
 }
 
-// AfterApply records which subcommand kong selected.
-func (a *runsArgs) AfterApply(ctx *kong.Context) error {
-	a.cmd = ctx.Selected().Name
-	return nil
-}
-
-type runsListArgs struct {
+// runsListCmd is `tend runs list`.
+type runsListCmd struct {
 	Customer string `help:"only this customer's runs"`
 	Playbook string `help:"only runs of this playbook"`
 	Status   string `help:"only runs with this status: running, waiting, overdue, escalated, completed, exited, expired or failed"`
@@ -33,56 +25,42 @@ type runsListArgs struct {
 	Limit    int    `default:"100" help:"at most this many runs"`
 	Format   string `enum:"table,json" default:"table" help:"output: table or json"`
 
-	Conn connFlags `embed:""`
+	Client clientFlags `embed:""`
 }
 
-type runsShowArgs struct {
-	RunID  string `arg:"" name:"run-id" help:"the run, run/<playbook>/<customer>/<n>"`
-	Format string `enum:"text,json" default:"text" help:"output: text or json"`
-
-	Conn connFlags `embed:""`
+func (a *runsListCmd) filter() control.RunFilter {
+	return control.RunFilter{Customer: a.Customer, Playbook: a.Playbook, Status: a.Status, Step: a.Step, Owner: a.Owner, Limit: a.Limit}
 }
 
-// runsCmd implements `tend runs list` and `tend runs show`.
-func runsCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	var a runsArgs
-	if code, done := parse("runs", &a, args, stdout, stderr); done {
-		return code
-	}
-	if a.cmd == "show" {
-		return runsShow(a.Show, stdout, stderr)
-	}
-	return runsList(a.List, stdout, stderr)
-}
-
-func runsList(a runsListArgs, stdout, stderr io.Writer) int {
-	f := control.RunFilter{Customer: a.Customer, Playbook: a.Playbook, Status: a.Status, Step: a.Step, Owner: a.Owner, Limit: a.Limit}
+// Validate checks the filter. kong calls it.
+func (a *runsListCmd) Validate() error {
 	if a.Limit < 1 {
-		fmt.Fprintf(stderr, "tend runs list: --limit %d: want 1 or more\n", a.Limit)
-		return exitUsage
+		return usagef("--limit %d: want 1 or more", a.Limit)
 	}
-	if err := f.Validate(); err != nil {
-		fmt.Fprintf(stderr, "tend runs list: --%v\n", err)
-		return exitUsage
+	if err := a.filter().Validate(); err != nil {
+		return usagef("--%v", err)
 	}
-	ctx, c, done, code := a.Conn.connect("runs list", stderr)
-	if code != exitOK {
-		return code
+	return nil
+}
+
+func (a *runsListCmd) Run(env *cliEnv) error {
+	ctx, c, done, err := a.Client.Conn.connect(env)
+	if err != nil {
+		return err
 	}
 	defer done()
-	runs, err := control.ListRuns(ctx, c, f)
+	runs, err := control.ListRuns(ctx, c, a.filter())
 	if err != nil {
-		fmt.Fprintf(stderr, "tend runs list: %v\n", err)
-		return exitRemote
+		return failed(err)
 	}
 	if a.Format == "json" {
 		if runs == nil {
 			runs = []control.RunSummary{}
 		}
-		return writeJSON(stdout, stderr, "runs list", runs)
+		return writeJSON(env.stdout, runs)
 	}
-	writeRuns(stdout, runs)
-	return exitOK
+	writeRuns(env.stdout, runs)
+	return nil
 }
 
 func writeRuns(w io.Writer, runs []control.RunSummary) {
@@ -103,35 +81,49 @@ func writeRuns(w io.Writer, runs []control.RunSummary) {
 	tw.Flush()
 }
 
-func runsShow(a runsShowArgs, stdout, stderr io.Writer) int {
-	if err := control.CheckRunID(a.RunID); err != nil {
-		fmt.Fprintf(stderr, "tend runs show: %v\n", err)
-		return exitUsage
+// runsShowCmd is `tend runs show`.
+type runsShowCmd struct {
+	RunID  string `arg:"" name:"run-id" help:"the run, run/<playbook>/<customer>/<n>"`
+	Format string `enum:"text,json" default:"text" help:"output: text or json"`
+
+	Client clientFlags `embed:""`
+}
+
+// Validate checks the run id. kong calls it, before it checks that the
+// id is there.
+func (a *runsShowCmd) Validate() error {
+	if a.RunID == "" {
+		return nil
 	}
-	ctx, c, done, code := a.Conn.connect("runs show", stderr)
-	if code != exitOK {
-		return code
+	if err := control.CheckRunID(a.RunID); err != nil {
+		return usageError(err)
+	}
+	return nil
+}
+
+func (a *runsShowCmd) Run(env *cliEnv) error {
+	ctx, c, done, err := a.Client.Conn.connect(env)
+	if err != nil {
+		return err
 	}
 	defer done()
 	view, err := control.ShowRun(ctx, c, a.RunID)
 	if err != nil {
-		fmt.Fprintf(stderr, "tend runs show: %v\n", err)
-		return exitRemote
+		return failed(err)
 	}
 	if a.Format == "json" {
-		return writeJSON(stdout, stderr, "runs show", view)
+		return writeJSON(env.stdout, view)
 	}
-	control.FormatTimeline(stdout, view)
-	return exitOK
+	control.FormatTimeline(env.stdout, view)
+	return nil
 }
 
-func writeJSON(stdout, stderr io.Writer, name string, v any) int {
+func writeJSON(stdout io.Writer, v any) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
-		fmt.Fprintf(stderr, "tend %s: %v\n", name, err)
-		return exitRemote
+		return failed(err)
 	}
-	return exitOK
+	return nil
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/tend-cs/tend/sim"
 )
 
-type simulateArgs struct {
+// simulateCmd is `tend simulate`: playbooks against a scenario or real
+// customer data, on a virtual clock.
+type simulateCmd struct {
 	Scenario  string   `help:"scenario file (SPEC 5.1): start, until, customers and events"`
 	Customers string   `help:"customers as .csv (with a header row) or .jsonl, instead of a scenario"`
 	IDColumn  string   `name:"id-column" default:"id" help:"the CSV column holding the customer id"`
@@ -31,45 +33,37 @@ type simulateArgs struct {
 	Paths     []string `arg:"" optional:"" help:"playbook directory (default ./playbooks)"`
 }
 
-// simulateCmd implements `tend simulate`.
-func simulateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	var a simulateArgs
-	if code, done := parse("simulate", &a, args, stdout, stderr); done {
-		return code
+// Validate checks the combination of flags and the times. kong calls it,
+// so that flag mistakes are not hidden behind playbook errors.
+func (a *simulateCmd) Validate() error {
+	if msg := checkSimulateFlags(*a); msg != "" {
+		return usagef("%s", msg)
 	}
-	fail := func(format string, args ...any) int {
-		fmt.Fprintf(stderr, "tend simulate: "+format+"\n", args...)
-		return exitUsage
+	if msg := checkTimes(*a); msg != "" {
+		return usagef("%s", msg)
 	}
-	// Flag mistakes are reported before the playbooks are loaded, so that
-	// they are not hidden behind playbook errors.
-	if msg := checkSimulateFlags(a); msg != "" {
-		return fail("%s", msg)
-	}
-	if msg := checkTimes(a); msg != "" {
-		return fail("%s", msg)
-	}
+	return nil
+}
+
+func (a *simulateCmd) Run(env *cliEnv) error {
+	stdout, stderr := env.stdout, env.stderr
 	if len(a.Paths) == 0 {
 		a.Paths = []string{"playbooks"}
 	}
 	groups, err := load.Files(a.Paths)
 	if err != nil {
-		return fail("%v", err)
+		return usageError(err)
 	}
 	if len(groups) != 1 {
-		return fail("simulate takes one playbook directory, got %d", len(groups))
+		return usagef("simulate takes one playbook directory, got %d", len(groups))
 	}
 	set, errs := engine.Load(groups[0].Files)
 	if len(errs) > 0 {
-		for _, e := range errs {
-			fmt.Fprintln(stderr, e.Error())
-		}
-		fmt.Fprintf(stderr, "tend simulate: the playbooks have %d %s; fix them first (tend validate)\n", len(errs), plural(len(errs), "error", "errors"))
-		return exitInvalid
+		return failed(&listError{errs: errs, msg: fmt.Sprintf("the playbooks have %s; fix them first (tend validate)", errorCount(len(errs)))})
 	}
-	in, code := simInput(a, set, stderr)
-	if code != 0 {
-		return code
+	in, err := simInput(*a, set)
+	if err != nil {
+		return err
 	}
 	if n := outside(in); n > 0 {
 		fmt.Fprintf(stderr, "tend simulate: note: %d %s outside %s .. %s %s ignored\n", n, plural(n, "event", "events"),
@@ -81,7 +75,7 @@ func simulateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	began := time.Now()
 	res, err := sim.Run(set, in)
 	if err != nil {
-		return fail("%v", err)
+		return usageError(err)
 	}
 	log.Debug().Int("customers", res.Customers).Int("records", len(res.Records)).
 		Str("took", time.Since(began).Round(time.Millisecond).String()).Msg("simulated")
@@ -93,7 +87,7 @@ func simulateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		enc.SetEscapeHTML(false)
 		for i := range res.Records {
 			if err := enc.Encode(&res.Records[i]); err != nil {
-				return fail("%v", err)
+				return usageError(err)
 			}
 		}
 	default:
@@ -101,29 +95,22 @@ func simulateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if a.Report != "" {
 		if err := writeReport(a.Report, set, in, res); err != nil {
-			return fail("%v", err)
+			return usageError(err)
 		}
 	}
-	return exitOK
+	return nil
 }
 
-func simInput(a simulateArgs, set *engine.Set, stderr io.Writer) (sim.Input, int) {
+func simInput(a simulateCmd, set *engine.Set) (sim.Input, error) {
 	var in sim.Input
-	usageErr := func(format string, args ...any) (sim.Input, int) {
-		fmt.Fprintf(stderr, "tend simulate: "+format+"\n", args...)
-		return in, exitUsage
-	}
 	if a.Scenario != "" {
 		data, err := readCapped(a.Scenario, engine.MaxFileSize)
 		if err != nil {
-			return usageErr("%v", err)
+			return in, usageError(err)
 		}
 		sc, errs := engine.ParseScenario(a.Scenario, data, set.Schema)
 		if len(errs) > 0 {
-			for _, e := range errs {
-				fmt.Fprintln(stderr, e.Error())
-			}
-			return usageErr("the scenario %s has %d %s", a.Scenario, len(errs), plural(len(errs), "error", "errors"))
+			return in, usageError(&listError{errs: errs, msg: fmt.Sprintf("the scenario %s has %s", a.Scenario, errorCount(len(errs)))})
 		}
 		in.Start, in.Until, in.Events = sc.Start, sc.Until, sc.Events
 		for _, c := range sc.Customers {
@@ -133,7 +120,7 @@ func simInput(a simulateArgs, set *engine.Set, stderr io.Writer) (sim.Input, int
 		if a.Customers != "" {
 			f, err := os.Open(a.Customers)
 			if err != nil {
-				return usageErr("%v", openErr(a.Customers, err))
+				return in, usageError(openErr(a.Customers, err))
 			}
 			defer f.Close()
 			switch strings.ToLower(filepath.Ext(a.Customers)) {
@@ -143,51 +130,51 @@ func simInput(a simulateArgs, set *engine.Set, stderr io.Writer) (sim.Input, int
 				in.Customers, err = sim.ReadCustomersJSONL(a.Customers, f, set.Schema)
 			}
 			if err != nil {
-				return usageErr("%v", err)
+				return in, usageError(err)
 			}
 		}
 		if a.Events != "" {
 			f, err := os.Open(a.Events)
 			if err != nil {
-				return usageErr("%v", openErr(a.Events, err))
+				return in, usageError(openErr(a.Events, err))
 			}
 			defer f.Close()
 			in.Events, err = sim.ReadEventsJSONL(a.Events, f, set.Schema)
 			if err != nil {
-				return usageErr("%v", err)
+				return in, usageError(err)
 			}
 		}
 		switch {
 		case a.Start != "":
 			t, err := engine.ParseTime(a.Start)
 			if err != nil {
-				return usageErr("--start: %v", err)
+				return in, usagef("--start: %v", err)
 			}
 			in.Start = t
 		case len(in.Events) > 0:
 			in.Start = in.Events[0].At
 		default:
-			return usageErr("--start is needed when there are no events")
+			return in, usagef("--start is needed when there are no events")
 		}
 	}
 	if a.Until != "" {
 		t, err := engine.ParseTime(a.Until)
 		if err != nil {
-			return usageErr("--until: %v", err)
+			return in, usagef("--until: %v", err)
 		}
 		in.Until = t
 	}
 	if !in.Until.After(in.Start) {
 		if a.Until != "" {
-			return usageErr("--until %s is not after start %s", in.Until.Format(time.RFC3339), in.Start.Format(time.RFC3339))
+			return in, usagef("--until %s is not after start %s", in.Until.Format(time.RFC3339), in.Start.Format(time.RFC3339))
 		}
-		return usageErr("until %s is not after start %s", in.Until.Format(time.RFC3339), in.Start.Format(time.RFC3339))
+		return in, usagef("until %s is not after start %s", in.Until.Format(time.RFC3339), in.Start.Format(time.RFC3339))
 	}
-	return in, 0
+	return in, nil
 }
 
 // checkSimulateFlags returns what is wrong with the combination of flags, or "".
-func checkSimulateFlags(a simulateArgs) string {
+func checkSimulateFlags(a simulateCmd) string {
 	if a.Scenario != "" {
 		switch {
 		case a.Customers != "" || a.Events != "":
@@ -217,7 +204,7 @@ func checkSimulateFlags(a simulateArgs) string {
 }
 
 // checkTimes parses --start and --until, if given, and says what is wrong, or "".
-func checkTimes(a simulateArgs) string {
+func checkTimes(a simulateCmd) string {
 	for _, f := range []struct{ name, val string }{{"--start", a.Start}, {"--until", a.Until}} {
 		if f.val == "" {
 			continue

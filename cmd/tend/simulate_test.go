@@ -434,7 +434,7 @@ func TestSimulateBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"simulate"}, tt.args...)
 			args = append(args, contactSet)
-			r := cli(args...)
+			r := runCLI(args...)
 			if r.panicked != nil {
 				if tt.knownBug != "" {
 					t.Skipf("known bug, panics: %s: %v", tt.knownBug, r.panicked)

@@ -7,73 +7,44 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/alecthomas/kong"
-
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/engine"
 )
 
-type tasksArgs struct {
-	List     tasksListArgs     `cmd:"" help:"list open tasks, soonest due first"`
-	Complete tasksCompleteArgs `cmd:"" help:"mark a task done"`
-
-	cmd string
+// tasksCmd is `tend tasks`: list and complete.
+type tasksCmd struct {
+	List     tasksListCmd     `cmd:"" help:"list open tasks, soonest due first"`
+	Complete tasksCompleteCmd `cmd:"" help:"mark a task done"`
 }
 
-// AfterApply records which subcommand kong selected.
-func (a *tasksArgs) AfterApply(ctx *kong.Context) error {
-	a.cmd = ctx.Selected().Name
-	return nil
-}
-
-type tasksListArgs struct {
+// tasksListCmd is `tend tasks list`.
+type tasksListCmd struct {
 	Owner   string `help:"only tasks of this person"`
 	Overdue bool   `help:"only tasks past their due time"`
 	Format  string `enum:"table,json" default:"table" help:"output: table or json"`
 
-	Conn connFlags `embed:""`
+	Client clientFlags `embed:""`
 }
 
-type tasksCompleteArgs struct {
-	TaskID  string `arg:"" name:"task-id" help:"the task, <playbook>/<customer>/<n>/<step>/<occurrence>, as tend tasks list shows"`
-	Outcome string `help:"what came of it, e.g. held, or a note; playbooks may read it"`
-	At      string `help:"when it was done (RFC 3339, or a date); default now"`
-
-	Conn connFlags `embed:""`
-}
-
-// tasksCmd implements `tend tasks list` and `tend tasks complete`.
-func tasksCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	var a tasksArgs
-	if code, done := parse("tasks", &a, args, stdout, stderr); done {
-		return code
-	}
-	if a.cmd == "complete" {
-		return tasksComplete(a.Complete, stdout, stderr)
-	}
-	return tasksList(a.List, stdout, stderr)
-}
-
-func tasksList(a tasksListArgs, stdout, stderr io.Writer) int {
-	ctx, c, done, code := a.Conn.connect("tasks list", stderr)
-	if code != exitOK {
-		return code
+func (a *tasksListCmd) Run(env *cliEnv) error {
+	ctx, c, done, err := a.Client.Conn.connect(env)
+	if err != nil {
+		return err
 	}
 	defer done()
 	now := time.Now()
 	items, err := control.ListTasks(ctx, c, control.TaskFilter{Owner: a.Owner, Overdue: a.Overdue, Now: now})
 	if err != nil {
-		fmt.Fprintf(stderr, "tend tasks list: %v\n", err)
-		return exitRemote
+		return failed(err)
 	}
 	if a.Format == "json" {
 		if items == nil {
 			items = []control.TaskItem{}
 		}
-		return writeJSON(stdout, stderr, "tasks list", items)
+		return writeJSON(env.stdout, items)
 	}
-	writeTasks(stdout, items, now)
-	return exitOK
+	writeTasks(env.stdout, items, now)
+	return nil
 }
 
 func writeTasks(w io.Writer, items []control.TaskItem, now time.Time) {
@@ -103,30 +74,49 @@ func taskWhat(t engine.Task) string {
 	return t.Action + " " + fmt.Sprintf("%q", t.Title)
 }
 
-func tasksComplete(a tasksCompleteArgs, stdout, stderr io.Writer) int {
-	fail := func(code int, format string, args ...any) int {
-		fmt.Fprintf(stderr, "tend tasks complete: "+format+"\n", args...)
-		return code
+// tasksCompleteCmd is `tend tasks complete`.
+type tasksCompleteCmd struct {
+	TaskID  string `arg:"" name:"task-id" help:"the task, <playbook>/<customer>/<n>/<step>/<occurrence>, as tend tasks list shows"`
+	Outcome string `help:"what came of it, e.g. held, or a note; playbooks may read it"`
+	At      string `help:"when it was done (RFC 3339, or a date); default now"`
+
+	Client clientFlags `embed:""`
+
+	at time.Time // --at, parsed
+}
+
+// Validate checks the task id and --at. kong calls it, before it checks
+// that the id is there.
+func (a *tasksCompleteCmd) Validate() error {
+	if a.TaskID == "" {
+		return nil
 	}
 	if _, _, err := control.ParseTaskID(a.TaskID); err != nil {
-		return fail(exitUsage, "%v", err)
+		return usageError(err)
 	}
-	at := time.Now().UTC().Truncate(time.Millisecond)
 	if a.At != "" {
 		t, err := engine.ParseTime(a.At)
 		if err != nil {
-			return fail(exitUsage, "--at: %v", err)
+			return usagef("--at: %v", err)
 		}
-		at = t
+		a.at = t
 	}
-	ctx, c, done, code := a.Conn.connect("tasks complete", stderr)
-	if code != exitOK {
-		return code
+	return nil
+}
+
+func (a *tasksCompleteCmd) Run(env *cliEnv) error {
+	at := a.at
+	if at.IsZero() {
+		at = time.Now().UTC().Truncate(time.Millisecond)
+	}
+	ctx, c, done, err := a.Client.Conn.connect(env)
+	if err != nil {
+		return err
 	}
 	defer done()
-	if err := control.CompleteTask(ctx, c, a.TaskID, strings.TrimSpace(a.Outcome), at); err != nil {
-		return fail(exitRemote, "%v", err)
+	if _, err := control.CompleteTask(ctx, c, a.TaskID, strings.TrimSpace(a.Outcome), at); err != nil {
+		return failed(err)
 	}
-	fmt.Fprintf(stdout, "sent task.completed for %s\n", a.TaskID)
-	return exitOK
+	fmt.Fprintf(env.stdout, "sent task.completed for %s\n", a.TaskID)
+	return nil
 }

@@ -3,14 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/load"
 )
 
-type validateArgs struct {
+// validateCmd is `tend validate`: exit 0 when every set is valid, 1 when
+// any has errors, 2 on usage errors.
+type validateCmd struct {
 	Format string   `enum:"text,json,github" default:"text" help:"output format: text, json or github (workflow annotations)"`
 	Paths  []string `arg:"" optional:"" help:"playbook directories or files (default ./playbooks)"`
 }
@@ -34,20 +35,14 @@ type jsonPlaybook struct {
 	File    string `json:"file"`
 }
 
-// validateCmd implements `tend validate`: exit 0 when every set is valid,
-// 1 when any has errors, 2 on usage errors.
-func validateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	var a validateArgs
-	if code, done := parse("validate", &a, args, stdout, stderr); done {
-		return code
-	}
+func (a *validateCmd) Run(env *cliEnv) error {
+	stdout, stderr := env.stdout, env.stderr
 	if len(a.Paths) == 0 {
 		a.Paths = []string{"playbooks"}
 	}
 	groups, err := load.Files(a.Paths)
 	if err != nil {
-		fmt.Fprintf(stderr, "tend validate: %v\n", err)
-		return exitUsage
+		return usageError(err)
 	}
 	var all engine.ErrorList
 	var pbs []jsonPlaybook
@@ -92,13 +87,13 @@ func validateCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if len(all) == 0 {
 			fmt.Fprintf(stdout, "ok: %d %s valid\n", len(pbs), plural(len(pbs), "playbook", "playbooks"))
 		} else {
-			fmt.Fprintf(stderr, "%d %s\n", len(all), plural(len(all), "error", "errors"))
+			fmt.Fprintln(stderr, errorCount(len(all)))
 		}
 	}
 	if len(all) > 0 {
-		return exitInvalid
+		return silent(exitInvalid)
 	}
-	return exitOK
+	return nil
 }
 
 // githubEscape escapes a workflow command's message.

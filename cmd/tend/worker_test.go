@@ -4,8 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/tend-cs/tend/config"
 )
 
 func TestWorkerUsage(t *testing.T) {
@@ -27,7 +25,7 @@ func TestWorkerUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// The address is closed: reaching it would exit 1, so exit 2
+			// The address is closed: reaching it would exit 3, so exit 2
 			// shows the command stopped before dialing.
 			args := append([]string{"worker", "--address", closedAddr(t), "--playbooks", shippedPlaybooks}, tt.args...)
 			r := mustRun(t, exitUsage, args...)
@@ -70,7 +68,7 @@ func TestWorkerAddressPrecedence(t *testing.T) {
 			if tt.env != "" {
 				t.Setenv("TEMPORAL_ADDRESS", tt.env)
 			}
-			r := mustRun(t, exitRemote, append([]string{"worker"}, tt.args...)...)
+			r := mustRun(t, exitUnreachable, append([]string{"worker"}, tt.args...)...)
 			want := "tend worker: cannot reach Temporal at " + tt.want + ": "
 			if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, "; start one with `tend dev`\n") {
 				t.Errorf("stderr = %q, want %q ... start one with `tend dev`", r.stderr, want)
@@ -88,34 +86,6 @@ func mustAbs(t *testing.T, p string) string {
 	return abs
 }
 
-func TestWithConfig(t *testing.T) {
-	base := connFlags{Address: "localhost:7233", Namespace: "default"}
-	file := config.Temporal{Address: "temporal.example:7233", Namespace: "prod", APIKey: "secret",
-		TLS: &config.TLS{CA: "ca.pem", ServerName: "prod.tmprl.cloud"}}
-	tests := []struct {
-		name     string
-		flags    connFlags
-		explicit map[string]bool
-		want     connFlags
-	}{
-		{"file fills defaults", base, nil,
-			connFlags{Address: "temporal.example:7233", Namespace: "prod", APIKey: "secret", TLS: true, TLSCA: "ca.pem", TLSServerName: "prod.tmprl.cloud"}},
-		{"explicit flags win", connFlags{Address: "other:7233", Namespace: "default", TLSCA: "mine.pem"},
-			map[string]bool{"address": true, "namespace": true, "tls-ca": true},
-			connFlags{Address: "other:7233", Namespace: "default", APIKey: "secret", TLS: true, TLSCA: "mine.pem", TLSServerName: "prod.tmprl.cloud"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := withConfig(tt.flags, file, tt.explicit); got != tt.want {
-				t.Errorf("got %+v\nwant %+v", got, tt.want)
-			}
-		})
-	}
-	if got := withConfig(base, config.Default().Temporal, nil); got != base {
-		t.Errorf("the default config changed the flags: %+v", got)
-	}
-}
-
 func TestWorkerInvalidPlaybooks(t *testing.T) {
 	r := mustRun(t, exitInvalid, "worker", "--address", closedAddr(t), "--playbooks", invalidSet)
 	contains(t, "stderr", r.stderr,
@@ -130,7 +100,7 @@ func TestWorkerInvalidPlaybooks(t *testing.T) {
 func TestWorkerInvalidConfig(t *testing.T) {
 	dir := writeFiles(t, t.TempDir(), map[string]string{"tend.yaml": "temporal:\n  adress: localhost:7233\n"})
 	file := filepath.Join(dir, "tend.yaml")
-	r := mustRun(t, exitInvalid, "worker", "--config", file, "--address", closedAddr(t), "--playbooks", shippedPlaybooks)
+	r := mustRun(t, exitUsage, "worker", "--config", file, "--address", closedAddr(t), "--playbooks", shippedPlaybooks)
 	contains(t, "stderr", r.stderr, file+":2:3: unknown key adress in temporal; did you mean address?\n",
 		"tend worker: "+file+" has ")
 }
