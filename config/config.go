@@ -1,6 +1,6 @@
 // Package config reads tend.yaml, the runtime configuration of tend's
 // worker, server and dev commands (SPEC 3): how to reach Temporal, where
-// playbooks and the outbox live, and the outreach channels.
+// playbooks and the outbox live, the outreach channels, and the HTTP API.
 //
 // The whole file, with every key optional:
 //
@@ -28,6 +28,13 @@
 //	    cs-alerts: {webhook: {env: SLACK_CS_ALERTS}}
 //	endpoints:                         # targets of `do: webhook`, by name
 //	  crm: {url: https://crm.example/hooks/tend, secret: {env: CRM_SECRET}, timeout: 10s}
+//	api:                               # the HTTP API of `tend serve`
+//	  listen: 127.0.0.1:8080           # host:port; an empty host means every interface
+//	  tokens: [{env: TEND_API_TOKEN}]  # bearer tokens, each valid (several while rotating); 16+ characters
+//	  signing_secrets:                 # HMAC-SHA256 keys of signed requests, each valid
+//	    - {env: CRM_SIGNING_SECRET}
+//	  max_body: 1MiB                   # request body cap: bytes, or a size such as 512KiB, 1MiB or 2MB; at most 64MiB
+//	  rate_limit: 100                  # events per second per credential; 0 (the default) is unlimited
 //
 // Any string value may instead name an environment variable, as
 // `{env: NAME}` or as the whole string `${NAME}`; it is read once, at load,
@@ -49,6 +56,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net"
 	"net/mail"
 	"net/url"
@@ -59,6 +67,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tend-cs/tend/engine"
 	"gopkg.in/yaml.v3"
@@ -79,6 +88,13 @@ const (
 	DefaultOutbox          = ".tend/outbox"
 	DefaultEmailTimeout    = 30 * time.Second
 	DefaultEndpointTimeout = 10 * time.Second
+	DefaultMaxBody         = 1 << 20 // bytes; API.MaxBody
+)
+
+// Limits of the api section.
+const (
+	MaxBodyLimit   = 64 << 20 // bytes; the largest API.MaxBody
+	MinTokenLength = 16       // characters of an API token
 )
 
 // TLS modes of Email.TLS.
@@ -99,6 +115,7 @@ type Config struct {
 	Email     *Email
 	Chat      Chat
 	Endpoints map[string]Endpoint
+	API       API
 }
 
 // Temporal says how to reach the Temporal cluster.
@@ -157,6 +174,26 @@ type Endpoint struct {
 	Timeout time.Duration
 }
 
+// API configures the HTTP API of `tend serve`.
+type API struct {
+	// Listen is the host:port to listen on; empty when the file leaves it
+	// out, for the command to choose.
+	Listen string
+	// Tokens are the bearer tokens a request may present; every one is
+	// valid, so that a new token can be rolled out before the old one goes.
+	Tokens []Secret
+	// SigningSecrets key the HMAC-SHA256 signatures of signed requests;
+	// every one is valid, for the same reason.
+	SigningSecrets []Secret
+	// MaxBody caps a request body, in bytes; DefaultMaxBody unless set.
+	MaxBody int64
+	// RateLimit is the events per second allowed per credential; 0 is
+	// unlimited.
+	RateLimit float64
+	// Set reports that the file has an api section.
+	Set bool
+}
+
 // Secret is a string that never prints: fmt and encoding/json show it as
 // [redacted]. Convert it with string() where the value is needed.
 type Secret string
@@ -182,6 +219,7 @@ func Default() *Config {
 		Temporal:  Temporal{Address: DefaultAddress, Namespace: DefaultNamespace},
 		Playbooks: DefaultPlaybooks,
 		Outbox:    DefaultOutbox,
+		API:       API{MaxBody: DefaultMaxBody},
 	}
 }
 
@@ -394,6 +432,7 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 		"email":     func(v *yaml.Node) { cfg.Email = d.email(v) },
 		"chat":      func(v *yaml.Node) { cfg.Chat = d.chat(v) },
 		"endpoints": func(v *yaml.Node) { cfg.Endpoints = d.endpoints(v) },
+		"api":       func(v *yaml.Node) { d.api(v, &cfg.API) },
 	})
 	if cfg.Temporal.APIKey != "" && !tlsSet {
 		cfg.Temporal.TLS = &TLS{}
@@ -598,6 +637,209 @@ func (d *decoder) endpoints(n *yaml.Node) map[string]Endpoint {
 		out[name] = e
 	})
 	return out
+}
+
+func (d *decoder) api(n *yaml.Node, a *API) {
+	var tokens, signing []listItem
+	if d.mapping(n, "api", map[string]func(*yaml.Node){
+		"listen": func(v *yaml.Node) {
+			if s, ok := d.str(v, "api.listen"); ok {
+				d.listen(v, s)
+				a.Listen = s
+			}
+		},
+		"tokens": func(v *yaml.Node) {
+			a.Tokens, tokens = d.secrets(v, "api.tokens", "token")
+			for _, t := range tokens {
+				// The messages never show the token, only where it is.
+				switch chars := utf8.RuneCountInString(string(t.value)); {
+				case chars < MinTokenLength:
+					d.errorf(t.node, "%s has %d characters, too short to be a secret; a token needs at least %d", t.what, chars, MinTokenLength)
+				case strings.ContainsFunc(string(t.value), func(r rune) bool { return r <= ' ' || r == 0x7f }):
+					d.errorf(t.node, "%s contains whitespace or control characters, which a bearer token cannot carry", t.what)
+				}
+			}
+		},
+		"signing_secrets": func(v *yaml.Node) {
+			a.SigningSecrets, signing = d.secrets(v, "api.signing_secrets", "signing secret")
+		},
+		"max_body":   func(v *yaml.Node) { d.size(v, "api.max_body", &a.MaxBody) },
+		"rate_limit": func(v *yaml.Node) { d.rate(v, "api.rate_limit", &a.RateLimit) },
+	}) == nil {
+		return
+	}
+	a.Set = true
+	// A token can be read off any request; were it also a signing key,
+	// whoever holds it could forge signatures.
+	for _, s := range signing {
+		for _, t := range tokens {
+			if s.value == t.value {
+				d.errorf(s.node, "%s is also %s; a signing secret must differ from every token", s.what, t.what)
+			}
+		}
+	}
+}
+
+// listItem is a value read from a list, with where it is, for messages.
+type listItem struct {
+	value Secret
+	node  *yaml.Node
+	what  string // such as api.tokens[1]
+}
+
+// secrets reads a list of secrets, each a string or an environment
+// reference, rejecting repeated values. item names one entry in messages.
+func (d *decoder) secrets(n *yaml.Node, what, item string) ([]Secret, []listItem) {
+	switch {
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!null":
+		d.errorf(n, "%s is empty; list at least one %s, or leave %s out", what, item, what)
+		return nil, nil
+	case n.Kind != yaml.SequenceNode:
+		d.errorf(n, "%s must be a list, such as [{env: NAME}], not %s", what, kindName(n))
+		return nil, nil
+	case len(n.Content) == 0:
+		d.errorf(n, "%s is an empty list; list at least one %s, or leave %s out", what, item, what)
+		return nil, nil
+	}
+	var out []Secret
+	var items []listItem
+	for i, v := range n.Content {
+		it := listItem{node: v, what: fmt.Sprintf("%s[%d]", what, i)}
+		s, ok := d.str(v, it.what)
+		if !ok {
+			continue
+		}
+		it.value = Secret(s)
+		// Compare values, not the text: two variables may hold the same
+		// secret. The message names positions only.
+		if j := slices.Index(out, it.value); j >= 0 {
+			d.errorf(v, "%s repeats %s; list each %s once", it.what, items[j].what, item)
+			continue
+		}
+		out, items = append(out, it.value), append(items, it)
+	}
+	return out, items
+}
+
+var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
+
+// listen checks a host:port to listen on. The host may be empty (every
+// interface), an IP address or a host name.
+func (d *decoder) listen(n *yaml.Node, s string) {
+	const want = "host:port, such as 127.0.0.1:8080 or :8080"
+	if strings.Contains(s, "://") {
+		d.errorf(n, "api.listen %q must be %s, without a scheme", s, want)
+		return
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		d.errorf(n, "api.listen %q must be %s", s, want)
+		return
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		d.errorf(n, "api.listen %q has an invalid port; use 1-65535", s)
+	}
+	if host != "" && net.ParseIP(host) == nil && !hostName.MatchString(host) {
+		d.errorf(n, "api.listen %q has an invalid host; use an IP address, a host name, or nothing for every interface", s)
+	}
+}
+
+// sizeUnits are the units of a size, in bytes, by lower-case name.
+var sizeUnits = map[string]int64{
+	"b": 1, "kb": 1000, "kib": 1 << 10, "mb": 1000 * 1000, "mib": 1 << 20, "gb": 1000 * 1000 * 1000, "gib": 1 << 30,
+}
+
+var sizePattern = regexp.MustCompile(`^([0-9]+) ?([A-Za-z]*)$`)
+
+// size reads a positive size of at most MaxBodyLimit bytes: a whole number
+// of bytes, or a size with a unit such as 512KiB or 2MB.
+func (d *decoder) size(n *yaml.Node, what string, dst *int64) {
+	const want = "a whole number of bytes or a size such as 512KiB, 1MiB or 2MB"
+	s, ok := d.number(n, what, want)
+	if !ok {
+		return
+	}
+	if n.Tag == "!!int" {
+		// A YAML integer, in any of its spellings (such as 0x100000).
+		var v int64
+		err := n.Decode(&v)
+		switch {
+		case err != nil || v > MaxBodyLimit:
+			d.errorf(n, "%s %s is over the limit of %d bytes (64MiB)", what, s, MaxBodyLimit)
+		case v <= 0:
+			d.errorf(n, "%s must be positive, not %s", what, s)
+		default:
+			*dst = v
+		}
+		return
+	}
+	m := sizePattern.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		if strings.HasPrefix(s, "-") {
+			d.errorf(n, "%s must be positive, not %s", what, s)
+		} else {
+			d.errorf(n, "%s %q must be %s", what, s, want)
+		}
+		return
+	}
+	unit, ok := sizeUnits[strings.ToLower(m[2])]
+	if m[2] == "" {
+		unit, ok = 1, true
+	}
+	if !ok {
+		d.errorf(n, "%s %q has unknown unit %s; valid: B, KB, KiB, MB, MiB, GB, GiB", what, s, m[2])
+		return
+	}
+	v, err := strconv.ParseInt(m[1], 10, 64)
+	switch {
+	case err != nil || v > MaxBodyLimit/unit:
+		d.errorf(n, "%s %s is over the limit of %d bytes (64MiB)", what, s, MaxBodyLimit)
+	case v == 0:
+		d.errorf(n, "%s must be positive, not %s", what, s)
+	default:
+		*dst = v * unit
+	}
+}
+
+// number reads the text of a number: a YAML number, a string, or an
+// environment reference. want describes the valid values.
+func (d *decoder) number(n *yaml.Node, what, want string) (string, bool) {
+	switch {
+	case n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float"):
+		return n.Value, true
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!str", n.Kind == yaml.MappingNode:
+		return d.str(n, what)
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!null":
+		d.errorf(n, "%s is empty", what)
+		return "", false
+	}
+	d.errorf(n, "%s must be %s, not %s", what, want, kindName(n))
+	return "", false
+}
+
+// rate reads a number of events per second: 0 for unlimited or a positive
+// number.
+func (d *decoder) rate(n *yaml.Node, what string, dst *float64) {
+	const want = "0 (unlimited) or a positive number of events per second"
+	s, ok := d.number(n, what, want)
+	if !ok {
+		return
+	}
+	var v float64
+	var err error
+	if n.Tag == "!!int" || n.Tag == "!!float" {
+		err = n.Decode(&v) // YAML spellings such as 0x10, 1e3 and .inf
+	} else {
+		v, err = strconv.ParseFloat(strings.TrimSpace(s), 64)
+	}
+	switch {
+	case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
+		d.errorf(n, "%s must be %s, not %q", what, want, s)
+	case v < 0:
+		d.errorf(n, "%s must be %s, not %s", what, want, s)
+	default:
+		*dst = v
+	}
 }
 
 // named walks a mapping from user-chosen names to values.

@@ -30,6 +30,11 @@ var testEnv = fakeEnv(map[string]string{
 	"CRM_SECRET":       "crm-secret",
 	"TEMPORAL_API_KEY": "api-key",
 	"EMPTY_VAR":        "",
+	// API tokens and signing secrets.
+	"TEND_API_TOKEN":      "tok-0123456789abcdef",
+	"TEND_API_TOKEN_COPY": "tok-0123456789abcdef",
+	"TEND_API_TOKEN_NEW":  "tok-fedcba9876543210",
+	"CRM_SIGNING_SECRET":  "crm-signing-secret",
 })
 
 func TestParseFull(t *testing.T) {
@@ -69,6 +74,14 @@ func TestParseFull(t *testing.T) {
 			"crm":     {URL: "https://crm.example/hooks/tend", Secret: "crm-secret", Timeout: 5 * time.Second},
 			"billing": {URL: "http://localhost:9000/tend", Secret: "literal-secret", Timeout: DefaultEndpointTimeout},
 		},
+		API: API{
+			Listen:         "127.0.0.1:8080",
+			Tokens:         []Secret{"tok-0123456789abcdef", "tok-fedcba9876543210", "literal-token-ok-too"},
+			SigningSecrets: []Secret{"crm-signing-secret", "another-signing-secret"},
+			MaxBody:        512 << 10,
+			RateLimit:      2.5,
+			Set:            true,
+		},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse(full.yaml):\n got %s\nwant %s", dump(got), dump(want))
@@ -95,6 +108,12 @@ func dump(c *Config) string {
 	}
 	for name, ch := range c.Chat.Channels {
 		s += fmt.Sprintf(" %s.webhook=%s", name, string(ch.Webhook))
+	}
+	for i, t := range c.API.Tokens {
+		s += fmt.Sprintf(" api.tokens[%d]=%s", i, string(t))
+	}
+	for i, t := range c.API.SigningSecrets {
+		s += fmt.Sprintf(" api.signing_secrets[%d]=%s", i, string(t))
 	}
 	return s
 }
@@ -126,6 +145,32 @@ func TestParseSmall(t *testing.T) {
 		}},
 		{"relative paths follow the file", "playbooks: pb\noutbox: ../out", func(c *Config) {
 			c.Playbooks, c.Outbox = filepath.Join("conf", "pb"), "out"
+		}},
+		{"empty api section", "api: {}", func(c *Config) { c.API.Set = true }},
+		{"api defaults", "api: {tokens: [\"${TEND_API_TOKEN}\"]}", func(c *Config) {
+			c.API = API{Tokens: []Secret{"tok-0123456789abcdef"}, MaxBody: DefaultMaxBody, Set: true}
+		}},
+		{"api on every interface", "api: {listen: \":8080\"}", func(c *Config) {
+			c.API = API{Listen: ":8080", MaxBody: DefaultMaxBody, Set: true}
+		}},
+		{"api listen ipv6", "api: {listen: \"[::1]:8080\"}", func(c *Config) {
+			c.API = API{Listen: "[::1]:8080", MaxBody: DefaultMaxBody, Set: true}
+		}},
+		{"api listen host name", "api: {listen: tend.internal:443}", func(c *Config) {
+			c.API = API{Listen: "tend.internal:443", MaxBody: DefaultMaxBody, Set: true}
+		}},
+		{"api tokens rotating", "api: {tokens: [{env: TEND_API_TOKEN}, {env: TEND_API_TOKEN_NEW}]}", func(c *Config) {
+			c.API = API{Tokens: []Secret{"tok-0123456789abcdef", "tok-fedcba9876543210"}, MaxBody: DefaultMaxBody, Set: true}
+		}},
+		{"api signing secrets only", "api: {signing_secrets: [{env: CRM_SIGNING_SECRET}, short]}", func(c *Config) {
+			c.API = API{SigningSecrets: []Secret{"crm-signing-secret", "short"}, MaxBody: DefaultMaxBody, Set: true}
+		}},
+		{"api rate limit 0 is unlimited", "api: {rate_limit: 0}", func(c *Config) { c.API.Set = true }},
+		{"api rate limit integer", "api: {rate_limit: 100}", func(c *Config) {
+			c.API = API{MaxBody: DefaultMaxBody, RateLimit: 100, Set: true}
+		}},
+		{"api rate limit string", "api: {rate_limit: \"0.5\"}", func(c *Config) {
+			c.API = API{MaxBody: DefaultMaxBody, RateLimit: 0.5, Set: true}
 		}},
 	}
 	for _, tt := range tests {
@@ -184,13 +229,54 @@ func TestInvalid(t *testing.T) {
 				if !strings.HasPrefix(line, file+":") {
 					t.Errorf("message without file:line:col: %s", line)
 				}
-				for _, secret := range []string{"hunter2", "XXXX", "YYYY", "secret-token", "s3cret"} {
+				for _, secret := range []string{"hunter2", "XXXX", "YYYY", "secret-token", "s3cret", "0123456789abcdef", "crm-signing-secret"} {
 					if strings.Contains(line, secret) {
 						t.Errorf("message reveals a secret (%s): %s", secret, line)
 					}
 				}
 			}
 		})
+	}
+}
+
+func TestMaxBody(t *testing.T) {
+	tests := []struct {
+		yaml string
+		want int64
+	}{
+		{"1", 1},
+		{"65536", 65536},
+		{`"2048"`, 2048},
+		{"100B", 100},
+		{"512KiB", 512 << 10},
+		{"512kib", 512 << 10},
+		{"1MiB", 1 << 20},
+		{`"1 MiB"`, 1 << 20},
+		{"2MB", 2_000_000},
+		{"64MiB", MaxBodyLimit},
+		{"67108864", MaxBodyLimit},
+		{"65536KiB", MaxBodyLimit},
+		{"67MB", 67_000_000},
+		{"0x400", 1024},
+		{"{env: MAX_BODY}", 3 << 20},
+	}
+	env := fakeEnv(map[string]string{"MAX_BODY": "3MiB"})
+	for _, tt := range tests {
+		cfg, err := Parse("tend.yaml", []byte("api: {max_body: "+tt.yaml+"}"), env)
+		if err != nil {
+			t.Errorf("max_body %s: %v", tt.yaml, err)
+			continue
+		}
+		if cfg.API.MaxBody != tt.want {
+			t.Errorf("max_body %s = %d, want %d", tt.yaml, cfg.API.MaxBody, tt.want)
+		}
+	}
+	for _, bad := range []string{"0", "-1", "1GiB", "64MiB1", "68MB", "65537KiB", "67108865", "1.5", "1.5MiB", "MiB", "1 MiB!", "1Mb/s", "true", "[1]", "{}"} {
+		if _, err := Parse("tend.yaml", []byte("api: {max_body: "+bad+"}"), env); err == nil {
+			t.Errorf("max_body %s accepted", bad)
+		} else if !strings.Contains(err.Error(), "api.max_body") {
+			t.Errorf("max_body %s: error does not name api.max_body: %v", bad, err)
+		}
 	}
 }
 
@@ -262,6 +348,16 @@ func TestSecretRedacted(t *testing.T) {
 	}
 	if string(e.Secret) != "very-secret" {
 		t.Error("string() must give the value")
+	}
+
+	a := API{Tokens: []Secret{"very-secret-token"}, SigningSecrets: []Secret{"very-secret-key"}}
+	for _, s := range []string{fmt.Sprint(a), fmt.Sprintf("%+v", a), fmt.Sprintf("%#v", a)} {
+		if strings.Contains(s, "very-secret") {
+			t.Errorf("formatted api reveals a secret: %s", s)
+		}
+	}
+	if b, err := json.Marshal(a); err != nil || strings.Contains(string(b), "very-secret") {
+		t.Errorf("json %s, %v", b, err)
 	}
 }
 
