@@ -254,7 +254,7 @@ func Check(s *engine.Schema, events []*engine.Event, o DecodeOptions) EventError
 		return sortErrs(errs)
 	}
 	for _, ev := range events {
-		if ev.ID != "" {
+		if ev == nil || ev.ID != "" {
 			continue
 		}
 		if o.NewID != nil {
