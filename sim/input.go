@@ -19,7 +19,8 @@ import (
 const MaxLine = 1 << 20
 
 // ReadCSV reads customers from CSV with a header row. idColumn names the id
-// column. Each schema attribute is read from its `column:` header, or from a
+// column. Every row's problems are collected, up to 100, and returned as
+// an engine.ErrorList. Each schema attribute is read from its `column:` header, or from a
 // header equal to its name; other columns are ignored, and a blank cell
 // leaves the attribute unset. Errors name the file, line and column.
 func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Customer, error) {
@@ -57,6 +58,7 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 		}
 	}
 	var out []Customer
+	var errs engine.ErrorList
 	seen := map[string]int{}
 	for {
 		rec, err := cr.Read()
@@ -67,16 +69,26 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 			// Checked before FieldPos, which panics on a record with no field.
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
-		line, _ := cr.FieldPos(0)
+		if len(errs) >= maxRowErrors {
+			continue
+		}
+		line, idColNo := cr.FieldPos(idCol)
 		id := strings.TrimSpace(rec[idCol])
 		if id == "" {
-			return nil, fmt.Errorf("%s:%d: column %s: empty customer id", file, line, idColumn)
+			errs.Add(engine.Pos{File: file, Line: line}, "column %s: empty customer id", idColumn)
+			continue
+		}
+		if err := engine.CheckCustomerID(id); err != nil {
+			errs.Add(engine.Pos{File: file, Line: line, Col: idColNo}, "column %s: %v", idColumn, err)
+			continue
 		}
 		if prev, dup := seen[id]; dup {
-			return nil, fmt.Errorf("%s:%d: customer %s appears twice (first on line %d)", file, line, id, prev)
+			errs.Add(engine.Pos{File: file, Line: line}, "customer %s appears twice (first on line %d)", id, prev)
+			continue
 		}
 		seen[id] = line
 		attrs := map[string]any{}
+		bad := false
 		for _, c := range cols {
 			cell := strings.TrimSpace(rec[c.i])
 			if cell == "" {
@@ -89,14 +101,24 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 			if err != nil {
 				// The cell's own position: after a quoted multi-line cell it is not on the record's first line.
 				lineNo, colNo := cr.FieldPos(c.i)
-				return nil, fmt.Errorf("%s:%d:%d: column %s (attribute %s): %v", file, lineNo, colNo, header[c.i], c.attr.Name, err)
+				errs.Add(engine.Pos{File: file, Line: lineNo, Col: colNo}, "column %s (attribute %s): %v", header[c.i], c.attr.Name, err)
+				bad = true
+				continue
 			}
 			attrs[c.attr.Name] = v
 		}
-		out = append(out, Customer{ID: id, Attrs: attrs})
+		if !bad {
+			out = append(out, Customer{ID: id, Attrs: attrs, Line: line})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return out, nil
 }
+
+// maxRowErrors stops collecting row errors of a CSV file after this many.
+const maxRowErrors = 100
 
 // ReadCustomersJSONL reads one customer per line: {"id": ..., attribute: value, ...}.
 func ReadCustomersJSONL(file string, r io.Reader, s *engine.Schema) ([]Customer, error) {

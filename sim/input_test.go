@@ -42,10 +42,10 @@ func TestReadCSV(t *testing.T) {
 	}
 	want := []sim.Customer{
 		{ID: "acme", Attrs: map[string]any{"name": "Acme Inc.", "seats": 120, "health": 80.5, "segment": "enterprise",
-			"renewal_date": time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC), "reviewed": true}},
-		{ID: "bob", Attrs: map[string]any{"segment": "smb"}},
+			"renewal_date": time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC), "reviewed": true}, Line: 2},
+		{ID: "bob", Attrs: map[string]any{"segment": "smb"}, Line: 3},
 		{ID: "c,3", Attrs: map[string]any{"name": "Multi\nLine", "seats": 7, "health": 100.0,
-			"renewal_date": time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC), "reviewed": false}},
+			"renewal_date": time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC), "reviewed": false}, Line: 4},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("customers\n got %#v\nwant %#v", got, want)
@@ -117,6 +117,25 @@ func TestReadCSVErrors(t *testing.T) {
 				t.Errorf("customers on error: %v", got)
 			}
 		})
+	}
+}
+
+// Every bad row is reported, each with its position, not just the first.
+func TestReadCSVEveryError(t *testing.T) {
+	set := loadSet(t, simSchema)
+	_, f := writeFile(t, "c.csv", "id,name,Seat Count,segment\n"+
+		"a,A,many,smb\n"+
+		"b,B,2,smb\n"+
+		",C,3,smb\n"+
+		"d,D,4,huge\n"+
+		"b,B2,5,smb\n")
+	_, err := sim.ReadCSV("c.csv", f, set.Schema, "id")
+	want := "c.csv:2:5: column Seat Count (attribute seats): \"many\" is not a whole number\n" +
+		"c.csv:4: column id: empty customer id\n" +
+		"c.csv:5:7: column segment (attribute segment): \"huge\" is not one of smb, enterprise\n" +
+		"c.csv:6: customer b appears twice (first on line 3)"
+	if err == nil || err.Error() != want {
+		t.Errorf("error\n%v\nwant\n%s", err, want)
 	}
 }
 

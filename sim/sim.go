@@ -21,6 +21,7 @@ import (
 type Customer struct {
 	ID    string
 	Attrs map[string]any
+	Line  int // where the customer was read from, if from a file
 }
 
 // Input is what to simulate. Events must be normalized and sorted by time

@@ -29,6 +29,8 @@ type cli struct {
 	Simulate simulateCmd `cmd:"" help:"run playbooks against a scenario or real customer data on a virtual clock"`
 	Schema   schemaCmd   `cmd:"" help:"print the JSON Schema of playbook files, for editor completion"`
 	Event    eventCmd    `cmd:"" help:"send customer events to Temporal: tend event send"`
+	Events   eventsCmd   `cmd:"" help:"events journeys could not apply: tend events rejected"`
+	Import   importCmd   `cmd:"" help:"send customer records from a CSV file as customer.updated events"`
 	Runs     runsCmd     `cmd:"" help:"list runs, or show one's timeline in plain words: tend runs list|show"`
 	Tasks    tasksCmd    `cmd:"" help:"list open tasks, or complete one: tend tasks list|complete"`
 	Dev      devCmd      `cmd:"" help:"Temporal, its Web UI and a worker in one process, for trying tend out"`

@@ -127,6 +127,20 @@ func (f connFlags) dial(ctx context.Context, logger zerolog.Logger) (client.Clie
 	return c, nil
 }
 
+// connectNoDeadline is connect for commands that send many requests:
+// --timeout bounds dialing and then each request, and the context has no
+// overall deadline; it ends on Ctrl-C.
+func (f connFlags) connectNoDeadline(env *cliEnv) (ctx context.Context, c client.Client, done func(), err error) {
+	ctx = env.context()
+	dctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	defer cancel()
+	c, err = f.dial(dctx, newLogger(env.stderr, f.Verbose))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return ctx, c, c.Close, nil
+}
+
 // connect is what a command does to talk to Temporal: a context that ends
 // at --timeout or on Ctrl-C, and a client. done closes both.
 func (f connFlags) connect(env *cliEnv) (ctx context.Context, c client.Client, done func(), err error) {

@@ -36,15 +36,21 @@ func closedAddr(t *testing.T) string {
 func TestDialFailure(t *testing.T) {
 	addr := closedAddr(t)
 	for _, args := range [][]string{
-		{"event", "send", "--customer", "acme", "--type", "contract.signed"},
+		{"event", "send", "--customer", "acme", "--type", "contract.signed", "--playbooks", shipped},
+		{"events", "rejected"},
+		{"import", "testdata/import/customers.csv", "--playbooks", shipped},
 		{"runs", "list"},
 		{"runs", "show", "run/onboarding/acme/1"},
 		{"tasks", "list", "--overdue"},
 		{"tasks", "complete", "onboarding/acme/1/kickoff/1", "--outcome", "held"},
 	} {
-		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
+		name := strings.Join(args[:2], " ")
+		if args[0] == "import" {
+			name = "import"
+		}
+		t.Run(name, func(t *testing.T) {
 			r := mustRun(t, exitUnreachable, append(args, "--address", addr)...)
-			want := "tend " + strings.Join(args[:2], " ") + ": cannot reach Temporal at " + addr + ": "
+			want := "tend " + name + ": cannot reach Temporal at " + addr + ": "
 			if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, "; start one with `tend dev`\n") {
 				t.Errorf("stderr = %q, want %q ... start one with `tend dev`", r.stderr, want)
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,13 +21,15 @@ type eventCmd struct {
 
 // eventSendCmd is `tend event send`.
 type eventSendCmd struct {
-	Customer string   `help:"the customer id"`
-	Type     string   `help:"the event type, e.g. contract.signed"`
-	At       string   `help:"when it happened (RFC 3339, or a date); default now"`
-	ID       string   `help:"idempotency key; default a hash of the event, so sending it again is harmless"`
-	Attr     []string `sep:"none" placeholder:"KEY=VALUE" help:"a customer attribute to set (repeatable); VALUE is JSON if it parses, else text; KEY=null removes it"`
-	Data     []string `sep:"none" placeholder:"KEY=VALUE" help:"a field of the event's data (repeatable); VALUE as for --attr"`
-	File     string   `short:"f" placeholder:"FILE.jsonl" help:"send the events in FILE, one JSON object per line (- for stdin), instead of the flags above"`
+	Customer    string   `help:"the customer id"`
+	Type        string   `help:"the event type, e.g. contract.signed"`
+	At          string   `help:"when it happened (RFC 3339, or a date); default now"`
+	ID          string   `help:"idempotency key; default a hash of the event, so sending it again is harmless"`
+	Attr        []string `sep:"none" placeholder:"KEY=VALUE" help:"a customer attribute to set (repeatable); VALUE is JSON if it parses, else text; KEY=null removes it"`
+	Data        []string `sep:"none" placeholder:"KEY=VALUE" help:"a field of the event's data (repeatable); VALUE as for --attr"`
+	File        string   `short:"f" placeholder:"FILE.jsonl" help:"send the events in FILE, one JSON object per line (- for stdin), instead of the flags above"`
+	FromLine    int      `name:"from-line" placeholder:"N" help:"with -f, skip the lines before line N: to resume a send that stopped"`
+	Concurrency int      `default:"16" help:"customers sent to at once; one customer's events always go in order"`
 
 	Client clientFlags `embed:""`
 }
@@ -36,21 +39,45 @@ func (s *eventSendCmd) Validate() error {
 	if s.File != "" && (s.Customer != "" || s.Type != "" || s.At != "" || s.ID != "" || len(s.Attr) > 0 || len(s.Data) > 0) {
 		return usagef("-f %s cannot be combined with --customer, --type, --at, --id, --attr or --data", s.File)
 	}
+	if s.FromLine < 0 || s.FromLine > 0 && s.File == "" {
+		return usagef("--from-line %d: give a line number of the -f file", s.FromLine)
+	}
+	if s.Concurrency < 1 || s.Concurrency > 256 {
+		return usagef("--concurrency %d: want 1 to 256", s.Concurrency)
+	}
 	return nil
 }
 
 func (s *eventSendCmd) Run(env *cliEnv) error {
+	set, err := s.Client.Set.load()
+	if err != nil {
+		return err
+	}
 	var events []*engine.Event
+	var lines []int
+	name := ""
 	if s.File != "" {
-		evs, err := readEventsFile(s.File, env.stdin)
-		if err != nil {
-			return usageError(err)
+		name, events, lines, err = readEventsFile(s.File, env.stdin)
+		if err == nil {
+			err = control.CheckFile(set.Schema, name, events, lines)
 		}
-		events = evs
-	} else {
-		ev, err := flagEvent(*s, time.Now())
 		if err != nil {
-			return usageError(err)
+			return eventProblems(env, err)
+		}
+		if s.FromLine > 1 {
+			keep := 0
+			for i := range events {
+				if lines[i] >= s.FromLine {
+					events[keep], lines[keep] = events[i], lines[i]
+					keep++
+				}
+			}
+			events, lines = events[:keep], lines[:keep]
+		}
+	} else {
+		ev, err := flagEvent(*s, set.Schema, time.Now())
+		if err != nil {
+			return eventProblems(env, err)
 		}
 		events = []*engine.Event{ev}
 	}
@@ -58,50 +85,144 @@ func (s *eventSendCmd) Run(env *cliEnv) error {
 		fmt.Fprintf(env.stdout, "no events in %s; nothing sent\n", s.File)
 		return nil
 	}
-	ctx, c, done, err := s.Client.Conn.connect(env)
+	resume := ""
+	if name != "" && s.File != "-" {
+		resume = "tend event send -f " + s.File + " --from-line %d"
+	}
+	n, err := sendAll(env, s.Client.Conn, s.Concurrency, events, name, lines, resume)
 	if err != nil {
 		return err
 	}
-	defer done()
-	if err := control.SendEvents(ctx, c, events); err != nil {
-		return failed(err)
-	}
-	if len(events) == 1 {
-		fmt.Fprintf(env.stdout, "sent 1 event (id %s)\n", events[0].ID)
+	if n == 1 {
+		fmt.Fprintf(env.stdout, "sent 1 event (id %s) to customer %s\n", events[0].ID, events[0].Customer)
 	} else {
-		fmt.Fprintf(env.stdout, "sent %d events\n", len(events))
+		fmt.Fprintf(env.stdout, "sent %d events\n", n)
 	}
 	return nil
 }
 
-// readEventsFile reads the events of -f FILE (- for stdin) and checks
-// that each has a customer, a type and a time, naming the line of the
-// first one that does not.
-func readEventsFile(name string, stdin io.Reader) ([]*engine.Event, error) {
+// sendAll hands checked events to their journeys, with a progress line on
+// a terminal. On a failure the error says how many were sent, which event
+// failed (by its line in name, if the events come from a file), and, with
+// resume (a command with %d for the line), how to go on from the first
+// event not sent.
+func sendAll(env *cliEnv, conn connFlags, concurrency int, events []*engine.Event, name string, lines []int, resume string) (int, error) {
+	ctx, c, done, err := conn.connectNoDeadline(env)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	var progress func(int)
+	if isTerminal(env.stderr) && len(events) > 1 {
+		last := time.Time{}
+		progress = func(n int) {
+			if now := time.Now(); n == len(events) || now.Sub(last) > 200*time.Millisecond {
+				last = now
+				fmt.Fprintf(env.stderr, "\rsent %d of %d events", n, len(events))
+				if n == len(events) {
+					fmt.Fprintln(env.stderr)
+				}
+			}
+		}
+	}
+	n, err := control.Send(ctx, c, events, control.SendOptions{Concurrency: concurrency, Timeout: conn.Timeout, Progress: progress})
+	var se *control.SendError
+	if errors.As(err, &se) {
+		if progress != nil {
+			fmt.Fprintln(env.stderr)
+		}
+		msg := fmt.Sprintf("sent %d of %d events; event %s (id %s) failed: %v", se.Count, se.Total, where(name, lines, se.Failed), se.ID, se.Err)
+		switch {
+		case strings.Contains(resume, "%d"):
+			msg += "\nresume with: " + fmt.Sprintf(resume, lines[se.Resume]) + " (sending earlier lines again is harmless: a journey applies each event id once)"
+		case resume != "":
+			msg += "\n" + resume
+		case name != "":
+			msg += fmt.Sprintf("\nresume from line %d of %s (sending earlier lines again is harmless: a journey applies each event id once)", lines[se.Resume], name)
+		}
+		if control.IsUnavailable(se.Err) {
+			return n, errors.Join(errors.New(msg), control.ErrUnavailable)
+		}
+		return n, failed(errors.New(msg))
+	}
+	if err != nil {
+		return n, failed(err)
+	}
+	return n, nil
+}
+
+// where names an event of a file by its line, or of the flags as "1".
+func where(name string, lines []int, i int) string {
+	if name == "" {
+		return "1"
+	}
+	return fmt.Sprintf("on line %d", lines[i])
+}
+
+// eventProblems prints every problem of the input, one a line, and
+// returns the usage error that says nothing was sent.
+func eventProblems(env *cliEnv, err error) error {
+	var fe *control.FileError
+	if errors.As(err, &fe) {
+		fmt.Fprintln(env.stderr, fe.Error())
+		return usagef("%s in %s; nothing was sent", errorCount(len(fe.Errs)), fe.File)
+	}
+	var le engine.FieldErrors
+	if errors.As(err, &le) {
+		for _, e := range le {
+			fmt.Fprintln(env.stderr, flagName(e.Field)+": "+e.Message)
+		}
+		return usagef("%s; nothing was sent", errorCount(len(le)))
+	}
+	return usageError(err)
+}
+
+// flagName is the flag that sets an event field: attributes.health is
+// --attr health.
+func flagName(field string) string {
+	switch {
+	case strings.HasPrefix(field, "attributes."):
+		return "--attr " + strings.TrimPrefix(field, "attributes.")
+	case strings.HasPrefix(field, "data."):
+		return "--data " + strings.TrimPrefix(field, "data.")
+	case field == "":
+		return "event"
+	}
+	return "--" + field
+}
+
+// isTerminal reports whether w is a terminal, for progress lines.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// readEventsFile reads the events of -f FILE (- for stdin), decoding
+// every line strictly; problems name the file and line.
+func readEventsFile(name string, stdin io.Reader) (string, []*engine.Event, []int, error) {
 	var r io.Reader = stdin
 	file := "stdin"
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, openErr(name, err)
+			return "", nil, nil, openErr(name, err)
 		}
 		defer f.Close()
 		r, file = f, name
 	}
 	events, lines, err := control.ReadEvents(file, r)
-	if err != nil {
-		return nil, err
-	}
-	for i, ev := range events {
-		if err := control.CheckEvent(ev); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", file, lines[i], err)
-		}
-	}
-	return events, nil
+	return file, events, lines, err
 }
 
-// flagEvent builds the event described by the flags.
-func flagEvent(s eventSendCmd, now time.Time) (*engine.Event, error) {
+// flagEvent builds the event described by the flags and checks it against
+// the schema. A flag value is JSON if it parses, else text; for a string
+// attribute or field it is always text, so --attr name=1984 is the name
+// "1984".
+func flagEvent(s eventSendCmd, schema *engine.Schema, now time.Time) (*engine.Event, error) {
 	switch {
 	case s.Customer == "" && s.Type == "":
 		return nil, fmt.Errorf("give --customer and --type, or -f FILE.jsonl")
@@ -112,21 +233,33 @@ func flagEvent(s eventSendCmd, now time.Time) (*engine.Event, error) {
 	}
 	ev := &engine.Event{ID: s.ID, Customer: s.Customer, Type: s.Type, At: now.UTC().Truncate(time.Millisecond)}
 	if s.At != "" {
-		t, err := engine.ParseTime(s.At)
+		t, err := engine.ParseEventTime(s.At)
 		if err != nil {
 			return nil, fmt.Errorf("--at: %v", err)
 		}
 		ev.At = t
 	}
 	var err error
-	if ev.Attributes, err = keyValues("--attr", s.Attr); err != nil {
+	if ev.Attributes, err = keyValues("--attr", s.Attr, func(k string) bool {
+		a := schema.Attr(k)
+		return a != nil && a.Type == engine.TString
+	}); err != nil {
 		return nil, err
 	}
-	if ev.Data, err = keyValues("--data", s.Data); err != nil {
+	if ev.Data, err = keyValues("--data", s.Data, func(k string) bool {
+		if et := schema.Event(s.Type); et != nil {
+			for _, f := range et.Fields {
+				if f.Name == k {
+					return f.Type == engine.TString
+				}
+			}
+		}
+		return false
+	}); err != nil {
 		return nil, err
 	}
-	if err := control.CheckEvent(ev); err != nil {
-		return nil, err
+	if errs := schema.CheckEvent(ev); len(errs) > 0 {
+		return nil, errs
 	}
 	if ev.ID == "" {
 		ev.ID = control.EventID(ev)
@@ -135,8 +268,9 @@ func flagEvent(s eventSendCmd, now time.Time) (*engine.Event, error) {
 }
 
 // keyValues parses KEY=VALUE flags. A VALUE that parses as JSON is taken
-// as JSON (120, true, null, {"a": 1}); anything else is text.
-func keyValues(flag string, kvs []string) (map[string]any, error) {
+// as JSON (120, true, null, ["a"]), unless text(KEY) says the key holds
+// text; anything else is text. null always removes the attribute.
+func keyValues(flag string, kvs []string, text func(string) bool) (map[string]any, error) {
 	if len(kvs) == 0 {
 		return nil, nil
 	}
@@ -146,6 +280,10 @@ func keyValues(flag string, kvs []string) (map[string]any, error) {
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
 			return nil, fmt.Errorf("%s %q: want KEY=VALUE", flag, kv)
+		}
+		if text(k) && v != "null" {
+			out[k] = v
+			continue
 		}
 		out[k] = jsonOrText(v)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -95,7 +96,7 @@ func (a *tasksCompleteCmd) Validate() error {
 		return usageError(err)
 	}
 	if a.At != "" {
-		t, err := engine.ParseTime(a.At)
+		t, err := engine.ParseEventTime(a.At)
 		if err != nil {
 			return usagef("--at: %v", err)
 		}
@@ -114,9 +115,26 @@ func (a *tasksCompleteCmd) Run(env *cliEnv) error {
 		return err
 	}
 	defer done()
-	if _, err := control.CompleteTask(ctx, c, a.TaskID, strings.TrimSpace(a.Outcome), at); err != nil {
-		return failed(err)
+	res, err := control.CompleteTask(ctx, c, a.TaskID, strings.TrimSpace(a.Outcome), at)
+	if err != nil {
+		if errors.Is(err, control.ErrNotFound) {
+			return failedf("%v; tend tasks list shows the open tasks", trimSentinel(err))
+		}
+		if errors.Is(err, control.ErrConflict) {
+			return failedf("%v", trimSentinel(err))
+		}
+		return err
 	}
-	fmt.Fprintf(env.stdout, "sent task.completed for %s\n", a.TaskID)
+	fmt.Fprintf(env.stdout, "completed %s; run %s is %s\n", res.Task, res.Run, res.Status)
 	return nil
+}
+
+// trimSentinel drops the ": not found" or ": conflict" that control adds
+// for errors.Is, which reads oddly at the end of a sentence.
+func trimSentinel(err error) string {
+	msg := err.Error()
+	for _, s := range []error{control.ErrNotFound, control.ErrConflict} {
+		msg = strings.TrimSuffix(msg, ": "+s.Error())
+	}
+	return msg
 }
