@@ -15,7 +15,9 @@ import (
 	"github.com/tend-cs/tend/sim"
 )
 
-func simCustomer(id string, attrs map[string]any) sim.Customer { return sim.Customer{ID: id, Attrs: attrs} }
+func simCustomer(id string, attrs map[string]any) sim.Customer {
+	return sim.Customer{ID: id, Attrs: attrs}
+}
 
 // shipped is the repository's playbook set, which the client commands
 // check events against.
