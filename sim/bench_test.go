@@ -12,7 +12,7 @@ import (
 // sample (7,043 rows) over 12 months of daily checks with the telco example
 // playbooks: what `tend simulate --customers` does, minus output.
 func BenchmarkTelco12Months(b *testing.B) {
-	const csvPath = "../../shared/data/telco-customer-churn.csv"
+	const csvPath = "../examples/telco/telco-customer-churn.csv"
 	f, err := os.Open(csvPath)
 	if err != nil {
 		b.Skipf("telco data not found beside the repo: %v", err)
