@@ -29,6 +29,19 @@ var (
 	ErrUnavailable = errors.New("temporal unavailable")
 )
 
+// kindError is an error of one of the kinds above, with its own message.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Is(target error) bool { return target == e.kind }
+
+func kindf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
 // IsUnavailable reports whether err means that Temporal could not be
 // reached or did not answer in time, as opposed to a refusal.
 func IsUnavailable(err error) bool {
@@ -99,7 +112,7 @@ func journeyView(ctx context.Context, c client.Client, customer string) (*workfl
 	if err != nil {
 		switch {
 		case isNotFound(err):
-			return nil, fmt.Errorf("no customer %s: tend has received no event for it: %w", customer, ErrNotFound)
+			return nil, kindf(ErrNotFound, "no customer %s: tend has received no event for it", customer)
 		case IsUnavailable(err):
 			return nil, fmt.Errorf("query the journey of %s: no answer; is Temporal up and a worker running (tend worker, or tend dev)? %w", customer, errors.Join(ErrUnavailable, err))
 		}
@@ -196,11 +209,11 @@ func CompleteTask(ctx context.Context, c client.Client, taskID, outcome string, 
 	var app *temporal.ApplicationError
 	switch {
 	case errors.As(err, &app) && app.Type() == workflows.ErrTaskNotFound:
-		return nil, fmt.Errorf("%s: %w", app.Message(), ErrNotFound)
+		return nil, kindf(ErrNotFound, "%s", app.Message())
 	case errors.As(err, &app) && app.Type() == workflows.ErrTaskDone:
-		return nil, fmt.Errorf("%s: %w", app.Message(), ErrConflict)
+		return nil, kindf(ErrConflict, "%s", app.Message())
 	case isNotFound(err):
-		return nil, fmt.Errorf("no task %s: run %s does not exist: %w", taskID, runID, ErrNotFound)
+		return nil, kindf(ErrNotFound, "no task %s: run %s does not exist", taskID, runID)
 	case isClosed(err):
 		return nil, closedTask(ctx, c, taskID, runID)
 	case IsUnavailable(err):
@@ -220,12 +233,12 @@ func isClosed(err error) bool {
 func closedTask(ctx context.Context, c client.Client, taskID, runID string) error {
 	v, err := ShowRun(ctx, c, runID)
 	if err != nil {
-		return fmt.Errorf("task %s: run %s has ended: %w", taskID, runID, ErrConflict)
+		return kindf(ErrConflict, "task %s: run %s has ended", taskID, runID)
 	}
 	for _, r := range v.Timeline {
 		if r.Task == taskID {
-			return fmt.Errorf("task %s is no longer open: run %s has ended (%s): %w", taskID, runID, v.State.Status, ErrConflict)
+			return kindf(ErrConflict, "task %s is no longer open: run %s has ended (%s)", taskID, runID, v.State.Status)
 		}
 	}
-	return fmt.Errorf("run %s (%s) has no task %s: %w", runID, v.State.Status, taskID, ErrNotFound)
+	return kindf(ErrNotFound, "run %s (%s) has no task %s", runID, v.State.Status, taskID)
 }
