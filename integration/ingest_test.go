@@ -54,6 +54,7 @@ func TestCompleteTaskAnswers(t *testing.T) {
 	if _, err := control.GetCustomer(ctx(t), env.cl, "nobody"); !errors.Is(err, control.ErrNotFound) {
 		t.Errorf("completing a task of an unknown customer made a journey: %v", err)
 	}
+	recordHistories(t, "customer/"+cust, runID)
 }
 
 // An event the journey cannot apply is kept with its reason, visible per
@@ -88,6 +89,7 @@ func TestRejectedEventsAreKept(t *testing.T) {
 		}
 		return slices.ContainsFunc(items, func(it control.RejectedItem) bool { return it.Customer == cust && it.ID == "bad-1" }), fmt.Sprint(items)
 	})
+	recordHistories(t, "customer/"+cust)
 }
 
 // A customer's record is capped: an event that would grow it past

@@ -10,6 +10,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/tend-cs/tend/workflows"
 )
 
 var record = flag.Bool("record", false, "write the histories of the integration runs to workflows/testdata/replay, for the replay test")
@@ -22,7 +24,7 @@ func recordHistories(t *testing.T, ids ...string) {
 	}
 	for _, id := range ids {
 		var h historypb.History
-		it := env.cl.GetWorkflowHistory(ctx(t), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		it := env.cl.GetWorkflowHistory(ctx(t), workflows.WorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			ev, err := it.Next()
 			if err != nil {
