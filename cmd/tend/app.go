@@ -35,6 +35,7 @@ type cli struct {
 	Tasks    tasksCmd    `cmd:"" help:"list open tasks, or complete one: tend tasks list|complete"`
 	Dev      devCmd      `cmd:"" help:"Temporal, its Web UI and a worker in one process, for trying tend out"`
 	Worker   workerCmd   `cmd:"" help:"run playbooks: a worker against an existing Temporal cluster"`
+	Serve    serveCmd    `cmd:"" help:"the HTTP API against an existing Temporal cluster"`
 }
 
 // Exit codes shared by every command; see the package documentation.

@@ -2,14 +2,18 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
 
+	"github.com/tend-cs/tend/api"
 	"github.com/tend-cs/tend/config"
 	"github.com/tend-cs/tend/devserver"
 	"github.com/tend-cs/tend/internal/zlog"
@@ -24,13 +28,15 @@ const quickstartEvents = "examples/quickstart/events.jsonl"
 // devCmd is `tend dev`: a Temporal server on a SQLite file, the Web UI
 // and a worker in one process, until SIGINT or SIGTERM.
 type devCmd struct {
-	Dir    string        `default:".tend" help:"state directory, created if missing: the server keeps temporal.db in it, and outreach goes to its outbox/ unless the config file sets outbox:"`
-	Port   int           `default:"7233" help:"Temporal frontend port (gRPC); 0 picks a free one"`
-	UIPort int           `name:"ui-port" default:"8233" help:"Temporal Web UI port; 0 runs no UI"`
-	Set    playbookFlags `embed:""`
-	Config string        `default:"tend.yaml" env:"TEND_CONFIG" help:"runtime configuration: playbooks:, outbox: and channels; the default file may be missing. Its temporal: section is not used: dev runs its own server"`
-	Reload time.Duration `default:"2s" help:"how often to check the playbooks for changes; 0 never reloads"`
-	Log    logFlags      `embed:""`
+	Dir     string        `default:".tend" help:"state directory, created if missing: the server keeps temporal.db in it, and outreach goes to its outbox/ unless the config file sets outbox:"`
+	Port    int           `default:"7233" help:"Temporal frontend port (gRPC); 0 picks a free one"`
+	UIPort  int           `name:"ui-port" default:"8233" help:"Temporal Web UI port; 0 runs no UI"`
+	Set     playbookFlags `embed:""`
+	Config  string        `default:"tend.yaml" env:"TEND_CONFIG" help:"runtime configuration: playbooks:, outbox: and channels; the default file may be missing. Its temporal: section is not used: dev runs its own server"`
+	Reload  time.Duration `default:"2s" help:"how often to check the playbooks for changes; 0 never reloads"`
+	APIPort int           `name:"api-port" default:"8080" help:"HTTP API port; 0 runs no API"`
+	Listen  string        `default:"127.0.0.1" placeholder:"HOST" help:"host the HTTP API listens on; 0.0.0.0 for every interface"`
+	Log     logFlags      `embed:""`
 }
 
 // Validate checks the ports, --dir and --reload. kong calls it.
@@ -42,6 +48,10 @@ func (a *devCmd) Validate() error {
 		return usagef("--ui-port %d: want 1-65535, or 0 for no UI", a.UIPort)
 	case a.Port != 0 && a.Port == a.UIPort:
 		return usagef("--port and --ui-port are both %d; give them different ports", a.Port)
+	case a.APIPort < 0 || a.APIPort > 65535:
+		return usagef("--api-port %d: want 1-65535, or 0 for no API", a.APIPort)
+	case a.APIPort != 0 && (a.APIPort == a.Port || a.APIPort == a.UIPort):
+		return usagef("--api-port %d is also the Temporal or UI port; give it another", a.APIPort)
 	case a.Dir == "":
 		return usagef("--dir is empty; give a directory such as .tend")
 	}
@@ -91,7 +101,9 @@ func (a *devCmd) Run(env *cliEnv) error {
 		return failed(err)
 	}
 	defer srv.Stop()
-	c, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Logger: zlog.SDK(log)})
+	reg := prometheus.NewRegistry()
+	c, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Logger: zlog.SDK(log),
+		MetricsHandler: api.MetricsHandler(reg)})
 	if err != nil {
 		return failedf("connect to the embedded server at %s: %v", srv.Address(), err)
 	}
@@ -102,9 +114,35 @@ func (a *devCmd) Run(env *cliEnv) error {
 	}
 	defer n.Stop()
 
-	fmt.Fprint(env.stderr, devBanner(srv, db, cfg.Outbox, playbooks, n.Version(), count))
+	apiLine := "off (--api-port 0)"
+	var wait func() error
+	if a.APIPort != 0 {
+		tokens, secrets := apiCredentials(cfg)
+		how := "credentials from the api: section of " + cfg.Path
+		if !cfg.API.Set {
+			token, path, err := devToken(a.Dir)
+			if err != nil {
+				return failed(err)
+			}
+			tokens = []string{token}
+			how = fmt.Sprintf("token in %s: curl -H \"Authorization: Bearer $(cat %s)\"", path, path)
+		}
+		listen := net.JoinHostPort(a.Listen, strconv.Itoa(a.APIPort))
+		var addr string
+		wait, addr, err = startAPI(ctx, c, n.Set, cfg, tokens, secrets, listen, reg, log)
+		if err != nil {
+			return err
+		}
+		apiLine = fmt.Sprintf("http://%s (%s)", addr, how)
+	}
+	fmt.Fprint(env.stderr, devBanner(srv, db, cfg.Outbox, playbooks, n.Version(), count, apiLine))
 	<-ctx.Done()
 	log.Info().Msg("shutting down")
+	if wait != nil {
+		if err := wait(); err != nil {
+			log.Error().Err(err).Msg("API shutdown")
+		}
+	}
 	return nil
 }
 
@@ -119,7 +157,7 @@ func outboxSet(cfg *config.Config) bool {
 }
 
 // devBanner tells what runs where, and how to send the first events.
-func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, count int) string {
+func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, count int, apiLine string) string {
 	var b strings.Builder
 	b.WriteString("tend dev is running\n")
 	fmt.Fprintf(&b, "  Temporal  %s (namespace %s, state in %s)\n", srv.Address(), srv.Namespace(), db)
@@ -128,6 +166,7 @@ func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, cou
 	} else {
 		b.WriteString("  Web UI    off (--ui-port 0)\n")
 	}
+	fmt.Fprintf(&b, "  HTTP API  %s\n", apiLine)
 	fmt.Fprintf(&b, "  Outbox    %s\n", outbox)
 	fmt.Fprintf(&b, "  Playbooks %s (version %s, %d %s)\n", playbooks, version, count, plural(count, "playbook", "playbooks"))
 	send := "tend event send --help"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,7 +19,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/tend-cs/tend/control"
-	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/internal/zlog"
 )
 
@@ -204,12 +204,12 @@ func TestDevEndToEnd(t *testing.T) {
 	}
 	deadline := time.After(30 * time.Second)
 	dir := t.TempDir()
-	port, uiPort := freePort(t), freePort(t)
+	port, uiPort, apiPort := freePort(t), freePort(t), freePort(t)
 	dev := func(ctx context.Context, args []string, out *output) int {
 		return runContext(ctx, append([]string{"dev"}, args...), strings.NewReader(""), &bytes.Buffer{}, out)
 	}
 	stderr, stop, exited := start(dev, "--dir", dir, "--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort),
-		"--playbooks", shippedPlaybooks)
+		"--api-port", strconv.Itoa(apiPort), "--playbooks", shippedPlaybooks)
 	defer stop()
 	stderr.waitFor(t, "\nSend events:  ", exited, deadline)
 
@@ -218,6 +218,7 @@ func TestDevEndToEnd(t *testing.T) {
 	want := regexp.MustCompile(`^tend dev is running
   Temporal  ` + regexp.QuoteMeta(addr) + ` \(namespace default, state in ` + regexp.QuoteMeta(filepath.Join(dir, "temporal.db")) + `\)
   Web UI    http://127\.0\.0\.1:` + strconv.Itoa(uiPort) + `
+  HTTP API  http://127\.0\.0\.1:` + strconv.Itoa(apiPort) + ` \(token in ` + regexp.QuoteMeta(filepath.Join(dir, "api-token")) + `: curl -H "Authorization: Bearer \$\(cat ` + regexp.QuoteMeta(filepath.Join(dir, "api-token")) + `\)"\)
   Outbox    ` + regexp.QuoteMeta(filepath.Join(dir, "outbox")) + `
   Playbooks \.\./\.\./playbooks \(version [0-9a-f]+, \d+ playbooks\)
 Send events:  tend event send --help
@@ -233,15 +234,35 @@ Send events:  tend event send --help
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	err = control.SendEvents(ctx, c, []*engine.Event{
-		{Type: "customer.updated", Customer: "initech", At: now, Attributes: map[string]any{
-			"name": "Initech", "segment": "mid-market", "seats": 40, "manager": "max@vendor.example",
-			"ae": "sam@vendor.example", "contact_email": "it@initech.example", "timezone": "Europe/London", "health": 80}},
-		{Type: "contract.signed", Customer: "initech", At: now, Data: map[string]any{"plan": "pro", "arr": 24000}},
-	})
-	if err != nil {
-		t.Fatalf("send events: %v", err)
+	// The events go in through the HTTP API, with the token tend dev made.
+	tokenFile := filepath.Join(dir, "api-token")
+	st, err := os.Stat(tokenFile)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v, mode %v; want mode 0600", err, st.Mode())
+	}
+	token, _ := os.ReadFile(tokenFile)
+	apiURL := "http://127.0.0.1:" + strconv.Itoa(apiPort)
+	post := func(auth, body string) (int, string) {
+		req, _ := http.NewRequest("POST", apiURL+"/v1/events", strings.NewReader(body))
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("POST /v1/events: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	batch := `[{"type": "customer.updated", "customer": "initech", "attributes": {"name": "Initech", "segment": "mid-market", "seats": 40,
+	  "manager": "max@vendor.example", "ae": "sam@vendor.example", "contact_email": "it@initech.example", "timezone": "Europe/London", "health": 80}},
+	 {"type": "contract.signed", "customer": "initech", "data": {"plan": "pro", "arr": 24000}}]`
+	if code, body := post("", batch); code != http.StatusUnauthorized {
+		t.Errorf("no token: %d %s, want 401", code, body)
+	}
+	if code, body := post(strings.TrimSpace(string(token)), batch); code != http.StatusAccepted || !strings.Contains(body, `"accepted":2`) {
+		t.Fatalf("POST /v1/events: %d %s, want 202 with 2 accepted", code, body)
 	}
 	eventually(t, "a run for initech", deadline, func() (bool, string) {
 		runs, err := control.ListRuns(ctx, c, control.RunFilter{Customer: "initech"})
@@ -267,6 +288,36 @@ Send events:  tend event send --help
 		t.Errorf("web ui answered %s, want 200 OK", resp.Status)
 	}
 
+	// tend serve: the same API against the same server, with credentials
+	// from tend.yaml.
+	conf := filepath.Join(t.TempDir(), "tend.yaml")
+	if err := os.WriteFile(conf, []byte("api:\n  tokens: [serve-test-token-0123456789]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	servePort := freePort(t)
+	serve := func(ctx context.Context, args []string, out *output) int {
+		return runContext(ctx, append([]string{"serve"}, args...), strings.NewReader(""), &bytes.Buffer{}, out)
+	}
+	sout, sstop, sexited := start(serve, "--config", conf, "--address", addr, "--playbooks", shippedPlaybooks,
+		"--listen", "127.0.0.1:"+strconv.Itoa(servePort), "--log-format", "json")
+	sout.waitFor(t, `"message":"tend API serving"`, sexited, deadline)
+	apiURL = "http://127.0.0.1:" + strconv.Itoa(servePort)
+	if code, body := post("serve-test-token-0123456789", `{"type": "customer.updated", "customer": "initech", "attributes": {"health": 75}}`); code != http.StatusAccepted {
+		t.Errorf("tend serve: POST /v1/events: %d %s", code, body)
+	}
+	if code, body := post(strings.TrimSpace(string(token)), `{"type": "customer.updated", "customer": "initech"}`); code != http.StatusUnauthorized {
+		t.Errorf("tend serve took tend dev's token: %d %s", code, body)
+	}
+	resp, err = http.Get(apiURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	contains(t, "metrics", string(metrics), "tend_events_accepted_total 1", "temporal_")
+	sstop()
+	waitExit(t, "tend serve", sout, sexited, deadline)
+
 	worker := func(ctx context.Context, args []string, out *output) int {
 		return runContext(ctx, append([]string{"worker"}, args...), strings.NewReader(""), &bytes.Buffer{}, out)
 	}
@@ -278,4 +329,24 @@ Send events:  tend event send --help
 
 	stop()
 	waitExit(t, "tend dev", stderr, exited, deadline)
+}
+
+// tend serve without credentials in tend.yaml refuses to start, saying
+// how to add them; a bad --listen is a usage error.
+func TestServeUsage(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "tend.yaml")
+	pb, _ := filepath.Abs(shippedPlaybooks)
+	if err := os.WriteFile(conf, []byte("playbooks: "+pb+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := mustRun(t, exitUsage, "serve", "--config", conf, "--address", closedAddr(t))
+	contains(t, "stderr", r.stderr, "tend serve: no API credentials: add an api: section with tokens: or signing_secrets: to "+conf)
+	r = mustRun(t, exitUsage, "serve", "--config", conf, "--listen", "8080")
+	contains(t, "stderr", r.stderr, `tend serve: --listen "8080": want host:port`)
+	if err := os.WriteFile(conf, []byte("playbooks: "+pb+"\napi: {tokens: [serve-test-token-0123456789]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = mustRun(t, exitUnreachable, "serve", "--config", conf, "--address", closedAddr(t), "--timeout", "2s")
+	contains(t, "stderr", r.stderr, "tend serve: cannot reach Temporal at ")
 }

@@ -31,7 +31,7 @@ func (a *eventsRejectedCmd) Run(env *cliEnv) error {
 	items, err := control.ListRejected(ctx, c, a.Customer)
 	if err != nil {
 		if a.Customer != "" && errors.Is(err, control.ErrNotFound) {
-			return failedf("%s", trimSentinel(err))
+			return failed(err)
 		}
 		return err
 	}

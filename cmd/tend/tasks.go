@@ -118,23 +118,13 @@ func (a *tasksCompleteCmd) Run(env *cliEnv) error {
 	res, err := control.CompleteTask(ctx, c, a.TaskID, strings.TrimSpace(a.Outcome), at)
 	if err != nil {
 		if errors.Is(err, control.ErrNotFound) {
-			return failedf("%v; tend tasks list shows the open tasks", trimSentinel(err))
+			return failedf("%v; tend tasks list shows the open tasks", err)
 		}
 		if errors.Is(err, control.ErrConflict) {
-			return failedf("%v", trimSentinel(err))
+			return failedf("%v", err)
 		}
 		return err
 	}
 	fmt.Fprintf(env.stdout, "completed %s; run %s is %s\n", res.Task, res.Run, res.Status)
 	return nil
-}
-
-// trimSentinel drops the ": not found" or ": conflict" that control adds
-// for errors.Is, which reads oddly at the end of a sentence.
-func trimSentinel(err error) string {
-	msg := err.Error()
-	for _, s := range []error{control.ErrNotFound, control.ErrConflict} {
-		msg = strings.TrimSuffix(msg, ": "+s.Error())
-	}
-	return msg
 }

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+
+	"github.com/tend-cs/tend/api"
+	"github.com/tend-cs/tend/config"
+	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/node"
+)
+
+// defaultListen is where the HTTP API listens unless told otherwise.
+const defaultListen = "127.0.0.1:8080"
+
+// serveCmd is `tend serve`: the HTTP API against an existing cluster.
+type serveCmd struct {
+	Listen string        `placeholder:"HOST:PORT" help:"where the API listens (default: api.listen in the config file, else 127.0.0.1:8080)"`
+	Reload time.Duration `default:"2s" help:"how often to check the playbooks (whose schema checks events) for changes; 0 never reloads"`
+	Log    logFlags      `embed:""`
+	Client clientFlags   `embed:""`
+}
+
+// Validate checks --reload and --listen. kong calls it.
+func (a *serveCmd) Validate() error {
+	if _, err := reloadEvery(a.Reload); err != nil {
+		return err
+	}
+	if a.Listen != "" {
+		if _, _, err := net.SplitHostPort(a.Listen); err != nil {
+			return usagef("--listen %q: want host:port, such as 127.0.0.1:8080 or :8080", a.Listen)
+		}
+	}
+	return nil
+}
+
+// Run serves the API until the context ends, then drains the requests in
+// flight.
+func (a *serveCmd) Run(env *cliEnv) error {
+	reload, _ := reloadEvery(a.Reload)
+	cfg, err := env.config()
+	if err != nil {
+		return err
+	}
+	tokens, secrets := apiCredentials(cfg)
+	if len(tokens) == 0 && len(secrets) == 0 {
+		where := "tend.yaml"
+		if cfg.Path != "" {
+			where = cfg.Path
+		}
+		return usagef("no API credentials: add an api: section with tokens: or signing_secrets: to %s, e.g.\n  api:\n    tokens: [{env: TEND_API_TOKEN}]", where)
+	}
+	listen := a.Listen
+	if listen == "" {
+		listen = cfg.API.Listen
+	}
+	if listen == "" {
+		listen = defaultListen
+	}
+	ctx := env.context()
+	log := a.Log.logger(env.stderr)
+	w, err := node.Watch(a.Client.Set.Playbooks, reload, log, nil)
+	if err != nil {
+		return usageError(err)
+	}
+	defer w.Stop()
+	reg := prometheus.NewRegistry()
+	opts, err := a.Client.Conn.options(log)
+	if err != nil {
+		return usageError(err)
+	}
+	opts.MetricsHandler = api.MetricsHandler(reg)
+	dialCtx, cancel := context.WithTimeout(ctx, a.Client.Conn.Timeout)
+	c, err := client.DialContext(dialCtx, opts)
+	cancel()
+	if err != nil {
+		return &dialError{address: a.Client.Conn.Address, err: err}
+	}
+	defer c.Close()
+	wait, addr, err := startAPI(ctx, c, w.Set, cfg, tokens, secrets, listen, reg, log)
+	if err != nil {
+		return err
+	}
+	log.Info().Str("listen", "http://"+addr).Str("temporal", a.Client.Conn.Address).Str("playbooks", a.Client.Set.Playbooks).Msg("tend API serving")
+	if err := wait(); err != nil {
+		return failed(err)
+	}
+	log.Info().Msg("tend API stopped")
+	return nil
+}
+
+// apiCredentials are the tokens and signing secrets of tend.yaml's api:
+// section.
+func apiCredentials(cfg *config.Config) (tokens, secrets []string) {
+	for _, t := range cfg.API.Tokens {
+		tokens = append(tokens, string(t))
+	}
+	for _, s := range cfg.API.SigningSecrets {
+		secrets = append(secrets, string(s))
+	}
+	return tokens, secrets
+}
+
+// startAPI listens on listen and serves the HTTP API until ctx ends. wait
+// returns once the requests in flight have drained.
+func startAPI(ctx context.Context, c client.Client, set func() *engine.Set, cfg *config.Config, tokens, secrets []string,
+	listen string, reg *prometheus.Registry, log zerolog.Logger) (wait func() error, addr string, err error) {
+	srv, err := api.New(api.Options{Client: c, Set: set, Tokens: tokens, SigningSecrets: secrets,
+		MaxBody: cfg.API.MaxBody, RateLimit: cfg.API.RateLimit, Logger: log, Registry: reg})
+	if err != nil {
+		return nil, "", usageError(err)
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, "", usagef("the API cannot listen on %s: %v", listen, errors.Unwrap(err))
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- api.Serve(ctx, ln, srv, log) }()
+	return func() error { return <-errc }, ln.Addr().String(), nil
+}
+
+// devToken is the bearer token of tend dev when tend.yaml has no api:
+// section: read from dir/api-token, or made and stored there (mode 0600)
+// on first use, so that it survives restarts.
+func devToken(dir string) (token, path string, err error) {
+	path = filepath.Join(dir, "api-token")
+	if b, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(b)); len(t) >= config.MinTokenLength {
+			return t, path, nil
+		}
+	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", path, err
+	}
+	token = "tend_dev_" + hex.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", path, fmt.Errorf("store the API token: %w", err)
+	}
+	return token, path, nil
+}
