@@ -5,6 +5,7 @@ package devserver
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
@@ -49,7 +50,10 @@ const (
 type Options struct {
 	// DBFile is the SQLite file; "" keeps everything in memory. A missing parent directory is created.
 	// The file is in WAL mode (see filePragmas): its recent commits may be in DBFile-wal beside it,
-	// so copy or remove the two together.
+	// so copy or remove the two together. The visibility records (what lists and searches
+	// read) go to a second file beside it, VisibilityFile(DBFile), so that their writes do not
+	// queue behind those of the workflows: SQLite takes one writer per file. A DBFile made
+	// before that, with its visibility records inside, keeps them there.
 	DBFile string
 	// IP is the address the frontend and the UI listen on; default "127.0.0.1".
 	IP string
@@ -73,6 +77,9 @@ type Options struct {
 	// sqliteDefaults leaves a DBFile on SQLite's own settings (rollback journal,
 	// synchronous=FULL) instead of filePragmas; for measuring the difference only.
 	sqliteDefaults bool
+	// oneFile keeps the visibility records in DBFile with every index of the
+	// schema, as before VisibilityFile; for measuring the difference only.
+	oneFile bool
 }
 
 // Server is a running embedded Temporal server (and UI).
@@ -184,12 +191,12 @@ func Start(opts Options) (*Server, error) {
 	}
 	s.addr = net.JoinHostPort(dialHost(opts.IP), strconv.Itoa(opts.Port))
 
-	sqlConf, err := prepareDB(opts)
+	sqlConf, visConf, err := prepareDB(opts)
 	if err != nil {
 		return nil, err
 	}
 	s.sql = sqlConf
-	conf, err := serverConfig(opts, s.addr, sqlConf)
+	conf, err := serverConfig(opts, s.addr, sqlConf, visConf)
 	if err != nil {
 		return nil, err
 	}
@@ -277,8 +284,78 @@ var filePragmas = map[string]string{
 
 // prepareDB creates the schema in a new SQLite file and the namespace and its search
 // attributes where missing.
-func prepareDB(opts Options) (*config.SQL, error) {
-	conf := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
+func prepareDB(opts Options) (conf, vis *config.SQL, err error) {
+	conf, existed, err := prepareMainDB(opts)
+	if err != nil || opts.DBFile == "" || opts.oneFile {
+		return conf, conf, err
+	}
+	vis = &config.SQL{PluginName: conf.PluginName, ConnectAttributes: maps.Clone(conf.ConnectAttributes),
+		DatabaseName: VisibilityFile(conf.DatabaseName)}
+	if _, err := os.Stat(vis.DatabaseName); err == nil {
+		return conf, vis, nil
+	}
+	if existed {
+		// An older state directory: its visibility records are in the main file.
+		return conf, conf, nil
+	}
+	if err := sqliteschema.SetupSchema(vis); err != nil {
+		_ = os.Remove(vis.DatabaseName)
+		return nil, nil, fmt.Errorf("create schema in %s: %w", vis.DatabaseName, err)
+	}
+	if err := dropUnusedIndexes(vis.DatabaseName); err != nil {
+		_ = os.Remove(vis.DatabaseName)
+		return nil, nil, fmt.Errorf("tune %s: %w", vis.DatabaseName, err)
+	}
+	return conf, vis, nil
+}
+
+// unusedIndexes are visibility indexes that nothing tend or the Web UI does
+// uses well enough to pay for: every start, search-attribute upsert and
+// close of a workflow writes each of the 58 indexes of the schema, which
+// made visibility writes the embedded server's largest cost (about 4 ms of
+// CPU each, most of it index pages written to the WAL). Lists by type,
+// status, id and the Tend* keywords keep theirs; a query on the others
+// scans, which is fine at a development server's scale.
+var unusedIndexes = []string{
+	"by_execution_time", "by_history_length", "by_history_size_bytes", "by_execution_duration",
+	"by_state_transition_count", "by_task_queue", "by_parent_workflow_id", "by_parent_run_id",
+	"by_root_workflow_id", "by_root_run_id", "by_batcher_user", "by_temporal_scheduled_start_time",
+	"by_temporal_scheduled_by_id", "by_temporal_schedule_paused", "by_temporal_namespace_division",
+	"by_temporal_pause_info", "by_temporal_worker_deployment_version",
+	"by_temporal_workflow_versioning_behavior", "by_temporal_worker_deployment",
+	"by_bool_01", "by_bool_02", "by_bool_03", "by_datetime_01", "by_datetime_02", "by_datetime_03",
+	"by_double_01", "by_double_02", "by_double_03", "by_int_01", "by_int_02", "by_int_03",
+	"by_temporal_bool_01", "by_temporal_bool_02", "by_temporal_datetime_01", "by_temporal_datetime_02",
+	"by_temporal_double_01", "by_temporal_double_02", "by_temporal_int_01", "by_temporal_int_02",
+	"by_temporal_keyword_01", "by_temporal_keyword_02", "by_temporal_keyword_03", "by_temporal_keyword_04",
+	"by_temporal_low_cardinality_keyword_01",
+}
+
+// dropUnusedIndexes drops unusedIndexes from a new visibility file, with
+// the modernc.org/sqlite driver that the server's sqlite plugin registers.
+func dropUnusedIndexes(file string) error {
+	db, err := sql.Open("sqlite", "file:"+file+"?mode=rw")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, name := range unusedIndexes {
+		if _, err := db.Exec("DROP INDEX IF EXISTS " + name); err != nil {
+			return fmt.Errorf("drop index %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// VisibilityFile is the SQLite file of the visibility records beside dbFile:
+// temporal.db → temporal-visibility.db.
+func VisibilityFile(dbFile string) string {
+	ext := filepath.Ext(dbFile)
+	return strings.TrimSuffix(dbFile, ext) + "-visibility" + ext
+}
+
+func prepareMainDB(opts Options) (conf *config.SQL, existed bool, err error) {
+	conf = &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
 	if opts.DBFile == "" {
 		conf.ConnectAttributes["mode"] = "memory"
 		conf.ConnectAttributes["cache"] = "shared"
@@ -286,7 +363,7 @@ func prepareDB(opts Options) (*config.SQL, error) {
 	} else {
 		path, err := filepath.Abs(opts.DBFile)
 		if err != nil {
-			return nil, fmt.Errorf("db file %s: %w", opts.DBFile, err)
+			return nil, false, fmt.Errorf("db file %s: %w", opts.DBFile, err)
 		}
 		conf.ConnectAttributes["mode"] = "rwc"
 		if !opts.sqliteDefaults {
@@ -296,27 +373,28 @@ func prepareDB(opts Options) (*config.SQL, error) {
 		fi, err := os.Stat(path)
 		switch {
 		case err == nil && fi.IsDir():
-			return nil, fmt.Errorf("db file %s is a directory", path)
+			return nil, false, fmt.Errorf("db file %s is a directory", path)
 		case err == nil && fi.Size() > 0:
+			existed = true
 		case err == nil || errors.Is(err, os.ErrNotExist):
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				return nil, fmt.Errorf("create db directory: %w", err)
+				return nil, false, fmt.Errorf("create db directory: %w", err)
 			}
 			if err := sqliteschema.SetupSchema(conf); err != nil {
 				_ = os.Remove(path)
-				return nil, fmt.Errorf("create schema in %s: %w", path, err)
+				return nil, false, fmt.Errorf("create schema in %s: %w", path, err)
 			}
 		default:
-			return nil, fmt.Errorf("db file: %w", err)
+			return nil, false, fmt.Errorf("db file: %w", err)
 		}
 	}
 	if err := prepareNamespace(conf, opts.Namespace, opts.Retention, opts.SearchAttributes); err != nil {
-		return nil, fmt.Errorf("namespace %s: %w", opts.Namespace, err)
+		return nil, false, fmt.Errorf("namespace %s: %w", opts.Namespace, err)
 	}
-	return conf, nil
+	return conf, existed, nil
 }
 
-func serverConfig(opts Options, frontend string, sqlConf *config.SQL) (*config.Config, error) {
+func serverConfig(opts Options, frontend string, sqlConf, visConf *config.SQL) (*config.Config, error) {
 	conf := &config.Config{}
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = "127.0.0.1"
@@ -325,6 +403,10 @@ func serverConfig(opts Options, frontend string, sqlConf *config.SQL) (*config.C
 		VisibilityStore:  "sqlite",
 		NumHistoryShards: 1,
 		DataStores:       map[string]config.DataStore{"sqlite": {SQL: sqlConf}},
+	}
+	if visConf != sqlConf {
+		conf.Persistence.VisibilityStore = "sqlite-visibility"
+		conf.Persistence.DataStores["sqlite-visibility"] = config.DataStore{SQL: visConf}
 	}
 	conf.ClusterMetadata = &cluster.Config{
 		FailoverVersionIncrement: 10,

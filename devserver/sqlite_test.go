@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/metrics"
@@ -148,5 +150,128 @@ func BenchmarkSignalWithStart(b *testing.B) {
 		if srv != nil {
 			srv.Stop()
 		}
+	}
+}
+
+// A new state directory keeps visibility records in their own file, without
+// the indexes tend never uses, and lists still work; an older directory
+// (a database without that file) keeps them in the database.
+func TestVisibilityFile(t *testing.T) {
+	opts := testOptions(t)
+	s := start(t, opts)
+	c := dial(t, s)
+	if _, err := c.SignalWithStartWorkflow(context.Background(), "vis", "event", "x",
+		client.StartWorkflowOptions{TaskQueue: "tend-test"}, "sleeper"); err != nil {
+		t.Fatalf("SignalWithStartWorkflow: %v", err)
+	}
+	vis := VisibilityFile(opts.DBFile)
+	if want := strings.TrimSuffix(opts.DBFile, ".db") + "-visibility.db"; vis != want {
+		t.Fatalf("VisibilityFile = %s, want %s", vis, want)
+	}
+	listed := func(c client.Client) bool {
+		// Visibility is written after the start returns: wait for it.
+		deadline := time.After(30 * time.Second)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: "WorkflowId = 'vis'"})
+			if err == nil && len(resp.GetExecutions()) == 1 {
+				return true
+			}
+			select {
+			case <-tick.C:
+			case <-deadline:
+				return false
+			}
+		}
+	}
+	if !listed(c) {
+		t.Fatal("the workflow is not listed")
+	}
+	db := openDB(t, vis)
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM executions_visibility WHERE workflow_id = 'vis'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("visibility rows in %s: %d, %v; want 1", vis, n, err)
+	}
+	var indexes int
+	if err := db.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('by_bool_01', 'by_task_queue')").Scan(&indexes); err != nil || indexes != 0 {
+		t.Errorf("unused indexes left: %d, %v", indexes, err)
+	}
+	if err := db.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('by_keyword_01', 'by_status', 'by_workflow_type')").Scan(&indexes); err != nil || indexes != 3 {
+		t.Errorf("indexes for tend's lists: %d of 3, %v", indexes, err)
+	}
+	if err := db.QueryRow("SELECT count(*) FROM executions_visibility").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+
+	// An older state directory: no visibility file beside the database.
+	for _, f := range []string{vis, vis + "-wal", vis + "-shm"} {
+		_ = os.Remove(f)
+	}
+	s = start(t, opts)
+	if _, err := os.Stat(vis); !os.IsNotExist(err) {
+		t.Errorf("a visibility file was made for an older database: %v", err)
+	}
+	c = dial(t, s)
+	if _, err := c.SignalWithStartWorkflow(context.Background(), "vis", "event", "y",
+		client.StartWorkflowOptions{TaskQueue: "tend-test"}, "sleeper"); err != nil {
+		t.Fatalf("SignalWithStartWorkflow after restart: %v", err)
+	}
+	if !listed(c) {
+		t.Error("the workflow is not listed from the database's own visibility table")
+	}
+}
+
+// BenchmarkStartWorkflows starts b.N new workflows (a customer's first
+// event: one signal-with-start each) from 16 goroutines, with the
+// visibility records in their own file without the unused indexes
+// (split), and in the database with every index (onefile), and reports
+// starts per second:
+//
+//	go test ./devserver -run '^$' -bench StartWorkflows -benchtime 2000x
+func BenchmarkStartWorkflows(b *testing.B) {
+	for _, mode := range []struct {
+		name    string
+		oneFile bool
+	}{{"split", false}, {"onefile", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			srv, err := Start(Options{DBFile: filepath.Join(b.TempDir(), "temporal.db"), Logger: zerolog.Nop(), oneFile: mode.oneFile})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer srv.Stop()
+			c, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			ids := make(chan int)
+			errs := make(chan error, 16)
+			b.ResetTimer()
+			t0 := time.Now()
+			for range 16 {
+				go func() {
+					for i := range ids {
+						if _, err := c.SignalWithStartWorkflow(context.Background(), fmt.Sprintf("customer/%d", i), "event", i,
+							client.StartWorkflowOptions{TaskQueue: "bench"}, "journey"); err != nil {
+							errs <- err
+							return
+						}
+					}
+					errs <- nil
+				}()
+			}
+			for i := range b.N {
+				ids <- i
+			}
+			close(ids)
+			for range 16 {
+				if err := <-errs; err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "starts/s")
+		})
 	}
 }
