@@ -1,8 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -86,10 +84,13 @@ func WorkflowID(id string) string {
 	if clean {
 		return id
 	}
+	const hexDigits = "0123456789ABCDEF"
 	var b strings.Builder
 	for i := 0; i < len(id); i++ {
 		if c := id[i]; c < 0x20 || c > 0x7e || c == '%' {
-			fmt.Fprintf(&b, "%%%02X", c)
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
 		} else {
 			b.WriteByte(c)
 		}
@@ -161,9 +162,14 @@ const MaxRejected = 100
 // only the newest keeps its attributes and data.
 const maxRejectedBytes = 256 << 10
 
+// rejectedSize is about the size of l as JSON: its payloads, which are
+// what can be large, and the text of each entry.
 func rejectedSize(l []RejectedEvent) int {
-	b, _ := json.Marshal(l)
-	return len(b)
+	n := 0
+	for _, r := range l {
+		n += 64 + len(r.ID) + len(r.Type) + len(r.Reason) + engine.RecordSize(r.Attributes) + engine.RecordSize(r.Data)
+	}
+	return n
 }
 
 // Signal is one signal to a journey, kept in order.
