@@ -119,6 +119,10 @@ func start(tb testing.TB) {
 	}
 }
 
+// dbDir puts the embedded server's SQLite files in a directory of one's
+// choosing: a directory on disk measures what tend dev does for a user.
+var dbDir = flag.String("dbdir", "", "directory for the embedded server's SQLite files (default /dev/shm where there is one)")
+
 func startEnv() error {
 	set, err := shippedSet()
 	if err != nil {
@@ -128,8 +132,8 @@ func startEnv() error {
 	// the API is under test, not the disk's fsync. (SQLite's in-memory
 	// mode serialises every write on one shared-cache connection and is
 	// several times slower under load.)
-	tmp := ""
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+	tmp := *dbDir
+	if fi, err := os.Stat("/dev/shm"); tmp == "" && err == nil && fi.IsDir() {
 		tmp = "/dev/shm"
 	}
 	env.dir, err = os.MkdirTemp(tmp, "tend-api-")
