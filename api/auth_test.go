@@ -241,5 +241,19 @@ func TestAuth(t *testing.T) {
 		if c.Stats.Applied != 2 || c.Stats.Duplicates != 1 {
 			t.Fatalf("want 2 applied and 1 duplicate, got %+v", c.Stats)
 		}
+		// The same key with another body is other events, applied: the
+		// key does not silently drop them.
+		h := bearer(0)
+		h[api.HeaderIdempotencyKey] = "order-17"
+		other := mustJSON(t, ev{"type": "csat.responded", "customer": cust, "data": ev{"score": 9}})
+		res := request(t, env.url, http.MethodPost, "/v1/events", other, h)
+		var b struct{ IDs []string }
+		res.json(t, &b)
+		if res.status != http.StatusAccepted || b.IDs[0] == ids[0] {
+			t.Fatalf("a reused key with another body: %s, ids %v then %v", res, ids, b.IDs)
+		}
+		if c := waitApplied(t, cust, 4); c.Stats.Applied != 3 {
+			t.Fatalf("want 3 applied, got %+v", c.Stats)
+		}
 	})
 }

@@ -80,7 +80,8 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, body []byte)
 		res := lim.ReserveN(now, n)
 		if !res.OK() {
 			s.metrics.rejected.WithLabelValues(reasonRateLimited).Add(float64(n))
-			writeError(w, http.StatusTooManyRequests, fmt.Sprintf(
+			// Not a 429: sending the same body again can never succeed.
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
 				"a batch of %d events is more than the rate limit allows at once (%d); split it into batches of at most %d", n, s.burst, s.burst))
 			return
 		}
@@ -155,7 +156,7 @@ func (s *Server) prepare(r *http.Request, body []byte, schema *engine.Schema, no
 	if err != nil {
 		return nil, control.EventErrors{{Message: err.Error()}}
 	}
-	newID := s.idMaker(r)
+	newID := s.idMaker(r, body)
 	for i, ev := range events {
 		if ev != nil && ev.ID == "" && !hasErr(errs, i, "id") {
 			ev.ID = newID(i)
@@ -199,11 +200,16 @@ func hasErr(errs control.EventErrors, index int, field string) bool {
 // idMaker returns how the events of r without an id get one, by index:
 // from the Idempotency-Key and the credential, from the signature, or at
 // random.
-func (s *Server) idMaker(r *http.Request) func(i int) string {
+func (s *Server) idMaker(r *http.Request, body []byte) func(i int) string {
 	if key := r.Header.Get(HeaderIdempotencyKey); key != "" {
 		cred := infoOf(r).id
+		// The body is part of the id: a retry of the same request is
+		// applied once, and a key reused for a different body does not
+		// silently drop the new events.
+		sum := sha256.Sum256(body)
+		bodyHash := hex.EncodeToString(sum[:])
 		return func(i int) string {
-			return "idem_" + hash(cred+"\x00"+key+"\x00"+strconv.Itoa(i))
+			return "idem_" + hash(cred+"\x00"+key+"\x00"+bodyHash+"\x00"+strconv.Itoa(i))
 		}
 	}
 	if sig := r.Header.Get(HeaderSignature); sig != "" && infoOf(r).cred == "signed" {

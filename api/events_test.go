@@ -240,8 +240,8 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("first event: %s", res)
 	}
 	res := request(t, hs.URL, http.MethodPost, "/v1/events", mustJSON(t, []ev{one(1), one(2), one(3)}), bearer(0))
-	if res.status != http.StatusTooManyRequests || !contains(res.errorText(t), "split it into batches of at most 2") {
-		t.Fatalf("a batch over the burst: want 429 saying to split it, got %s", res)
+	if res.status != http.StatusRequestEntityTooLarge || !contains(res.errorText(t), "split it into batches of at most 2") {
+		t.Fatalf("a batch over the burst: want 413 saying to split it, got %s", res)
 	}
 	if res := request(t, hs.URL, http.MethodPost, "/v1/events", mustJSON(t, one(4)), bearer(0)); res.status != http.StatusAccepted {
 		t.Fatalf("second event: %s", res)

@@ -178,8 +178,18 @@ func TestReadEventsErrors(t *testing.T) {
 				`f.jsonl:2: attributes.id: the customer id cannot be changed`,
 				`f.jsonl:2: attributes.segment: "huge" is not one of "smb", "mid-market", "enterprise"`,
 			}},
+		{"case of a key", `{"type": "customer.updated", "Type": "contract.signed", "customer": "acme", "at": "2026-01-05"}`, []string{"f.jsonl:1: Type: unknown field Type; did you mean type? field names are lower case"}},
+		{"repeated key", `{"type": "customer.updated", "customer": "a", "customer": "b", "at": "2026-01-05", "attributes": {"seats": 1, "seats": 2}}`, []string{
+			"f.jsonl:1: customer: appears twice in the event; give each field once",
+			"f.jsonl:1: attributes.seats: appears twice; give each key once",
+		}},
+		{"invalid UTF-8", "{\"type\": \"customer.updated\", \"customer\": \"bad\xffid\", \"at\": \"2026-01-05\"}", []string{"f.jsonl:1: not valid UTF-8 (byte 45)"}},
+		{"lone surrogate in the customer", `{"type": "customer.updated", "customer": "bad\ud800id", "at": "2026-01-05"}`, []string{"f.jsonl:1: customer: customer id \"bad\ufffdid\" has U+FFFD"}},
+		{"2^53", `{"type": "customer.updated", "customer": "a", "at": "2026-01-05", "attributes": {"seats": 9007199254740992}}`, []string{"f.jsonl:1: attributes.seats: 9007199254740992 is not a whole number between -2^53 and 2^53"}},
+		{"same id twice", `{"id": "x", "type": "customer.updated", "customer": "a", "at": "2026-01-05"}` + "\n" + `{"id": "x", "type": "customer.updated", "customer": "b", "at": "2026-01-05"}`, []string{"f.jsonl:2: id: id x is also the id of event 0"}},
+		{"task.completed without a task", `{"type": "task.completed", "customer": "a", "at": "2026-01-05", "data": {"outcome": "held"}}`, []string{"f.jsonl:1: data: task.completed names the task"}},
 		{"control character", `{"type": "contract.signed", "customer": "ac\u0007me", "at": "2026-01-05"}`, []string{`f.jsonl:1: customer: customer id "ac\ame" has a control or unprintable character (U+0007)`}},
-		{"big value", `{"type": "customer.updated", "customer": "acme", "at": "2026-01-05", "attributes": {"name": "` + strings.Repeat("x", 70_000) + `"}}`, []string{"f.jsonl:1: attributes.name: value is 68.4 KiB as JSON; at most 64 KiB are allowed"}},
+		{"big value", `{"type": "customer.updated", "customer": "acme", "at": "2026-01-05", "attributes": {"name": "` + strings.Repeat("x", 70_000) + `"}}`, []string{"f.jsonl:1: attributes.name: value is 70002 bytes (68.4 KiB) as JSON; at most 64 KiB are allowed"}},
 	}
 	schema := shippedSchema(t)
 	for _, tt := range tests {

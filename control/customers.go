@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -104,6 +105,7 @@ func GetCustomer(ctx context.Context, c client.Client, id string) (*Customer, er
 	if cust.Rejected == nil {
 		cust.Rejected = []workflows.RejectedEvent{}
 	}
+	slices.Reverse(cust.Rejected) // newest first, as tend events rejected lists them
 	return cust, nil
 }
 
@@ -193,6 +195,12 @@ func CompleteTask(ctx context.Context, c client.Client, taskID, outcome string, 
 	if err != nil {
 		return nil, err
 	}
+	if len(outcome) > MaxOutcome {
+		return nil, fmt.Errorf("outcome is %d bytes; at most %d are allowed", len(outcome), MaxOutcome)
+	}
+	if !utf8.ValidString(outcome) {
+		return nil, errors.New("outcome is not valid UTF-8")
+	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflows.WorkflowID(runID),
 		UpdateName:   workflows.UpdateCompleteTask,
@@ -212,15 +220,20 @@ func CompleteTask(ctx context.Context, c client.Client, taskID, outcome string, 
 		return nil, kindf(ErrNotFound, "%s", app.Message())
 	case errors.As(err, &app) && app.Type() == workflows.ErrTaskDone:
 		return nil, kindf(ErrConflict, "%s", app.Message())
-	case isNotFound(err):
+	case isNotFound(err) || isClosed(err):
+		// Temporal answers an update to an ended workflow as not found.
+		if _, derr := c.DescribeWorkflowExecution(ctx, workflows.WorkflowID(runID), ""); derr == nil {
+			return nil, closedTask(ctx, c, taskID, runID)
+		}
 		return nil, kindf(ErrNotFound, "no task %s: run %s does not exist", taskID, runID)
-	case isClosed(err):
-		return nil, closedTask(ctx, c, taskID, runID)
 	case IsUnavailable(err):
 		return nil, fmt.Errorf("complete task %s: %w", taskID, errors.Join(ErrUnavailable, err))
 	}
 	return nil, fmt.Errorf("complete task %s: %w", taskID, err)
 }
+
+// MaxOutcome is the longest outcome a task completion may carry, in bytes.
+const MaxOutcome = 4096
 
 // isClosed reports whether err says the workflow has already ended.
 func isClosed(err error) bool {

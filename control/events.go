@@ -109,6 +109,7 @@ type SendError struct {
 	Failed int // the index of the event that failed
 	ID     string
 	Err    error
+	ours   bool // Err is our own cancellation of the other sends
 }
 
 func (e *SendError) Error() string {
@@ -158,8 +159,11 @@ func Send(ctx context.Context, c client.Client, events []*engine.Event, o SendOp
 					err := signalEvent(ctx, c, events[i], o.Timeout)
 					mu.Lock()
 					if err != nil {
-						if firstErr == nil || i < firstErr.Failed {
-							firstErr = &SendError{Failed: i, ID: events[i].ID, Err: err}
+						// Once one send has failed, the others end with
+						// "context canceled": that is not the cause.
+						ours := ctx.Err() != nil && errors.Is(err, context.Canceled)
+						if firstErr == nil || !ours && (firstErr.ours || i < firstErr.Failed) {
+							firstErr = &SendError{Failed: i, ID: events[i].ID, Err: err, ours: ours}
 						}
 						mu.Unlock()
 						cancel()

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tend-cs/tend/engine"
 )
@@ -98,6 +99,16 @@ func DecodeEvent(b []byte, o DecodeOptions) (*engine.Event, engine.FieldErrors) 
 		add("", "want a JSON object with type, customer and at, such as {\"type\": \"contract.signed\", \"customer\": \"acme\", \"at\": \"2026-01-05T15:00:00Z\"}")
 		return nil, errs
 	}
+	if !utf8.Valid(b) {
+		add("", "not valid UTF-8 (byte %d); send text in UTF-8", invalidUTF8At(b))
+		return nil, errs
+	}
+	// encoding/json matches field names without regard to case and lets a
+	// repeated key win silently: "Type" would set type. Keys are checked
+	// exactly first.
+	if errs = checkKeys(b); len(errs) > 0 {
+		return nil, errs
+	}
 	var w wireEvent
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -134,6 +145,88 @@ func DecodeEvent(b []byte, o DecodeOptions) (*engine.Event, engine.FieldErrors) 
 		ev.At = o.Now.UTC()
 	}
 	return ev, errs
+}
+
+// invalidUTF8At is the offset of the first byte of b that is not UTF-8.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// checkKeys reports keys of an event object, and of its attributes and
+// data, that are not exactly the known fields, or that repeat. Malformed
+// JSON is left to the decoder, which says where.
+func checkKeys(b []byte) engine.FieldErrors {
+	var errs engine.FieldErrors
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return errs
+		}
+		k, _ := t.(string)
+		switch {
+		case seen[k]:
+			errs = append(errs, engine.FieldError{Field: k, Message: "appears twice in the event; give each field once"})
+		case !slices.Contains(wireFields, k):
+			msg := fmt.Sprintf("unknown field %s; an event has %s", k, strings.Join(wireFields, ", "))
+			for _, f := range wireFields {
+				if strings.EqualFold(f, k) {
+					msg = fmt.Sprintf("unknown field %s; did you mean %s? field names are lower case", k, f)
+				}
+			}
+			errs = append(errs, engine.FieldError{Field: k, Message: msg})
+		}
+		seen[k] = true
+		if k != "attributes" && k != "data" {
+			var raw json.RawMessage
+			if dec.Decode(&raw) != nil {
+				return errs
+			}
+			continue
+		}
+		t, err = dec.Token()
+		if err != nil {
+			return errs
+		}
+		if t != json.Delim('{') {
+			if d, ok := t.(json.Delim); ok && d == '[' {
+				return errs // not an object: the decoder says so
+			}
+			continue
+		}
+		inner := map[string]bool{}
+		for dec.More() {
+			t, err := dec.Token()
+			if err != nil {
+				return errs
+			}
+			ik, _ := t.(string)
+			if inner[ik] {
+				errs = append(errs, engine.FieldError{Field: k + "." + ik, Message: "appears twice; give each key once"})
+			}
+			inner[ik] = true
+			var raw json.RawMessage
+			if dec.Decode(&raw) != nil {
+				return errs
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return errs
+		}
+	}
+	return errs
 }
 
 // jsonErrField names the field a json decoding error is about.
@@ -242,12 +335,23 @@ func syntaxError(b []byte) string {
 // event (one that did not decode) is skipped.
 func Check(s *engine.Schema, events []*engine.Event, o DecodeOptions) EventErrors {
 	var errs EventErrors
+	first := map[string]int{}
 	for i, ev := range events {
 		if ev == nil {
 			continue
 		}
 		for _, e := range s.CheckEvent(ev) {
 			errs = append(errs, EventError{Index: i, Field: e.Field, Message: e.Message})
+		}
+		if ev.ID == "" {
+			continue
+		}
+		// A journey applies an id once: a second event with the same id
+		// would be dropped as a duplicate of the first.
+		if j, dup := first[ev.ID]; dup {
+			errs = append(errs, EventError{Index: i, Field: "id", Message: fmt.Sprintf("id %s is also the id of event %d; a journey applies an id once, so this event would be dropped", ev.ID, j)})
+		} else {
+			first[ev.ID] = i
 		}
 	}
 	if len(errs) > 0 {

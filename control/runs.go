@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -41,6 +42,11 @@ type RunFilter struct {
 
 // Validate says what is wrong with the filter, naming the valid choices.
 func (f RunFilter) Validate() error {
+	for _, v := range []struct{ name, val string }{{"customer", f.Customer}, {"playbook", f.Playbook}, {"status", f.Status}, {"step", f.Step}, {"owner", f.Owner}} {
+		if !utf8.ValidString(v.val) {
+			return fmt.Errorf("%s is not valid UTF-8", v.name)
+		}
+	}
 	if f.Status != "" && !slices.Contains(Statuses, engine.Status(f.Status)) {
 		names := make([]string, len(Statuses))
 		for i, s := range Statuses {

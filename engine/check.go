@@ -71,9 +71,14 @@ func CheckCustomerID(id string) error {
 		return fmt.Errorf("customer id is %d bytes; at most %d are allowed", len(id), MaxCustomerIDLen)
 	case strings.TrimSpace(id) == "":
 		return fmt.Errorf("customer id %q is only white space", id)
+	case strings.TrimSpace(id) != id:
+		return fmt.Errorf("customer id %q starts or ends with white space", id)
 	}
 	for i, r := range id {
-		if unicode.IsControl(r) || !unicode.IsPrint(r) && !unicode.IsSpace(r) {
+		switch {
+		case r == utf8.RuneError:
+			return fmt.Errorf("customer id %q has U+FFFD at byte %d: it was not valid UTF-8 where it came from", id, i)
+		case !unicode.IsPrint(r):
 			return fmt.Errorf("customer id %q has a control or unprintable character (%U) at byte %d", id, r, i)
 		}
 	}
@@ -106,7 +111,7 @@ func ParseEventTime(s string) (time.Time, error) {
 		return time.Time{}, err
 	}
 	if y := t.Year(); y > MaxYear || y < 1 {
-		return time.Time{}, fmt.Errorf("%q is in the year %d; event times must fall in the years 1 to %d", s, y, MaxYear)
+		return time.Time{}, fmt.Errorf("%q is in the year %d; times must fall in the years 1 to %d", s, y, MaxYear)
 	}
 	return t, nil
 }
@@ -214,6 +219,14 @@ func (s *Schema) CheckEvent(e *Event) FieldErrors {
 			e.Data = out
 		}
 	}
+	if typeOK && e.Type == EventTaskCompleted {
+		task, _ := e.Data["task"].(string)
+		pb, _ := e.Data["playbook"].(string)
+		step, _ := e.Data["step"].(string)
+		if task == "" && (pb == "" || step == "") {
+			errs.add("data", "task.completed names the task: data.task (as tend tasks list shows it), or data.playbook and data.step")
+		}
+	}
 	if len(errs) == 0 {
 		if n := jsonSize(e); n > MaxEventBytes {
 			errs.add("event", "event is %s as JSON; at most %s are allowed", byteSize(n), byteSize(MaxEventBytes))
@@ -241,16 +254,22 @@ func strictCoerce(t Type, v any) (any, error) {
 	case TInt:
 		switch x := v.(type) {
 		case json.Number:
-			if i, err := x.Int64(); err == nil && i >= -(1<<53) && i <= 1<<53 {
+			if i, err := x.Int64(); err == nil && i > -(1<<53) && i < 1<<53 {
 				return int(i), nil
 			}
 			if f, err := x.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
 				return int(f), nil
 			}
-			return nil, fmt.Errorf("%s is not a whole number within ±2^53", x)
+			return nil, fmt.Errorf("%s is not a whole number between -2^53 and 2^53 (exclusive)", x)
 		case int:
+			if x <= -(1<<53) || x >= 1<<53 {
+				return nil, fmt.Errorf("%d is not between -2^53 and 2^53 (exclusive)", x)
+			}
 			return x, nil
 		case int64:
+			if x <= -(1<<53) || x >= 1<<53 {
+				return nil, fmt.Errorf("%d is not between -2^53 and 2^53 (exclusive)", x)
+			}
 			return int(x), nil
 		case float64:
 			if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
@@ -382,6 +401,7 @@ func jsonSize(v any) int {
 // MaxRecordBytes caps.
 func RecordSize(attrs map[string]any) int { return jsonSize(attrs) }
 
+// byteSize shows a size in bytes, with KiB or MiB beside it when large.
 func byteSize(n int) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:
@@ -389,7 +409,7 @@ func byteSize(n int) string {
 	case n >= 1<<10 && n%(1<<10) == 0:
 		return fmt.Sprintf("%d KiB", n>>10)
 	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+		return fmt.Sprintf("%d bytes (%.1f KiB)", n, float64(n)/1024)
 	}
 	return fmt.Sprintf("%d bytes", n)
 }

@@ -24,6 +24,9 @@ func TestCheckCustomerID(t *testing.T) {
 		{"line\nbreak", "control or unprintable character (U+000A)"},
 		{"bad\xffutf8", "not valid UTF-8"},
 		{"zero\u200bwidth", "unprintable character (U+200B)"},
+		{"line\u2028separator", "unprintable character (U+2028)"},
+		{" lead", "starts or ends with white space"},
+		{"bad\ufffdutf", "U+FFFD at byte 3"},
 	}
 	for _, tt := range tests {
 		err := engine.CheckCustomerID(tt.id)
@@ -79,7 +82,7 @@ steps: [{do: email, subject: hi, body: hello}]
 		}
 	}
 	a := j.Apply(set, now, &engine.Event{ID: "third", Type: "customer.updated", Attributes: map[string]any{"manager": big}})
-	if !strings.Contains(a.Rejected, "would be 300.") || !strings.Contains(a.Rejected, "at most 256 KiB") {
+	if !strings.Contains(a.Rejected, "would be 307245 bytes (300.0 KiB)") || !strings.Contains(a.Rejected, "at most 256 KiB") {
 		t.Fatalf("third: %q", a.Rejected)
 	}
 	if _, ok := j.Attrs["manager"]; ok {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -102,6 +103,11 @@ func (j *Journey) Apply(set *Set, now time.Time, ev *Event) Applied {
 	if ev.ID != "" && j.isSeen(ev.ID) {
 		return Applied{Duplicate: true, Event: ev}
 	}
+	if ev.Type == EventTaskCompleted {
+		if reason := j.taskTarget(ev); reason != "" {
+			return Applied{Event: ev, Rejected: reason}
+		}
+	}
 	before := j.Attrs
 	out := Applied{Event: ev, Before: before}
 	var next map[string]any
@@ -133,6 +139,31 @@ func (j *Journey) Apply(set *Set, now time.Time, ev *Event) Applied {
 	}
 	j.evaluate(set, now, ev, before, &out)
 	return out
+}
+
+// taskTarget says why a task.completed event can complete no task: the
+// run its task belongs to, or its playbook, is not running for the
+// customer. It returns "" when a running run may hold the task.
+func (j *Journey) taskTarget(ev *Event) string {
+	if task, _ := ev.Data["task"].(string); task != "" {
+		parts := strings.Split(task, "/")
+		if len(parts) >= 5 {
+			run := "run/" + strings.Join(parts[:len(parts)-2], "/")
+			for _, st := range j.Playbooks {
+				if st.Active == run {
+					return ""
+				}
+			}
+			return fmt.Sprintf("no running run has task %s: run %s is not running (it ended, or never started)", task, run)
+		}
+		return fmt.Sprintf("task %s is not a task id; want <playbook>/<customer>/<n>/<step>/<occurrence>", task)
+	}
+	if pb, _ := ev.Data["playbook"].(string); pb != "" {
+		if st := j.Playbooks[pb]; st == nil || st.Active == "" {
+			return fmt.Sprintf("playbook %s has no running run for customer %s", pb, j.Customer)
+		}
+	}
+	return ""
 }
 
 // Daily runs the daily check at now: it passes a daily event to running runs

@@ -55,6 +55,59 @@ func TestCompleteTaskAnswers(t *testing.T) {
 		t.Errorf("completing a task of an unknown customer made a journey: %v", err)
 	}
 	recordHistories(t, "customer/"+cust, runID)
+
+	// Once the run has ended, its tasks are closed: a conflict, not "no
+	// such run".
+	send(t, &engine.Event{ID: cust + "-healthy", Type: "customer.updated", Customer: cust, At: time.Now(),
+		Attributes: map[string]any{"health": 80}})
+	if err := env.cl.GetWorkflow(ctx(t), runID, "").Get(ctx(t), nil); err != nil {
+		t.Fatalf("run %s: %v", runID, err)
+	}
+	if _, err := control.CompleteTask(ctx(t), env.cl, task, "", time.Now()); !errors.Is(err, control.ErrConflict) || !strings.Contains(err.Error(), "has ended") {
+		t.Errorf("a task of an ended run: %v, want a conflict saying the run has ended", err)
+	}
+}
+
+// Of concurrent completions of one task, exactly one is answered yes.
+func TestConcurrentCompletions(t *testing.T) {
+	n := startNode(t)
+	defer n.Stop()
+	const cust = "racers"
+	runID := engine.RunID("onboarding", cust, 1)
+	send(t, signup(cust, time.Now())...)
+	task := waitTask(t, runID, "kickoff")
+	outcomes := []string{"held", "cancelled", "no-show", "held again"}
+	errs := make(chan error, len(outcomes))
+	for _, o := range outcomes {
+		go func() {
+			_, err := control.CompleteTask(ctx(t), env.cl, task, o, time.Now())
+			errs <- err
+		}()
+	}
+	ok, conflicts := 0, 0
+	for range outcomes {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, control.ErrConflict):
+			conflicts++
+		default:
+			t.Errorf("completion: %v", err)
+		}
+	}
+	if ok != 1 || conflicts != len(outcomes)-1 {
+		t.Fatalf("%d completions answered yes and %d as conflicts; want 1 and %d", ok, conflicts, len(outcomes)-1)
+	}
+	v, _ := runView(t, runID)
+	done := 0
+	for _, r := range v.Timeline {
+		if r.Kind == engine.RecTaskCompleted && r.Task == task {
+			done++
+		}
+	}
+	if done != 1 {
+		t.Errorf("%d task.completed records, want 1", done)
+	}
 }
 
 // An event the journey cannot apply is kept with its reason, visible per

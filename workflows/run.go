@@ -73,6 +73,9 @@ type runDriver struct {
 	next      int       // the Seq of the next message to handle
 	held      []Msg     // messages received ahead of their turn
 	published [3]string // status, step, owner as last upserted
+	// completing holds the tasks whose completion is in flight, so that
+	// of two concurrent completions only the first is answered yes.
+	completing map[string]bool
 }
 
 // PlaybookRun is one run of one playbook for one customer (SPEC 2). It
@@ -397,9 +400,13 @@ func (d *runDriver) continueAsNew(in RunInput) error {
 // and nothing is recorded.
 func (d *runDriver) validateComplete(req CompleteTask) error {
 	for _, t := range d.r.Tasks {
-		if t.ID == req.Task {
-			return nil
+		if t.ID != req.Task {
+			continue
 		}
+		if d.completing[req.Task] {
+			return temporal.NewApplicationError(fmt.Sprintf("task %s is being completed by another request", req.Task), ErrTaskDone)
+		}
+		return nil
 	}
 	for i := len(d.timeline) - 1; i >= 0; i-- {
 		r := d.timeline[i]
@@ -418,6 +425,16 @@ func (d *runDriver) validateComplete(req CompleteTask) error {
 // like any other event, so that every run and trigger sees it in order,
 // and answers once this run has applied it.
 func (d *runDriver) completeTask(ctx workflow.Context, req CompleteTask) (CompleteTaskResult, error) {
+	// Two completions accepted in the same workflow task both passed the
+	// validator; the first handler to run takes the task.
+	if d.completing[req.Task] {
+		return CompleteTaskResult{}, temporal.NewApplicationError(fmt.Sprintf("task %s is being completed by another request", req.Task), ErrTaskDone)
+	}
+	if d.completing == nil {
+		d.completing = map[string]bool{}
+	}
+	d.completing[req.Task] = true
+	defer delete(d.completing, req.Task)
 	at := req.At
 	if at.IsZero() {
 		at = workflow.Now(ctx)
