@@ -255,6 +255,67 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data, os.LookupEnv)
 }
 
+// LoadClient is Load for the commands that only talk to Temporal (event
+// send, import, runs, tasks, events): an environment reference outside
+// temporal: that is unset or empty is not an error, since those secrets
+// (SMTP passwords, webhook URLs, API tokens) belong to the worker and the
+// API server, not to the machine that sends events. Those values are left
+// empty.
+func LoadClient(path string) (*Config, error) {
+	cfg, err := Load(path)
+	var errs engine.ErrorList
+	if err == nil || !errors.As(err, &errs) {
+		return cfg, err
+	}
+	rest := errs[:0:0]
+	for _, e := range errs {
+		if !serverSecret(e.Msg) {
+			rest = append(rest, e)
+		}
+	}
+	if len(rest) > 0 {
+		return nil, rest
+	}
+	lenient := func(name string) (string, bool) {
+		if v, ok := os.LookupEnv(name); ok && v != "" {
+			return v, true
+		}
+		return unsetValue + name, true
+	}
+	data, rerr := os.ReadFile(cfg0(path))
+	if rerr != nil {
+		return nil, err
+	}
+	cfg, perr := Parse(cfg0(path), data, lenient)
+	if perr != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// unsetValue, and the variable's name, stands in for an unset variable
+// outside temporal: in a client's config. It passes the checks of every
+// secret (a URL, long enough for a token, unique per variable) and is never
+// used.
+const unsetValue = "https://unset.invalid/"
+
+func cfg0(path string) string {
+	if path == "" {
+		return DefaultPath
+	}
+	return path
+}
+
+// serverSecret says whether a problem is an unset or empty environment
+// variable outside the temporal: section.
+func serverSecret(msg string) bool {
+	if strings.HasPrefix(msg, "temporal") {
+		return false
+	}
+	return strings.Contains(msg, ": environment variable ") &&
+		(strings.HasSuffix(msg, " is not set") || strings.HasSuffix(msg, " is empty"))
+}
+
 // Parse reads a config from data. file names it in errors, and relative
 // paths are resolved against its directory. env looks up environment
 // references; nil means os.LookupEnv.

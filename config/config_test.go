@@ -375,3 +375,36 @@ func TestHint(t *testing.T) {
 		}
 	}
 }
+
+// A client's config may leave the server's secrets unset, never the
+// temporal: section's.
+func TestLoadClient(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tend.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("temporal: {address: t.internal:7233}\napi: {tokens: [{env: TEND_TEST_UNSET_A}, {env: TEND_TEST_UNSET_B}]}\n" +
+		"chat: {channels: {a: {webhook: {env: TEND_TEST_UNSET_C}}}}\nemail: {smtp: smtp.example.com, username: tend, from: cs@vendor.example, password: {env: TEND_TEST_UNSET_D}}\n")
+	if _, err := Load(path); err == nil {
+		t.Fatal("Load accepted unset variables")
+	}
+	cfg, err := LoadClient(path)
+	if err != nil {
+		t.Fatalf("LoadClient: %v", err)
+	}
+	if cfg.Temporal.Address != "t.internal:7233" {
+		t.Errorf("address %q", cfg.Temporal.Address)
+	}
+	write("temporal: {address: t.internal:7233, api_key: {env: TEND_TEST_UNSET_E}}\napi: {tokens: [{env: TEND_TEST_UNSET_A}]}\n")
+	_, err = LoadClient(path)
+	if err == nil || !strings.Contains(err.Error(), "temporal.api_key: environment variable TEND_TEST_UNSET_E is not set") || strings.Contains(err.Error(), "TEND_TEST_UNSET_A") {
+		t.Errorf("LoadClient with an unset temporal.api_key: %v", err)
+	}
+	write("temporal: {adress: x:1}\napi: {tokens: [{env: TEND_TEST_UNSET_A}]}\n")
+	if _, err := LoadClient(path); err == nil || !strings.Contains(err.Error(), "adress") {
+		t.Errorf("LoadClient with a typo: %v", err)
+	}
+}

@@ -33,9 +33,17 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 		}
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	var errs engine.ErrorList
 	idx := map[string]int{}
 	for i, h := range header {
-		idx[strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")] = i
+		h = strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")
+		header[i] = h
+		if j, dup := idx[h]; dup {
+			_, col := cr.FieldPos(i)
+			errs.Add(engine.Pos{File: file, Line: 1, Col: col}, "column %s appears twice (columns %d and %d): which one holds the value?", h, j+1, i+1)
+			continue
+		}
+		idx[h] = i
 	}
 	idCol, ok := idx[idColumn]
 	if !ok {
@@ -57,8 +65,29 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 			return nil, fmt.Errorf("%s:1: schema attribute %s reads column %q, which the header lacks", file, a.Name, a.Column)
 		}
 	}
+	// Other columns are ignored, but one that nearly names an attribute
+	// no column feeds is a typo, whose values would be lost without a word.
+	used := map[int]bool{idCol: true}
+	var unread []string
+	for _, c := range cols {
+		used[c.i] = true
+	}
+	for _, a := range s.Attrs {
+		if a.Name == engine.AttrID || a.Name == engine.AttrStage || slices.ContainsFunc(cols, func(c col) bool { return c.attr == a }) {
+			continue
+		}
+		unread = append(unread, a.Name)
+	}
+	for i, h := range header {
+		if used[i] {
+			continue
+		}
+		if near := engine.Suggest(h, unread); near != "" {
+			_, colNo := cr.FieldPos(i)
+			errs.Add(engine.Pos{File: file, Line: 1, Col: colNo}, "column %s matches no attribute; did you mean %s? (columns are matched exactly; rename the column or set column: in the schema)", h, near)
+		}
+	}
 	var out []Customer
-	var errs engine.ErrorList
 	seen := map[string]int{}
 	for {
 		rec, err := cr.Read()
@@ -112,7 +141,7 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, errs.Err()
 	}
 	return out, nil
 }

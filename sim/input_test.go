@@ -234,3 +234,17 @@ func TestReadCustomersJSONL(t *testing.T) {
 		t.Errorf("bad enum: %v", err)
 	}
 }
+
+// A header that nearly names an attribute no column feeds is an error, and
+// so is a header given twice; other columns are ignored.
+func TestReadCSVHeaders(t *testing.T) {
+	set := loadSet(t, simSchema)
+	_, f := writeFile(t, "c.csv", "id,nmae,Seat Count,Health,notes,notes\na,A,1,3,x,y\n")
+	_, err := sim.ReadCSV("c.csv", f, set.Schema, "id")
+	want := "c.csv:1:4: column nmae matches no attribute; did you mean name? (columns are matched exactly; rename the column or set column: in the schema)\n" +
+		"c.csv:1:20: column Health matches no attribute; did you mean health? (columns are matched exactly; rename the column or set column: in the schema)\n" +
+		"c.csv:1:33: column notes appears twice (columns 5 and 6): which one holds the value?"
+	if err == nil || err.Error() != want {
+		t.Errorf("error\n%v\nwant\n%s", err, want)
+	}
+}

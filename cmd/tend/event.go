@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +61,24 @@ func (s *eventSendCmd) Run(env *cliEnv) error {
 		name, events, lines, err = readEventsFile(s.File, env.stdin)
 		if err == nil {
 			err = control.CheckFile(set.Schema, name, events, lines)
+		} else if fe := (*control.FileError)(nil); errors.As(err, &fe) {
+			// Malformed lines stop the send; the schema's problems with
+			// the other lines are reported with them, all at once.
+			bad := map[int]bool{}
+			for _, e := range fe.Errs {
+				bad[e.Line] = true
+			}
+			rest := slices.Clone(events)
+			for i := range rest {
+				if bad[lines[i]] {
+					rest[i] = nil
+				}
+			}
+			var more *control.FileError
+			if errors.As(control.CheckFile(set.Schema, name, rest, lines), &more) {
+				fe.Errs = append(fe.Errs, more.Errs...)
+				slices.SortStableFunc(fe.Errs, func(a, b control.EventError) int { return a.Line - b.Line })
+			}
 		}
 		if err != nil {
 			return eventProblems(env, err)

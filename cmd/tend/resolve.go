@@ -40,6 +40,9 @@ type configFile struct {
 	loaded bool
 	cfg    *config.Config
 	err    error
+	// client: only the temporal: section and playbooks: are needed, so
+	// the server's secrets may be unset (config.LoadClient).
+	client bool
 }
 
 var _ kong.Resolver = (*configFile)(nil)
@@ -53,6 +56,13 @@ func (f *configFile) Resolve(kctx *kong.Context, _ *kong.Path, flag *kong.Flag) 
 	key, ok := configKeys[flag.Name]
 	if !ok || envSet(flag) || !f.locate(kctx) {
 		return nil, nil
+	}
+	if sel := kctx.Selected(); sel != nil && !f.loaded {
+		switch sel.Name {
+		case "dev", "worker", "serve":
+		default:
+			f.client = true
+		}
 	}
 	cfg, err := f.load()
 	if err != nil {
@@ -94,7 +104,11 @@ func (f *configFile) load() (*config.Config, error) {
 		return f.cfg, f.err
 	}
 	f.loaded = true
-	f.cfg, f.err = config.Load(f.path)
+	if f.client {
+		f.cfg, f.err = config.LoadClient(f.path)
+	} else {
+		f.cfg, f.err = config.Load(f.path)
+	}
 	if f.err != nil {
 		var errs engine.ErrorList
 		if errors.As(f.err, &errs) {
