@@ -22,6 +22,8 @@ var (
 	loadDuration  = flag.Duration("load-duration", defaultLoadDuration(), "how long TestLoad sends (default 10s when CI=true, else 30s)")
 	loadRate      = flag.Int("load-rate", 200, "TestLoad's steady rate, events per second")
 	loadCustomers = flag.Int("load-customers", 1000, "customers TestLoad spreads its steady load over")
+	loadHot       = flag.Int("load-hot", 5000, "events per minute TestLoad sends to one hot customer (0 for none)")
+	loadBurst     = flag.Bool("load-burst", true, "TestLoad sends a burst of 10 times the rate for a tenth of the time")
 )
 
 // defaultLoadDuration is 10s in CI (CI=true), 30s elsewhere.
@@ -99,8 +101,11 @@ func TestLoad(t *testing.T) {
 	const tick = 50 * time.Millisecond
 	ticks := max(1, int(d/tick))
 	perTick := float64(*loadRate) * tick.Seconds()
-	hotTotal := int(5000 * d.Seconds() / 60)
+	hotTotal := int(float64(*loadHot) * d.Seconds() / 60)
 	burstFrom, burstTo := ticks*4/10, ticks*5/10
+	if !*loadBurst {
+		burstTo = burstFrom
+	}
 	burstBatches := int(perTick * 9 / 10) // per tick: with the steady load, 10× the rate
 
 	run := fmt.Sprintf("L%d", seq.Add(1))
