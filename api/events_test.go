@@ -6,15 +6,20 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/client"
 
 	"github.com/tend-cs/tend/api"
 	"github.com/tend-cs/tend/control"
+	"github.com/tend-cs/tend/devserver"
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/internal/zlog"
+	"github.com/tend-cs/tend/workflows"
 )
 
 func TestEventsAccepted(t *testing.T) {
@@ -351,4 +356,48 @@ func FuzzPostEvents(f *testing.F) {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
 	})
+}
+
+// TestServerStopped: the API in front of a Temporal server that stops
+// answers 503 with Retry-After, and /healthz says so; what it accepted
+// before was handed over.
+func TestServerStopped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a second Temporal server")
+	}
+	srv, err := devserver.Start(devserver.Options{DBFile: filepath.Join(t.TempDir(), "temporal.db"),
+		SearchAttributes: workflows.SearchAttributes(), Logger: logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			srv.Stop()
+		}
+	}()
+	c, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Logger: zlog.SDK(logger())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	a, err := api.New(api.Options{Client: c, Set: func() *engine.Set { return mustSet(t) }, Tokens: tokens, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(a)
+	defer hs.Close()
+	body := mustJSON(t, ev{"type": "customer.updated", "customer": "stopping", "attributes": ev{"seats": 1}})
+	if res := request(t, hs.URL, http.MethodPost, "/v1/events", body, bearer(0)); res.status != http.StatusAccepted {
+		t.Fatalf("before the stop: want 202, got %s", res)
+	}
+	srv.Stop()
+	stopped = true
+	res := request(t, hs.URL, http.MethodPost, "/v1/events", body, bearer(0))
+	if res.status != http.StatusServiceUnavailable || res.header.Get("Retry-After") == "" {
+		t.Fatalf("after the stop: want 503 with Retry-After, got %s", res)
+	}
+	if res := request(t, hs.URL, http.MethodGet, "/healthz", nil, nil); res.status != http.StatusServiceUnavailable {
+		t.Fatalf("/healthz after the stop: want 503, got %s", res)
+	}
 }
