@@ -228,6 +228,21 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request, body []byt
 			writeError(w, http.StatusBadRequest, `body: more than one JSON value; want {"outcome": "..."} or no body`)
 			return
 		}
+		// encoding/json folds case and lets a repeated key win: check
+		// the keys exactly.
+		var keys map[string]json.RawMessage
+		if json.Unmarshal(body, &keys) == nil {
+			for k := range keys {
+				if k != "outcome" {
+					writeError(w, http.StatusBadRequest, fmt.Sprintf(`body: unknown field %q; want {"outcome": "..."} or no body`, k))
+					return
+				}
+			}
+		}
+		if bytes.Count(body, []byte(`"outcome"`)) > 1 {
+			writeError(w, http.StatusBadRequest, `body: outcome appears twice; want {"outcome": "..."} or no body`)
+			return
+		}
 	}
 	if _, _, err := control.ParseTaskID(id); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())

@@ -20,7 +20,10 @@ import (
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/workflows"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 )
 
 // MaxLine is the longest line ReadEvents accepts.
@@ -161,7 +164,8 @@ func Send(ctx context.Context, c client.Client, events []*engine.Event, o SendOp
 					if err != nil {
 						// Once one send has failed, the others end with
 						// "context canceled": that is not the cause.
-						ours := ctx.Err() != nil && errors.Is(err, context.Canceled)
+						var ce *serviceerror.Canceled
+						ours := ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.As(err, &ce))
 						if firstErr == nil || !ours && (firstErr.ours || i < firstErr.Failed) {
 							firstErr = &SendError{Failed: i, ID: events[i].ID, Err: err, ours: ours}
 						}
@@ -215,6 +219,11 @@ func signalEvent(ctx context.Context, c client.Client, ev *engine.Event, timeout
 	_, err := c.SignalWithStartWorkflow(ctx, id, workflows.SignalEvent, ev, opts,
 		workflows.JourneyWorkflow, workflows.JourneyInput{Customer: ev.Customer})
 	if err != nil {
+		var ce *serviceerror.Canceled
+		if (errors.As(err, &ce) || grpcstatus.Code(err) == codes.Canceled || errors.Is(err, context.Canceled)) && ctx.Err() == nil {
+			// The connection went away under the call: Temporal stopped.
+			return fmt.Errorf("customer %s: the connection to Temporal was lost: %w", ev.Customer, errors.Join(ErrUnavailable, err))
+		}
 		return fmt.Errorf("customer %s: %w", ev.Customer, err)
 	}
 	return nil

@@ -249,6 +249,9 @@ func strictCoerce(t Type, v any) (any, error) {
 	switch t {
 	case TString:
 		if s, ok := v.(string); ok {
+			if err := checkText(s); err != nil {
+				return nil, err
+			}
 			return s, nil
 		}
 	case TInt:
@@ -329,6 +332,9 @@ func strictCoerce(t Type, v any) (any, error) {
 				if !ok {
 					return nil, fmt.Errorf("item %d is %s; want a string", i, jsonKind(e))
 				}
+				if err := checkText(s); err != nil {
+					return nil, fmt.Errorf("item %d: %w", i, err)
+				}
 				out[i] = s
 			}
 			return out, nil
@@ -337,6 +343,19 @@ func strictCoerce(t Type, v any) (any, error) {
 		}
 	}
 	return nil, want()
+}
+
+// checkText refuses text that was not valid UTF-8 where it came from: raw
+// invalid bytes, or U+FFFD, which decoders put in their place (and in place
+// of a lone surrogate escape such as \udc00).
+func checkText(s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("text is not valid UTF-8")
+	}
+	if i := strings.IndexRune(s, utf8.RuneError); i >= 0 {
+		return fmt.Errorf("text has U+FFFD at byte %d: it was not valid UTF-8 where it came from", i)
+	}
+	return nil
 }
 
 func typeWant(t Type) string {

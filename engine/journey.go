@@ -148,6 +148,9 @@ func (j *Journey) taskTarget(ev *Event) string {
 	if task, _ := ev.Data["task"].(string); task != "" {
 		parts := strings.Split(task, "/")
 		if len(parts) >= 5 {
+			if owner := strings.Join(parts[1:len(parts)-3], "/"); owner != j.Customer {
+				return fmt.Sprintf("task %s belongs to customer %s, not %s: send the event to that customer", task, owner, j.Customer)
+			}
 			run := "run/" + strings.Join(parts[:len(parts)-2], "/")
 			for _, st := range j.Playbooks {
 				if st.Active == run {

@@ -457,6 +457,34 @@ func CompleteTaskEvent(customer, taskID, outcome string, at time.Time) *Event {
 		Data: map[string]any{"task": taskID, "outcome": outcome}}
 }
 
+// UnknownTask says why a task.completed event addressed to this run (by a
+// task id of the run, or by its playbook and a step) completes none of its
+// open tasks. It returns "" when the event completes one, or is not for
+// this run. Call it before OnEvent.
+func (r *Run) UnknownTask(ev *Event) string {
+	if ev.Type != EventTaskCompleted {
+		return ""
+	}
+	id, _ := ev.Data["task"].(string)
+	pb, _ := ev.Data["playbook"].(string)
+	step, _ := ev.Data["step"].(string)
+	switch {
+	case id != "" && !strings.HasPrefix(id, strings.TrimPrefix(r.ID, "run/")+"/"):
+		return ""
+	case id == "" && pb != r.Playbook:
+		return ""
+	}
+	for _, t := range r.Tasks {
+		if id != "" && t.ID == id || id == "" && t.Step == step {
+			return ""
+		}
+	}
+	if id == "" {
+		return fmt.Sprintf("run %s has no open task at step %s", r.ID, step)
+	}
+	return fmt.Sprintf("run %s has no open task %s (a mistyped id, or a task already completed or closed)", r.ID, id)
+}
+
 func (r *Run) completeTask(now time.Time, ev *Event) {
 	id, _ := ev.Data["task"].(string)
 	pb, _ := ev.Data["playbook"].(string)

@@ -204,3 +204,31 @@ func TestUnicodeCustomerIDs(t *testing.T) {
 		}
 	}
 }
+
+// A task.completed for a task the running run does not have is listed as
+// rejected, with the run's reason, and the task stays open.
+func TestUnknownTaskRejected(t *testing.T) {
+	n := startNode(t)
+	defer n.Stop()
+	const cust = "typos"
+	runID := engine.RunID("onboarding", cust, 1)
+	send(t, signup(cust, time.Now())...)
+	task := waitTask(t, runID, "kickoff")
+	typo := strings.Replace(task, "kickoff", "kickof", 1)
+	send(t, engine.CompleteTaskEvent(cust, typo, "held", time.Now()))
+	waitFor(t, "the mistyped completion listed as rejected", func() (bool, string) {
+		c, err := control.GetCustomer(ctx(t), env.cl, cust)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, r := range c.Rejected {
+			if strings.Contains(r.Reason, "has no open task "+typo) {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprint(c.Rejected)
+	})
+	if v, _ := runView(t, runID); !slices.ContainsFunc(v.State.Tasks, func(tk engine.Task) bool { return tk.ID == task }) {
+		t.Error("the real task was closed")
+	}
+}

@@ -184,9 +184,13 @@ type Signal struct {
 // apply a `do: update`.
 type Request struct {
 	Run    string         `json:"run"`
-	Kind   string         `json:"kind"` // "reserve" or "update"
+	Kind   string         `json:"kind"` // "reserve", "update" or "reject"
 	At     time.Time      `json:"at"`
 	Action *engine.Action `json:"action,omitempty"`
+	// Event and Reason: with "reject", a task.completed event that
+	// completed none of the run's tasks, for the journey's rejected list.
+	Event  *engine.Event `json:"event,omitempty"`
+	Reason string        `json:"reason,omitempty"`
 }
 
 // Ended tells a journey that one of its runs has ended.

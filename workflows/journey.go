@@ -190,6 +190,12 @@ func (d *journey) handle(s Signal) {
 		d.applied(a)
 	case signalRequest:
 		r := s.Request
+		if r.Kind == "reject" {
+			if r.Event != nil {
+				d.reject(r.Event, r.Reason)
+			}
+			return
+		}
 		var rep Reply
 		switch r.Kind {
 		case "reserve":

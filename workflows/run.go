@@ -267,6 +267,12 @@ func (d *runDriver) onForward(f Forward) {
 	s := d.set.Schema
 	s.RestoreEvent(f.Event)
 	attrs := s.RestoreAttrs(f.Attrs)
+	if reason := d.r.UnknownTask(f.Event); reason != "" {
+		// Nothing would show that the event did nothing: the journey
+		// lists it with the reason.
+		req := Request{Run: d.r.ID, Kind: "reject", At: workflow.Now(d.ctx), Event: f.Event, Reason: reason}
+		_ = workflow.SignalExternalWorkflow(d.ctx, JourneyID(d.r.Customer), "", signalRequest, req)
+	}
 	d.exec(d.r.OnEvent(workflow.Now(d.ctx), f.Event, attrs, f.before(s, attrs)))
 }
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/engine"
@@ -160,7 +161,8 @@ func sendAll(env *cliEnv, conn connFlags, concurrency int, events []*engine.Even
 			msg += fmt.Sprintf("\nresume from line %d of %s (sending earlier lines again is harmless: a journey applies each event id once)", lines[se.Resume], name)
 		}
 		if control.IsUnavailable(se.Err) {
-			return n, errors.Join(errors.New(msg), control.ErrUnavailable)
+			msg = fmt.Sprintf("Temporal at %s stopped answering; %s", conn.Address, msg)
+			return n, &exitError{code: exitUnreachable, err: errors.New(msg)}
 		}
 		return n, failed(errors.New(msg))
 	}
@@ -299,6 +301,9 @@ func keyValues(flag string, kvs []string, text func(string) bool) (map[string]an
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
 			return nil, fmt.Errorf("%s %q: want KEY=VALUE", flag, kv)
+		}
+		if !utf8.ValidString(kv) {
+			return nil, fmt.Errorf("%s %q: not valid UTF-8", flag, kv)
 		}
 		if text(k) && v != "null" {
 			out[k] = v
