@@ -19,8 +19,8 @@ import (
 
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/workflows"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
