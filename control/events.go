@@ -312,6 +312,9 @@ func CheckFile(s *engine.Schema, name string, events []*engine.Event, lines []in
 	}
 	for i := range errs {
 		errs[i].Line = lines[errs[i].Index]
+		if j := errs[i].dupOf - 1; j >= 0 {
+			errs[i].Message = dupMessage(events[errs[i].Index].ID, fmt.Sprintf("the event on line %d", lines[j]))
+		}
 	}
 	return &FileError{File: name, Errs: errs}
 }

@@ -28,6 +28,9 @@ type EventError struct {
 	Line    int    `json:"-"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// dupOf is one more than the index of the earlier event with the
+	// same id, for a repeated id; 0 otherwise.
+	dupOf int
 }
 
 func (e EventError) Error() string {
@@ -349,7 +352,7 @@ func Check(s *engine.Schema, events []*engine.Event, o DecodeOptions) EventError
 		// A journey applies an id once: a second event with the same id
 		// would be dropped as a duplicate of the first.
 		if j, dup := first[ev.ID]; dup {
-			errs = append(errs, EventError{Index: i, Field: "id", Message: fmt.Sprintf("id %s is also the id of event %d; a journey applies an id once, so this event would be dropped", ev.ID, j)})
+			errs = append(errs, EventError{Index: i, Field: "id", Message: dupMessage(ev.ID, fmt.Sprintf("event %d", j)), dupOf: j + 1})
 		} else {
 			first[ev.ID] = i
 		}
@@ -378,6 +381,10 @@ func sortErrs(errs EventErrors) EventErrors {
 		return strings.Compare(a.Field, b.Field)
 	})
 	return errs
+}
+
+func dupMessage(id, other string) string {
+	return fmt.Sprintf("id %s is also the id of %s; a journey applies an id once, so this event would be dropped", id, other)
 }
 
 // RandomID is a new random event id, for events that arrive without one
