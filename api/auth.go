@@ -188,6 +188,13 @@ func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, msg string
 // readBody reads the whole body, at most MaxBody bytes: a larger one is a
 // 413 that names the limit.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		if isEvents(r) {
+			s.metrics.rejected.WithLabelValues(reasonMalformed).Inc()
+		}
+		writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Encoding %s is not supported; send the body uncompressed", enc))
+		return nil, false
+	}
 	if r.ContentLength > s.maxBody {
 		s.tooLarge(w, r)
 		return nil, false

@@ -401,3 +401,14 @@ func TestServerStopped(t *testing.T) {
 		t.Fatalf("/healthz after the stop: want 503, got %s", res)
 	}
 }
+
+// A compressed body is refused with 415, not read as malformed JSON.
+func TestContentEncoding(t *testing.T) {
+	start(t)
+	h := bearer(0)
+	h["Content-Encoding"] = "gzip"
+	res := request(t, env.url, http.MethodPost, "/v1/events", []byte{0x1f, 0x8b, 0x08}, h)
+	if res.status != http.StatusUnsupportedMediaType || !contains(res.errorText(t), "Content-Encoding gzip is not supported") {
+		t.Fatalf("want 415, got %s", res)
+	}
+}
