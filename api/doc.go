@@ -62,7 +62,7 @@
 //   - a bearer token, Authorization: Bearer <token>, compared in constant
 //     time with every token of Options.Tokens;
 //   - or a signature: X-Tend-Timestamp: <unix seconds> and
-//     X-Tend-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." +
+//     X-Tend-Signature: sha256=<hex (either case) HMAC-SHA256(secret, timestamp + "." +
 //     raw body)>, with the timestamp within ±300 s of the server's clock,
 //     checked against every secret of Options.SigningSecrets. Sign makes
 //     these headers and VerifySignature checks them.
