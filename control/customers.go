@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -152,18 +151,9 @@ func ListRejected(ctx context.Context, c client.Client, customer string) ([]Reje
 			customers = append(customers, strings.TrimPrefix(workflows.IDOf(info.GetExecution().GetWorkflowId()), "customer/"))
 		}
 	}
-	views := make([]*workflows.JourneyView, len(customers))
-	errs := make([]error, len(customers))
-	sem := make(chan struct{}, queryConcurrency)
-	var wg sync.WaitGroup
-	for i, cust := range customers {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			views[i], errs[i] = journeyView(ctx, c, cust)
-		})
-	}
-	wg.Wait()
+	views, errs := queryAll(customers, func(cust string) (*workflows.JourneyView, error) {
+		return journeyView(ctx, c, cust)
+	})
 	var out []RejectedItem
 	for i, v := range views {
 		if err := errs[i]; err != nil {

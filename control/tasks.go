@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/tend-cs/tend/engine"
@@ -41,18 +42,9 @@ func ListTasks(ctx context.Context, c client.Client, f TaskFilter) ([]TaskItem, 
 	if err != nil {
 		return nil, err
 	}
-	views := make([]*workflows.RunView, len(infos))
-	errs := make([]error, len(infos))
-	sem := make(chan struct{}, queryConcurrency)
-	var wg sync.WaitGroup
-	for i, info := range infos {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			views[i], errs[i] = ShowRun(ctx, c, workflows.IDOf(info.GetExecution().GetWorkflowId()))
-		})
-	}
-	wg.Wait()
+	views, errs := queryAll(infos, func(info *workflowpb.WorkflowExecutionInfo) (*workflows.RunView, error) {
+		return ShowRun(ctx, c, workflows.IDOf(info.GetExecution().GetWorkflowId()))
+	})
 	var items []TaskItem
 	for i, v := range views {
 		if err := errs[i]; err != nil {
@@ -67,6 +59,24 @@ func ListTasks(ctx context.Context, c client.Client, f TaskFilter) ([]TaskItem, 
 		}
 	}
 	return filterTasks(items, f), nil
+}
+
+// queryAll calls query for every item, queryConcurrency at a time, and
+// returns the answers and errors in the items' order.
+func queryAll[I, V any](items []I, query func(I) (V, error)) ([]V, []error) {
+	out := make([]V, len(items))
+	errs := make([]error, len(items))
+	sem := make(chan struct{}, queryConcurrency)
+	var wg sync.WaitGroup
+	for i, it := range items {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i], errs[i] = query(it)
+		})
+	}
+	wg.Wait()
+	return out, errs
 }
 
 // filterTasks keeps the items that match f, sorted by due time (tasks

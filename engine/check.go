@@ -187,17 +187,9 @@ func (s *Schema) CheckEvent(e *Event) FieldErrors {
 			out := make(map[string]any, len(e.Data))
 			for _, k := range sortedKeys(e.Data) {
 				field := "data." + k
-				var f *Attr
-				for _, x := range et.Fields {
-					if x.Name == k {
-						f = x
-					}
-				}
+				f := et.Field(k)
 				if f == nil {
-					names := make([]string, len(et.Fields))
-					for i, x := range et.Fields {
-						names[i] = x.Name
-					}
+					names := et.FieldNames()
 					if len(names) == 0 {
 						errs.add(field, "event %s declares no data fields", e.Type)
 					} else {

@@ -85,6 +85,25 @@ type EventType struct {
 	Pos    Pos
 }
 
+// Field returns the named data field, or nil.
+func (et *EventType) Field(name string) *Attr {
+	for _, f := range et.Fields {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// FieldNames lists the data fields in order.
+func (et *EventType) FieldNames() []string {
+	names := make([]string, len(et.Fields))
+	for i, f := range et.Fields {
+		names[i] = f.Name
+	}
+	return names
+}
+
 // ContactPolicy limits customer-facing messages across all playbooks.
 type ContactPolicy struct {
 	MaxPerWeek int // 0: unlimited
@@ -559,18 +578,9 @@ func (s *Schema) CoerceData(eventType string, in map[string]any) (map[string]any
 	}
 	out := make(map[string]any, len(in))
 	for _, k := range sortedKeys(in) {
-		var f *Attr
-		for _, x := range et.Fields {
-			if x.Name == k {
-				f = x
-			}
-		}
+		f := et.Field(k)
 		if f == nil {
-			names := make([]string, len(et.Fields))
-			for i, x := range et.Fields {
-				names[i] = x.Name
-			}
-			return nil, fmt.Errorf("event %s has no data field %s%s", eventType, k, hintOf("fields", k, names))
+			return nil, fmt.Errorf("event %s has no data field %s%s", eventType, k, hintOf("fields", k, et.FieldNames()))
 		}
 		v, err := Coerce(f.Type, in[k])
 		if err != nil {
