@@ -4,9 +4,17 @@
 //
 // Everything here is a pure function of its arguments: nothing reads the wall
 // clock, starts goroutines or depends on map order, so workflow code can call
-// it during replay. Time zones come from the tz database embedded in the
-// binary (time/tzdata), so results do not depend on the machine having
-// tzdata installed.
+// it during replay.
+//
+// Time zones come only from the tz database embedded in this package
+// (zoneinfo.zip, a copy of $GOROOT/lib/time/zoneinfo.zip: tzdata 2025c, as
+// shipped with Go 1.26.8), never from the host. time.LoadLocation reads
+// $ZONEINFO and the system zoneinfo first, so two workers with different
+// tzdata installed would compute different instants for the same playbook
+// step and a replay on one would disagree with the history written by the
+// other; and workflow code must do no file I/O. The tz database therefore
+// changes only when this file is replaced (copy it from the Go release in use,
+// see LoadLocation), which is a deliberate, reviewed change of behaviour.
 //
 // Semantics, following the product spec (section 3.6):
 //
@@ -28,13 +36,20 @@
 package calendar
 
 import (
+	"archive/zip"
+	"bytes"
+	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"time"
 
-	// Embed the tz database so that LoadLocation works on machines and
-	// containers without system tzdata, and gives the same answers there.
+	// This package does not use time/tzdata (see LoadLocation). It stays
+	// linked because code outside it still calls time.LoadLocation
+	// (activities' location) and must keep working on machines without
+	// system tzdata; drop it once those callers use LoadLocation.
 	_ "time/tzdata"
 )
 
@@ -228,22 +243,114 @@ func (c *Calendar) resolve(loc *time.Location) *time.Location {
 
 const tzHelp = "use an IANA name such as UTC, Europe/Berlin or America/New_York"
 
-// LoadLocation loads an IANA time zone such as "Europe/Berlin" from the
-// embedded tz database, with an error that says what to write. Unlike
-// time.LoadLocation it rejects "" and "Local", whose meaning depends on the
-// machine.
+// zoneinfoZip is the tz database: an uncompressed zip with one TZif file per
+// zone name. To update it, copy $(go env GOROOT)/lib/time/zoneinfo.zip here
+// and update the version in the package comment (CODE/DATA in
+// $GOROOT/lib/time/update.bash).
+//
+//go:embed zoneinfo.zip
+var zoneinfoZip []byte
+
+var (
+	tzOnce  sync.Once
+	tzFiles map[string]*zip.File // zone name -> entry of zoneinfoZip
+	tzErr   error                // from reading zoneinfoZip's directory
+
+	// tzCache maps zone names to their *time.Location. Only names that
+	// loaded are stored, so it holds at most one entry per zone in
+	// zoneinfoZip. The data is fixed by the binary, so a cached location is
+	// the same as a freshly built one.
+	tzCache sync.Map
+)
+
+// tzData returns the TZif data of zone name from the embedded tz database,
+// reading the zip's directory on first use; ok is false if there is no such
+// zone.
+func tzData(name string) (data []byte, ok bool, err error) {
+	tzOnce.Do(func() {
+		r, err := zip.NewReader(bytes.NewReader(zoneinfoZip), int64(len(zoneinfoZip)))
+		if err != nil {
+			tzErr = fmt.Errorf("embedded tz database: %v", err)
+			return
+		}
+		tzFiles = make(map[string]*zip.File, len(r.File))
+		for _, f := range r.File {
+			if !f.FileInfo().IsDir() {
+				tzFiles[f.Name] = f
+			}
+		}
+	})
+	if tzErr != nil {
+		return nil, false, tzErr
+	}
+	f, ok := tzFiles[name]
+	if !ok {
+		return nil, false, nil
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, false, fmt.Errorf("embedded tz database: %s: %v", name, err)
+	}
+	defer rc.Close()
+	data, err = io.ReadAll(rc) // checks the CRC
+	if err != nil {
+		return nil, false, fmt.Errorf("embedded tz database: %s: %v", name, err)
+	}
+	return data, true, nil
+}
+
+// loadEmbedded builds the location of zone name from the embedded tz
+// database, without the cache.
+func loadEmbedded(name string) (*time.Location, error) {
+	data, ok, err := tzData(name)
+	if err != nil {
+		return nil, fmt.Errorf("time zone %q: %v", name, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("unknown time zone %q; %s", name, tzHelp)
+	}
+	loc, err := time.LoadLocationFromTZData(name, data)
+	if err != nil {
+		return nil, fmt.Errorf("time zone %q: embedded tz database: %v", name, err)
+	}
+	return loc, nil
+}
+
+// LoadLocation loads an IANA time zone such as "Europe/Berlin", with an
+// error that says what to write. Unlike time.LoadLocation it never looks at
+// the host ($ZONEINFO, the system zoneinfo, $TZ): zones come only from the tz
+// database embedded in this package, so every worker running the same binary
+// gets the same rules, and no file is read. Names match exactly, letter case
+// included. It rejects "" and "Local", whose meaning depends on the machine;
+// "UTC" is time.UTC. Locations are cached, so repeated calls are cheap and
+// return the same *time.Location.
 func LoadLocation(tz string) (*time.Location, error) {
 	switch tz {
 	case "":
 		return nil, errors.New("empty time zone; " + tzHelp)
 	case "Local":
 		return nil, fmt.Errorf("time zone %q depends on the machine; %s", tz, tzHelp)
+	case "UTC":
+		return time.UTC, nil
 	}
-	loc, err := time.LoadLocation(tz)
+	if loc, ok := tzCache.Load(tz); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := loadEmbedded(tz)
 	if err != nil {
-		return nil, fmt.Errorf("unknown time zone %q; %s", tz, tzHelp)
+		return nil, err
 	}
-	return loc, nil
+	cached, _ := tzCache.LoadOrStore(tz, loc)
+	return cached.(*time.Location), nil
+}
+
+// Local renders t as the local time in loc (nil means UTC) with its zone
+// abbreviation, in the form "Mon 30 Nov 09:00 EST".
+func Local(t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("Mon 2 Jan 15:04 MST")
 }
 
 // hasWorkdays reports whether at least one weekday is a workday.
