@@ -27,6 +27,10 @@ type JourneyState struct {
 	Seen      []string                 `json:"seen,omitempty"`
 	Playbooks map[string]*PlaybookRuns `json:"playbooks"`
 	Contacts  []time.Time              `json:"contacts,omitempty"`
+	// Live are the runs not yet known to be closed, by id.
+	Live map[string]*LiveRun `json:"live,omitempty"`
+	// DailyFrom is the instant after which the next daily check is due.
+	DailyFrom time.Time `json:"daily_from,omitempty"`
 }
 
 // Journey is the interpreter for one customer: it applies events, evaluates
@@ -38,6 +42,7 @@ type Journey struct {
 	seen map[string]bool
 	vm   vm.VM
 	sc   Scope
+	outq []*queued // messages for runs, until Flush
 }
 
 // NewJourney starts a journey for a customer with initial attributes.
@@ -152,17 +157,15 @@ func (j *Journey) taskTarget(ev *Event) string {
 				return fmt.Sprintf("task %s belongs to customer %s, not %s: send the event to that customer", task, owner, j.Customer)
 			}
 			run := "run/" + strings.Join(parts[:len(parts)-2], "/")
-			for _, st := range j.Playbooks {
-				if st.Active == run {
-					return ""
-				}
+			if j.Live[run] != nil {
+				return ""
 			}
 			return fmt.Sprintf("no running run has task %s: run %s is not running (it ended, or never started)", task, run)
 		}
 		return fmt.Sprintf("task %s is not a task id; want <playbook>/<customer>/<n>/<step>/<occurrence>", task)
 	}
 	if pb, _ := ev.Data["playbook"].(string); pb != "" {
-		if st := j.Playbooks[pb]; st == nil || st.Active == "" {
+		if !j.hasLive(pb) {
 			return fmt.Sprintf("playbook %s has no running run for customer %s", pb, j.Customer)
 		}
 	}
@@ -244,7 +247,20 @@ func (j *Journey) Running() []string {
 	return ids
 }
 
-// RunEnded tells the journey a run has ended, so the playbook may start again.
+func (j *Journey) hasLive(playbook string) bool {
+	for _, lr := range j.Live {
+		if lr.Playbook == playbook {
+			return true
+		}
+	}
+	if st := j.Playbooks[playbook]; st != nil && st.Active != "" {
+		return true
+	}
+	return false
+}
+
+// RunEnded tells the journey a run has ended, so the playbook may start
+// again. Transports call OnRunClosed, which also forgets the live run.
 func (j *Journey) RunEnded(playbook, runID string) {
 	if st := j.Playbooks[playbook]; st != nil && st.Active == runID {
 		st.Active = ""

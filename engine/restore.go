@@ -81,3 +81,25 @@ func (s *Schema) RestoreRunState(st *RunState) {
 func (s *Schema) RestoreJourneyState(st *JourneyState) {
 	st.Attrs = s.RestoreAttrs(st.Attrs)
 }
+
+// RestoreToRun gives a journey's message its declared types after a JSON
+// round trip.
+func (s *Schema) RestoreToRun(m *ToRun) {
+	for i := range m.Events {
+		d := &m.Events[i]
+		s.RestoreEvent(d.Event)
+		d.Attrs = s.RestoreAttrs(d.Attrs)
+		if d.Diff != nil {
+			d.Diff.Changed = s.RestoreAttrs(d.Diff.Changed)
+		}
+	}
+}
+
+// RestoreFromRun gives a run's message its declared types after a JSON
+// round trip.
+func (s *Schema) RestoreFromRun(m *FromRun) {
+	s.RestoreEvent(m.Event)
+	if m.Action != nil && m.Action.Set != nil {
+		m.Action.Set = s.RestoreAttrs(m.Action.Set)
+	}
+}

@@ -20,6 +20,9 @@ const (
 	StatusWaiting   Status = "waiting"
 	StatusOverdue   Status = "overdue"
 	StatusEscalated Status = "escalated"
+	// StatusTasksOpen: the steps are done, and wait: false tasks are still
+	// open. The run no longer holds its playbook.
+	StatusTasksOpen Status = "tasks-open"
 	StatusCompleted Status = "completed"
 	StatusExited    Status = "exited"
 	StatusExpired   Status = "expired"
@@ -223,7 +226,7 @@ func (r *Run) Done() bool {
 // exit_when, or a thread waits for a condition. Drivers may skip daily
 // checks for a run that does not want them.
 func (r *Run) WantsDaily() bool {
-	if r.Done() {
+	if r.Done() || r.StepsDone() {
 		return false
 	}
 	if r.pb.ExitWhen != nil {
@@ -235,6 +238,17 @@ func (r *Run) WantsDaily() bool {
 		}
 	}
 	return false
+}
+
+// StepsDone reports whether the run's steps are done while it is still
+// open: only tasks (wait: false) remain, and their overdue steps. Such a run
+// no longer holds its playbook, and takes no events but task.completed.
+func (r *Run) StepsDone() bool {
+	if r.Done() || len(r.Threads) == 0 {
+		return false
+	}
+	main := r.Threads[0]
+	return len(r.Threads) == 1 && len(r.Tasks) > 0 && len(main.Stack) == 0 && main.Wait.Kind == WaitNone
 }
 
 // CurrentStep is the id of the step the main thread is at (TendStep).
@@ -662,6 +676,8 @@ func (r *Run) updateStatus() {
 		r.Status = StatusOverdue
 	case len(r.Threads) > 0 && r.Threads[0].Wait.Kind != WaitNone && r.Threads[0].Wait.Kind != WaitAction:
 		r.Status = StatusWaiting
+	case r.StepsDone():
+		r.Status = StatusTasksOpen
 	case len(r.Threads) > 0 && len(r.Threads[0].Stack) == 0:
 		r.Status = StatusWaiting
 	default:

@@ -1193,7 +1193,7 @@ steps:
 	_, r, out := startRun(t, set, acmeAttrs(), signedAt("2026-01-05T10:00:00Z"))
 	out = append(out, r.OnActionDone(now)...)
 	diffLines(t, cmds(out), []string{"record run.started -", "record action todo", "action task todo", "timer due/p/acme/1/todo/1 01-05 14:00"})
-	if r.Done() || r.Status != engine.StatusWaiting || r.Waiting() != "waiting for 1 open task(s) to be completed" {
+	if r.Done() || r.Status != engine.StatusTasksOpen || r.Waiting() != "waiting for 1 open task(s) to be completed" {
 		t.Errorf("status %s %q", r.Status, r.Waiting())
 	}
 	due := utc("2026-01-05T14:00:00Z")

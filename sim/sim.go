@@ -10,7 +10,9 @@ package sim
 import (
 	"container/heap"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 
@@ -31,7 +33,14 @@ type Input struct {
 	Until     time.Time
 	Customers []Customer
 	Events    []*engine.Event
+	// Disorder, if set, delivers the messages between a journey and its
+	// runs as Temporal may: in any order within one instant, and some
+	// twice. The timeline must not change.
+	Disorder *Disorder
 }
+
+// Disorder seeds the reordering of messages.
+type Disorder struct{ Seed uint64 }
 
 // Result holds the merged timeline.
 type Result struct {
@@ -86,10 +95,15 @@ func Run(set *engine.Set, in Input) (*Result, error) {
 
 type itemKind int
 
+// At one instant: events, then run timers, then the journey's daily check,
+// then the runs' daily checks, then (with Disorder) messages in flight.
 const (
 	itemEvent itemKind = iota
 	itemTimer
 	itemDaily
+	itemRunDaily
+	itemToRun
+	itemFromRun
 )
 
 type item struct {
@@ -99,6 +113,8 @@ type item struct {
 	event *engine.Event
 	run   string
 	timer string
+	to    *engine.ToRun
+	from  *engine.FromRun
 }
 
 type queue []item
@@ -122,13 +138,19 @@ func (q *queue) Pop() any {
 	return it
 }
 
+// customerSim is the simulator's transport of the customer protocol: a
+// journey and its runs' peers, exchanging messages at once and in order
+// (or, with Disorder, reordered and repeated within one instant).
 type customerSim struct {
-	set  *engine.Set
-	j    *engine.Journey
-	runs map[string]*engine.Run
-	q    queue
-	seq  int
-	recs []engine.Record
+	set      *engine.Set
+	j        *engine.Journey
+	peers    map[string]*engine.Peer
+	q        queue
+	seq      int
+	recs     []engine.Record
+	daily    time.Time            // the journey's armed daily check
+	runDaily map[string]time.Time // each run's armed daily check
+	rng      *rand.Rand           // Disorder, if set
 }
 
 func (c *customerSim) push(it item) {
@@ -138,14 +160,17 @@ func (c *customerSim) push(it item) {
 }
 
 func simulateCustomer(set *engine.Set, in Input, id string, attrs map[string]any, events []*engine.Event) []engine.Record {
-	c := &customerSim{set: set, j: engine.NewJourney(id, attrs), runs: map[string]*engine.Run{}}
+	c := &customerSim{set: set, j: engine.NewJourney(id, attrs), peers: map[string]*engine.Peer{},
+		runDaily: map[string]time.Time{}}
+	if in.Disorder != nil {
+		c.rng = rand.New(rand.NewPCG(in.Disorder.Seed, uint64(len(id))))
+	}
 	for _, e := range events {
 		if !e.At.Before(in.Start) && e.At.Before(in.Until) {
 			c.push(item{at: e.At, kind: itemEvent, event: e})
 		}
 	}
-	cal := set.Schema.Calendar
-	c.push(item{at: cal.NextDaily(in.Start.Add(-time.Nanosecond), c.loc()), kind: itemDaily})
+	c.settle(in.Start)
 	for c.q.Len() > 0 {
 		it := heap.Pop(&c.q).(item)
 		if !it.at.Before(in.Until) {
@@ -154,67 +179,136 @@ func simulateCustomer(set *engine.Set, in Input, id string, attrs map[string]any
 		now := it.at
 		switch it.kind {
 		case itemEvent:
-			c.applied(now, c.j.Apply(set, now, it.event))
+			c.journey(now, c.j.OnEvent(set, now, it.event))
 		case itemTimer:
-			if r := c.runs[it.run]; r != nil {
-				c.exec(now, r, r.OnTimer(now, it.timer))
+			if p := c.peers[it.run]; p != nil {
+				c.peer(now, p, p.Timer(now, it.timer))
 			}
 		case itemDaily:
-			c.applied(now, c.j.Daily(set, now))
-			c.push(item{at: cal.NextDaily(now, c.loc()), kind: itemDaily})
+			if now.Equal(c.daily) {
+				c.daily = time.Time{}
+				c.journey(now, c.j.OnDaily(set, now))
+			}
+		case itemRunDaily:
+			if p := c.peers[it.run]; p != nil && now.Equal(c.runDaily[it.run]) {
+				delete(c.runDaily, it.run)
+				c.peer(now, p, p.Daily(now))
+			}
+		case itemToRun:
+			if p := c.peers[it.run]; p != nil {
+				c.peer(now, p, p.Msg(now, *it.to))
+			}
+		case itemFromRun:
+			c.journey(now, c.j.OnRunMsg(set, now, *it.from))
 		}
+		c.settle(now)
 	}
 	return c.recs
 }
 
-func (c *customerSim) loc() *time.Location {
-	tz, _ := c.j.Attrs["timezone"].(string)
-	return c.set.Schema.Calendar.Loc(tz)
-}
-
-func (c *customerSim) applied(now time.Time, a engine.Applied) {
-	if a.Duplicate {
-		return
-	}
-	c.recs = append(c.recs, a.Records...)
-	// A run handling this event may carry out a `do: update`, which applies
-	// a customer.updated event at once (nested): runs after it then get the
-	// customer's attributes as they are now, not a.Attrs, or they would go
-	// back to the attributes from before the update.
-	for _, id := range a.Forward {
-		if r := c.runs[id]; r != nil {
-			c.exec(now, r, r.OnEvent(now, a.Event, c.j.Attrs, a.Before))
+// settle arms the daily checks the journey and the runs want now: a
+// change of time zone moves them.
+func (c *customerSim) settle(now time.Time) {
+	if at := c.j.DailyAt(c.set, now); !at.Equal(c.daily) {
+		c.daily = at
+		if !at.IsZero() {
+			c.push(item{at: at, kind: itemDaily})
 		}
 	}
-	for _, s := range a.Starts {
-		s.Attrs = c.j.Attrs
-		r := engine.NewRun(c.set, s)
-		c.runs[s.ID] = r
-		c.exec(now, r, r.Start(now))
+	for _, id := range sortedIDs(c.peers) {
+		p := c.peers[id]
+		if at := p.DailyAt(now); !at.Equal(c.runDaily[id]) {
+			c.runDaily[id] = at
+			if !at.IsZero() {
+				c.push(item{at: at, kind: itemRunDaily, run: id})
+			}
+		}
 	}
 }
 
-func (c *customerSim) exec(now time.Time, r *engine.Run, cmds []engine.Command) {
-	for _, cmd := range cmds {
+func sortedIDs(m map[string]*engine.Peer) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// journey carries out what the journey asked: its records, then its
+// messages to runs, then the runs it starts, then its replies, as tend
+// simulate has always ordered them.
+func (c *customerSim) journey(now time.Time, out engine.Out) {
+	c.recs = append(c.recs, out.Records...)
+	msgs := c.j.Flush(false)
+	for _, m := range msgs {
+		if m.Msg.Reply == nil {
+			c.toRun(now, m)
+		}
+	}
+	for _, s := range out.Starts {
+		p := engine.NewPeer(engine.NewRun(c.set, s))
+		c.peers[s.ID] = p
+		c.peer(now, p, p.Start(now))
+	}
+	for _, m := range msgs {
+		if m.Msg.Reply != nil {
+			c.toRun(now, m)
+		}
+	}
+}
+
+func (c *customerSim) toRun(now time.Time, m engine.Outgoing) {
+	if c.rng != nil {
+		c.scatter(now, item{at: now, kind: itemToRun, run: m.Run, to: &m.Msg})
+		return
+	}
+	if p := c.peers[m.Run]; p != nil {
+		c.peer(now, p, p.Msg(now, m.Msg))
+	}
+}
+
+// scatter puts a message in flight: delivered later at the same instant,
+// in an order the seed picks, sometimes twice.
+func (c *customerSim) scatter(now time.Time, it item) {
+	n := 1
+	if c.rng.IntN(4) == 0 {
+		n = 2
+	}
+	for range n {
+		c.seq += 1 + c.rng.IntN(8)
+		it.seq = c.seq
+		heap.Push(&c.q, it)
+	}
+}
+
+// peer carries out what a run asked: records, timers and actions (done at
+// once), and its messages to the journey. A run that has ended is closed,
+// as Temporal reports a child's completion.
+func (c *customerSim) peer(now time.Time, p *engine.Peer, out engine.PeerOut) {
+	for _, cmd := range out.Commands {
 		switch cmd.Kind {
 		case engine.CmdRecord:
 			c.recs = append(c.recs, *cmd.Record)
 		case engine.CmdTimer:
-			c.push(item{at: cmd.Timer.At, kind: itemTimer, run: r.ID, timer: cmd.Timer.ID})
+			c.push(item{at: cmd.Timer.At, kind: itemTimer, run: p.R.ID, timer: cmd.Timer.ID})
 		case engine.CmdCancelTimer:
 			// A cancelled timer that fires later is ignored by the run.
-		case engine.CmdReserve:
-			c.exec(now, r, r.OnSlot(now, c.j.Reserve(c.set, now)))
 		case engine.CmdAction:
-			if cmd.Action.Kind == "update" {
-				c.applied(now, c.j.Apply(c.set, now, engine.UpdateEvent(cmd.Action, now)))
-			}
-			c.exec(now, r, r.OnActionDone(now))
+			c.peer(now, p, p.ActionDone(now))
 		}
 	}
-	if r.Done() && c.runs[r.ID] == r {
-		delete(c.runs, r.ID)
-		c.j.RunEnded(r.Playbook, r.ID)
+	for _, m := range out.Send {
+		if c.rng != nil {
+			c.scatter(now, item{at: now, kind: itemFromRun, run: p.R.ID, from: &m})
+			continue
+		}
+		c.journey(now, c.j.OnRunMsg(c.set, now, m))
+	}
+	if p.R.Done() && c.peers[p.R.ID] == p && !p.Busy() {
+		delete(c.peers, p.R.ID)
+		delete(c.runDaily, p.R.ID)
+		c.j.OnRunClosed(p.R.ID)
 	}
 }
 
