@@ -504,7 +504,7 @@ func TestSendEvents(t *testing.T) {
 		if v, ok := s.opts.TypedSearchAttributes.GetKeyword(workflows.AttrCustomer); !ok || v != ev.Customer || s.opts.TypedSearchAttributes.Size() != 1 {
 			t.Errorf("signal %d: search attributes %v", i, s.opts.TypedSearchAttributes)
 		}
-		if in, ok := s.args[0].(workflows.JourneyInput); len(s.args) != 1 || !ok || in.Customer != ev.Customer || in.State != nil || in.Bundle != nil {
+		if in, ok := s.args[0].(workflows.JourneyInput); len(s.args) != 1 || !ok || in.Customer != ev.Customer || in.State != nil || in.Set != "" {
 			t.Errorf("signal %d: workflow args %#v", i, s.args)
 		}
 	}

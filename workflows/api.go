@@ -32,9 +32,8 @@ const (
 	// recorded it.
 	UpdateCompleteTask = "complete-task"
 
-	signalJourney = "journey" // journey → run: a Msg (an applied event or a reply)
-	signalRequest = "request" // run → journey: a reservation or an update
-	signalEnded   = "ended"   // run → journey: the run has ended
+	signalToRun   = "journey" // journey → run: an engine.ToRun
+	signalFromRun = "run"     // run → journey: an engine.FromRun
 )
 
 // Search attributes (SPEC 7). They hold no personal data: ids, names of
@@ -125,12 +124,10 @@ type JourneyInput struct {
 	State *engine.JourneyState `json:"state,omitempty"`
 	// Pending holds signals received but not yet handled at continue-as-new.
 	Pending []Signal `json:"pending,omitempty"`
-	// Bundle is the playbook set the journey last used.
-	Bundle *Bundle `json:"bundle,omitempty"`
+	// Set is the version of the playbook set the journey last used.
+	Set string `json:"set,omitempty"`
 	// Stats are the journey's counts so far.
 	Stats JourneyStats `json:"stats"`
-	// Seqs is the last sequence number sent to each running run.
-	Seqs map[string]int `json:"seqs,omitempty"`
 	// Attrs are the customer's attributes when the journey starts.
 	Attrs map[string]any `json:"attrs,omitempty"`
 	// Rejected are the latest events the journey could not apply.
@@ -172,32 +169,12 @@ func rejectedSize(l []RejectedEvent) int {
 	return n
 }
 
-// Signal is one signal to a journey, kept in order.
+// Signal is one signal to a journey, kept in order: a customer event, or
+// a message from one of its runs.
 type Signal struct {
-	Name    string        `json:"name"`
-	Event   *engine.Event `json:"event,omitempty"`
-	Request *Request      `json:"request,omitempty"`
-	Ended   *Ended        `json:"ended,omitempty"`
-}
-
-// Request is a run asking its journey to reserve a contact-policy slot or to
-// apply a `do: update`.
-type Request struct {
-	Run    string         `json:"run"`
-	Kind   string         `json:"kind"` // "reserve", "update" or "reject"
-	At     time.Time      `json:"at"`
-	Action *engine.Action `json:"action,omitempty"`
-	// Event and Reason: with "reject", a task.completed event that
-	// completed none of the run's tasks, for the journey's rejected list.
-	Event  *engine.Event `json:"event,omitempty"`
-	Reason string        `json:"reason,omitempty"`
-}
-
-// Ended tells a journey that one of its runs has ended.
-type Ended struct {
-	Run      string `json:"run"`
-	Playbook string `json:"playbook"`
-	Status   string `json:"status"`
+	Name  string          `json:"name"`
+	Event *engine.Event   `json:"event,omitempty"`
+	Msg   *engine.FromRun `json:"msg,omitempty"`
 }
 
 // JourneyStats counts the events a journey has received: applied, dropped
@@ -218,6 +195,9 @@ type JourneyView struct {
 	Timeline []engine.Record `json:"timeline"`
 	Stats    JourneyStats    `json:"stats"`
 	Rejected []RejectedEvent `json:"rejected"`
+	// Error says why the journey runs on an older playbook set than the
+	// one it was asked to use, if it does.
+	Error string `json:"error,omitempty"`
 }
 
 // RunView is what QueryState returns from a run: its state, what it is

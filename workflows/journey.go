@@ -1,170 +1,193 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/calendar"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
 
-// Forward is an applied event a journey passes on to one of its runs, with
-// the customer's attributes before and after it.
-type Forward struct {
-	Event *engine.Event  `json:"event"`
-	Attrs map[string]any `json:"attrs"`
-	// Diff gives the attributes before the event as a difference from
-	// Attrs. Histories recorded before it existed carry Before instead.
-	Diff   *engine.AttrDiff `json:"diff,omitempty"`
-	Before map[string]any   `json:"before,omitempty"`
-}
-
-// before is the customer's attributes before the forwarded event, given
-// those after it (restored to their Go types).
-func (f *Forward) before(s *engine.Schema, attrs map[string]any) map[string]any {
-	if f.Diff == nil {
-		return s.RestoreAttrs(f.Before)
-	}
-	d := engine.AttrDiff{Changed: s.RestoreAttrs(f.Diff.Changed), Added: f.Diff.Added}
-	return d.Before(attrs)
-}
-
-// Msg is one signal from a journey to a run. Temporal does not keep the
-// order of signals sent to one workflow in the same workflow task, so each
-// carries a sequence number per run, and the run handles them in order.
-type Msg struct {
-	Seq     int      `json:"seq"`
-	Forward *Forward `json:"forward,omitempty"`
-	Reply   *Reply   `json:"reply,omitempty"`
-}
-
-// Reply answers a run's Request.
-type Reply struct {
-	At    time.Time `json:"at"`
-	Error string    `json:"error,omitempty"`
-}
-
+// journey is the Temporal transport of a customer's side of the protocol
+// (engine.Journey's On* methods): it turns signals, timers and child
+// completions into inputs, and the outputs into child starts and signals.
 type journey struct {
 	w        *Workflows
 	ctx      workflow.Context
 	j        *engine.Journey
 	version  string
 	set      *engine.Set
+	setErr   string // why the journey is not on the set it was asked to use
 	queue    []Signal
 	timeline []engine.Record
-	sent     []workflow.Future // signals to runs, awaited before continue-as-new
-	seqs     map[string]int    // the last Msg.Seq sent to each running run
-	daily    workflow.Future
-	dailyAt  time.Time
-	fired    bool
-	fresh    bool // a new journey: a daily check due this instant still runs
-	stage    string
 	stats    JourneyStats
 	rejected []RejectedEvent
 	flagged  bool // TendStatus = rejected is set
+	stage    string
+
+	// runs started by this execution: Temporal reports their closing
+	// through the child's future. Runs inherited over continue-as-new are
+	// asked with a ping when it matters.
+	children map[string]workflow.ChildWorkflowFuture
+	closed   []string // children whose future is ready, to handle in order
+	sent     []sentSignal
+	commands int // commands issued since the last wait: the history they add
+
+	daily   workflow.Future
+	cancel  workflow.CancelFunc
+	dailyAt time.Time
+	fired   bool
+}
+
+type sentSignal struct {
+	run string
+	f   workflow.Future
 }
 
 // CustomerJourney is the long-lived workflow of one customer (SPEC 2): it
 // applies events in order, drops duplicates, evaluates triggers and starts
-// PlaybookRun children, passes each event on to the running runs, and
-// answers their reservations and updates. It continues as new before its
-// history grows long, carrying its state and any signal not yet handled.
+// PlaybookRun children, passes each event on to the live runs, and answers
+// their reservations and updates. It learns that a run has closed from
+// Temporal. It continues as new before its history grows long, carrying its
+// state and any signal not yet handled.
 func (w *Workflows) CustomerJourney(ctx workflow.Context, in JourneyInput) error {
-	d := &journey{w: w, ctx: ctx, queue: in.Pending, seqs: in.Seqs, stats: in.Stats, rejected: in.Rejected, flagged: len(in.Rejected) > 0}
-	if d.seqs == nil {
-		d.seqs = map[string]int{}
-	}
-	if in.Bundle != nil {
-		if _, err := compile(*in.Bundle, in.Bundle.Version); err != nil {
-			panic(err) // fails the workflow task: retried, nothing lost
-		}
-		d.version = in.Bundle.Version
-		d.set = setCache.get(d.version)
-		bundleCache.put(*in.Bundle)
+	d := &journey{w: w, ctx: ctx, queue: in.Pending, stats: in.Stats, rejected: in.Rejected,
+		flagged: len(in.Rejected) > 0, children: map[string]workflow.ChildWorkflowFuture{}}
+	if in.Set != "" {
+		d.use(in.Set)
 	}
 	d.refresh()
+	if d.set == nil {
+		// Neither the recorded set nor the worker's compiles or resolves:
+		// fail the task, so it is retried once a worker can.
+		panic(fmt.Errorf("journey %s: no playbook set to run on: %s", in.Customer, d.setErr))
+	}
 	if in.State != nil {
-		d.set.Schema.RestoreJourneyState(in.State)
+		restoreJourney(d.set.Schema, in.State)
 		d.j = engine.ResumeJourney(*in.State)
 	} else {
 		d.j = engine.NewJourney(in.Customer, d.set.Schema.RestoreAttrs(in.Attrs))
-		d.fresh = true
 	}
 	d.stage = d.j.Stage()
 	if err := workflow.SetQueryHandler(ctx, QueryState, d.view); err != nil {
 		return fmt.Errorf("journey %s: %w", in.Customer, err)
 	}
 	events := workflow.GetSignalChannel(ctx, SignalEvent)
-	requests := workflow.GetSignalChannel(ctx, signalRequest)
-	ended := workflow.GetSignalChannel(ctx, signalEnded)
+	msgs := workflow.GetSignalChannel(ctx, signalFromRun)
 	for {
-		for len(d.queue) > 0 {
+		d.drain(events, msgs)
+		for len(d.queue) > 0 || len(d.closed) > 0 {
+			if d.tooLong() {
+				return d.continueAsNew(events, msgs)
+			}
+			if len(d.closed) > 0 {
+				id := d.closed[0]
+				d.closed = d.closed[1:]
+				d.j.OnRunClosed(id)
+				continue
+			}
 			s := d.queue[0]
 			d.queue = d.queue[1:]
 			d.handle(s)
 		}
 		if d.fired {
 			d.fired, d.daily = false, nil
-			d.onDaily()
+			d.refresh()
+			d.checkInherited(engine.EventDaily)
+			d.out(d.j.OnDaily(d.set, workflow.Now(ctx)))
 			continue
 		}
-		if w.tooLong(ctx) {
-			return d.continueAsNew(events, requests, ended)
+		if d.tooLong() {
+			return d.continueAsNew(events, msgs)
 		}
 		d.armDaily()
 		workflow.SetCurrentDetails(ctx, d.details())
+		d.commands = 0
 		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
-			var ev engine.Event
-			c.Receive(ctx, &ev)
-			d.queue = append(d.queue, Signal{Name: SignalEvent, Event: &ev})
-		})
-		sel.AddReceive(requests, func(c workflow.ReceiveChannel, _ bool) {
-			var r Request
-			c.Receive(ctx, &r)
-			d.queue = append(d.queue, Signal{Name: signalRequest, Request: &r})
-		})
-		sel.AddReceive(ended, func(c workflow.ReceiveChannel, _ bool) {
-			var e Ended
-			c.Receive(ctx, &e)
-			d.queue = append(d.queue, Signal{Name: signalEnded, Ended: &e})
-		})
+		sel.AddReceive(events, func(workflow.ReceiveChannel, bool) {})
+		sel.AddReceive(msgs, func(workflow.ReceiveChannel, bool) {})
 		if d.daily != nil {
 			sel.AddFuture(d.daily, func(f workflow.Future) {
-				_ = f.Get(ctx, nil)
-				d.fired = true
+				if f.Get(ctx, nil) == nil {
+					d.fired = true
+				}
 			})
 		}
+		for _, id := range slices.Sorted(maps.Keys(d.children)) {
+			sel.AddFuture(d.children[id], func(workflow.Future) {
+				delete(d.children, id)
+				d.closed = append(d.closed, id)
+			})
+		}
+		for _, s := range d.sent {
+			sel.AddFuture(s.f, func(workflow.Future) {})
+		}
 		sel.Select(ctx)
+		d.reap()
 	}
 }
 
-// refresh picks up a new playbook set. The version goes through a mutable
-// side effect (recorded only when it changes) and the files through a side
-// effect, so replay on any worker uses the set the history recorded.
+// drain takes every signal that has arrived, events before run messages.
+func (d *journey) drain(events, msgs workflow.ReceiveChannel) {
+	for {
+		var ev engine.Event
+		if !events.ReceiveAsync(&ev) {
+			break
+		}
+		d.queue = append(d.queue, Signal{Name: SignalEvent, Event: &ev})
+	}
+	for {
+		var m engine.FromRun
+		if !msgs.ReceiveAsync(&m) {
+			break
+		}
+		d.queue = append(d.queue, Signal{Name: signalFromRun, Msg: &m})
+	}
+}
+
+// tooLong reports whether the history, with what this workflow task has
+// added so far, has reached the limit: it is checked as signals are
+// handled, not only between tasks, so that no backlog carries an
+// execution past Temporal's 10,240 events.
+func (d *journey) tooLong() bool {
+	info := workflow.GetInfo(d.ctx)
+	return info.GetCurrentHistoryLength()+2*d.commands >= d.w.opts.HistoryLimit || info.GetContinueAsNewSuggested()
+}
+
+// use switches to the set of a version. A version that does not compile
+// leaves the journey on its last good set, with the reason in its details;
+// one the store does not hold fails the workflow task, to be retried.
+func (d *journey) use(v string) {
+	set, err := d.w.pb.Set(v)
+	switch {
+	case errors.Is(err, ErrSetNotFound):
+		panic(err)
+	case err != nil:
+		d.setErr = err.Error()
+		workflow.GetLogger(d.ctx).Error("playbook set not used", "version", v, "error", err.Error())
+		return
+	}
+	d.version, d.set, d.setErr = v, set, ""
+}
+
+// refresh picks up the worker's current playbook set. Its version goes
+// through a mutable side effect, recorded only when it changes; the set
+// itself is resolved by version, so the history holds 12 bytes, not files.
 func (d *journey) refresh() {
 	var v string
 	err := workflow.MutableSideEffect(d.ctx, "playbooks", func(workflow.Context) any {
 		return d.w.pb.Current().Version
 	}, func(a, b any) bool { return a.(string) == b.(string) }).Get(&v)
-	if err != nil || v == d.version {
+	if err != nil || v == "" || v == d.version {
 		return
 	}
-	var b Bundle
-	opts := workflow.SideEffectOptions{Summary: "load playbook set " + v}
-	if err := workflow.SideEffectWithOptions(d.ctx, opts, func(workflow.Context) any {
-		return d.w.pb.Current()
-	}).Get(&b); err != nil {
-		panic(fmt.Errorf("decode playbook set %s: %w", v, err))
-	}
-	set, err := compile(b, b.Version)
-	if err != nil {
-		panic(err)
-	}
-	bundleCache.put(b)
-	d.version, d.set = b.Version, set
+	d.use(v)
 }
 
 func (d *journey) handle(s Signal) {
@@ -172,59 +195,112 @@ func (d *journey) handle(s Signal) {
 	switch s.Name {
 	case SignalEvent:
 		d.refresh()
-		ev := s.Event
-		if err := d.set.Schema.Normalize(ev); err != nil {
-			d.reject(ev, err.Error())
-			return
+		d.checkInherited(s.Event.Type)
+		d.out(d.j.OnEvent(d.set, now, s.Event))
+	case signalFromRun:
+		d.set.Schema.RestoreFromRun(s.Msg)
+		d.out(d.j.OnRunMsg(d.set, now, *s.Msg))
+	}
+}
+
+// checkInherited asks Temporal whether the runs that would keep a playbook
+// from starting on this event are still there, when this execution did not
+// start them (it continued as new since): a run terminated meanwhile frees
+// its playbook.
+func (d *journey) checkInherited(eventType string) {
+	var ids []string
+	for _, id := range d.j.Blocking(d.set, eventType) {
+		if d.children[id] == nil {
+			d.j.Ping(id)
+			ids = append(ids, id)
 		}
-		a := d.j.Apply(d.set, now, ev)
-		if a.Rejected != "" {
-			d.reject(ev, a.Rejected)
-			return
-		}
-		if a.Duplicate {
-			d.stats.Duplicates++
-		} else {
-			d.stats.Applied++
-		}
-		d.applied(a)
-	case signalRequest:
-		r := s.Request
-		if r.Kind == "reject" {
-			if r.Event != nil {
-				d.reject(r.Event, r.Reason)
-			}
-			return
-		}
-		var rep Reply
-		switch r.Kind {
-		case "reserve":
-			rep.At = d.j.Reserve(d.set, now)
-		case "update":
-			ev := engine.UpdateEvent(r.Action, now)
-			ev.Attributes = d.set.Schema.RestoreAttrs(ev.Attributes)
-			if err := d.set.Schema.Normalize(ev); err != nil {
-				rep.Error = err.Error()
-			} else {
-				d.applied(d.j.Apply(d.set, now, ev))
-			}
-			rep.At = now
-		}
-		d.signal(r.Run, Msg{Reply: &rep})
-	case signalEnded:
-		d.j.RunEnded(s.Ended.Playbook, s.Ended.Run)
-		delete(d.seqs, s.Ended.Run)
+	}
+	if len(ids) == 0 {
+		return
+	}
+	d.flush()
+	for _, s := range d.sent {
+		_ = s.f.Get(d.ctx, nil)
+	}
+	d.reap()
+}
+
+// out carries out what the journey asked.
+func (d *journey) out(o engine.Out) {
+	now := workflow.Now(d.ctx)
+	switch {
+	case o.Applied:
+		d.stats.Applied++
+	case o.Duplicate:
+		d.stats.Duplicates++
+	}
+	for _, r := range o.Rejected {
+		d.reject(r.Event, r.Reason, now)
+	}
+	for _, r := range o.Records {
+		d.timeline = appendCapped(d.timeline, r)
+		d.w.observe(d.ctx, r)
+	}
+	d.flush()
+	for _, s := range o.Starts {
+		d.start(s)
 	}
 	d.publishStage()
+}
+
+// flush sends the journey's queued messages, one signal per run. A run
+// this task has just started is signalled once Temporal has started it:
+// a signal may otherwise reach the server first and find no workflow.
+func (d *journey) flush() {
+	for _, m := range d.j.Flush(true) {
+		if c := d.children[m.Run]; c != nil && !c.GetChildWorkflowExecution().IsReady() {
+			if err := c.GetChildWorkflowExecution().Get(d.ctx, nil); err != nil {
+				continue // not started: its future reports it closed
+			}
+		}
+		f := workflow.SignalExternalWorkflow(d.ctx, WorkflowID(m.Run), "", signalToRun, m.Msg)
+		d.sent = append(d.sent, sentSignal{run: m.Run, f: f})
+		d.commands++
+		if len(d.sent) >= maxPendingSignals {
+			// Temporal fails a workflow task that leaves 2,000 signals
+			// to other workflows pending.
+			for _, s := range d.sent {
+				_ = s.f.Get(d.ctx, nil)
+			}
+			d.reap()
+		}
+	}
+}
+
+// maxPendingSignals bounds the signals to runs in flight at once, well under
+// Temporal's per-workflow limit of 2,000.
+const maxPendingSignals = 500
+
+// reap forgets the signals that have been delivered; one that found no
+// workflow is Temporal's word that the run has closed.
+func (d *journey) reap() {
+	keep := d.sent[:0]
+	for _, s := range d.sent {
+		if !s.f.IsReady() {
+			keep = append(keep, s)
+			continue
+		}
+		var unknown *temporal.UnknownExternalWorkflowExecutionError
+		if err := s.f.Get(d.ctx, nil); errors.As(err, &unknown) {
+			d.j.OnRunClosed(s.run)
+			delete(d.children, s.run)
+		}
+	}
+	d.sent = keep
 }
 
 // reject keeps an event the journey could not apply, with the reason, in
 // a bounded list that tend events rejected, the HTTP API and the journey's
 // current details show. The event is not marked as seen, so it may be sent
 // again once the cause is fixed.
-func (d *journey) reject(ev *engine.Event, reason string) {
+func (d *journey) reject(ev *engine.Event, reason string, now time.Time) {
 	d.stats.Rejected++
-	d.rejected = append(d.rejected, RejectedEvent{ID: ev.ID, Type: ev.Type, At: ev.At, Received: workflow.Now(d.ctx).UTC(),
+	d.rejected = append(d.rejected, RejectedEvent{ID: ev.ID, Type: ev.Type, At: ev.At, Received: now.UTC(),
 		Reason: reason, Attributes: ev.Attributes, Data: ev.Data})
 	if len(d.rejected) > MaxRejected {
 		d.rejected = d.rejected[len(d.rejected)-MaxRejected:]
@@ -235,41 +311,20 @@ func (d *journey) reject(ev *engine.Event, reason string) {
 			d.rejected[i].Attributes, d.rejected[i].Data = nil, nil
 		}
 	}
-	if !d.flagged && workflow.GetVersion(d.ctx, "rejected-status", workflow.DefaultVersion, 1) == 1 {
+	if !d.flagged {
 		d.flagged = true
+		d.commands++
 		_ = workflow.UpsertTypedSearchAttributes(d.ctx, AttrStatus.ValueSet(JourneyRejected))
 	}
 	workflow.GetLogger(d.ctx).Warn("event rejected", "event", ev.ID, "type", ev.Type, "error", reason)
 }
 
-func (d *journey) applied(a engine.Applied) {
-	if a.Duplicate || a.Rejected != "" {
-		return
-	}
-	for _, r := range a.Records {
-		d.record(r)
-	}
-	if a.Event.Type != engine.EventDaily { // runs keep their own daily checks (Run.WantsDaily)
-		for _, id := range a.Forward {
-			diff := engine.Diff(a.Before, d.j.Attrs)
-			d.signal(id, Msg{Forward: &Forward{Event: a.Event, Attrs: d.j.Attrs, Diff: &diff}})
-		}
-	}
-	for _, s := range a.Starts {
-		d.start(s)
-	}
-}
-
 func (d *journey) start(s engine.StartRun) {
 	pb := s.Playbook
-	b, ok := bundleCache.get(d.version)
-	if !ok {
-		panic(fmt.Errorf("playbook set %s is not loaded", d.version))
-	}
+	diff := engine.Diff(s.Before, s.Attrs)
 	in := RunInput{
-		Customer: d.j.Customer, Playbook: pb.Name, Version: pb.Version,
-		Source: runSource(b, d.set, pb),
-		Start:  runStart(s, d.j.Attrs),
+		Customer: d.j.Customer, Playbook: pb.Name, Version: pb.Version, Set: d.version,
+		Start: &RunStart{ID: s.ID, N: s.N, Key: s.Key, Event: s.Event, Attrs: s.Attrs, Diff: &diff},
 	}
 	sa := []temporal.SearchAttributeUpdate{
 		AttrCustomer.ValueSet(d.j.Customer), AttrPlaybook.ValueSet(pb.Name), AttrVersion.ValueSet(pb.Version),
@@ -287,49 +342,16 @@ func (d *journey) start(s engine.StartRun) {
 		StaticSummary:         fmt.Sprintf("run %s for customer %s, triggered by %s", pb.Name, d.j.Customer, s.Event.Type),
 		StaticDetails:         pb.Description,
 	}
-	f := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(d.ctx, opts), RunWorkflow, in)
-	if err := f.GetChildWorkflowExecution().Get(d.ctx, nil); err != nil {
-		workflow.GetLogger(d.ctx).Error("run not started", "run", s.ID, "error", err.Error())
-		d.j.RunEnded(pb.Name, s.ID)
-	}
-}
-
-// signal sends a message to a run, numbered in the run's sequence. A run
-// that has ended meanwhile cannot be signalled; that is harmless.
-func (d *journey) signal(id string, m Msg) {
-	d.seqs[id]++
-	m.Seq = d.seqs[id]
-	keep := d.sent[:0]
-	for _, f := range d.sent {
-		if !f.IsReady() {
-			keep = append(keep, f)
-		}
-	}
-	d.sent = append(keep, workflow.SignalExternalWorkflow(d.ctx, WorkflowID(id), "", signalJourney, m))
-	if len(d.sent) >= maxPendingSignals {
-		// Temporal fails a workflow task that leaves 2,000 signals to
-		// other workflows pending, and the retry would replay the same
-		// ones: a burst of events queued while no worker ran must drain
-		// in batches.
-		for _, f := range d.sent {
-			_ = f.Get(d.ctx, nil)
-		}
-		d.sent = nil
-	}
-}
-
-// maxPendingSignals bounds the signals to runs in flight at once, well under
-// Temporal's per-workflow limit of 2,000.
-const maxPendingSignals = 500
-
-func (d *journey) record(r engine.Record) {
-	d.timeline = appendCapped(d.timeline, r)
-	d.w.observe(d.ctx, r)
+	// The child's future is ready when the run closes, however it ends,
+	// or when it could not start: either way its playbook is free again.
+	d.children[s.ID] = workflow.ExecuteChildWorkflow(workflow.WithChildOptions(d.ctx, opts), RunWorkflow, in)
+	d.commands++
 }
 
 func (d *journey) publishStage() {
 	if st := d.j.Stage(); st != d.stage {
 		d.stage = st
+		d.commands++
 		_ = workflow.UpsertTypedSearchAttributes(d.ctx, AttrStage.ValueSet(st))
 	}
 }
@@ -339,37 +361,37 @@ func (d *journey) loc() *time.Location {
 	return d.set.Schema.Calendar.Loc(tz)
 }
 
-// armDaily keeps a timer for the next daily check, only while some
-// playbook has a daily trigger: an idle journey without one holds no timer.
+// armDaily keeps a timer for the journey's next daily check, in the
+// customer's time zone as it is now: a change of zone re-arms it. An idle
+// journey with no daily trigger holds no timer.
 func (d *journey) armDaily() {
-	if d.daily != nil || len(d.set.Triggered(engine.EventDaily)) == 0 {
+	now := workflow.Now(d.ctx)
+	at := d.j.DailyAt(d.set, now)
+	if at.Equal(d.dailyAt) && (d.daily != nil || at.IsZero()) {
 		return
 	}
-	now := workflow.Now(d.ctx)
-	from := now
-	if d.fresh {
-		from = now.Add(-time.Nanosecond)
-		d.fresh = false
+	if d.cancel != nil {
+		d.cancel()
 	}
-	loc := d.loc()
-	d.dailyAt = d.set.Schema.Calendar.NextDaily(from, loc)
-	d.daily = workflow.NewTimerWithOptions(d.ctx, d.dailyAt.Sub(now), workflow.TimerOptions{
-		Summary: "daily check at " + d.dailyAt.In(loc).Format("2006-01-02 15:04 MST"),
+	d.daily, d.cancel, d.dailyAt = nil, nil, at
+	if at.IsZero() {
+		return
+	}
+	ctx, cancel := workflow.WithCancel(d.ctx)
+	d.daily = workflow.NewTimerWithOptions(ctx, at.Sub(now), workflow.TimerOptions{
+		Summary: "daily check at " + calendar.Local(at, d.loc()),
 	})
-}
-
-func (d *journey) onDaily() {
-	d.refresh()
-	now := workflow.Now(d.ctx)
-	d.applied(d.j.Daily(d.set, now))
-	d.publishStage()
+	d.cancel = cancel
+	d.commands++
 }
 
 func (d *journey) details() string {
-	running := d.running()
-	s := fmt.Sprintf("customer %s, stage %s, %d running run(s)", d.j.Customer, orNone(d.j.Stage()), len(running))
+	s := fmt.Sprintf("customer %s, stage %s, %d running run(s)", d.j.Customer, orNone(d.j.Stage()), len(d.j.Running()))
 	if d.daily != nil {
-		s += ", next daily check " + d.dailyAt.In(d.loc()).Format("2006-01-02 15:04 MST")
+		s += ", next daily check " + calendar.Local(d.dailyAt, d.loc())
+	}
+	if d.setErr != "" {
+		s += fmt.Sprintf("; running on playbook set %s because %s", d.version, d.setErr)
 	}
 	if n := len(d.rejected); n > 0 {
 		last := d.rejected[n-1]
@@ -386,53 +408,37 @@ func orNone(s string) string {
 	return s
 }
 
-func (d *journey) running() []string {
-	return d.j.Running()
-}
-
 func (d *journey) view() (JourneyView, error) {
-	return JourneyView{Customer: d.j.Customer, Stage: d.j.Stage(), Attrs: d.j.Attrs, Running: d.running(),
-		Version: d.version, Timeline: d.timeline, Stats: d.stats, Rejected: d.rejected}, nil
+	return JourneyView{Customer: d.j.Customer, Stage: d.j.Stage(), Attrs: d.j.Attrs, Running: d.j.Running(),
+		Version: d.version, Timeline: d.timeline, Stats: d.stats, Rejected: d.rejected, Error: d.setErr}, nil
 }
 
-// continueAsNew waits for every signal it sent, takes every signal that
-// has arrived but not been handled, and carries them into the next run.
-func (d *journey) continueAsNew(chans ...workflow.ReceiveChannel) error {
-	for _, f := range d.sent {
-		_ = f.Get(d.ctx, nil)
+// continueAsNew waits for every signal it sent (the server drops a signal
+// whose sender has closed), takes every signal that has arrived but not
+// been handled, and carries them into the next execution.
+func (d *journey) continueAsNew(events, msgs workflow.ReceiveChannel) error {
+	for _, s := range d.sent {
+		_ = s.f.Get(d.ctx, nil)
 	}
-	d.sent = nil
-	for i, c := range chans {
-		for {
-			var s Signal
-			ok := false
-			switch i {
-			case 0:
-				var ev engine.Event
-				if ok = c.ReceiveAsync(&ev); ok {
-					s = Signal{Name: SignalEvent, Event: &ev}
-				}
-			case 1:
-				var r Request
-				if ok = c.ReceiveAsync(&r); ok {
-					s = Signal{Name: signalRequest, Request: &r}
-				}
-			case 2:
-				var e Ended
-				if ok = c.ReceiveAsync(&e); ok {
-					s = Signal{Name: signalEnded, Ended: &e}
-				}
-			}
-			if !ok {
-				break
-			}
-			d.queue = append(d.queue, s)
-		}
+	d.reap()
+	d.drain(events, msgs)
+	for _, id := range d.closed {
+		d.j.OnRunClosed(id)
 	}
-	b, _ := bundleCache.get(d.version)
 	st := d.j.JourneyState
 	return workflow.NewContinueAsNewError(d.ctx, JourneyWorkflow, JourneyInput{
-		Customer: d.j.Customer, State: &st, Pending: d.queue, Bundle: &b, Seqs: d.seqs, Stats: d.stats,
+		Customer: d.j.Customer, State: &st, Pending: d.queue, Set: d.version, Stats: d.stats,
 		Rejected: d.rejected,
 	})
+}
+
+// restoreJourney gives a journey state carried over continue-as-new its
+// declared types again.
+func restoreJourney(s *engine.Schema, st *engine.JourneyState) {
+	s.RestoreJourneyState(st)
+	for _, lr := range st.Live {
+		for i := range lr.Held {
+			s.RestoreFromRun(&lr.Held[i])
+		}
+	}
 }

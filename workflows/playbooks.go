@@ -1,32 +1,88 @@
 package workflows
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
-	"path"
-	"slices"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/tend-cs/tend/engine"
 )
 
-// Playbooks is the worker's current playbook set. Journeys read its version
-// through a side effect, so a replay sees the set the history recorded,
-// and the bundle itself is recorded once per version change. A run carries
-// its own playbook's files in its input: that pins it to its version.
+// Playbooks is the worker's current playbook set and its store of every set
+// a workflow may still name. Journeys and runs record only a set's version,
+// a hash of its content, so a version always means the same files: a
+// worker resolves it through a bounded cache of compiled sets, then the
+// store. A restarted worker, or another one, can thus replay and continue a
+// workflow pinned to an old version as long as the store holds it.
 type Playbooks struct {
-	mu  sync.Mutex
-	cur Bundle
+	mu    sync.Mutex
+	cur   Bundle
+	store Store
+	sets  map[string]*cached
+	tick  int
 }
 
-// NewPlaybooks holds a validated bundle as the current set.
-func NewPlaybooks(b Bundle) *Playbooks { return &Playbooks{cur: b} }
+type cached struct {
+	set  *engine.Set
+	err  error
+	used int
+}
 
-// Swap makes a validated bundle the current set. Journeys pick it up at
-// their next event or daily check; runs in flight keep their version.
-func (p *Playbooks) Swap(b Bundle) {
+// maxCachedSets bounds the compiled sets a worker keeps.
+const maxCachedSets = 32
+
+// Store keeps playbook sets by version. Get returns ErrSetNotFound for a
+// version it does not hold.
+type Store interface {
+	Put(Bundle) error
+	Get(version string) (Bundle, error)
+}
+
+// ErrSetNotFound is returned by a Store for a version it does not hold.
+var ErrSetNotFound = errors.New("playbook set not found")
+
+// NewPlaybooks holds a validated bundle as the current set, with a store in
+// memory. Use WithStore for one that outlives the process.
+func NewPlaybooks(b Bundle) *Playbooks {
+	p := &Playbooks{store: NewMemStore(), sets: map[string]*cached{}}
+	if b.Version != "" {
+		p.Swap(b)
+	}
+	return p
+}
+
+// WithStore makes s the store of sets, keeping the current set in it.
+func (p *Playbooks) WithStore(s Store) (*Playbooks, error) {
+	p.mu.Lock()
+	p.store = s
+	cur := p.cur
+	p.mu.Unlock()
+	if cur.Version != "" {
+		if err := s.Put(cur); err != nil {
+			return nil, fmt.Errorf("store playbook set %s: %w", cur.Version, err)
+		}
+	}
+	return p, nil
+}
+
+// Swap makes a validated bundle the current set and puts it in the store.
+// Journeys pick it up at their next event or daily check; runs keep the
+// version they started with.
+func (p *Playbooks) Swap(b Bundle) error {
+	p.mu.Lock()
+	store := p.store
+	p.mu.Unlock()
+	if err := store.Put(b); err != nil {
+		return fmt.Errorf("store playbook set %s: %w", b.Version, err)
+	}
 	p.mu.Lock()
 	p.cur = b
 	p.mu.Unlock()
+	return nil
 }
 
 // Current returns the current bundle.
@@ -34,6 +90,40 @@ func (p *Playbooks) Current() Bundle {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.cur
+}
+
+// Set returns the compiled set of a version. An error wrapping
+// ErrSetNotFound means the store does not hold it (retry later); any other
+// error means the set does not compile with this build of tend. Both are
+// the same on every call, so workflow code may branch on them.
+func (p *Playbooks) Set(version string) (*engine.Set, error) {
+	p.mu.Lock()
+	p.tick++
+	if c := p.sets[version]; c != nil {
+		c.used = p.tick
+		p.mu.Unlock()
+		return c.set, c.err
+	}
+	store := p.store
+	p.mu.Unlock()
+	b, err := store.Get(version)
+	if err != nil {
+		return nil, fmt.Errorf("playbook set %s: %w", version, err)
+	}
+	set, cerr := compile(b)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.sets) >= maxCachedSets {
+		oldest := ""
+		for v, c := range p.sets {
+			if oldest == "" || c.used < p.sets[oldest].used {
+				oldest = v
+			}
+		}
+		delete(p.sets, oldest)
+	}
+	p.sets[version] = &cached{set: set, err: cerr, used: p.tick}
+	return set, cerr
 }
 
 // NewBundle validates files as a playbook set and returns the bundle with
@@ -47,88 +137,109 @@ func NewBundle(files []engine.File) (Bundle, *engine.Set, engine.ErrorList) {
 	for _, f := range files {
 		b.Files = append(b.Files, BundleFile{Path: f.Path, Text: string(f.Data)})
 	}
-	setCache.put(b.Version, set)
-	bundleCache.put(b)
 	return b, set, nil
 }
 
-// setCache keeps compiled sets by version. A version is a hash of the
-// content, so the cache can be shared by every workflow on the worker
-// without breaking determinism: the same version always compiles to the
-// same set.
-var setCache = &compiled{sets: map[string]*engine.Set{}}
-
-type compiled struct {
-	mu   sync.Mutex
-	sets map[string]*engine.Set
-}
-
-func (c *compiled) get(v string) *engine.Set {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.sets[v]
-}
-
-func (c *compiled) put(v string, s *engine.Set) {
-	c.mu.Lock()
-	c.sets[v] = s
-	c.mu.Unlock()
-}
-
-// compile returns the set of a bundle, compiling it once per worker.
-func compile(b Bundle, key string) (*engine.Set, error) {
-	if s := setCache.get(key); s != nil {
-		return s, nil
-	}
+// compile returns the set of a bundle.
+func compile(b Bundle) (*engine.Set, error) {
 	files := make([]engine.File, len(b.Files))
 	for i, f := range b.Files {
 		files[i] = engine.File{Path: f.Path, Data: []byte(f.Text)}
 	}
 	set, errs := engine.Load(files)
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("playbook bundle %s: %w", key, errs.Err())
+		return nil, fmt.Errorf("playbook set %s no longer compiles: %w", b.Version, errs.Err())
 	}
-	setCache.put(key, set)
 	return set, nil
 }
 
-// runSource is the part of a bundle a run needs: the schema, its playbook
-// file and the templates it uses. Those are exactly what its version hashes.
-func runSource(b Bundle, set *engine.Set, pb *engine.Playbook) Bundle {
-	want := []string{pb.File}
-	for _, t := range pb.Templates {
-		if tp := set.Templates[t]; tp != nil {
-			want = append(want, tp.File)
-		}
-	}
-	out := Bundle{Version: pb.Name + "@" + pb.Version}
-	for _, f := range b.Files {
-		base := path.Base(f.Path)
-		if base == "schema.yaml" || base == "schema.yml" || slices.Contains(want, f.Path) {
-			out.Files = append(out.Files, f)
-		}
-	}
-	return out
-}
-
-// bundleCache keeps the files of every set a journey has used, by version,
-// so a journey holds only a version string and runs get their sources.
-var bundleCache = &bundles{m: map[string]Bundle{}}
-
-type bundles struct {
+// MemStore is a Store in memory: for tests and a single process.
+type MemStore struct {
 	mu sync.Mutex
 	m  map[string]Bundle
 }
 
-func (c *bundles) get(v string) (Bundle, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	b, ok := c.m[v]
-	return b, ok
+// NewMemStore returns an empty MemStore.
+func NewMemStore() *MemStore { return &MemStore{m: map[string]Bundle{}} }
+
+// Put keeps b.
+func (s *MemStore) Put(b Bundle) error {
+	s.mu.Lock()
+	s.m[b.Version] = b
+	s.mu.Unlock()
+	return nil
 }
 
-func (c *bundles) put(b Bundle) {
-	c.mu.Lock()
-	c.m[b.Version] = b
-	c.mu.Unlock()
+// Get returns the bundle of a version.
+func (s *MemStore) Get(v string) (Bundle, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.m[v]
+	if !ok {
+		return Bundle{}, ErrSetNotFound
+	}
+	return b, nil
+}
+
+// DirStore is a Store in a directory: one JSON file per version, written
+// once. Every worker that may run a workflow must read the same directory.
+type DirStore struct{ Dir string }
+
+func (s DirStore) path(v string) (string, error) {
+	if v == "" || strings.ContainsAny(v, `/\.`) {
+		return "", fmt.Errorf("bad playbook set version %q", v)
+	}
+	return filepath.Join(s.Dir, v+".json"), nil
+}
+
+// Put writes b unless its version is there already.
+func (s DirStore) Put(b Bundle) error {
+	p, err := s.path(b.Version)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return err
+	}
+	data, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(s.Dir, ".set-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
+}
+
+// Get reads the bundle of a version.
+func (s DirStore) Get(v string) (Bundle, error) {
+	p, err := s.path(v)
+	if err != nil {
+		return Bundle{}, err
+	}
+	data, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return Bundle{}, fmt.Errorf("%w in %s", ErrSetNotFound, s.Dir)
+	}
+	if err != nil {
+		return Bundle{}, err
+	}
+	var b Bundle
+	if err := json.Unmarshal(data, &b); err != nil || b.Version != v {
+		return Bundle{}, fmt.Errorf("%s is not playbook set %s", p, v)
+	}
+	return b, nil
 }

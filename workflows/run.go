@@ -7,45 +7,36 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/calendar"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
 
-// RunInput starts (or continues) a PlaybookRun. Source holds the files of
-// the playbook version the run is pinned to.
+// RunInput starts (or continues) a PlaybookRun. Set is the version (a
+// content hash) of the playbook set the run is pinned to.
 type RunInput struct {
-	Customer string           `json:"customer"`
-	Playbook string           `json:"playbook"`
-	Version  string           `json:"version"`
-	Source   Bundle           `json:"source"`
-	Start    *RunStart        `json:"start,omitempty"`
-	State    *engine.RunState `json:"state,omitempty"`
-	Timeline []engine.Record  `json:"timeline,omitempty"`
-	// Next is the sequence number of the next Msg from the journey, and
-	// Held the messages received ahead of it.
-	Next int   `json:"next,omitempty"`
-	Held []Msg `json:"held,omitempty"`
+	Customer string            `json:"customer"`
+	Playbook string            `json:"playbook"`
+	Version  string            `json:"version"`
+	Set      string            `json:"set"`
+	Start    *RunStart         `json:"start,omitempty"`
+	State    *engine.RunState  `json:"state,omitempty"`
+	Peer     *engine.PeerState `json:"peer,omitempty"`
+	Timeline []engine.Record   `json:"timeline,omitempty"`
 	// BeforeDiff, when set, stands for State.Before as a difference from
 	// State.Attrs, so that continuing as new carries the record once.
 	BeforeDiff *engine.AttrDiff `json:"before_diff,omitempty"`
 }
 
-// RunStart is what a journey passes to a new run.
+// RunStart is what a journey passes to a new run: the triggering event and
+// the customer's attributes after it, with those before it as a difference.
 type RunStart struct {
-	ID    string         `json:"id"`
-	N     int            `json:"n"`
-	Key   string         `json:"key,omitempty"`
-	Event *engine.Event  `json:"event"`
-	Attrs map[string]any `json:"attrs"`
-	// Diff gives the attributes before the triggering event as a
-	// difference from Attrs; older histories carry Before instead.
-	Diff   *engine.AttrDiff `json:"diff,omitempty"`
-	Before map[string]any   `json:"before,omitempty"`
-}
-
-func runStart(s engine.StartRun, attrs map[string]any) *RunStart {
-	diff := engine.Diff(s.Before, attrs)
-	return &RunStart{ID: s.ID, N: s.N, Key: s.Key, Event: s.Event, Attrs: attrs, Diff: &diff}
+	ID    string           `json:"id"`
+	N     int              `json:"n"`
+	Key   string           `json:"key,omitempty"`
+	Event *engine.Event    `json:"event"`
+	Attrs map[string]any   `json:"attrs"`
+	Diff  *engine.AttrDiff `json:"diff,omitempty"`
 }
 
 // RunResult is how a run ended.
@@ -60,18 +51,22 @@ type runTimer struct {
 	cancel workflow.CancelFunc
 }
 
+// runDriver is the Temporal transport of a run's side of the protocol
+// (engine.Peer).
 type runDriver struct {
 	w         *Workflows
 	ctx       workflow.Context
 	set       *engine.Set
+	p         *engine.Peer
 	r         *engine.Run
 	timeline  []engine.Record
 	timers    []*runTimer
 	daily     workflow.Future
+	dailyAt   time.Time
 	cancelDay workflow.CancelFunc
 	inbox     workflow.ReceiveChannel
-	next      int       // the Seq of the next message to handle
-	held      []Msg     // messages received ahead of their turn
+	acting    workflow.Future // the activity being carried out
+	sent      []workflow.Future
 	published [3]string // status, step, owner as last upserted
 	// completing holds the tasks whose completion is in flight, so that
 	// of two concurrent completions only the first is answered yes.
@@ -79,21 +74,25 @@ type runDriver struct {
 }
 
 // PlaybookRun is one run of one playbook for one customer (SPEC 2). It
-// drives the engine's interpreter, the same one `tend simulate` drives:
-// timers, activities, waits for events and tasks, exit and expiry. A run
-// that fails (a permanent outreach failure) ends as a failed workflow.
+// drives the engine's interpreter through engine.Peer, as `tend simulate`
+// does: timers, activities, messages from its journey, exit and expiry. A
+// run that fails (a permanent outreach failure) ends as a failed workflow.
+// Its journey learns that it has ended from Temporal, not from the run.
 func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, error) {
-	set, err := compile(in.Source, in.Source.Version)
+	set, err := w.pb.Set(in.Set)
+	if errors.Is(err, ErrSetNotFound) {
+		panic(err) // fails the workflow task: retried until a worker has the set
+	}
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadPlaybook", nil)
 	}
 	pb := set.Playbook(in.Playbook)
 	if pb == nil || pb.Version != in.Version {
-		msg := fmt.Sprintf("playbook %s version %s is not in the run's source", in.Playbook, in.Version)
+		msg := fmt.Sprintf("playbook %s version %s is not in playbook set %s", in.Playbook, in.Version, in.Set)
 		return nil, temporal.NewNonRetryableApplicationError(msg, "BadPlaybook", nil)
 	}
-	d := &runDriver{w: w, ctx: ctx, set: set, timeline: in.Timeline, next: max(in.Next, 1), held: in.Held,
-		inbox: workflow.GetSignalChannel(ctx, signalJourney)}
+	d := &runDriver{w: w, ctx: ctx, set: set, timeline: in.Timeline,
+		inbox: workflow.GetSignalChannel(ctx, signalToRun)}
 	if in.State != nil {
 		st := *in.State
 		set.Schema.RestoreRunState(&st)
@@ -102,14 +101,30 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 			st.Before = diff.Before(st.Attrs)
 		}
 		d.r = engine.ResumeRun(set, pb, st)
+		var ps engine.PeerState
+		if in.Peer != nil {
+			ps = *in.Peer
+			for i := range ps.Held {
+				set.Schema.RestoreToRun(&ps.Held[i])
+			}
+			if ps.Cur != nil {
+				set.Schema.RestoreToRun(ps.Cur)
+			}
+		}
+		d.p = engine.ResumePeer(d.r, ps)
 		d.published = [3]string{string(st.Status), d.r.CurrentStep(), st.Owner}
 	} else {
 		s := in.Start
 		set.Schema.RestoreEvent(s.Event)
 		attrs := set.Schema.RestoreAttrs(s.Attrs)
-		before := (&Forward{Diff: s.Diff, Before: s.Before}).before(set.Schema, attrs)
+		before := attrs
+		if s.Diff != nil {
+			diff := engine.AttrDiff{Changed: set.Schema.RestoreAttrs(s.Diff.Changed), Added: s.Diff.Added}
+			before = diff.Before(attrs)
+		}
 		d.r = engine.NewRun(set, engine.StartRun{Playbook: pb, ID: s.ID, N: s.N, Key: s.Key, Event: s.Event,
 			Attrs: attrs, Before: before})
+		d.p = engine.NewPeer(d.r)
 		d.published = [3]string{string(engine.StatusRunning), "", ""}
 	}
 	// Handlers are set once the run exists and before anything blocks.
@@ -125,44 +140,62 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 			d.startTimer(t)
 		}
 	} else {
-		d.exec(d.r.Start(workflow.Now(ctx)))
+		d.out(d.p.Start(workflow.Now(ctx)))
 	}
 	for !d.r.Done() {
-		if m, ok := d.take(); ok {
-			if m.Forward != nil {
-				d.onForward(*m.Forward)
-			} // a reply here answers a request made before a restart of the run: stale
+		if d.acting != nil {
+			// As in tend simulate, an action's outcome comes before
+			// anything else: messages wait in the channel meanwhile.
+			reason := d.outcome(d.acting)
+			d.acting = nil
+			now := workflow.Now(ctx)
+			if reason == "" {
+				d.out(d.p.ActionDone(now))
+			} else {
+				d.out(d.p.ActionFailed(now, reason))
+			}
+			continue
+		}
+		var m engine.ToRun
+		if d.inbox.ReceiveAsync(&m) {
+			set.Schema.RestoreToRun(&m)
+			d.out(d.p.Msg(workflow.Now(ctx), m))
 			continue
 		}
 		d.armDaily()
 		d.publish()
-		if w.tooLong(ctx) && workflow.AllHandlersFinished(ctx) {
+		d.reap()
+		if w.tooLong(ctx) && workflow.AllHandlersFinished(ctx) && len(d.sent) == 0 {
 			return nil, d.continueAsNew(in)
 		}
 		var fired *runTimer
 		dailyFired := false
 		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(d.inbox, func(c workflow.ReceiveChannel, _ bool) { d.receive(c) })
+		sel.AddReceive(d.inbox, func(workflow.ReceiveChannel, bool) {})
 		for _, t := range d.timers {
 			sel.AddFuture(t.f, func(workflow.Future) { fired = t })
 		}
 		if d.daily != nil {
-			sel.AddFuture(d.daily, func(workflow.Future) { dailyFired = true })
+			sel.AddFuture(d.daily, func(f workflow.Future) { dailyFired = f.Get(ctx, nil) == nil })
+		}
+		for _, f := range d.sent {
+			sel.AddFuture(f, func(workflow.Future) {})
 		}
 		sel.Select(ctx)
 		now := workflow.Now(ctx)
 		switch {
 		case fired != nil:
 			d.dropTimer(fired.id)
-			d.exec(d.r.OnTimer(now, fired.id))
+			d.out(d.p.Timer(now, fired.id))
 		case dailyFired:
-			d.daily = nil
-			ev := &engine.Event{Type: engine.EventDaily, Customer: d.r.Customer, At: now}
-			d.exec(d.r.OnEvent(now, ev, d.r.Attrs, d.r.Attrs))
+			d.daily, d.cancelDay, d.dailyAt = nil, nil, time.Time{}
+			d.out(d.p.Daily(now))
 		}
 	}
 	d.publish()
-	// A task completion in flight gets its answer before the run ends.
+	// A task completion in flight gets its answer before the run ends, and
+	// every message to the journey is delivered: the server drops a signal
+	// whose sender has closed.
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	for _, t := range d.timers {
 		t.cancel()
@@ -170,8 +203,9 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 	if d.cancelDay != nil {
 		d.cancelDay()
 	}
-	ended := Ended{Run: d.r.ID, Playbook: d.r.Playbook, Status: string(d.r.Status)}
-	_ = workflow.SignalExternalWorkflow(ctx, JourneyID(d.r.Customer), "", signalEnded, ended).Get(ctx, nil)
+	for _, f := range d.sent {
+		_ = f.Get(ctx, nil)
+	}
 	res := &RunResult{Status: d.r.Status, Reason: d.r.Reason}
 	if d.r.Status == engine.StatusFailed {
 		return res, temporal.NewNonRetryableApplicationError(d.r.Reason, "RunFailed", nil)
@@ -179,10 +213,11 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 	return res, nil
 }
 
-// exec carries out the interpreter's commands in order, depth first, as
-// tend simulate does: an action's follow-up runs before the next command.
-func (d *runDriver) exec(cmds []engine.Command) {
-	for _, c := range cmds {
+// out carries out what the run asked, in order: records, timers, an
+// action (its search attributes published first, so that a run stuck
+// retrying a step can be found by filter), and messages to the journey.
+func (d *runDriver) out(o engine.PeerOut) {
+	for _, c := range o.Commands {
 		switch c.Kind {
 		case engine.CmdRecord:
 			d.timeline = appendCapped(d.timeline, *c.Record)
@@ -193,87 +228,24 @@ func (d *runDriver) exec(cmds []engine.Command) {
 			if t := d.dropTimer(c.Timer.ID); t != nil {
 				t.cancel()
 			}
-		case engine.CmdReserve:
-			now := workflow.Now(d.ctx)
-			if at, ok := d.set.Schema.LocalSlot(now, c.Action.Timezone); ok {
-				d.exec(d.r.OnSlot(now, at)) // no weekly cap: no need to ask the journey
-				continue
-			}
-			rep := d.request(Request{Kind: "reserve", Action: c.Action})
-			if !d.r.Done() {
-				d.exec(d.r.OnSlot(workflow.Now(d.ctx), rep.At))
-			}
 		case engine.CmdAction:
-			var reason string
-			if c.Action.Kind == "update" {
-				reason = d.request(Request{Kind: "update", Action: c.Action}).Error
-			} else {
-				reason = d.activity(c.Action)
-			}
-			if d.r.Done() {
-				continue
-			}
-			now := workflow.Now(d.ctx)
-			if reason != "" {
-				d.exec(d.r.OnActionFailed(now, reason))
-			} else {
-				d.exec(d.r.OnActionDone(now))
-			}
+			d.publish()
+			d.acting = d.activity(c.Action)
 		}
+	}
+	for _, m := range o.Send {
+		d.sent = append(d.sent, workflow.SignalExternalWorkflow(d.ctx, JourneyID(d.r.Customer), "", signalFromRun, m))
 	}
 }
 
-// request asks the journey for a contact-policy slot or to apply an update,
-// and waits for the answer. Events the journey forwards meanwhile (an
-// update's own event comes first) are handled as they arrive.
-func (d *runDriver) request(req Request) Reply {
-	req.Run, req.At = d.r.ID, workflow.Now(d.ctx)
-	if err := workflow.SignalExternalWorkflow(d.ctx, JourneyID(d.r.Customer), "", signalRequest, req).Get(d.ctx, nil); err != nil {
-		return Reply{At: req.At, Error: "journey unreachable: " + err.Error()}
-	}
-	for {
-		m, ok := d.take()
-		if !ok {
-			d.receive(d.inbox)
-			continue
-		}
-		if m.Reply != nil {
-			return *m.Reply
-		}
-		d.onForward(*m.Forward)
-	}
-}
-
-// receive blocks for one message from the journey and holds it.
-func (d *runDriver) receive(c workflow.ReceiveChannel) {
-	var m Msg
-	c.Receive(d.ctx, &m)
-	d.held = append(d.held, m)
-}
-
-// take returns the next message in sequence, if it has arrived.
-func (d *runDriver) take() (Msg, bool) {
-	for i, m := range d.held {
-		if m.Seq == d.next {
-			d.held = append(d.held[:i], d.held[i+1:]...)
-			d.next++
-			return m, true
+func (d *runDriver) reap() {
+	keep := d.sent[:0]
+	for _, f := range d.sent {
+		if !f.IsReady() {
+			keep = append(keep, f)
 		}
 	}
-	return Msg{}, false
-}
-
-func (d *runDriver) onForward(f Forward) {
-	s := d.set.Schema
-	s.RestoreEvent(f.Event)
-	attrs := s.RestoreAttrs(f.Attrs)
-	if reason := d.r.UnknownTask(f.Event); reason != "" {
-		// Nothing would show that the event did nothing: the journey
-		// lists it with the reason.
-		req := Request{Run: d.r.ID, Kind: "reject", At: workflow.Now(d.ctx), Event: f.Event, Reason: reason}
-		_ = workflow.SignalExternalWorkflow(d.ctx, JourneyID(d.r.Customer), "", signalRequest, req)
-	}
-	d.exec(d.r.OnEvent(workflow.Now(d.ctx), f.Event, attrs, f.before(s, attrs)))
+	d.sent = keep
 }
 
 // activityName is the activity type of an action kind: email → Email.
@@ -284,9 +256,8 @@ func activityName(kind string) string {
 	return strings.ToUpper(kind[:1]) + kind[1:]
 }
 
-// activity carries out an action and returns "" or the reason it failed
-// for good: a permanent error, or a transient one that outlived its retries.
-func (d *runDriver) activity(a *engine.Action) string {
+// activity starts carrying out an action.
+func (d *runDriver) activity(a *engine.Action) workflow.Future {
 	o := d.w.opts
 	ctx := workflow.WithActivityOptions(d.ctx, workflow.ActivityOptions{
 		ActivityID:          a.Key,
@@ -297,7 +268,13 @@ func (d *runDriver) activity(a *engine.Action) string {
 			MaximumAttempts: o.RetryAttempts,
 		},
 	})
-	err := workflow.ExecuteActivity(ctx, activityName(a.Kind), *a).Get(ctx, nil)
+	return workflow.ExecuteActivity(ctx, activityName(a.Kind), *a)
+}
+
+// outcome waits for an action and returns "" or the reason it failed for
+// good: a permanent error, or a transient one that outlived its retries.
+func (d *runDriver) outcome(f workflow.Future) string {
+	err := f.Get(d.ctx, nil)
 	if err == nil {
 		return ""
 	}
@@ -337,24 +314,27 @@ func (d *runDriver) dropTimer(id string) *runTimer {
 }
 
 // armDaily keeps a daily-check timer only while a daily check can change
-// the run (an exit_when, or a wait_for): other runs make no daily history.
+// the run (an exit_when, or a wait_for), in the customer's time zone as it
+// is now: other runs make no daily history.
 func (d *runDriver) armDaily() {
-	want := d.r.WantsDaily()
-	switch {
-	case want && d.daily == nil:
-		now := workflow.Now(d.ctx)
-		tz, _ := d.r.Attrs["timezone"].(string)
-		loc := d.set.Schema.Calendar.Loc(tz)
-		at := d.set.Schema.Calendar.NextDaily(now, loc)
-		ctx, cancel := workflow.WithCancel(d.ctx)
-		d.daily = workflow.NewTimerWithOptions(ctx, at.Sub(now), workflow.TimerOptions{
-			Summary: "daily check at " + at.In(loc).Format("2006-01-02 15:04 MST"),
-		})
-		d.cancelDay = cancel
-	case !want && d.daily != nil:
-		d.cancelDay()
-		d.daily, d.cancelDay = nil, nil
+	now := workflow.Now(d.ctx)
+	at := d.p.DailyAt(now)
+	if at.Equal(d.dailyAt) && (d.daily != nil || at.IsZero()) {
+		return
 	}
+	if d.cancelDay != nil {
+		d.cancelDay()
+	}
+	d.daily, d.cancelDay, d.dailyAt = nil, nil, at
+	if at.IsZero() {
+		return
+	}
+	tz, _ := d.r.Attrs["timezone"].(string)
+	ctx, cancel := workflow.WithCancel(d.ctx)
+	d.daily = workflow.NewTimerWithOptions(ctx, at.Sub(now), workflow.TimerOptions{
+		Summary: "daily check at " + calendar.Local(at, d.set.Schema.Calendar.Loc(tz)),
+	})
+	d.cancelDay = cancel
 }
 
 // publish upserts the search attributes that changed, in one command, and
@@ -385,19 +365,13 @@ func (d *runDriver) view() (RunView, error) {
 }
 
 func (d *runDriver) continueAsNew(in RunInput) error {
-	for {
-		var m Msg
-		if !d.inbox.ReceiveAsync(&m) {
-			break
-		}
-		d.held = append(d.held, m)
-	}
 	st := d.r.RunState
 	diff := engine.Diff(st.Before, st.Attrs)
 	st.Before = nil
+	ps := d.p.PeerState
 	return workflow.NewContinueAsNewError(d.ctx, RunWorkflow, RunInput{
-		Customer: in.Customer, Playbook: in.Playbook, Version: in.Version, Source: in.Source,
-		State: &st, Timeline: d.timeline, Next: d.next, Held: d.held, BeforeDiff: &diff,
+		Customer: in.Customer, Playbook: in.Playbook, Version: in.Version, Set: in.Set,
+		State: &st, Peer: &ps, Timeline: d.timeline, BeforeDiff: &diff,
 	})
 }
 
