@@ -155,6 +155,11 @@ func (c *crm) requests(key string) int {
 	return n
 }
 
+// sets is the store of playbook sets every worker of the tests shares, as
+// the workers of a cluster must: a journey pinned to one test's set is
+// still queried, and replayed, by the next test's worker.
+var sets = workflows.NewMemStore()
+
 func startNode(t *testing.T) *node.Node {
 	t.Helper()
 	return startNodeIn(t, "testdata/playbooks")
@@ -171,7 +176,7 @@ func startNodeWith(t *testing.T, playbooks string, wo workflows.Options) *node.N
 	cfg.Outbox = env.outbox
 	cfg.Endpoints = map[string]config.Endpoint{"crm": {URL: env.crm.url, Secret: "test-secret", Timeout: 10 * time.Second}}
 	wo.ActivityTimeout, wo.RetryInitial, wo.RetryMax = 3*time.Second, 100*time.Millisecond, time.Second
-	n, err := node.Start(node.Options{Client: env.cl, Config: cfg, Playbooks: playbooks, Logger: logger(), Reload: -1, Workflows: wo})
+	n, err := node.Start(node.Options{Client: env.cl, Config: cfg, Playbooks: playbooks, Logger: logger(), Reload: -1, Workflows: wo, Store: sets})
 	if err != nil {
 		t.Fatalf("start worker: %v", err)
 	}

@@ -11,18 +11,36 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/workflows"
 )
 
-var record = flag.Bool("record", false, "write the histories of the integration runs to workflows/testdata/replay, for the replay test")
+var (
+	record    = flag.Bool("record", false, "add the histories of the integration runs to workflows/testdata/replay, for the replay test")
+	overwrite = flag.Bool("record-overwrite", false, "with -record, replace histories already in the corpus (only before a release: they stand for runs in flight)")
+)
 
-// recordHistories writes workflow histories as JSON when -record is set:
-// they become the recorded histories every later release must replay.
+// replayDir is the replay corpus: histories every later build must replay.
+var replayDir = filepath.Join("..", "workflows", "testdata", "replay")
+
+// recordHistories adds workflow histories as JSON to the replay corpus when
+// -record is set, with the playbook sets they name. The corpus
+// accumulates: a history already there is kept, since it stands for
+// workflows recorded by an earlier build.
 func recordHistories(t *testing.T, ids ...string) {
 	if !*record {
 		return
 	}
+	for _, dir := range []string{"testdata/playbooks", "testdata/corpus"} {
+		recordSet(t, dir)
+	}
 	for _, id := range ids {
+		name := strings.NewReplacer("/", "-").Replace(id) + ".json"
+		path := filepath.Join(replayDir, name)
+		if _, err := os.Stat(path); err == nil && !*overwrite {
+			t.Logf("kept %s", path)
+			continue
+		}
 		var h historypb.History
 		it := env.cl.GetWorkflowHistory(ctx(t), workflows.WorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
@@ -36,8 +54,6 @@ func recordHistories(t *testing.T, ids ...string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := strings.NewReplacer("/", "-").Replace(id) + ".json"
-		path := filepath.Join("..", "workflows", "testdata", "replay", name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -48,4 +64,17 @@ func recordHistories(t *testing.T, ids ...string) {
 	}
 }
 
-var _ = flag.Bool
+// recordSet puts a playbook directory's set in the corpus's store.
+func recordSet(t *testing.T, dir string) {
+	groups, err := load.Files([]string{dir})
+	if err != nil || len(groups) != 1 {
+		t.Fatalf("load %s: %v", dir, err)
+	}
+	b, _, errs := workflows.NewBundle(groups[0].Files)
+	if len(errs) > 0 {
+		t.Fatalf("load %s: %v", dir, errs)
+	}
+	if err := (workflows.DirStore{Dir: filepath.Join(replayDir, "sets")}).Put(b); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -11,12 +11,15 @@ import (
 )
 
 // The histories in testdata/replay were recorded from the integration tests
-// against the embedded server (go test ./integration -record). Every later
-// build must replay them: a change to workflow code that would break runs
-// in flight fails here. testdata/replay/incompatible holds histories that
-// must not replay, so the check itself is shown to work: one was recorded
-// when a customer-facing message asked the journey for its contact-policy
-// slot even without a weekly cap, which the run now computes itself.
+// against the embedded server (go test ./integration -args -record), one
+// journey and one run per step kind and per protocol message, with the
+// playbook sets they name in testdata/replay/sets. The corpus accumulates:
+// recording adds histories and keeps those there. Every later build must
+// replay them all: a change to workflow code that would break runs in
+// flight fails here, and must use workflow.GetVersion instead.
+// testdata/replay/incompatible holds histories that must not replay, so the
+// check itself is shown to work: a notify run whose history schedules a
+// Webhook activity where the code schedules Notify.
 func TestReplayRecordedHistories(t *testing.T) {
 	tests := []struct {
 		glob     string
@@ -33,9 +36,13 @@ func TestReplayRecordedHistories(t *testing.T) {
 		for _, f := range files {
 			t.Run(filepath.Base(f), func(t *testing.T) {
 				r := worker.NewWorkflowReplayer()
-				New(NewPlaybooks(Bundle{}), Options{}).Register(r)
+				pb, err := NewPlaybooks(Bundle{}).WithStore(DirStore{Dir: "testdata/replay/sets"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				New(pb, Options{}).Register(r)
 				logger := log.NewStructuredLogger(slog.New(slog.DiscardHandler))
-				err := r.ReplayWorkflowHistoryFromJSONFile(logger, f)
+				err = r.ReplayWorkflowHistoryFromJSONFile(logger, f)
 				switch {
 				case tt.mustFail && err == nil:
 					t.Fatal("replay succeeded; this history must be rejected as incompatible")
