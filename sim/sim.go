@@ -102,8 +102,7 @@ const (
 	itemTimer
 	itemDaily
 	itemRunDaily
-	itemToRun
-	itemFromRun
+	itemMsg // a message in flight, either way (Disorder)
 )
 
 type item struct {
@@ -194,12 +193,12 @@ func simulateCustomer(set *engine.Set, in Input, id string, attrs map[string]any
 				delete(c.runDaily, it.run)
 				c.peer(now, p, p.Daily(now))
 			}
-		case itemToRun:
-			if p := c.peers[it.run]; p != nil {
+		case itemMsg:
+			if it.to == nil {
+				c.journey(now, c.j.OnRunMsg(set, now, *it.from))
+			} else if p := c.peers[it.run]; p != nil {
 				c.peer(now, p, p.Msg(now, *it.to))
 			}
-		case itemFromRun:
-			c.journey(now, c.j.OnRunMsg(set, now, *it.from))
 		}
 		c.settle(now)
 	}
@@ -260,7 +259,7 @@ func (c *customerSim) journey(now time.Time, out engine.Out) {
 
 func (c *customerSim) toRun(now time.Time, m engine.Outgoing) {
 	if c.rng != nil {
-		c.scatter(now, item{at: now, kind: itemToRun, run: m.Run, to: &m.Msg})
+		c.scatter(now, item{at: now, kind: itemMsg, run: m.Run, to: &m.Msg})
 		return
 	}
 	if p := c.peers[m.Run]; p != nil {
@@ -276,8 +275,9 @@ func (c *customerSim) scatter(now time.Time, it item) {
 		n = 2
 	}
 	for range n {
-		c.seq += 1 + c.rng.IntN(8)
-		it.seq = c.seq
+		// Messages in flight go in a random order among themselves, but
+		// after what is already due at this instant.
+		it.seq = c.seq + 1 + c.rng.IntN(1<<20)
 		heap.Push(&c.q, it)
 	}
 }
@@ -300,7 +300,7 @@ func (c *customerSim) peer(now time.Time, p *engine.Peer, out engine.PeerOut) {
 	}
 	for _, m := range out.Send {
 		if c.rng != nil {
-			c.scatter(now, item{at: now, kind: itemFromRun, run: p.R.ID, from: &m})
+			c.scatter(now, item{at: now, kind: itemMsg, run: p.R.ID, from: &m})
 			continue
 		}
 		c.journey(now, c.j.OnRunMsg(c.set, now, m))
