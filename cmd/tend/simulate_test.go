@@ -351,9 +351,9 @@ func TestSimulateBadInput(t *testing.T) {
 	until := "--until=2026-02-01T00:00:00Z"
 	start := "--start=2026-01-05T00:00:00Z"
 	tests := []struct {
-		name     string
-		args     []string
-		stderr   []string
+		name   string
+		args   []string
+		stderr []string
 	}{
 		{name: "scenario: unknown attribute", args: []string{"--scenario", p("unknown-attr.yaml")},
 			stderr: []string{p("unknown-attr.yaml") + ":4:28: customers[0]: unknown attribute helth; did you mean health?", "the scenario " + p("unknown-attr.yaml") + " has 1 error"}},
