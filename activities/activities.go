@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/calendar"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 )
@@ -371,7 +372,7 @@ func lower(s string) string {
 // when it is unknown.
 func location(act engine.Action) *time.Location {
 	if act.Timezone != "" {
-		if loc, err := time.LoadLocation(act.Timezone); err == nil {
+		if loc, err := calendar.LoadLocation(act.Timezone); err == nil {
 			return loc
 		}
 	}

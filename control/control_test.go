@@ -272,7 +272,7 @@ func TestRunFilterValidate(t *testing.T) {
 		}
 	}
 	err := RunFilter{Status: "done"}.Validate()
-	if err == nil || err.Error() != `status "done": want one of running, waiting, overdue, escalated, completed, exited, expired, failed` {
+	if err == nil || err.Error() != `status "done": want one of running, waiting, tasks-open, overdue, escalated, completed, exited, expired, failed` {
 		t.Errorf("err = %v", err)
 	}
 	if err := (RunFilter{Limit: -1}).Validate(); err == nil || !strings.Contains(err.Error(), "limit -1") {
@@ -425,9 +425,10 @@ func TestFormatTimeline(t *testing.T) {
 // fields. Methods it does not override panic (nil embedded interface).
 type fakeClient struct {
 	client.Client
-	mu       sync.Mutex
-	signals  []signalCall
-	failAt   int // fail the failAt-th signal (1-based); 0 never
+	mu      sync.Mutex
+	signals []signalCall
+	failFor string // fail the signals to this customer's journey
+
 	pages    []*workflowservice.ListWorkflowExecutionsResponse
 	requests []*workflowservice.ListWorkflowExecutionsRequest
 	views    map[string]*workflows.RunView
@@ -445,7 +446,7 @@ type signalCall struct {
 func (f *fakeClient) SignalWithStartWorkflow(_ context.Context, id, signal string, arg any, opts client.StartWorkflowOptions, wf any, args ...any) (client.WorkflowRun, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.failAt == len(f.signals)+1 {
+	if f.failFor != "" && id == "customer/"+f.failFor {
 		return nil, serviceerror.NewUnavailable("connection reset")
 	}
 	f.signals = append(f.signals, signalCall{id, signal, arg.(*engine.Event), opts, wf, args})
@@ -493,8 +494,12 @@ func TestSendEvents(t *testing.T) {
 	if evs[1].ID != EventID(evs[1]) {
 		t.Errorf("second event id = %q, want the derived id", evs[1].ID)
 	}
+	// Customers go concurrently: match each signal to its event.
+	slices.SortFunc(f.signals, func(a, b signalCall) int { return strings.Compare(a.arg.ID, b.arg.ID) })
+	byID := slices.Clone(evs)
+	slices.SortFunc(byID, func(a, b *engine.Event) int { return strings.Compare(a.ID, b.ID) })
 	for i, s := range f.signals {
-		ev := evs[i]
+		ev := byID[i]
 		if s.id != "customer/"+ev.Customer || s.opts.ID != s.id || s.signal != workflows.SignalEvent || s.arg != ev {
 			t.Errorf("signal %d = %+v", i, s)
 		}
@@ -520,7 +525,9 @@ func TestSendEvents(t *testing.T) {
 	}
 
 	// A failure says how far it got.
-	f = &fakeClient{failAt: 2}
+	// (Customers are sent concurrently: the failure is by customer, not
+	// by order, or the test would depend on the scheduler.)
+	f = &fakeClient{failFor: "globex"}
 	err := SendEvents(context.Background(), f, evs)
 	var se *SendError
 	if !errors.As(err, &se) || !strings.HasPrefix(err.Error(), "sent 1 of 2 events; event 2 (id sha256:") || !strings.HasSuffix(err.Error(), "failed: customer globex: connection reset") {

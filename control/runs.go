@@ -26,7 +26,7 @@ const DefaultLimit = 100
 
 // Statuses are the run statuses a RunFilter may name (SPEC 7).
 var Statuses = []engine.Status{
-	engine.StatusRunning, engine.StatusWaiting, engine.StatusOverdue, engine.StatusEscalated,
+	engine.StatusRunning, engine.StatusWaiting, engine.StatusTasksOpen, engine.StatusOverdue, engine.StatusEscalated,
 	engine.StatusCompleted, engine.StatusExited, engine.StatusExpired, engine.StatusFailed,
 }
 

@@ -278,22 +278,22 @@ func (r *Run) Waiting() string {
 	w := r.Threads[0].Wait
 	switch w.Kind {
 	case WaitTimer:
-		return "waiting until " + w.Until.Format(time.RFC3339) + " (step " + w.Step + ")"
+		return "waiting until " + r.local(w.Until) + " (step " + w.Step + ")"
 	case WaitEvent:
 		s := r.pb.Step(w.Step)
 		msg := "waiting for " + s.Until.Src
 		if !w.Until.IsZero() {
-			msg += " until " + w.Until.Format(time.RFC3339)
+			msg += " until " + r.local(w.Until)
 		}
 		return msg
 	case WaitTask:
 		for _, t := range r.Tasks {
 			if t.ID == w.Task {
-				return fmt.Sprintf("waiting for %s to complete %q (task %s, due %s)", t.Owner, t.Title, t.ID, t.Due.Format(time.RFC3339))
+				return fmt.Sprintf("waiting for %s to complete %q (task %s, due %s)", t.Owner, t.Title, t.ID, r.local(t.Due))
 			}
 		}
 	case WaitRepeat:
-		return "waiting until " + w.Until.Format(time.RFC3339) + " to repeat " + w.Step
+		return "waiting until " + r.local(w.Until) + " to repeat " + w.Step
 	case WaitSend, WaitSlot:
 		return "holding " + w.Step + " for the contact policy"
 	case WaitAction:
@@ -354,6 +354,10 @@ func (r *Run) scope(now time.Time) *Scope {
 	return &r.sc
 }
 
+// local renders an instant in the customer's time zone, as managers read
+// it: Mon 30 Nov 09:00 EST.
+func (r *Run) local(t time.Time) string { return calendar.Local(t, r.loc()) }
+
 func (r *Run) loc() *time.Location {
 	tz, _ := r.Attrs["timezone"].(string)
 	return r.set.Schema.Calendar.Loc(tz)
@@ -372,7 +376,7 @@ func (r *Run) Start(now time.Time) []Command {
 	})
 	if !r.pb.Expires.IsZero() {
 		at := r.set.Schema.Calendar.Add(now, r.pb.Expires, r.loc())
-		r.setTimer("expires", at, "expire after "+r.pb.Expires.String()+" at "+at.Format(time.RFC3339))
+		r.setTimer("expires", at, "expire after "+r.pb.Expires.String()+" at "+r.local(at))
 	}
 	if r.pb.ExitWhen != nil {
 		if ok, _ := r.pb.ExitWhen.Bool(&r.vm, r.scope(now)); ok {
@@ -553,7 +557,7 @@ func (r *Run) OnSlot(now, at time.Time) []Command {
 		if at.After(now) {
 			id := "send/" + a.Key
 			t.Wait = Wait{Kind: WaitSend, Step: a.Step, Timer: id, Until: at, Action: a}
-			r.setTimer(id, at, "hold "+a.Summary+" for the contact policy until "+at.Format(time.RFC3339))
+			r.setTimer(id, at, "hold "+a.Summary+" for the contact policy until "+r.local(at))
 		} else {
 			r.sendAction(now, t, a)
 		}
@@ -577,7 +581,7 @@ func (r *Run) OnActionDone(now time.Time) []Command {
 			s := r.pb.Step(a.Step)
 			task.Wait = s != nil && s.WaitTask
 			r.Tasks = append(r.Tasks, task)
-			r.setTimer("due/"+task.ID, task.Due, "due: "+task.Title+" at "+task.Due.Format(time.RFC3339))
+			r.setTimer("due/"+task.ID, task.Due, "due: "+task.Title+" at "+r.local(task.Due))
 			if a.Kind == "escalate" {
 				r.Escalated = true
 			}
@@ -706,7 +710,7 @@ func (r *Run) stepThread(now time.Time, ti int) {
 				at := r.set.Schema.Calendar.Add(now, s.Every, r.loc())
 				id := fmt.Sprintf("every/%s/%d/%d", s.ID, r.Occ[s.ID], top.Iter)
 				t.Wait = Wait{Kind: WaitRepeat, Step: s.ID, Timer: id, Until: at}
-				r.setTimer(id, at, "repeat "+s.ID+" every "+s.Every.String()+": next at "+at.Format(time.RFC3339))
+				r.setTimer(id, at, "repeat "+s.ID+" every "+s.Every.String()+": next at "+r.local(at))
 				return
 			}
 		}

@@ -1164,7 +1164,7 @@ steps:
 `)
 	_, r, out := startRun(t, set, acmeAttrs(), signedAt("2026-01-05T10:00:00Z"))
 	diffLines(t, cmds(out), []string{"record run.started -", "timer timeout/answer/1 01-10 10:00"})
-	if r.Status != engine.StatusWaiting || r.Waiting() != "waiting for customer.nps >= 9 until 2026-01-10T10:00:00Z" {
+	if r.Status != engine.StatusWaiting || r.Waiting() != "waiting for customer.nps >= 9 until Sat 10 Jan 10:00 UTC" {
 		t.Errorf("status %s %q", r.Status, r.Waiting())
 	}
 	at := utc("2026-01-06T10:00:00Z")

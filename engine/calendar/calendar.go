@@ -45,12 +45,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	// This package does not use time/tzdata (see LoadLocation). It stays
-	// linked because code outside it still calls time.LoadLocation
-	// (activities' location) and must keep working on machines without
-	// system tzdata; drop it once those callers use LoadLocation.
-	_ "time/tzdata"
 )
 
 // Date is a civil date (no time zone).
