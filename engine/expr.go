@@ -323,6 +323,10 @@ type Expr struct {
 	Src  string
 	Pos  Pos
 	prog *vm.Program
+	// Daily is set when a daily check can change the value: the
+	// expression reads the clock (now, days_since, days_until) or the
+	// event (which is the daily check itself then).
+	Daily bool
 }
 
 // want is the result type an expression must have.
@@ -385,7 +389,7 @@ func (e *exprEnv) compile(src string, loc srcLoc, what string, w want, t Type, e
 		return nil
 	}
 	e.schema.flat.note(prog.Node())
-	return &Expr{Src: src, Pos: pos, prog: prog}
+	return &Expr{Src: src, Pos: pos, prog: prog, Daily: readsClock(prog.Node())}
 }
 
 func typeFits(rt reflect.Type, t Type) bool {
@@ -848,4 +852,21 @@ func (t *Text) Render(m *vm.VM, s *Scope) string {
 		}
 	}
 	return b.String()
+}
+
+// readsClock reports whether a compiled expression reads now or the event.
+func readsClock(n ast.Node) bool {
+	v := &clockReader{}
+	ast.Walk(&n, v)
+	return v.found
+}
+
+type clockReader struct{ found bool }
+
+func (v *clockReader) Visit(n *ast.Node) {
+	if id, ok := (*n).(*ast.IdentifierNode); ok {
+		if id.Value == "now" || id.Value == "event" || strings.HasPrefix(id.Value, "event.") {
+			v.found = true
+		}
+	}
 }

@@ -223,18 +223,21 @@ func (r *Run) Done() bool {
 }
 
 // WantsDaily reports whether a daily check can change the run: it has an
-// exit_when, or a thread waits for a condition. Drivers may skip daily
-// checks for a run that does not want them.
+// exit_when, or a thread waits for a condition, that reads the clock or
+// the event (Expr.Daily). Drivers skip daily checks for a run that does
+// not want them: a wait for customer.health >= 50 makes no daily history.
 func (r *Run) WantsDaily() bool {
 	if r.Done() || r.StepsDone() {
 		return false
 	}
-	if r.pb.ExitWhen != nil {
+	if r.pb.ExitWhen != nil && r.pb.ExitWhen.Daily {
 		return true
 	}
 	for _, t := range r.Threads {
 		if t.Wait.Kind == WaitEvent {
-			return true
+			if s := r.pb.Step(t.Wait.Step); s == nil || s.Until == nil || s.Until.Daily {
+				return true
+			}
 		}
 	}
 	return false
