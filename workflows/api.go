@@ -195,8 +195,10 @@ type JourneyView struct {
 	Timeline []engine.Record `json:"timeline"`
 	Stats    JourneyStats    `json:"stats"`
 	Rejected []RejectedEvent `json:"rejected"`
-	// Error says why the journey runs on an older playbook set than the
-	// one it was asked to use, if it does.
+	// Error says why a playbook set the journey was asked to use (one
+	// recorded in its history, or another worker's) was not used: it no
+	// longer compiles with this build of tend. The journey runs on its
+	// last good set, or the worker's current one.
 	Error string `json:"error,omitempty"`
 }
 

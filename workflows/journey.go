@@ -23,7 +23,7 @@ type journey struct {
 	j        *engine.Journey
 	version  string
 	set      *engine.Set
-	setErr   string // why the journey is not on the set it was asked to use
+	setErr   string // why a set the journey was asked to use was not used
 	queue    []Signal
 	timeline []engine.Record
 	stats    JourneyStats
@@ -173,7 +173,7 @@ func (d *journey) use(v string) {
 		workflow.GetLogger(d.ctx).Error("playbook set not used", "version", v, "error", err.Error())
 		return
 	}
-	d.version, d.set, d.setErr = v, set, ""
+	d.version, d.set = v, set
 }
 
 // refresh picks up the worker's current playbook set. Its version goes
@@ -391,7 +391,7 @@ func (d *journey) details() string {
 		s += ", next daily check " + calendar.Local(d.dailyAt, d.loc())
 	}
 	if d.setErr != "" {
-		s += fmt.Sprintf("; running on playbook set %s because %s", d.version, d.setErr)
+		s += fmt.Sprintf("; on playbook set %s: %s", d.version, d.setErr)
 	}
 	if n := len(d.rejected); n > 0 {
 		last := d.rejected[n-1]
