@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -35,6 +34,7 @@ type journey struct {
 	// through the child's future. Runs inherited over continue-as-new are
 	// asked with a ping when it matters.
 	children map[string]workflow.ChildWorkflowFuture
+	childIDs []string // the keys of children, in start order
 	closed   []string // children whose future is ready, to handle in order
 	sent     []sentSignal
 	commands int // commands issued since the last wait: the history they add
@@ -119,9 +119,9 @@ func (w *Workflows) CustomerJourney(ctx workflow.Context, in JourneyInput) error
 				}
 			})
 		}
-		for _, id := range slices.Sorted(maps.Keys(d.children)) {
+		for _, id := range d.childIDs {
 			sel.AddFuture(d.children[id], func(workflow.Future) {
-				delete(d.children, id)
+				d.forget(id)
 				d.closed = append(d.closed, id)
 			})
 		}
@@ -288,7 +288,7 @@ func (d *journey) reap() {
 		var unknown *temporal.UnknownExternalWorkflowExecutionError
 		if err := s.f.Get(d.ctx, nil); errors.As(err, &unknown) {
 			d.j.OnRunClosed(s.run)
-			delete(d.children, s.run)
+			d.forget(s.run)
 		}
 	}
 	d.sent = keep
@@ -345,7 +345,17 @@ func (d *journey) start(s engine.StartRun) {
 	// The child's future is ready when the run closes, however it ends,
 	// or when it could not start: either way its playbook is free again.
 	d.children[s.ID] = workflow.ExecuteChildWorkflow(workflow.WithChildOptions(d.ctx, opts), RunWorkflow, in)
+	d.childIDs = append(d.childIDs, s.ID)
 	d.commands++
+}
+
+// forget stops watching a child.
+func (d *journey) forget(id string) {
+	if d.children[id] == nil {
+		return
+	}
+	delete(d.children, id)
+	d.childIDs = slices.DeleteFunc(d.childIDs, func(x string) bool { return x == id })
 }
 
 func (d *journey) publishStage() {
