@@ -21,6 +21,9 @@ type PeerState struct {
 	// DailyFrom is the instant after which the next daily check is due:
 	// the run's start, then its last daily check.
 	DailyFrom time.Time `json:"daily_from,omitempty"`
+	// Adopted: the journey asked to hear MsgEnded; Ended: it was sent.
+	Adopted bool `json:"adopted,omitempty"`
+	Ended   bool `json:"ended,omitempty"`
 	// StepsDone is set once MsgStepsDone has been sent.
 	StepsDone bool `json:"steps_done,omitempty"`
 }
@@ -152,6 +155,11 @@ func (p *Peer) drain(now time.Time, o *PeerOut) {
 			p.Cur = &m
 		}
 		m := p.Cur
+		if m.Adopt {
+			m.Adopt = false
+			p.Adopted = true
+			p.ended(now, o)
+		}
 		if len(m.Events) > 0 {
 			d := m.Events[0]
 			m.Events = m.Events[1:]
@@ -239,6 +247,15 @@ func (p *Peer) run(now time.Time, cmds []Command, o *PeerOut) {
 	if !p.StepsDone && p.R.StepsDone() {
 		p.StepsDone = true
 		p.send(now, FromRun{Kind: MsgStepsDone}, o)
+	}
+	p.ended(now, o)
+}
+
+// ended says MsgEnded once, when the run has ended and was adopted.
+func (p *Peer) ended(now time.Time, o *PeerOut) {
+	if p.Adopted && !p.Ended && p.R.Done() {
+		p.Ended = true
+		p.send(now, FromRun{Kind: MsgEnded}, o)
 	}
 }
 

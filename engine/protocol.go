@@ -29,6 +29,7 @@ const (
 	MsgUpdate    = "update"     // apply Action's `do: update`; answered with a Reply
 	MsgReject    = "reject"     // Event completed none of the run's tasks, for Reason
 	MsgStepsDone = "steps-done" // the run's steps are done; only open tasks remain
+	MsgEnded     = "ended"      // the run has ended (only once asked to: ToRun.Adopt)
 )
 
 // ToRun is one message from a journey to one of its runs: applied events
@@ -38,6 +39,9 @@ type ToRun struct {
 	Seq    int        `json:"seq"`
 	Events []Delivery `json:"events,omitempty"`
 	Reply  *Reply     `json:"reply,omitempty"`
+	// Adopt asks the run to say MsgEnded when it ends: its journey has
+	// continued as new and no longer hears of its end from Temporal.
+	Adopt bool `json:"adopt,omitempty"`
 }
 
 // Delivery is an applied event passed on to a run. Attrs are the customer's
@@ -271,6 +275,7 @@ func (j *Journey) Flush(merge bool) []Outgoing {
 			}
 			m.Events = append(m.Events, q.msg.Events...)
 			m.Reply = q.msg.Reply
+			m.Adopt = m.Adopt || q.msg.Adopt
 			continue
 		}
 		lr.Out++
@@ -289,6 +294,16 @@ func lastAttrs(m *ToRun) map[string]any {
 		}
 	}
 	return nil
+}
+
+// Adopt queues a message to every live run asking it to say when it ends.
+// A transport calls it when it can no longer hear of those runs' ends from
+// Temporal (a journey that has continued as new); the message is also a
+// ping: one that finds no workflow means the run has closed.
+func (j *Journey) Adopt() {
+	for _, id := range j.liveIDs() {
+		j.queue(id, func(m *ToRun) { m.Adopt = true })
+	}
 }
 
 // Ping queues an empty message to a live run, so that the transport learns
@@ -373,6 +388,8 @@ func (j *Journey) handleRunMsg(set *Set, now time.Time, m FromRun, out *Out) {
 		if m.Event != nil {
 			out.Rejected = append(out.Rejected, Rejection{Event: m.Event, Reason: m.Reason})
 		}
+	case MsgEnded:
+		j.OnRunClosed(m.Run)
 	case MsgStepsDone:
 		lr := j.Live[m.Run]
 		lr.StepsDone = true

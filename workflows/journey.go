@@ -54,7 +54,9 @@ type sentSignal struct {
 // applies events in order, drops duplicates, evaluates triggers and starts
 // PlaybookRun children, passes each event on to the live runs, and answers
 // their reservations and updates. It learns that a run has closed from
-// Temporal. It continues as new before its history grows long, carrying its
+// Temporal: the child's completion, or, for a run an earlier execution
+// started, a signal that finds no workflow (the run is also asked to say
+// when it ends). It continues as new before its history grows long, carrying its
 // state and any signal not yet handled.
 func (w *Workflows) CustomerJourney(ctx workflow.Context, in JourneyInput) error {
 	d := &journey{w: w, ctx: ctx, queue: in.Pending, stats: in.Stats, rejected: in.Rejected,
@@ -71,6 +73,10 @@ func (w *Workflows) CustomerJourney(ctx workflow.Context, in JourneyInput) error
 	if in.State != nil {
 		restoreJourney(d.set.Schema, in.State)
 		d.j = engine.ResumeJourney(*in.State)
+		// This execution does not hear of the runs' ends from Temporal:
+		// ask them to say so (and learn at once of any already gone).
+		d.j.Adopt()
+		d.flush()
 	} else {
 		d.j = engine.NewJourney(in.Customer, d.set.Schema.RestoreAttrs(in.Attrs))
 	}
