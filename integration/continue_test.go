@@ -57,6 +57,13 @@ func TestContinueAsNewLosesNothing(t *testing.T) {
 	if len(v.Timeline) != 8 {
 		t.Errorf("run timeline has %d records after continue-as-new, want 8: %+v", len(v.Timeline), v.Timeline)
 	}
+	// The journey's last execution inherited the run: it asked the run to
+	// say when it ends (ToRun.Adopt, MsgEnded), so it knows the run is gone.
+	waitFor(t, "the journey to hear the run has ended", func() (bool, string) {
+		jv := journeyView(t, cust)
+		return jv != nil && len(jv.Running) == 0, fmt.Sprint(jv)
+	})
+	recordHistoriesAs(t, ".limit-25", workflows.JourneyID(cust), runID)
 }
 
 // executions counts the runs of a workflow id, closed ones included.

@@ -28,6 +28,13 @@ var replayDir = filepath.Join("..", "workflows", "testdata", "replay")
 // accumulates: a history already there is kept, since it stands for
 // workflows recorded by an earlier build.
 func recordHistories(t *testing.T, ids ...string) {
+	recordHistoriesAs(t, "", ids...)
+}
+
+// recordHistoriesAs is recordHistories for workflows run with non-default
+// workflows.Options: suffix (such as ".limit-25") goes before .json, and
+// the replay test reads the options back from it.
+func recordHistoriesAs(t *testing.T, suffix string, ids ...string) {
 	if !*record {
 		return
 	}
@@ -35,7 +42,7 @@ func recordHistories(t *testing.T, ids ...string) {
 		recordSet(t, dir)
 	}
 	for _, id := range ids {
-		name := strings.NewReplacer("/", "-").Replace(id) + ".json"
+		name := strings.NewReplacer("/", "-").Replace(id) + suffix + ".json"
 		path := filepath.Join(replayDir, name)
 		if _, err := os.Stat(path); err == nil && !*overwrite {
 			t.Logf("kept %s", path)

@@ -3,6 +3,7 @@ package workflows
 import (
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,7 +41,14 @@ func TestReplayRecordedHistories(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				New(pb, Options{}).Register(r)
+				// A history recorded with a smaller HistoryLimit says so
+				// in its name (.limit-25.json): continuing as new is part
+				// of what must replay.
+				var opts Options
+				if _, after, ok := strings.Cut(filepath.Base(f), ".limit-"); ok {
+					opts.HistoryLimit, _ = strconv.Atoi(strings.TrimSuffix(after, ".json"))
+				}
+				New(pb, opts).Register(r)
 				logger := log.NewStructuredLogger(slog.New(slog.DiscardHandler))
 				err = r.ReplayWorkflowHistoryFromJSONFile(logger, f)
 				switch {
