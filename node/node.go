@@ -7,6 +7,12 @@
 // a whole before use. A set with errors is never used: the last good set
 // stays, and every error is logged. Journeys pick up a new set at their next
 // event; runs keep the version they started with.
+//
+// Fatal errors: the Temporal worker stops by itself when a poll fails with an
+// error the SDK does not retry (the namespace is gone, the server refuses the
+// request as invalid; it retries those for two minutes first, and retries an
+// unreachable server forever). The node then logs the error and closes Done;
+// Err returns the error.
 package node
 
 import (
@@ -14,6 +20,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -36,7 +43,12 @@ type Options struct {
 	// Reload is how often the playbook directory is checked for changes;
 	// 0 means every 2s, negative never.
 	Reload time.Duration
-	// Worker tunes the Temporal worker (cache size, pollers).
+	// Store keeps every playbook set by version, so that workflows pinned
+	// to an older set still run after a restart or on another worker; nil
+	// keeps them in memory only. Every worker must read the same store.
+	Store workflows.Store
+	// Worker tunes the Temporal worker (cache size, pollers). Its
+	// OnFatalError, if set, is called before Done is closed.
 	Worker worker.Options
 }
 
@@ -46,6 +58,10 @@ type Node struct {
 	pb   *workflows.Playbooks
 	w    worker.Worker
 	pbw  *Watcher
+
+	end  sync.Once
+	done chan struct{} // closed by the first of a fatal error and Stop
+	err  error         // the fatal error; written before done is closed
 }
 
 // Start loads the playbooks (every error is returned if they are invalid),
@@ -57,19 +73,33 @@ func Start(opts Options) (*Node, error) {
 	if opts.Playbooks == "" {
 		opts.Playbooks = opts.Config.Playbooks
 	}
-	n := &Node{opts: opts, pb: workflows.NewPlaybooks(workflows.Bundle{})}
-	pbw, err := Watch(opts.Playbooks, opts.Reload, opts.Logger, n.pb.Swap)
+	n := &Node{opts: opts, pb: workflows.NewPlaybooks(workflows.Bundle{}), done: make(chan struct{})}
+	if opts.Store != nil {
+		if _, err := n.pb.WithStore(opts.Store); err != nil {
+			return nil, err
+		}
+	}
+	pbw, err := Watch(opts.Playbooks, opts.Reload, opts.Logger, func(b workflows.Bundle) {
+		if err := n.pb.Swap(b); err != nil {
+			opts.Logger.Error().Err(err).Str("version", b.Version).Msg("playbook set not swapped in")
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
 	n.pbw = pbw
-	n.pb.Swap(pbw.Bundle())
+	if err := n.pb.Swap(pbw.Bundle()); err != nil {
+		pbw.Stop()
+		return nil, err
+	}
 	acts, err := activities.New(ActivityOptions(opts.Config), opts.Logger)
 	if err != nil {
 		pbw.Stop()
 		return nil, fmt.Errorf("activities: %w", err)
 	}
-	n.w = worker.New(opts.Client, workflows.TaskQueue, opts.Worker)
+	wopts := opts.Worker
+	wopts.OnFatalError = n.fatal
+	n.w = worker.New(opts.Client, workflows.TaskQueue, wopts)
 	workflows.New(n.pb, opts.Workflows).Register(n.w)
 	acts.Register(n.w)
 	if err := n.w.Start(); err != nil {
@@ -90,10 +120,39 @@ func (n *Node) Set() *engine.Set { return n.pbw.Set() }
 // the current one; an invalid one is logged, error by error, and ignored.
 func (n *Node) Reload() { n.pbw.Reload() }
 
-// Stop stops the worker and the watcher.
+// Done is closed when the worker stops, on a fatal error (then Err returns it) or at Stop.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Err is the fatal error that stopped the worker, or nil while it runs and after a plain Stop.
+func (n *Node) Err() error {
+	select {
+	case <-n.done:
+		return n.err
+	default:
+		return nil
+	}
+}
+
+// fatal is the worker's OnFatalError: the SDK calls it once, on its own
+// goroutine, and stops the worker when it returns. The watcher goes on
+// until Stop.
+func (n *Node) fatal(err error) {
+	if hook := n.opts.Worker.OnFatalError; hook != nil {
+		hook(err)
+	}
+	n.end.Do(func() {
+		n.opts.Logger.Error().Err(err).Msg("worker stopped on a fatal error")
+		n.err = err
+		close(n.done)
+	})
+}
+
+// Stop stops the worker and the watcher, and closes Done. It may be called
+// more than once, and after a fatal error.
 func (n *Node) Stop() {
 	n.pbw.Stop()
 	n.w.Stop()
+	n.end.Do(func() { close(n.done) })
 }
 
 // readBundle reads and validates a playbook directory. sum covers the

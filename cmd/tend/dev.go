@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -26,7 +27,8 @@ import (
 const quickstartEvents = "examples/quickstart/events.jsonl"
 
 // devCmd is `tend dev`: a Temporal server on a SQLite file, the Web UI
-// and a worker in one process, until SIGINT or SIGTERM.
+// and a worker in one process, until SIGINT or SIGTERM, or until the
+// worker stops on a fatal error (exit 1).
 type devCmd struct {
 	Dir     string        `default:".tend" help:"state directory, created if missing: the server keeps temporal.db in it, and outreach goes to its outbox/ unless the config file sets outbox:"`
 	Port    int           `default:"7233" help:"Temporal frontend port (gRPC); 0 picks a free one"`
@@ -59,8 +61,8 @@ func (a *devCmd) Validate() error {
 	return err
 }
 
-// Run runs tend dev until the context ends, then stops the worker, the
-// client and the server.
+// Run runs tend dev until the context ends or the worker stops on a fatal
+// error, then stops the API, the worker, the client and the server.
 func (a *devCmd) Run(env *cliEnv) error {
 	reload, _ := reloadEvery(a.Reload)
 	cfg, err := env.config()
@@ -79,7 +81,9 @@ func (a *devCmd) Run(env *cliEnv) error {
 		return usagef("--dir %s: %v", a.Dir, err)
 	}
 
-	ctx := env.context()
+	// ctx also ends when the worker stops on a fatal error, to stop the API.
+	ctx, cancel := context.WithCancel(env.context())
+	defer cancel()
 	log := a.Log.logger(env.stderr)
 	// The server's info logs are a firehose; it logs warnings and errors
 	// unless --log-level asks for fewer.
@@ -136,12 +140,19 @@ func (a *devCmd) Run(env *cliEnv) error {
 		apiLine = fmt.Sprintf("http://%s (%s)", addr, how)
 	}
 	fmt.Fprint(env.stderr, devBanner(srv, db, cfg.Outbox, playbooks, n.Version(), count, apiLine))
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-n.Done(): // a fatal error, which the node logged
+	}
+	cancel()
 	log.Info().Msg("shutting down")
 	if wait != nil {
 		if err := wait(); err != nil {
 			log.Error().Err(err).Msg("API shutdown")
 		}
+	}
+	if err := n.Err(); err != nil {
+		return failed(fmt.Errorf("the Temporal worker stopped: %w", err))
 	}
 	return nil
 }

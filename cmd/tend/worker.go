@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -20,6 +21,13 @@ type workerCmd struct {
 	Reload time.Duration `default:"2s" help:"how often to check the playbooks for changes; 0 never reloads"`
 	Log    logFlags      `embed:""`
 	Conn   connFlags     `embed:""`
+}
+
+// Help is the text `tend worker --help` prints under the summary.
+func (a *workerCmd) Help() string {
+	return "Runs until SIGINT or SIGTERM, then exits 0. If the Temporal worker stops on an error it does not " +
+		"retry (the namespace was deleted, the server refuses its polls as invalid), tend worker logs the " +
+		"error and exits 1. An unreachable server is not such an error: the worker waits for it to come back.\n"
 }
 
 // Validate checks --reload. kong calls it (and connFlags.Validate).
@@ -76,9 +84,29 @@ func (a *workerCmd) Run(env *cliEnv) error {
 	if err != nil {
 		return failed(err)
 	}
-	<-ctx.Done()
-	log.Info().Msg("stopping worker")
+	return waitWorker(ctx, n, log)
+}
+
+// runningNode is what waitWorker needs of a *node.Node.
+type runningNode interface {
+	Done() <-chan struct{}
+	Err() error
+	Stop()
+}
+
+// waitWorker waits for the context to end or the worker to stop on a
+// fatal error, then stops the node. A fatal error (which the node has
+// logged) fails: exit 1, or 3 when it says Temporal is unavailable.
+func waitWorker(ctx context.Context, n runningNode, log zerolog.Logger) error {
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("stopping worker")
+	case <-n.Done():
+	}
 	n.Stop()
+	if err := n.Err(); err != nil {
+		return failed(fmt.Errorf("the Temporal worker stopped: %w", err))
+	}
 	log.Info().Msg("worker stopped")
 	return nil
 }

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/api/serviceerror"
 )
 
 func TestWorkerUsage(t *testing.T) {
@@ -40,6 +46,9 @@ func TestWorkerHelp(t *testing.T) {
 	r := mustRun(t, exitOK, "worker", "--help")
 	contains(t, "stdout", r.stdout, "--config=", "--playbooks=", "--reload=2s", "--log-level=", "--log-format=",
 		"--address=", "$TEMPORAL_ADDRESS", "--namespace=", "--tls-cert=", "--api-key=")
+	// The help text is wrapped to the terminal's width.
+	contains(t, "stdout", strings.Join(strings.Fields(r.stdout), " "), "Runs until SIGINT or SIGTERM, then exits 0.",
+		"If the Temporal worker stops on an error it does not retry", "logs the error and exits 1.")
 	r = mustRun(t, exitOK, "help", "worker")
 	contains(t, "stdout", r.stdout, "Usage: tend worker")
 }
@@ -103,4 +112,88 @@ func TestWorkerInvalidConfig(t *testing.T) {
 	r := mustRun(t, exitUsage, "worker", "--config", file, "--address", closedAddr(t), "--playbooks", shippedPlaybooks)
 	contains(t, "stderr", r.stderr, file+":2:3: unknown key adress in temporal; did you mean address?\n",
 		"tend worker: "+file+" has ")
+}
+
+// fakeNode is a node whose fatal error the test sets.
+type fakeNode struct {
+	done    chan struct{}
+	err     error
+	stopped int
+}
+
+func (f *fakeNode) Done() <-chan struct{} { return f.done }
+
+func (f *fakeNode) Err() error {
+	select {
+	case <-f.done:
+		return f.err
+	default:
+		return nil
+	}
+}
+
+func (f *fakeNode) Stop() {
+	f.stopped++
+	select {
+	case <-f.done:
+	default:
+		close(f.done)
+	}
+}
+
+// TestWaitWorker: tend worker exits 0 when interrupted, and on a fatal
+// error from its node it stops the node and fails with the error: exit 1,
+// or 3 for an unavailable server. The node itself is tested in node/;
+// a real fatal error takes the SDK two minutes (see node.TestFatalError).
+func TestWaitWorker(t *testing.T) {
+	tests := []struct {
+		name        string
+		interrupted bool
+		fatal       error
+		code        int
+		stderr      string
+		logged      []string
+	}{
+		{"interrupted", true, nil, exitOK, "", []string{"stopping worker", "worker stopped"}},
+		{"namespace deleted", false, serviceerror.NewNamespaceNotFound("tend"), exitInvalid,
+			"tend worker: the Temporal worker stopped: Namespace tend is not found.\n", nil},
+		{"invalid request", false, serviceerror.NewInvalidArgument("Identity length exceeds limit."), exitInvalid,
+			"tend worker: the Temporal worker stopped: Identity length exceeds limit.\n", nil},
+		{"unavailable", false, serviceerror.NewUnavailable("connection refused"), exitUnreachable,
+			"tend worker: the Temporal worker stopped: connection refused\n", nil},
+		{"fatal error and interrupt", true, serviceerror.NewNamespaceNotFound("tend"), exitInvalid,
+			"tend worker: the Temporal worker stopped: Namespace tend is not found.\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.interrupted {
+				cancel()
+			}
+			n := &fakeNode{done: make(chan struct{}), err: tt.fatal}
+			if tt.fatal != nil {
+				close(n.done)
+			}
+			var logs, stderr bytes.Buffer
+			result := make(chan error, 1)
+			go func() { result <- waitWorker(ctx, n, zerolog.New(&logs)) }()
+			var err error
+			select {
+			case err = <-result:
+			case <-time.After(10 * time.Second):
+				t.Fatal("waitWorker did not return within 10s")
+			}
+			if code := report(&stderr, "tend worker", err); code != tt.code {
+				t.Errorf("exit %d, want %d (error %v)", code, tt.code, err)
+			}
+			if stderr.String() != tt.stderr {
+				t.Errorf("stderr = %q, want %q", stderr.String(), tt.stderr)
+			}
+			if n.stopped != 1 {
+				t.Errorf("Stop called %d times, want 1", n.stopped)
+			}
+			contains(t, "log", logs.String(), tt.logged...)
+		})
+	}
 }
