@@ -9,17 +9,31 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/calendar"
 	"github.com/tend-cs/tend/workflows"
 )
 
-// TimeLayout is how times are written for people: minutes, in UTC.
+// TimeLayout is how times are written for people: minutes, with the zone.
 const TimeLayout = "2006-01-02 15:04 MST"
+
+// localLayout is how a run's times read in its customer's time zone.
+const localLayout = "Mon 2 Jan 2006 15:04 MST"
 
 // FormatTimeline writes a run for a manager to read: a header with what the
 // run is, its status, what it is waiting for and its open tasks, then its
 // timeline, one line per record, in plain words.
+//
+// Times are in the customer's time zone (its timezone attribute), as the
+// people who work with the customer read them: Mon 30 Nov 2026 09:00 EST.
 func FormatTimeline(w io.Writer, view *workflows.RunView) {
 	s := view.State
+	loc := time.UTC
+	if tz, _ := s.Attrs["timezone"].(string); tz != "" {
+		if l, err := calendar.LoadLocation(tz); err == nil {
+			loc = l
+		}
+	}
+	fmtTime := func(t time.Time) string { return t.In(loc).Format(localLayout) }
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
@@ -51,7 +65,7 @@ func FormatTimeline(w io.Writer, view *workflows.RunView) {
 	if len(s.Tasks) > 0 {
 		fmt.Fprintln(w, "Open tasks:")
 		for _, t := range s.Tasks {
-			fmt.Fprintf(w, "  %s\n    id %s\n", TaskText(t), t.ID)
+			fmt.Fprintf(w, "  %s\n    id %s\n", taskText(t, fmtTime), t.ID)
 		}
 	}
 	fmt.Fprintln(w)
@@ -62,13 +76,15 @@ func FormatTimeline(w io.Writer, view *workflows.RunView) {
 	fmt.Fprintln(w, "Timeline:")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, r := range view.Timeline {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", fmtTime(r.At), r.Kind, RecordText(r))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", fmtTime(r.At), r.Kind, recordText(r, fmtTime))
 	}
 	tw.Flush()
 }
 
-// TaskText says what a task is, for whom and by when.
-func TaskText(t engine.Task) string {
+// TaskText says what a task is, for whom and by when (in UTC).
+func TaskText(t engine.Task) string { return taskText(t, fmtTime) }
+
+func taskText(t engine.Task, fmtTime func(time.Time) string) string {
 	var b strings.Builder
 	b.WriteString(t.Action)
 	if t.Title != "" {
@@ -86,8 +102,10 @@ func TaskText(t engine.Task) string {
 	return b.String()
 }
 
-// RecordText says what a timeline record means, in plain words.
-func RecordText(r engine.Record) string {
+// RecordText says what a timeline record means, in plain words (times in UTC).
+func RecordText(r engine.Record) string { return recordText(r, fmtTime) }
+
+func recordText(r engine.Record, fmtTime func(time.Time) string) string {
 	var b strings.Builder
 	add := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	step := func() {

@@ -30,7 +30,7 @@ const quickstartEvents = "examples/quickstart/events.jsonl"
 // and a worker in one process, until SIGINT or SIGTERM, or until the
 // worker stops on a fatal error (exit 1).
 type devCmd struct {
-	Dir     string        `default:".tend" help:"state directory, created if missing: the server keeps temporal.db in it, and outreach goes to its outbox/ unless the config file sets outbox:"`
+	Dir     string        `default:".tend" help:"state directory, created if missing: the server keeps temporal.db in it, playbook sets go to its sets/ (by version), and outreach goes to its outbox/ unless the config file sets outbox:"`
 	Port    int           `default:"7233" help:"Temporal frontend port (gRPC); 0 picks a free one"`
 	UIPort  int           `name:"ui-port" default:"8233" help:"Temporal Web UI port; 0 runs no UI"`
 	Set     playbookFlags `embed:""`
@@ -112,7 +112,8 @@ func (a *devCmd) Run(env *cliEnv) error {
 		return failedf("connect to the embedded server at %s: %v", srv.Address(), err)
 	}
 	defer c.Close()
-	n, err := node.Start(node.Options{Client: c, Config: cfg, Playbooks: playbooks, Logger: log, Reload: reload})
+	n, err := node.Start(node.Options{Client: c, Config: cfg, Playbooks: playbooks, Logger: log, Reload: reload,
+		Store: workflows.DirStore{Dir: filepath.Join(a.Dir, "sets")}})
 	if err != nil {
 		return failed(err)
 	}

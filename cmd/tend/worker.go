@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tend-cs/tend/node"
+	"github.com/tend-cs/tend/workflows"
 )
 
 // workerCmd is `tend worker`: a worker against an existing Temporal
@@ -19,6 +20,7 @@ type workerCmd struct {
 	Config string        `default:"tend.yaml" env:"TEND_CONFIG" help:"runtime configuration: temporal:, playbooks:, outbox: and channels; the default file may be missing. Flags and TEMPORAL_* variables override its temporal: section"`
 	Set    playbookFlags `embed:""`
 	Reload time.Duration `default:"2s" help:"how often to check the playbooks for changes; 0 never reloads"`
+	Store  string        `default:".tend/sets" help:"directory of playbook sets by version, written once each: every worker of a cluster must share it, so that a workflow pinned to an older set runs on any worker"`
 	Log    logFlags      `embed:""`
 	Conn   connFlags     `embed:""`
 }
@@ -32,8 +34,13 @@ func (a *workerCmd) Help() string {
 
 // Validate checks --reload. kong calls it (and connFlags.Validate).
 func (a *workerCmd) Validate() error {
-	_, err := reloadEvery(a.Reload)
-	return err
+	if _, err := reloadEvery(a.Reload); err != nil {
+		return err
+	}
+	if a.Store == "" {
+		return usagef("--store is empty; give a directory shared by every worker, such as /mnt/tend/sets")
+	}
+	return nil
 }
 
 // logFlags are the logging flags of the long-running commands.
@@ -80,7 +87,8 @@ func (a *workerCmd) Run(env *cliEnv) error {
 	}
 	defer c.Close()
 	log.Info().Str("address", a.Conn.Address).Str("namespace", a.Conn.Namespace).Msg("connected to Temporal")
-	n, err := node.Start(node.Options{Client: c, Config: cfg, Playbooks: a.Set.Playbooks, Logger: log, Reload: reload})
+	n, err := node.Start(node.Options{Client: c, Config: cfg, Playbooks: a.Set.Playbooks, Logger: log, Reload: reload,
+		Store: workflows.DirStore{Dir: a.Store}})
 	if err != nil {
 		return failed(err)
 	}
