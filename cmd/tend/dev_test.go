@@ -321,7 +321,8 @@ Send events:  tend event send --help
 	worker := func(ctx context.Context, args []string, out *output) int {
 		return runContext(ctx, append([]string{"worker"}, args...), strings.NewReader(""), &bytes.Buffer{}, out)
 	}
-	wout, wstop, wexited := start(worker, "--address", addr, "--playbooks", shippedPlaybooks, "--reload", "0", "--log-format", "json")
+	wout, wstop, wexited := start(worker, "--address", addr, "--playbooks", shippedPlaybooks, "--reload", "0", "--log-format", "json",
+		"--store", filepath.Join(t.TempDir(), "sets"))
 	wout.waitFor(t, `"message":"worker started"`, wexited, deadline)
 	wstop()
 	waitExit(t, "tend worker", wout, wexited, deadline)
