@@ -31,7 +31,11 @@ type kindCase struct {
 	dir      string // playbook directory under testdata
 	event    string // the event type that triggers the playbook
 	playbook string
-	then     string // "" (nothing), "task" (complete the run's task), "event" (send health 80)
+	// then is what the test does once the run waits: "" nothing, "task"
+	// completes the run's task as `tend tasks complete` does (an Update on
+	// the run), "taskevent" sends a task.completed event for it to the
+	// journey, "event" sends health 80.
+	then string
 }
 
 var kindCases = []kindCase{
@@ -39,8 +43,10 @@ var kindCases = []kindCase{
 	{"5 × email", "email5", "kinds", "bench.email5", "kind-email5", ""},
 	{"webhook", "webhook", "kinds", "bench.webhook", "kind-webhook", ""},
 	{"notify", "notify", "kinds", "bench.notify", "kind-notify", ""},
-	{"call, task completed by an event", "call", "kinds", "bench.call", "kind-call", "task"},
-	{"escalate, task completed by an event", "escalate", "kinds", "bench.escalate", "kind-escalate", "task"},
+	{"call, task completed by `tend tasks complete` (Update)", "call", "kinds", "bench.call", "kind-call", "task"},
+	{"call, task completed by a task.completed event", "call-ev", "kinds", "bench.call", "kind-call", "taskevent"},
+	{"escalate, task completed by `tend tasks complete` (Update)", "escalate", "kinds", "bench.escalate", "kind-escalate", "task"},
+	{"escalate, task completed by a task.completed event", "escalate-ev", "kinds", "bench.escalate", "kind-escalate", "taskevent"},
 	{"wait 1m (timer fires)", "wait", "kinds", "bench.wait", "kind-wait", ""},
 	{"wait_for, satisfied by an event", "wait_for", "kinds", "bench.wait_for", "kind-wait-for", "event"},
 	{"update (stage)", "update", "kinds", "bench.update", "kind-update", ""},
@@ -128,7 +134,7 @@ func runTend(ctx context.Context, t *testing.T, c client.Client, kc kindCase, cu
 	}
 	runID := engine.RunID(kc.playbook, cust, 1)
 	switch kc.then {
-	case "task":
+	case "task", "taskevent":
 		var task string
 		poll(t, time.Minute, "the task of "+runID, func() (bool, string) {
 			v, err := control.ShowRun(ctx, c, runID)
@@ -138,7 +144,11 @@ func runTend(ctx context.Context, t *testing.T, c client.Client, kc kindCase, cu
 			task = v.State.Tasks[0].ID
 			return true, ""
 		})
-		if _, err := control.CompleteTask(ctx, c, task, "done", time.Now()); err != nil {
+		if kc.then == "taskevent" {
+			if err := control.SendEvents(ctx, c, []*engine.Event{engine.CompleteTaskEvent(cust, task, "done", time.Now())}); err != nil {
+				t.Fatal(err)
+			}
+		} else if _, err := control.CompleteTask(ctx, c, task, "done", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	case "event":
@@ -188,7 +198,8 @@ func runTend(ctx context.Context, t *testing.T, c client.Client, kc kindCase, cu
 // for once it waits (as the journey would), and returns its history.
 func runHand(ctx context.Context, c client.Client, kc kindCase, cust string) ([]*historypb.HistoryEvent, error) {
 	id := "hand/" + kc.id + "/" + cust
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: handQueue}, HandKind, handInput{Kind: kc.id, Customer: cust})
+	in := handInput{Kind: strings.TrimSuffix(kc.id, "-ev"), Customer: cust}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: handQueue}, HandKind, in)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +218,7 @@ func runHand(ctx context.Context, c client.Client, kc kindCase, cust string) ([]
 		}
 		ev := engine.Event{ID: cust + "-signal", Type: engine.EventCustomerUpdated, Customer: cust, At: time.Now(),
 			Attributes: map[string]any{"health": 80}}
-		if kc.then == "task" {
+		if kc.then == "task" || kc.then == "taskevent" {
 			ev = *engine.CompleteTaskEvent(cust, "task", "done", time.Now())
 		}
 		if err := c.SignalWorkflow(ctx, id, "", workflows.SignalEvent, ev); err != nil {
@@ -348,6 +359,19 @@ func kindsTable(results []kindResult) string {
 			"- PlaybookRun: %s\n- hand-written: %s\n- CustomerJourney (not in the hand-written setup at all): %s\n",
 			sequence(one.tend), sequence(one.hand), sequence(one.journey))
 	}
+	var over []kindResult
+	for _, r := range results {
+		if len(r.tend)-len(r.hand) > 3 {
+			over = append(over, r)
+		}
+	}
+	if len(over) > 0 {
+		b.WriteString("\nThe rows over hand-written + 3, event by event:\n")
+		for _, r := range over {
+			fmt.Fprintf(&b, "\n%s (%+d):\n\n- PlaybookRun: %s\n- hand-written: %s\n- CustomerJourney: %s\n",
+				r.row, len(r.tend)-len(r.hand), sequence(r.tend), sequence(r.hand), sequence(r.journey))
+		}
+	}
 	return b.String()
 }
 
@@ -382,6 +406,8 @@ var shortNames = map[enumspb.EventType]string{
 	enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:             "StartChildInitiated",
 	enumspb.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:                         "PropertiesModified",
 	enumspb.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: "RequestCancelExternal",
+	enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:                   "UpdateAccepted",
+	enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:                  "UpdateCompleted",
 }
 
 // diffTypes lists the event types whose counts differ, as "+2 Upsert…";

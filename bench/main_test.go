@@ -34,7 +34,7 @@ var (
 	flagHistory   = flag.Bool("history", false, "run TestHistoryEventsPerKind and TestLongRunContinuesAsNew on the embedded server (about 2 minutes)")
 	flagTable     = flag.String("table", "", "write the history-events tables (Markdown) to this file, relative to bench/; implies -history")
 	flagLong      = flag.Int("long", 3000, "events sent to the long run of TestLongRunContinuesAsNew")
-	flagBurst     = flag.Int("burst", 0, "events in TestBurstWhileWorkerDown (0 skips it; 2500 crosses the pending-signals limit)")
+	flagBurst     = flag.Int("burst", 0, "events in TestBurstWhileWorkerDown (0 skips it; scripts/bench.sh uses 5000)")
 	flagCustomers = flag.Int("customers", 200, "customers per batch in BenchmarkThroughput")
 	flagSenders   = flag.Int("senders", 8, "goroutines sending events in the benchmarks")
 	flagIdle      = flag.Int("idle", 0, "idle journeys in BenchmarkIdleJourneys (0 skips it; scripts/bench.sh uses 10000)")

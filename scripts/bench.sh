@@ -6,13 +6,15 @@
 #
 #   1. history events per step kind, PlaybookRun vs hand-written (~70s),
 #      and a long run fed 3,000 events continuing as new (~45s);
-#      then a burst of 2,500 events while the worker is down
-#      (TestBurstWhileWorkerDown, ~60s: the pending-signals limit);
+#      then a burst of 5,000 events while the worker is down
+#      (TestBurstWhileWorkerDown, ~60s: the pending-signals limit, and
+#      every execution under 10,240 events); then a journey's history
+#      bytes on the shipped playbook set, ./playbooks (TestJourneyHistoryBytes, ~10s);
 #   2. throughput, events/s and steps/s, tend vs hand-written, with the
 #      server's SQLite file on disk and on /dev/shm (~8 min);
 #   3. memory with 10,000 idle journeys and their waiting runs (~6 min).
 #
-# ONLY ("1 2 3" by default) picks the steps. COUNT (3), CUSTOMERS (200), IDLE (10000), LONG (3000) and BURST (2500)
+# ONLY ("1 2 3" by default) picks the steps. COUNT (3), CUSTOMERS (200), IDLE (10000), LONG (3000) and BURST (5000)
 # change the sizes; DBDIR (/dev/shm where it exists) is where the memory
 # benchmark, and the second throughput measurement, keep the server's SQLite
 # file: fsync is free there, and the file's pages are not in the process RSS.
@@ -23,7 +25,7 @@ count="${COUNT:-3}"
 customers="${CUSTOMERS:-200}"
 idle="${IDLE:-10000}"
 long="${LONG:-3000}"
-burst="${BURST:-2500}"
+burst="${BURST:-5000}"
 dbdir="${DBDIR:-}"
 if [ -z "$dbdir" ] && [ -d /dev/shm ]; then
   dbdir=/dev/shm
@@ -41,6 +43,10 @@ time go test ./bench -run 'TestHistoryEventsPerKind|TestLongRunContinuesAsNew' -
 echo "== 1b. a burst of $burst events while the worker is down"
 time go test ./bench -run 'TestBurstWhileWorkerDown' -count=1 -v -timeout 20m -args -burst "$burst" 2>&1 |
   tee "$out/burst.txt" | grep -E '^(---|    long_test)'
+
+echo "== 1c. a journey's history bytes on the shipped playbook set"
+time go test ./bench -run 'TestJourneyHistoryBytes' -count=1 -v -timeout 10m -args -bytes -table "$out/bytes.md" 2>&1 |
+  tee "$out/bytes.txt" | grep -E '^(---|    bytes_test)'
 fi
 
 if step 2; then
@@ -61,7 +67,7 @@ for i in $(seq "$count"); do
 done
 for f in throughput throughput-shm; do
   [ -s "$out/$f.txt" ] || continue
-  go run golang.org/x/perf/cmd/benchstat@latest "$out/$f.txt" >"$out/$f-benchstat.txt" 2>&1 &&
+  go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260709024250-82a0b07e230d "$out/$f.txt" >"$out/$f-benchstat.txt" 2>&1 &&
     cat "$out/$f-benchstat.txt" || echo "(benchstat unavailable; raw figures in $out/$f.txt)"
 done
 fi
