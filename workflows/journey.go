@@ -88,7 +88,7 @@ func (w *Workflows) CustomerJourney(ctx workflow.Context, in JourneyInput) error
 	msgs := workflow.GetSignalChannel(ctx, signalFromRun)
 	for {
 		d.drain(events, msgs)
-		for len(d.queue) > 0 || len(d.closed) > 0 {
+		for handled := 0; len(d.queue) > 0 || len(d.closed) > 0; handled++ {
 			if d.tooLong() {
 				return d.continueAsNew(events, msgs)
 			}
@@ -101,12 +101,17 @@ func (w *Workflows) CustomerJourney(ctx workflow.Context, in JourneyInput) error
 			s := d.queue[0]
 			d.queue = d.queue[1:]
 			d.handle(s)
+			if handled%flushEvery == flushEvery-1 {
+				d.flush()
+			}
 		}
+		d.flush()
 		if d.fired {
 			d.fired, d.daily = false, nil
 			d.refresh()
 			d.checkInherited(engine.EventDaily)
 			d.out(d.j.OnDaily(d.set, workflow.Now(ctx)))
+			d.flush()
 			continue
 		}
 		if d.tooLong() {
@@ -231,7 +236,8 @@ func (d *journey) checkInherited(eventType string) {
 	d.reap()
 }
 
-// out carries out what the journey asked.
+// out carries out what the journey asked; its messages to runs wait for
+// the next flush.
 func (d *journey) out(o engine.Out) {
 	now := workflow.Now(d.ctx)
 	switch {
@@ -247,12 +253,16 @@ func (d *journey) out(o engine.Out) {
 		d.timeline = appendCapped(d.timeline, r)
 		d.w.observe(d.ctx, r)
 	}
-	d.flush()
 	for _, s := range o.Starts {
 		d.start(s)
 	}
 	d.publishStage()
 }
+
+// flushEvery bounds how many signals a journey handles before it sends
+// what they queued for its runs: a backlog goes to each run in batches
+// (one signal per run per batch), and the history length check sees them.
+const flushEvery = 100
 
 // flush sends the journey's queued messages, one signal per run. A run
 // this task has just started is signalled once Temporal has started it:
@@ -433,6 +443,7 @@ func (d *journey) view() (JourneyView, error) {
 // whose sender has closed), takes every signal that has arrived but not
 // been handled, and carries them into the next execution.
 func (d *journey) continueAsNew(events, msgs workflow.ReceiveChannel) error {
+	d.flush()
 	for _, s := range d.sent {
 		_ = s.f.Get(d.ctx, nil)
 	}
