@@ -443,6 +443,15 @@ func (d *journey) view() (JourneyView, error) {
 // whose sender has closed), takes every signal that has arrived but not
 // been handled, and carries them into the next execution.
 func (d *journey) continueAsNew(events, msgs workflow.ReceiveChannel) error {
+	// Temporal does not start the child of a workflow that has closed: a
+	// run started in this task must have started before the journey ends.
+	for _, id := range d.childIDs {
+		if f := d.children[id].GetChildWorkflowExecution(); !f.IsReady() {
+			if err := f.Get(d.ctx, nil); err != nil {
+				d.j.OnRunClosed(id)
+			}
+		}
+	}
 	d.flush()
 	for _, s := range d.sent {
 		_ = s.f.Get(d.ctx, nil)
