@@ -38,6 +38,7 @@ type journey struct {
 	closed   []string // children whose future is ready, to handle in order
 	sent     []sentSignal
 	commands int // commands issued since the last wait: the history they add
+	received int // signals received since the last wait: already in the history
 
 	daily   workflow.Future
 	cancel  workflow.CancelFunc
@@ -89,7 +90,7 @@ func (w *Workflows) CustomerJourney(ctx workflow.Context, in JourneyInput) error
 	for {
 		d.drain(events, msgs)
 		for handled := 0; len(d.queue) > 0 || len(d.closed) > 0; handled++ {
-			if d.tooLong() {
+			if d.tooLong(true) {
 				return d.continueAsNew(events, msgs)
 			}
 			if len(d.closed) > 0 {
@@ -114,12 +115,12 @@ func (w *Workflows) CustomerJourney(ctx workflow.Context, in JourneyInput) error
 			d.flush()
 			continue
 		}
-		if d.tooLong() {
+		if d.tooLong(false) {
 			return d.continueAsNew(events, msgs)
 		}
 		d.armDaily()
 		workflow.SetCurrentDetails(ctx, d.details())
-		d.commands = 0
+		d.commands, d.received = 0, 0
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(events, func(workflow.ReceiveChannel, bool) {})
 		sel.AddReceive(msgs, func(workflow.ReceiveChannel, bool) {})
@@ -152,6 +153,7 @@ func (d *journey) drain(events, msgs workflow.ReceiveChannel) {
 			break
 		}
 		d.queue = append(d.queue, Signal{Name: SignalEvent, Event: &ev})
+		d.received++
 	}
 	for {
 		var m engine.FromRun
@@ -159,17 +161,30 @@ func (d *journey) drain(events, msgs workflow.ReceiveChannel) {
 			break
 		}
 		d.queue = append(d.queue, Signal{Name: signalFromRun, Msg: &m})
+		d.received++
 	}
 }
 
 // tooLong reports whether the history, with what this workflow task has
 // added so far, has reached the limit: it is checked as signals are
 // handled, not only between tasks, so that no backlog carries an
-// execution past Temporal's 10,240 events.
-func (d *journey) tooLong() bool {
+// execution past Temporal's 10,240 events. Signals already received are
+// in the history whatever the journey does, and handling them costs little
+// (their messages to runs go in batches), while carrying them over
+// continue-as-new costs their bytes in the next input: so a backlog is
+// handled in this execution up to hardHistoryLimit, and only the journey's
+// own commands count against HistoryLimit.
+// The server's own suggestion to continue as new counts only once the
+// received signals are handled (backlog false).
+func (d *journey) tooLong(backlog bool) bool {
 	info := workflow.GetInfo(d.ctx)
-	return info.GetCurrentHistoryLength()+2*d.commands >= d.w.opts.HistoryLimit || info.GetContinueAsNewSuggested()
+	n := info.GetCurrentHistoryLength() + 2*d.commands
+	return n-d.received >= d.w.opts.HistoryLimit || n >= hardHistoryLimit || !backlog && info.GetContinueAsNewSuggested()
 }
+
+// hardHistoryLimit is the length at which a journey continues as new even
+// in the middle of a backlog, under Temporal's 10,240.
+const hardHistoryLimit = 9000
 
 // use switches to the set of a version. A version that does not compile
 // leaves the journey on its last good set, with the reason in its details;
