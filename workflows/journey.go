@@ -174,12 +174,15 @@ func (d *journey) drain(events, msgs workflow.ReceiveChannel) {
 // continue-as-new costs their bytes in the next input: so a backlog is
 // handled in this execution up to hardHistoryLimit, and only the journey's
 // own commands count against HistoryLimit.
-// The server's own suggestion to continue as new counts only once the
-// received signals are handled (backlog false).
+// Once the received signals are handled (backlog false), the plain limit
+// and the server's own suggestion apply, and nothing is left to carry.
 func (d *journey) tooLong(backlog bool) bool {
 	info := workflow.GetInfo(d.ctx)
 	n := info.GetCurrentHistoryLength() + 2*d.commands
-	return n-d.received >= d.w.opts.HistoryLimit || n >= hardHistoryLimit || !backlog && info.GetContinueAsNewSuggested()
+	if backlog {
+		return n-d.received >= d.w.opts.HistoryLimit || n >= hardHistoryLimit
+	}
+	return n >= d.w.opts.HistoryLimit || info.GetContinueAsNewSuggested()
 }
 
 // hardHistoryLimit is the length at which a journey continues as new even
