@@ -1,4 +1,4 @@
-package engine
+package lang
 
 import (
 	"crypto/sha256"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/engine/calendar"
+	"github.com/tend-cs/tend/engine/tendfmt"
 	"gopkg.in/yaml.v3"
 )
 
@@ -61,7 +62,7 @@ var DefaultDue = calendar.Duration{BusinessDays: 2}
 type Step struct {
 	ID   string
 	Path string
-	Pos  Pos
+	Pos  tendfmt.Pos
 	When *Expr
 	Kind StepKind
 
@@ -172,73 +173,73 @@ type pbParser struct {
 	pb        *Playbook
 	trig      *exprEnv
 	run       *exprEnv
-	errs      *ErrorList
-	ids       map[string]Pos
+	errs      *tendfmt.ErrorList
+	ids       map[string]tendfmt.Pos
 	count     int
 	prefix    string
 	unknown   []string // the current step's unknown keys
-	src       *source
+	src       *tendfmt.Source
 }
 
 // ParsePlaybook compiles one playbook file against a schema and templates.
-func ParsePlaybook(file string, data []byte, s *Schema, templates map[string]*Template, runEnv *exprEnv, errs *ErrorList) *Playbook {
-	root := parseYAML(file, data, errs)
+func ParsePlaybook(file string, data []byte, s *Schema, templates map[string]*Template, runEnv *exprEnv, errs *tendfmt.ErrorList) *Playbook {
+	root := tendfmt.Parse(file, data, errs)
 	if root == nil {
 		return nil
 	}
-	n := node{root, file}
+	n := tendfmt.Node{Node: root, File: file}
 	pb := &Playbook{File: file, steps: map[string]*Step{}}
-	p := &pbParser{schema: s, templates: templates, pb: pb, errs: errs, ids: map[string]Pos{}, run: runEnv, prefix: "playbook", src: newSource(file, data)}
-	f := n.fields("playbook", playbookKeys, errs)
+	p := &pbParser{schema: s, templates: templates, pb: pb, errs: errs, ids: map[string]tendfmt.Pos{}, run: runEnv, prefix: "playbook", src: tendfmt.NewSource(file, data)}
+	f := n.Fields("playbook", playbookKeys, errs)
 	if f == nil {
 		return nil
 	}
-	topKeys := mappingKeys(n)
+	topKeys := tendfmt.MappingKeys(n)
 	if v, ok := f["playbook"]; ok {
-		if name, ok := v.value.str("playbook", errs); ok {
+		if name, ok := v.Value.Str("playbook", errs); ok {
 			if !playbookNameRe.MatchString(name) {
-				errs.Add(v.value.pos(), "playbook name %q must be kebab-case: lower-case letters and digits joined by -%s", name, kebabHint(name))
+				errs.Add(v.Value.Pos(), "playbook name %q must be kebab-case: lower-case letters and digits joined by -%s", name, kebabHint(name))
 			}
 			pb.Name = name
 			p.prefix = "playbook " + name
 		}
 	} else if !misspelled(topKeys, "playbook") {
-		errs.Add(n.pos(), "missing key playbook: every file names its playbook, such as `playbook: enterprise-onboarding`")
+		errs.Add(n.Pos(), "missing key playbook: every file names its playbook, such as `playbook: enterprise-onboarding`")
 	}
 	if v, ok := f["description"]; ok {
-		pb.Description, _ = v.value.str(p.prefix+": description", errs)
+		pb.Description, _ = v.Value.Str(p.prefix+": description", errs)
 	}
 	if v, ok := f["stage"]; ok {
-		pb.Stage = p.stage(v.value, p.prefix+": stage")
+		pb.Stage = p.stage(v.Value, p.prefix+": stage")
 	}
 	// Triggers first: their event types type `event.data` in trigger expressions.
 	if v, ok := f["trigger"]; ok {
-		p.trigger(v.value)
+		p.trigger(v.Value)
 	} else {
 		if !misspelled(topKeys, "trigger") {
-			errs.Add(n.pos(), "%s: missing key trigger: say when the playbook starts, such as trigger: {on: [contract.signed]}", p.prefix)
+			errs.Add(n.Pos(), "%s: missing key trigger: say when the playbook starts, such as trigger: {on: [contract.signed]}", p.prefix)
 		}
 		p.trig = newExprEnv(s, envTrigger, nil)
 	}
 	if v, ok := f["owner"]; ok {
-		pb.Owner = p.expr(p.run, v.value, p.prefix+": owner", wantString, 0)
+		pb.Owner = p.expr(p.run, v.Value, p.prefix+": owner", wantString, 0)
 	} else if s.Attr("csm") != nil {
-		pb.Owner = p.run.compile("customer.csm", plainLoc("customer.csm", Pos{File: file, Line: 1, Col: 1}), "owner", wantString, 0, errs)
+		pb.Owner = p.run.compile("customer.csm", tendfmt.PlainLoc("customer.csm", tendfmt.Pos{File: file, Line: 1, Col: 1}), "owner", wantString, 0, errs)
 	}
 	if v, ok := f["exit_when"]; ok {
-		pb.ExitWhen = p.expr(p.run, v.value, p.prefix+": exit_when", wantBool, 0)
+		pb.ExitWhen = p.expr(p.run, v.Value, p.prefix+": exit_when", wantBool, 0)
 	}
 	if v, ok := f["expires"]; ok {
-		pb.Expires = p.duration(v.value, p.prefix+": expires")
+		pb.Expires = p.duration(v.Value, p.prefix+": expires")
 	}
 	pb.Blocks = [][]*Step{nil}
 	if v, ok := f["steps"]; ok {
-		pb.Blocks[0] = p.block(v.value, "steps", 0, false)
-		if v.value.Kind == yaml.SequenceNode && len(v.value.Content) == 0 {
-			errs.Add(v.value.pos(), "%s: steps must hold at least one step", p.prefix)
+		pb.Blocks[0] = p.block(v.Value, "steps", 0, false)
+		if v.Value.Kind == yaml.SequenceNode && len(v.Value.Content) == 0 {
+			errs.Add(v.Value.Pos(), "%s: steps must hold at least one step", p.prefix)
 		}
 	} else if !misspelled(topKeys, "steps") {
-		errs.Add(n.pos(), "%s: missing key steps: list what the playbook does", p.prefix)
+		errs.Add(n.Pos(), "%s: missing key steps: list what the playbook does", p.prefix)
 	}
 	// The version covers the file, the schema and every template it uses.
 	h := sha256.New()
@@ -256,63 +257,63 @@ func ParsePlaybook(file string, data []byte, s *Schema, templates map[string]*Te
 	return pb
 }
 
-func (p *pbParser) expr(env *exprEnv, n node, what string, w want, t Type) *Expr {
-	src, ok := n.scalarText(what, p.errs)
+func (p *pbParser) expr(env *exprEnv, n tendfmt.Node, what string, w want, t Type) *Expr {
+	src, ok := n.ScalarText(what, p.errs)
 	if !ok {
 		return nil
 	}
-	return env.compile(src, scalarLoc(p.src, n), what, w, t, p.errs)
+	return env.compile(src, tendfmt.ScalarLoc(p.src, n), what, w, t, p.errs)
 }
 
-func (p *pbParser) text(n node, what string) *Text {
-	src, ok := n.scalarText(what, p.errs)
+func (p *pbParser) text(n tendfmt.Node, what string) *Text {
+	src, ok := n.ScalarText(what, p.errs)
 	if !ok {
 		return nil
 	}
-	return p.run.compileText(src, scalarLoc(p.src, n), what, p.errs)
+	return p.run.compileText(src, tendfmt.ScalarLoc(p.src, n), what, p.errs)
 }
 
-func (p *pbParser) duration(n node, what string) calendar.Duration {
-	s, ok := n.scalarText(what, p.errs)
+func (p *pbParser) duration(n tendfmt.Node, what string) calendar.Duration {
+	s, ok := n.ScalarText(what, p.errs)
 	if !ok {
 		return calendar.Duration{}
 	}
 	d, err := calendar.ParseDuration(s)
 	if err != nil {
-		p.errs.Add(n.pos(), "%s: %v", what, err)
+		p.errs.Add(n.Pos(), "%s: %v", what, err)
 		return calendar.Duration{}
 	}
 	if d.IsZero() {
-		p.errs.Add(n.pos(), "%s: duration must be longer than zero", what)
+		p.errs.Add(n.Pos(), "%s: duration must be longer than zero", what)
 	}
 	return d
 }
 
-func (p *pbParser) stage(n node, what string) string {
-	s, ok := n.str(what, p.errs)
+func (p *pbParser) stage(n tendfmt.Node, what string) string {
+	s, ok := n.Str(what, p.errs)
 	if !ok {
 		return ""
 	}
 	if !slices.Contains(p.schema.Stages, s) {
-		p.errs.Add(n.pos(), "%s: unknown stage %s%s", what, s, hintOf("stages", s, p.schema.Stages))
+		p.errs.Add(n.Pos(), "%s: unknown stage %s%s", what, s, tendfmt.HintOf("stages", s, p.schema.Stages))
 		return ""
 	}
 	return s
 }
 
-func (p *pbParser) trigger(n node) {
+func (p *pbParser) trigger(n tendfmt.Node) {
 	what := p.prefix + ": trigger"
-	f := n.fields(what, []string{"on", "when", "once_per"}, p.errs)
+	f := n.Fields(what, []string{"on", "when", "once_per"}, p.errs)
 	var types []string
 	if on, ok := f["on"]; ok {
-		var items []node
-		if on.value.Kind == yaml.ScalarNode && on.value.Tag != "!!null" {
-			items = []node{on.value} // on: daily
+		var items []tendfmt.Node
+		if on.Value.Kind == yaml.ScalarNode && on.Value.Tag != "!!null" {
+			items = []tendfmt.Node{on.Value} // on: daily
 		} else {
-			items = on.value.list(what+".on", p.errs)
+			items = on.Value.List(what+".on", p.errs)
 		}
 		for _, it := range items {
-			t, ok := it.str(what+".on item", p.errs)
+			t, ok := it.Str(what+".on item", p.errs)
 			if !ok {
 				continue
 			}
@@ -321,39 +322,39 @@ func (p *pbParser) trigger(n node) {
 				p.pb.Trigger.Daily = true
 			case p.schema.Event(t) != nil:
 				if slices.Contains(types, t) {
-					p.errs.Add(it.pos(), "%s.on: %s is listed twice", what, t)
+					p.errs.Add(it.Pos(), "%s.on: %s is listed twice", what, t)
 					continue
 				}
 				types = append(types, t)
 			default:
-				p.errs.Add(it.pos(), "%s.on: unknown event type %s%s", what, t, hintOf("event types", t, append(p.schema.EventNames(), EventDaily)))
+				p.errs.Add(it.Pos(), "%s.on: unknown event type %s%s", what, t, tendfmt.HintOf("event types", t, append(p.schema.EventNames(), EventDaily)))
 			}
 		}
-		if on.value.Kind == yaml.SequenceNode && len(on.value.Content) == 0 {
-			p.errs.Add(on.value.pos(), "%s.on must name at least one event type or daily", what)
+		if on.Value.Kind == yaml.SequenceNode && len(on.Value.Content) == 0 {
+			p.errs.Add(on.Value.Pos(), "%s.on must name at least one event type or daily", what)
 		}
-	} else if f != nil && !misspelled(mappingKeys(n), "on") {
-		p.errs.Add(n.pos(), "%s: missing key on: name the event types, or daily", what)
+	} else if f != nil && !misspelled(tendfmt.MappingKeys(n), "on") {
+		p.errs.Add(n.Pos(), "%s: missing key on: name the event types, or daily", what)
 	}
 	sort.Strings(types)
 	p.pb.Trigger.On = types
 	p.trig = newExprEnv(p.schema, envTrigger, types)
 	if w, ok := f["when"]; ok {
-		p.pb.Trigger.When = p.expr(p.trig, w.value, what+".when", wantBool, 0)
+		p.pb.Trigger.When = p.expr(p.trig, w.Value, what+".when", wantBool, 0)
 	}
 	if o, ok := f["once_per"]; ok {
-		p.pb.Trigger.OncePer = p.expr(p.trig, o.value, what+".once_per", wantAny, 0)
+		p.pb.Trigger.OncePer = p.expr(p.trig, o.Value, what+".once_per", wantAny, 0)
 	}
 }
 
 // block parses a list of steps into a new block and returns its steps.
 // noWait marks overdue blocks, whose steps must not block the run.
-func (p *pbParser) block(n node, path string, depth int, noWait bool) []*Step {
+func (p *pbParser) block(n tendfmt.Node, path string, depth int, noWait bool) []*Step {
 	if depth > 8 {
-		p.errs.Add(n.pos(), "%s: steps are nested more than 8 levels deep at %s", p.prefix, path)
+		p.errs.Add(n.Pos(), "%s: steps are nested more than 8 levels deep at %s", p.prefix, path)
 		return nil
 	}
-	items := n.list(p.prefix+": "+path, p.errs)
+	items := n.List(p.prefix+": "+path, p.errs)
 	steps := make([]*Step, 0, len(items))
 	for i, it := range items {
 		if s := p.step(it, fmt.Sprintf("%s.%d", path, i), depth, noWait); s != nil {
@@ -363,31 +364,31 @@ func (p *pbParser) block(n node, path string, depth int, noWait bool) []*Step {
 	return steps
 }
 
-func (p *pbParser) newBlock(n node, path string, depth int, noWait bool) int {
+func (p *pbParser) newBlock(n tendfmt.Node, path string, depth int, noWait bool) int {
 	idx := len(p.pb.Blocks)
 	p.pb.Blocks = append(p.pb.Blocks, nil)
 	p.pb.Blocks[idx] = p.block(n, path, depth+1, noWait)
 	return idx
 }
 
-func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
+func (p *pbParser) step(n tendfmt.Node, path string, depth int, noWait bool) *Step {
 	p.count++
 	if p.count == MaxSteps+1 {
-		p.errs.Add(n.pos(), "%s: more than %d steps; split the playbook", p.prefix, MaxSteps)
+		p.errs.Add(n.Pos(), "%s: more than %d steps; split the playbook", p.prefix, MaxSteps)
 	}
 	if p.count > MaxSteps {
 		return nil
 	}
-	s := &Step{Path: path, Pos: n.pos(), Overdue: -1, OnTimeout: -1, Then: -1, Else: -1, Steps: -1, WaitTask: true}
+	s := &Step{Path: path, Pos: n.Pos(), Overdue: -1, OnTimeout: -1, Then: -1, Else: -1, Steps: -1, WaitTask: true}
 	if n.Kind != yaml.MappingNode {
-		p.errs.Add(n.pos(), "%s: step %s must be a mapping with one of %s, not %s", p.prefix, path, strings.Join(stepKindKeys, ", "), n.kindName())
+		p.errs.Add(n.Pos(), "%s: step %s must be a mapping with one of %s, not %s", p.prefix, path, strings.Join(stepKindKeys, ", "), n.KindName())
 		return nil
 	}
 	// Find the step's kind first, so unknown keys are judged against it.
 	var kindKey string
-	raw := map[string]node{}
+	raw := map[string]tendfmt.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		raw[n.Content[i].Value] = node{n.Content[i+1], n.file}
+		raw[n.Content[i].Value] = tendfmt.Node{Node: n.Content[i+1], File: n.File}
 	}
 	_, hasDo := raw["do"]
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -397,16 +398,16 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 		}
 		if slices.Contains(stepKindKeys, k) {
 			if kindKey != "" {
-				p.errs.Add(node{n.Content[i], n.file}.pos(), "%s: step %s has both %s and %s; a step has exactly one of %s", p.prefix, path, kindKey, k, strings.Join(stepKindKeys, ", "))
+				p.errs.Add(tendfmt.Node{Node: n.Content[i], File: n.File}.Pos(), "%s: step %s has both %s and %s; a step has exactly one of %s", p.prefix, path, kindKey, k, strings.Join(stepKindKeys, ", "))
 				return nil
 			}
 			kindKey = k
 		}
 	}
 	if idn, ok := raw["id"]; ok {
-		if id, ok := idn.str("id", p.errs); ok {
+		if id, ok := idn.Str("id", p.errs); ok {
 			if !stepIDRe.MatchString(id) {
-				p.errs.Add(idn.pos(), "%s: step id %q must be lower-case letters, digits, -, _ and .", p.prefix, id)
+				p.errs.Add(idn.Pos(), "%s: step id %q must be lower-case letters, digits, -, _ and .", p.prefix, id)
 			}
 			s.ID = id
 		}
@@ -415,9 +416,9 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 		s.ID = path
 	}
 	where := p.prefix + ": step " + s.ID
-	idPos := n.pos()
+	idPos := n.Pos()
 	if idn, ok := raw["id"]; ok {
-		idPos = idn.pos()
+		idPos = idn.Pos()
 	}
 	if prev, dup := p.ids[s.ID]; dup {
 		p.errs.Add(idPos, "%s: step id %s is used twice (first at line %d); step ids must be unique in a playbook", p.prefix, s.ID, prev.Line)
@@ -426,19 +427,19 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 		p.pb.steps[s.ID] = s
 	}
 	if kindKey == "" {
-		p.errs.Add(n.pos(), "%s: missing the step's kind: one of %s%s", where, strings.Join(stepKindKeys, ", "), p.kindHint(raw))
+		p.errs.Add(n.Pos(), "%s: missing the step's kind: one of %s%s", where, strings.Join(stepKindKeys, ", "), p.kindHint(raw))
 		return nil
 	}
 	allowed := []string{"id", "when", kindKey}
 	var action string
 	switch kindKey {
 	case "do":
-		a, ok := raw["do"].str(where+": do", p.errs)
+		a, ok := raw["do"].Str(where+": do", p.errs)
 		if !ok {
 			return nil
 		}
 		if _, known := actionKeys[a]; !known {
-			p.errs.Add(raw["do"].pos(), "%s: unknown action %s%s", where, a, hintOf("actions", a, Actions))
+			p.errs.Add(raw["do"].Pos(), "%s: unknown action %s%s", where, a, tendfmt.HintOf("actions", a, Actions))
 			return nil
 		}
 		action = a
@@ -446,7 +447,7 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 	case "if":
 		allowed = append(allowed, "then", "else")
 	}
-	f := n.fields(where, allowed, p.errs)
+	f := n.Fields(where, allowed, p.errs)
 	var unknown []string
 	for k := range raw {
 		if !slices.Contains(allowed, k) {
@@ -455,7 +456,7 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 	}
 	p.unknown = unknown
 	if w, ok := f["when"]; ok {
-		s.When = p.expr(p.run, w.value, where+": when", wantBool, 0)
+		s.When = p.expr(p.run, w.Value, where+": when", wantBool, 0)
 	}
 	switch kindKey {
 	case "do":
@@ -464,81 +465,81 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 	case "wait":
 		s.Kind = KindWait
 		if noWait {
-			p.errs.Add(f["wait"].key.pos(), "%s: overdue steps run at once and cannot wait", where)
+			p.errs.Add(f["wait"].Key.Pos(), "%s: overdue steps run at once and cannot wait", where)
 		}
-		s.Wait = p.duration(f["wait"].value, where+": wait")
+		s.Wait = p.duration(f["wait"].Value, where+": wait")
 	case "wait_for":
 		s.Kind = KindWaitFor
 		if noWait {
-			p.errs.Add(f["wait_for"].key.pos(), "%s: overdue steps run at once and cannot wait_for", where)
+			p.errs.Add(f["wait_for"].Key.Pos(), "%s: overdue steps run at once and cannot wait_for", where)
 		}
-		wf := f["wait_for"].value
+		wf := f["wait_for"].Value
 		if wf.Kind == yaml.ScalarNode {
-			p.errs.Add(wf.pos(), "%s: wait_for takes a mapping: {until: <condition>, timeout: 14d, on_timeout: [steps]}", where)
+			p.errs.Add(wf.Pos(), "%s: wait_for takes a mapping: {until: <condition>, timeout: 14d, on_timeout: [steps]}", where)
 			return s
 		}
-		wff := wf.fields(where+": wait_for", []string{"until", "timeout", "on_timeout"}, p.errs)
+		wff := wf.Fields(where+": wait_for", []string{"until", "timeout", "on_timeout"}, p.errs)
 		if u, ok := wff["until"]; ok {
-			s.Until = p.expr(p.run, u.value, where+": wait_for.until", wantBool, 0)
-		} else if wff != nil && !misspelled(mappingKeys(wf), "until") {
-			p.errs.Add(wf.pos(), "%s: wait_for needs until", where)
+			s.Until = p.expr(p.run, u.Value, where+": wait_for.until", wantBool, 0)
+		} else if wff != nil && !misspelled(tendfmt.MappingKeys(wf), "until") {
+			p.errs.Add(wf.Pos(), "%s: wait_for needs until", where)
 		}
 		if t, ok := wff["timeout"]; ok {
-			s.Timeout = p.duration(t.value, where+": wait_for.timeout")
+			s.Timeout = p.duration(t.Value, where+": wait_for.timeout")
 		}
 		if o, ok := wff["on_timeout"]; ok {
 			if _, hasTimeout := wff["timeout"]; !hasTimeout {
-				p.errs.Add(o.key.pos(), "%s: on_timeout needs a timeout", where)
+				p.errs.Add(o.Key.Pos(), "%s: on_timeout needs a timeout", where)
 			}
-			s.OnTimeout = p.newBlock(o.value, path+".on_timeout", depth, false)
+			s.OnTimeout = p.newBlock(o.Value, path+".on_timeout", depth, false)
 		}
 	case "if":
 		s.Kind = KindIf
-		s.Cond = p.expr(p.run, f["if"].value, where+": if", wantBool, 0)
+		s.Cond = p.expr(p.run, f["if"].Value, where+": if", wantBool, 0)
 		if t, ok := f["then"]; ok {
-			s.Then = p.newBlock(t.value, path+".then", depth, noWait)
+			s.Then = p.newBlock(t.Value, path+".then", depth, noWait)
 		} else if !misspelled(unknown, "then") {
-			p.errs.Add(f["if"].key.pos(), "%s: if needs then", where)
+			p.errs.Add(f["if"].Key.Pos(), "%s: if needs then", where)
 		}
 		if e, ok := f["else"]; ok {
-			s.Else = p.newBlock(e.value, path+".else", depth, noWait)
+			s.Else = p.newBlock(e.Value, path+".else", depth, noWait)
 		}
 	case "repeat":
 		s.Kind = KindRepeat
 		if noWait {
-			p.errs.Add(f["repeat"].key.pos(), "%s: overdue steps run at once and cannot repeat", where)
+			p.errs.Add(f["repeat"].Key.Pos(), "%s: overdue steps run at once and cannot repeat", where)
 		}
-		rf := f["repeat"].value.fields(where+": repeat", []string{"every", "times", "until", "steps"}, p.errs)
-		rkeys := mappingKeys(f["repeat"].value)
+		rf := f["repeat"].Value.Fields(where+": repeat", []string{"every", "times", "until", "steps"}, p.errs)
+		rkeys := tendfmt.MappingKeys(f["repeat"].Value)
 		if e, ok := rf["every"]; ok {
-			s.Every = p.duration(e.value, where+": repeat.every")
+			s.Every = p.duration(e.Value, where+": repeat.every")
 		} else if rf != nil && !misspelled(rkeys, "every") {
-			p.errs.Add(f["repeat"].value.pos(), "%s: repeat needs every", where)
+			p.errs.Add(f["repeat"].Value.Pos(), "%s: repeat needs every", where)
 		}
 		if t, ok := rf["times"]; ok {
-			if v, ok := t.value.intValue(where+": repeat.times", p.errs); ok {
+			if v, ok := t.Value.Int(where+": repeat.times", p.errs); ok {
 				if v < 1 || v > 1000 {
-					p.errs.Add(t.value.pos(), "%s: repeat.times must be between 1 and 1000, not %d", where, v)
+					p.errs.Add(t.Value.Pos(), "%s: repeat.times must be between 1 and 1000, not %d", where, v)
 				}
 				s.Times = v
 			}
 		}
 		if u, ok := rf["until"]; ok {
-			s.RepeatUntil = p.expr(p.run, u.value, where+": repeat.until", wantBool, 0)
+			s.RepeatUntil = p.expr(p.run, u.Value, where+": repeat.until", wantBool, 0)
 		}
 		_, hasTimes := rf["times"]
 		_, hasUntil := rf["until"]
 		if rf != nil && !hasTimes && !hasUntil && !misspelled(rkeys, "times") && !misspelled(rkeys, "until") {
-			p.errs.Add(f["repeat"].value.pos(), "%s: repeat needs times or until, or it never ends", where)
+			p.errs.Add(f["repeat"].Value.Pos(), "%s: repeat needs times or until, or it never ends", where)
 		}
 		if b, ok := rf["steps"]; ok {
-			s.Steps = p.newBlock(b.value, path+".steps", depth, false)
+			s.Steps = p.newBlock(b.Value, path+".steps", depth, false)
 		} else if rf != nil && !misspelled(rkeys, "steps") {
-			p.errs.Add(f["repeat"].value.pos(), "%s: repeat needs steps", where)
+			p.errs.Add(f["repeat"].Value.Pos(), "%s: repeat needs steps", where)
 		}
 	case "stop":
 		s.Kind = KindStop
-		s.StopReason = p.text(f["stop"].value, where+": stop")
+		s.StopReason = p.text(f["stop"].Value, where+": stop")
 	}
 	return s
 }
@@ -547,7 +548,7 @@ func (p *pbParser) step(n node, path string, depth int, noWait bool) *Step {
 // close to key, such as titel for title.
 func misspelled(unknown []string, key string) bool {
 	for _, k := range unknown {
-		if suggest(k, []string{key}) != "" {
+		if tendfmt.Suggest(k, []string{key}) != "" {
 			return true
 		}
 	}
@@ -555,37 +556,37 @@ func misspelled(unknown []string, key string) bool {
 }
 
 // kindHint explains a step with no kind key, for example a misspelled `do`.
-func (p *pbParser) kindHint(raw map[string]node) string {
+func (p *pbParser) kindHint(raw map[string]tendfmt.Node) string {
 	for _, k := range sortedKeys(raw) {
-		if m := suggest(k, stepKindKeys); m != "" && k != "id" && k != "when" {
+		if m := tendfmt.Suggest(k, stepKindKeys); m != "" && k != "id" && k != "when" {
 			return "; did you mean " + m + " instead of " + k + "?"
 		}
 	}
 	return ""
 }
 
-func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, noWait bool) {
+func (p *pbParser) action(s *Step, f map[string]tendfmt.Field, where string, depth int, noWait bool) {
 	unknown := p.unknown // nested steps (overdue) overwrite p.unknown
-	get := func(k string) (node, bool) { v, ok := f[k]; return v.value, ok }
+	get := func(k string) (tendfmt.Node, bool) { v, ok := f[k]; return v.Value, ok }
 	if v, ok := get("to"); ok {
 		s.To = p.expr(p.run, v, where+": to", wantString, 0)
 	}
 	if v, ok := get("cc"); ok {
-		for _, it := range v.list(where+": cc", p.errs) {
+		for _, it := range v.List(where+": cc", p.errs) {
 			s.Cc = append(s.Cc, p.expr(p.run, it, where+": cc", wantString, 0))
 		}
 	}
 	if v, ok := get("attendees"); ok {
-		for _, it := range v.list(where+": attendees", p.errs) {
+		for _, it := range v.List(where+": attendees", p.errs) {
 			s.Attendees = append(s.Attendees, p.expr(p.run, it, where+": attendees", wantString, 0))
 		}
 	}
 	if v, ok := get("template"); ok {
-		if name, ok := v.str(where+": template", p.errs); ok {
+		if name, ok := v.Str(where+": template", p.errs); ok {
 			t := p.templates[name]
 			if t == nil {
 				names := sortedKeys(p.templates)
-				p.errs.Add(v.pos(), "%s: unknown template %s%s", where, name, hintOf("templates", name, names))
+				p.errs.Add(v.Pos(), "%s: unknown template %s%s", where, name, tendfmt.HintOf("templates", name, names))
 			} else {
 				s.Template = t
 				if !slices.Contains(p.pb.Templates, name) {
@@ -604,9 +605,9 @@ func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, 
 		}
 	}
 	if v, ok := get("kind"); ok {
-		if k, ok := v.str(where+": kind", p.errs); ok {
+		if k, ok := v.Str(where+": kind", p.errs); ok {
 			if k != "nps" && k != "csat" {
-				p.errs.Add(v.pos(), "%s: unknown survey kind %s; valid kinds are nps, csat", where, k)
+				p.errs.Add(v.Pos(), "%s: unknown survey kind %s; valid kinds are nps, csat", where, k)
 			}
 			s.SurveyKind = k
 		}
@@ -614,9 +615,9 @@ func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, 
 	if v, ok := get("duration"); ok {
 		d := p.duration(v, where+": duration")
 		if d.BusinessDays != 0 {
-			p.errs.Add(v.pos(), "%s: a meeting's duration cannot be in business days", where)
+			p.errs.Add(v.Pos(), "%s: a meeting's duration cannot be in business days", where)
 		} else if d.Fixed > 8*time.Hour {
-			p.errs.Add(v.pos(), "%s: a meeting of %s does not fit in a working day", where, d)
+			p.errs.Add(v.Pos(), "%s: a meeting of %s does not fit in a working day", where, d)
 		}
 		s.Duration = d.Fixed
 	} else if s.Do == "call" || s.Do == "training" {
@@ -632,9 +633,9 @@ func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, 
 		s.WaitTask = false
 	}
 	if v, ok := get("wait"); ok {
-		if b, ok := v.boolValue(where+": wait", p.errs); ok {
+		if b, ok := v.Bool(where+": wait", p.errs); ok {
 			if b && noWait {
-				p.errs.Add(v.pos(), "%s: overdue steps run at once; a task in them cannot wait", where)
+				p.errs.Add(v.Pos(), "%s: overdue steps run at once; a task in them cannot wait", where)
 			}
 			s.WaitTask = b && !noWait
 		}
@@ -646,45 +647,45 @@ func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, 
 		s.Owner = p.expr(p.run, v, where+": owner", wantString, 0)
 	}
 	if v, ok := get("channel"); ok {
-		if c, ok := v.str(where+": channel", p.errs); ok {
+		if c, ok := v.Str(where+": channel", p.errs); ok {
 			if !endpointRe.MatchString(c) {
-				p.errs.Add(v.pos(), "%s: channel %q must be a name from tend.yaml such as cs-alerts", where, c)
+				p.errs.Add(v.Pos(), "%s: channel %q must be a name from tend.yaml such as cs-alerts", where, c)
 			}
 			s.Channel = c
 		}
 	}
 	if v, ok := get("endpoint"); ok {
-		if e, ok := v.str(where+": endpoint", p.errs); ok {
+		if e, ok := v.Str(where+": endpoint", p.errs); ok {
 			if strings.Contains(e, "://") {
-				p.errs.Add(v.pos(), "%s: endpoint %q is a URL; name an endpoint from tend.yaml instead, such as crm", where, e)
+				p.errs.Add(v.Pos(), "%s: endpoint %q is a URL; name an endpoint from tend.yaml instead, such as crm", where, e)
 			} else if !endpointRe.MatchString(e) {
-				p.errs.Add(v.pos(), "%s: endpoint %q must be a name from tend.yaml such as crm", where, e)
+				p.errs.Add(v.Pos(), "%s: endpoint %q must be a name from tend.yaml such as crm", where, e)
 			}
 			s.Endpoint = e
 		}
 	}
 	if s.Do == "webhook" {
 		if v, ok := get("body"); ok {
-			for _, fe := range orderedFields(v, where+": body", p.errs) {
-				txt, ok := fe.value.scalarText(where+": body."+fe.key.Value, p.errs)
+			for _, fe := range tendfmt.OrderedFields(v, where+": body", p.errs) {
+				txt, ok := fe.Value.ScalarText(where+": body."+fe.Key.Value, p.errs)
 				if ok {
-					s.Fields = append(s.Fields, BodyField{Key: fe.key.Value, Text: p.run.compileText(txt, scalarLoc(p.src, fe.value), where+": body."+fe.key.Value, p.errs)})
+					s.Fields = append(s.Fields, BodyField{Key: fe.Key.Value, Text: p.run.compileText(txt, tendfmt.ScalarLoc(p.src, fe.Value), where+": body."+fe.Key.Value, p.errs)})
 				}
 			}
 		}
 	}
 	if v, ok := get("set"); ok {
-		for _, fe := range orderedFields(v, where+": set", p.errs) {
-			a := p.schema.Attr(fe.key.Value)
+		for _, fe := range tendfmt.OrderedFields(v, where+": set", p.errs) {
+			a := p.schema.Attr(fe.Key.Value)
 			if a == nil {
-				p.errs.Add(fe.key.pos(), "%s: set: unknown attribute %s%s", where, fe.key.Value, hintOf("attributes", fe.key.Value, p.schema.AttrNames()))
+				p.errs.Add(fe.Key.Pos(), "%s: set: unknown attribute %s%s", where, fe.Key.Value, tendfmt.HintOf("attributes", fe.Key.Value, p.schema.AttrNames()))
 				continue
 			}
 			if a.Name == AttrID || a.Name == AttrStage {
-				p.errs.Add(fe.key.pos(), "%s: set: %s cannot be set; use stage: to change the stage", where, a.Name)
+				p.errs.Add(fe.Key.Pos(), "%s: set: %s cannot be set; use stage: to change the stage", where, a.Name)
 				continue
 			}
-			x := p.expr(p.run, fe.value, where+": set."+a.Name, wantType, a.Type)
+			x := p.expr(p.run, fe.Value, where+": set."+a.Name, wantType, a.Type)
 			s.Set = append(s.Set, SetField{Attr: a.Name, X: x})
 		}
 	}
@@ -737,15 +738,15 @@ func (p *pbParser) action(s *Step, f map[string]field, where string, depth int, 
 }
 
 // ParseTemplate reads a template: front matter with subject between --- lines, then the body.
-func ParseTemplate(name, file string, data []byte, env *exprEnv, errs *ErrorList) *Template {
+func ParseTemplate(name, file string, data []byte, env *exprEnv, errs *tendfmt.ErrorList) *Template {
 	t := &Template{Name: name, File: file, source: data}
-	if len(data) > MaxFileSize {
-		errs.Add(Pos{File: file, Line: 1, Col: 1}, "file is %d bytes; the limit is %d (1 MiB)", len(data), MaxFileSize)
+	if len(data) > tendfmt.MaxFileSize {
+		errs.Add(tendfmt.Pos{File: file, Line: 1, Col: 1}, "file is %d bytes; the limit is %d (1 MiB)", len(data), tendfmt.MaxFileSize)
 		return nil
 	}
 	text := string(data)
 	if !strings.HasPrefix(text, "---\n") && !strings.HasPrefix(text, "---\r\n") {
-		errs.Add(Pos{File: file, Line: 1, Col: 1}, "template %s: must start with front matter: a line ---, subject: ..., and a line ---", name)
+		errs.Add(tendfmt.Pos{File: file, Line: 1, Col: 1}, "template %s: must start with front matter: a line ---, subject: ..., and a line ---", name)
 		return nil
 	}
 	lines := strings.SplitAfter(text, "\n")
@@ -757,40 +758,31 @@ func ParseTemplate(name, file string, data []byte, env *exprEnv, errs *ErrorList
 		}
 	}
 	if closing < 0 {
-		errs.Add(Pos{File: file, Line: 1, Col: 1}, "template %s: front matter has no closing --- line", name)
+		errs.Add(tendfmt.Pos{File: file, Line: 1, Col: 1}, "template %s: front matter has no closing --- line", name)
 		return nil
 	}
 	// A blank first line keeps the front matter's lines those of the file.
 	front := "\n" + strings.Join(lines[1:closing], "")
 	body := strings.ReplaceAll(strings.Join(lines[closing+1:], ""), "\r\n", "\n")
 	if strings.TrimSpace(front) == "" {
-		errs.Add(Pos{File: file, Line: 2, Col: 1}, "template %s: front matter needs subject", name)
+		errs.Add(tendfmt.Pos{File: file, Line: 2, Col: 1}, "template %s: front matter needs subject", name)
 		return nil
 	}
-	root := parseYAML(file, []byte(front), errs)
+	root := tendfmt.Parse(file, []byte(front), errs)
 	if root == nil {
 		return nil
 	}
-	n := node{root, file}
-	f := n.fields("template "+name+" front matter", []string{"subject"}, errs)
+	n := tendfmt.Node{Node: root, File: file}
+	f := n.Fields("template "+name+" front matter", []string{"subject"}, errs)
 	if sub, ok := f["subject"]; ok {
-		if src, ok := sub.value.scalarText("template "+name+": subject", errs); ok {
-			t.Subject = env.compileText(src, scalarLoc(newSource(file, []byte(front)), sub.value), "template "+name+": subject", errs)
+		if src, ok := sub.Value.ScalarText("template "+name+": subject", errs); ok {
+			t.Subject = env.compileText(src, tendfmt.ScalarLoc(tendfmt.NewSource(file, []byte(front)), sub.Value), "template "+name+": subject", errs)
 		}
-	} else if f != nil && !misspelled(mappingKeys(n), "subject") {
-		errs.Add(n.pos(), "template %s: front matter needs subject", name)
+	} else if f != nil && !misspelled(tendfmt.MappingKeys(n), "subject") {
+		errs.Add(n.Pos(), "template %s: front matter needs subject", name)
 	}
-	t.Body = env.compileText(body, plainLoc(body, Pos{File: file, Line: closing + 2, Col: 1}), "template "+name+": body", errs)
+	t.Body = env.compileText(body, tendfmt.PlainLoc(body, tendfmt.Pos{File: file, Line: closing + 2, Col: 1}), "template "+name+": body", errs)
 	return t
-}
-
-// mappingKeys lists the scalar keys of a mapping node.
-func mappingKeys(n node) []string {
-	var keys []string
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		keys = append(keys, n.Content[i].Value)
-	}
-	return keys
 }
 
 // kebabHint suggests the kebab-case form of a playbook name, when there is one.

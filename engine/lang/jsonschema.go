@@ -1,4 +1,4 @@
-package engine
+package lang
 
 // JSONSchema returns a JSON Schema (draft 2020-12) of playbook files, built
 // from the same key tables the loader checks, for editor completion. The
