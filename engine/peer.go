@@ -238,7 +238,7 @@ func (p *Peer) run(now time.Time, cmds []Command, o *PeerOut) {
 			}
 			p.Asked = MsgReserve
 			p.send(now, FromRun{Kind: MsgReserve, Action: c.Action}, o)
-		case c.Kind == CmdAction && c.Action.Kind == "update":
+		case c.Kind == CmdAction && c.Action.Kind == lang.ActionUpdate:
 			p.Asked = MsgUpdate
 			p.send(now, FromRun{Kind: MsgUpdate, Action: c.Action}, o)
 		case c.Kind == CmdAction:

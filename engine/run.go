@@ -586,7 +586,7 @@ func (r *Run) OnActionDone(now time.Time) []Command {
 			task.Wait = s != nil && s.WaitTask
 			r.Tasks = append(r.Tasks, task)
 			r.setTimer("due/"+task.ID, task.Due, "due: "+task.Title+" at "+r.local(task.Due))
-			if a.Kind == "escalate" {
+			if a.Kind == lang.ActionEscalate {
 				r.Escalated = true
 			}
 			if task.Wait {
@@ -803,7 +803,7 @@ func (r *Run) sendAction(now time.Time, t *Thread, a *Action) {
 		if lang.IsTask(a.Kind) {
 			rec.Task, rec.Owner = a.Key, a.Owner
 		}
-		if a.Kind == "escalate" {
+		if a.Kind == lang.ActionEscalate {
 			rec.Reason = a.Reason
 		}
 	})
@@ -827,7 +827,7 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		a.Owner = str(s.Owner)
 	}
 	switch s.Do {
-	case "email", "survey":
+	case lang.ActionEmail, lang.ActionSurvey:
 		if s.To != nil {
 			a.To = str(s.To)
 		} else {
@@ -846,8 +846,8 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		}
 		a.Survey = s.SurveyKind
 		a.Title = a.Subject
-		what := "email"
-		if s.Do == "survey" {
+		what := s.Do
+		if s.Do == lang.ActionSurvey {
 			what = s.SurveyKind + " survey"
 		}
 		name := a.Template
@@ -855,7 +855,7 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 			name = strconvQuote(a.Subject)
 		}
 		a.Summary = what + " " + name + " to " + r.recipient(s.To)
-	case "call", "training", "task":
+	case lang.ActionCall, lang.ActionTraining, lang.ActionTask:
 		a.Title = s.Title.Render(&r.vm, sc)
 		a.Description = s.Description.Render(&r.vm, sc)
 		a.Topic = s.Topic.Render(&r.vm, sc)
@@ -864,7 +864,7 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		}
 		due := r.set.Schema.Calendar.Add(now, s.Due, r.loc()).UTC()
 		a.Due = &due
-		if s.Do != "task" {
+		if lang.LookupAction(s.Do).Meeting {
 			a.Duration = s.Duration
 			hours := r.set.Schema.Policy.Hours
 			if !r.set.Schema.Policy.HasHours {
@@ -874,7 +874,7 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 			a.Start = &start
 		}
 		a.Summary = s.Do + " " + strconvQuote(a.Title) + " for " + r.ownerRole(s.Owner) + ", due " + due.Format("2006-01-02")
-	case "escalate":
+	case lang.ActionEscalate:
 		a.To = str(s.To)
 		a.Owner = a.To
 		a.Reason = s.Reason.Render(&r.vm, sc)
@@ -883,13 +883,13 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		due := r.set.Schema.Calendar.Add(now, lang.DefaultDue, r.loc()).UTC()
 		a.Due = &due
 		a.Summary = "escalate to " + r.recipient(s.To) + ": " + a.Reason
-	case "notify":
+	case lang.ActionNotify:
 		a.Channel = s.Channel
 		a.Text = s.Text.Render(&r.vm, sc)
 		a.Title = a.Text
 		a.To = s.Channel
 		a.Summary = "notify " + orDefault(s.Channel, "the default channel") + ": " + a.Text
-	case "webhook":
+	case lang.ActionWebhook:
 		a.Endpoint = s.Endpoint
 		a.To = s.Endpoint
 		a.Fields = map[string]string{}
@@ -897,7 +897,7 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 			a.Fields[f.Key] = f.Text.Render(&r.vm, sc)
 		}
 		a.Summary = "webhook to " + s.Endpoint
-	case "update":
+	case lang.ActionUpdate:
 		a.Set = map[string]any{}
 		var parts []string
 		for _, f := range s.Set {

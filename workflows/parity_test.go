@@ -75,13 +75,16 @@ type outbox struct {
 }
 
 func (o *outbox) register(env *testsuite.TestWorkflowEnvironment) {
-	for _, kind := range []string{"email", "survey", "call", "training", "task", "escalate", "notify", "webhook"} {
+	for _, k := range lang.Actions {
+		if k.Activity == "" {
+			continue // the journey applies it
+		}
 		env.RegisterActivityWithOptions(func(ctx context.Context, a engine.Action) error {
 			o.mu.Lock()
 			o.keys = append(o.keys, a.Kind+" "+a.Key)
 			o.mu.Unlock()
 			return nil
-		}, activity.RegisterOptions{Name: activityName(kind)})
+		}, activity.RegisterOptions{Name: activityName(k.Name)})
 	}
 }
 

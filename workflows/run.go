@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tend-cs/tend/engine"
@@ -249,12 +248,11 @@ func (d *runDriver) reap() {
 	d.sent = keep
 }
 
-// activityName is the activity type of an action kind: email → Email.
+// activityName is the activity type of an action kind (email → Email), as
+// the registry of action kinds names it.
 func activityName(kind string) string {
-	if kind == "" {
-		return ""
-	}
-	return strings.ToUpper(kind[:1]) + kind[1:]
+	name, _ := lang.ActivityName(kind)
+	return name
 }
 
 // activity starts carrying out an action.

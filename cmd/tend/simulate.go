@@ -283,7 +283,7 @@ func detail(r lang.Record) string {
 		if r.To != "" {
 			parts = append(parts, "to "+r.To)
 		}
-		if r.Owner != "" && r.Action != "email" && r.Action != "survey" {
+		if r.Owner != "" && !lang.IsCustomerFacing(r.Action) {
 			parts = append(parts, "owner "+r.Owner)
 		}
 		if r.Due != nil {

@@ -16,45 +16,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// StepKind is what a step does.
-type StepKind int
-
-// The step kinds of SPEC 3.4.
-const (
-	KindDo StepKind = iota + 1
-	KindWait
-	KindWaitFor
-	KindIf
-	KindRepeat
-	KindStop
-)
-
-// Actions are the values of `do:`, in the order the spec lists them.
-var Actions = []string{"email", "survey", "call", "training", "task", "notify", "escalate", "webhook", "update"}
-
-// actionKeys lists each action's own keys, besides id, when and do.
-var actionKeys = map[string][]string{
-	"email":    {"to", "template", "subject", "body", "cc"},
-	"survey":   {"kind", "to", "template"},
-	"call":     {"title", "attendees", "duration", "due", "overdue", "wait", "owner"},
-	"training": {"title", "attendees", "duration", "due", "overdue", "wait", "owner", "topic"},
-	"task":     {"title", "description", "due", "overdue", "wait", "owner"},
-	"notify":   {"channel", "text"},
-	"escalate": {"to", "reason", "channel"},
-	"webhook":  {"endpoint", "body"},
-	"update":   {"set", "stage"},
-}
-
-var stepKindKeys = []string{"do", "wait", "wait_for", "if", "repeat", "stop"}
-
-// IsTask reports whether an action creates a task for a person.
-func IsTask(action string) bool {
-	return action == "call" || action == "training" || action == "task" || action == "escalate"
-}
-
-// IsCustomerFacing reports whether the contact policy applies to an action.
-func IsCustomerFacing(action string) bool { return action == "email" || action == "survey" }
-
 // DefaultDue is the due time of a task that names none.
 var DefaultDue = calendar.Duration{BusinessDays: 2}
 
@@ -381,7 +342,7 @@ func (p *pbParser) step(n tendfmt.Node, path string, depth int, noWait bool) *St
 	}
 	s := &Step{Path: path, Pos: n.Pos(), Overdue: -1, OnTimeout: -1, Then: -1, Else: -1, Steps: -1, WaitTask: true}
 	if n.Kind != yaml.MappingNode {
-		p.errs.Add(n.Pos(), "%s: step %s must be a mapping with one of %s, not %s", p.prefix, path, strings.Join(stepKindKeys, ", "), n.KindName())
+		p.errs.Add(n.Pos(), "%s: step %s must be a mapping with one of %s, not %s", p.prefix, path, strings.Join(StepNames(), ", "), n.KindName())
 		return nil
 	}
 	// Find the step's kind first, so unknown keys are judged against it.
@@ -390,15 +351,15 @@ func (p *pbParser) step(n tendfmt.Node, path string, depth int, noWait bool) *St
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		raw[n.Content[i].Value] = tendfmt.Node{Node: n.Content[i+1], File: n.File}
 	}
-	_, hasDo := raw["do"]
+	_, hasDo := raw[StepDo]
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i].Value
-		if k == "wait" && hasDo {
+		if k == StepWait && hasDo {
 			continue // with do, wait is the task's flag (wait: false), not a wait step
 		}
-		if slices.Contains(stepKindKeys, k) {
+		if LookupStep(k) != nil {
 			if kindKey != "" {
-				p.errs.Add(tendfmt.Node{Node: n.Content[i], File: n.File}.Pos(), "%s: step %s has both %s and %s; a step has exactly one of %s", p.prefix, path, kindKey, k, strings.Join(stepKindKeys, ", "))
+				p.errs.Add(tendfmt.Node{Node: n.Content[i], File: n.File}.Pos(), "%s: step %s has both %s and %s; a step has exactly one of %s", p.prefix, path, kindKey, k, strings.Join(StepNames(), ", "))
 				return nil
 			}
 			kindKey = k
@@ -427,25 +388,23 @@ func (p *pbParser) step(n tendfmt.Node, path string, depth int, noWait bool) *St
 		p.pb.steps[s.ID] = s
 	}
 	if kindKey == "" {
-		p.errs.Add(n.Pos(), "%s: missing the step's kind: one of %s%s", where, strings.Join(stepKindKeys, ", "), p.kindHint(raw))
+		p.errs.Add(n.Pos(), "%s: missing the step's kind: one of %s%s", where, strings.Join(StepNames(), ", "), p.kindHint(raw))
 		return nil
 	}
-	allowed := []string{"id", "when", kindKey}
-	var action string
-	switch kindKey {
-	case "do":
-		a, ok := raw["do"].Str(where+": do", p.errs)
+	kind := LookupStep(kindKey)
+	allowed := append([]string{"id", "when", kindKey}, kind.Keys...)
+	var action *ActionSpec
+	if kind.Kind == KindDo {
+		do := raw[StepDo]
+		a, ok := do.Str(where+": "+StepDo, p.errs)
 		if !ok {
 			return nil
 		}
-		if _, known := actionKeys[a]; !known {
-			p.errs.Add(raw["do"].Pos(), "%s: unknown action %s%s", where, a, tendfmt.HintOf("actions", a, Actions))
+		if action = LookupAction(a); action == nil {
+			p.errs.Add(do.Pos(), "%s: unknown action %s%s", where, a, tendfmt.HintOf("actions", a, ActionNames()))
 			return nil
 		}
-		action = a
-		allowed = append(allowed, actionKeys[a]...)
-	case "if":
-		allowed = append(allowed, "then", "else")
+		allowed = append(allowed, action.Keys...)
 	}
 	f := n.Fields(where, allowed, p.errs)
 	var unknown []string
@@ -458,34 +417,30 @@ func (p *pbParser) step(n tendfmt.Node, path string, depth int, noWait bool) *St
 	if w, ok := f["when"]; ok {
 		s.When = p.expr(p.run, w.Value, where+": when", wantBool, 0)
 	}
-	switch kindKey {
-	case "do":
-		s.Kind, s.Do = KindDo, action
-		p.action(s, f, where, depth, noWait)
-	case "wait":
-		s.Kind = KindWait
-		if noWait {
-			p.errs.Add(f["wait"].Key.Pos(), "%s: overdue steps run at once and cannot wait", where)
-		}
-		s.Wait = p.duration(f["wait"].Value, where+": wait")
-	case "wait_for":
-		s.Kind = KindWaitFor
-		if noWait {
-			p.errs.Add(f["wait_for"].Key.Pos(), "%s: overdue steps run at once and cannot wait_for", where)
-		}
-		wf := f["wait_for"].Value
+	s.Kind = kind.Kind
+	own := f[kindKey]            // the kind's key and its value
+	at := where + ": " + kindKey // in messages: "step x: repeat", "step x: repeat.times"
+	if noWait && kind.Waits {
+		p.errs.Add(own.Key.Pos(), "%s: overdue steps run at once and cannot %s", where, kindKey)
+	}
+	switch kind.Kind {
+	case KindDo:
+		s.Do = action.Name
+		p.action(s, action, f, where, depth, noWait)
+	case KindWait:
+		s.Wait = p.duration(own.Value, at)
+	case KindWaitFor:
+		wf := own.Value
 		if wf.Kind == yaml.ScalarNode {
-			p.errs.Add(wf.Pos(), "%s: wait_for takes a mapping: {until: <condition>, timeout: 14d, on_timeout: [steps]}", where)
+			p.errs.Add(wf.Pos(), "%s takes a mapping: {until: <condition>, timeout: 14d, on_timeout: [steps]}", at)
 			return s
 		}
-		wff := wf.Fields(where+": wait_for", []string{"until", "timeout", "on_timeout"}, p.errs)
+		wff := p.body(kind, wf, at)
 		if u, ok := wff["until"]; ok {
-			s.Until = p.expr(p.run, u.Value, where+": wait_for.until", wantBool, 0)
-		} else if wff != nil && !misspelled(tendfmt.MappingKeys(wf), "until") {
-			p.errs.Add(wf.Pos(), "%s: wait_for needs until", where)
+			s.Until = p.expr(p.run, u.Value, at+".until", wantBool, 0)
 		}
 		if t, ok := wff["timeout"]; ok {
-			s.Timeout = p.duration(t.Value, where+": wait_for.timeout")
+			s.Timeout = p.duration(t.Value, at+".timeout")
 		}
 		if o, ok := wff["on_timeout"]; ok {
 			if _, hasTimeout := wff["timeout"]; !hasTimeout {
@@ -493,55 +448,63 @@ func (p *pbParser) step(n tendfmt.Node, path string, depth int, noWait bool) *St
 			}
 			s.OnTimeout = p.newBlock(o.Value, path+".on_timeout", depth, false)
 		}
-	case "if":
-		s.Kind = KindIf
-		s.Cond = p.expr(p.run, f["if"].Value, where+": if", wantBool, 0)
+	case KindIf:
+		s.Cond = p.expr(p.run, own.Value, at, wantBool, 0)
 		if t, ok := f["then"]; ok {
 			s.Then = p.newBlock(t.Value, path+".then", depth, noWait)
 		} else if !misspelled(unknown, "then") {
-			p.errs.Add(f["if"].Key.Pos(), "%s: if needs then", where)
+			p.errs.Add(own.Key.Pos(), "%s needs then", at)
 		}
 		if e, ok := f["else"]; ok {
 			s.Else = p.newBlock(e.Value, path+".else", depth, noWait)
 		}
-	case "repeat":
-		s.Kind = KindRepeat
-		if noWait {
-			p.errs.Add(f["repeat"].Key.Pos(), "%s: overdue steps run at once and cannot repeat", where)
-		}
-		rf := f["repeat"].Value.Fields(where+": repeat", []string{"every", "times", "until", "steps"}, p.errs)
-		rkeys := tendfmt.MappingKeys(f["repeat"].Value)
+	case KindRepeat:
+		rf := p.body(kind, own.Value, at)
+		rkeys := tendfmt.MappingKeys(own.Value)
 		if e, ok := rf["every"]; ok {
-			s.Every = p.duration(e.Value, where+": repeat.every")
-		} else if rf != nil && !misspelled(rkeys, "every") {
-			p.errs.Add(f["repeat"].Value.Pos(), "%s: repeat needs every", where)
+			s.Every = p.duration(e.Value, at+".every")
 		}
 		if t, ok := rf["times"]; ok {
-			if v, ok := t.Value.Int(where+": repeat.times", p.errs); ok {
+			if v, ok := t.Value.Int(at+".times", p.errs); ok {
 				if v < 1 || v > 1000 {
-					p.errs.Add(t.Value.Pos(), "%s: repeat.times must be between 1 and 1000, not %d", where, v)
+					p.errs.Add(t.Value.Pos(), "%s.times must be between 1 and 1000, not %d", at, v)
 				}
 				s.Times = v
 			}
 		}
 		if u, ok := rf["until"]; ok {
-			s.RepeatUntil = p.expr(p.run, u.Value, where+": repeat.until", wantBool, 0)
+			s.RepeatUntil = p.expr(p.run, u.Value, at+".until", wantBool, 0)
 		}
 		_, hasTimes := rf["times"]
 		_, hasUntil := rf["until"]
 		if rf != nil && !hasTimes && !hasUntil && !misspelled(rkeys, "times") && !misspelled(rkeys, "until") {
-			p.errs.Add(f["repeat"].Value.Pos(), "%s: repeat needs times or until, or it never ends", where)
+			p.errs.Add(own.Value.Pos(), "%s needs times or until, or it never ends", at)
 		}
 		if b, ok := rf["steps"]; ok {
 			s.Steps = p.newBlock(b.Value, path+".steps", depth, false)
-		} else if rf != nil && !misspelled(rkeys, "steps") {
-			p.errs.Add(f["repeat"].Value.Pos(), "%s: repeat needs steps", where)
 		}
-	case "stop":
-		s.Kind = KindStop
-		s.StopReason = p.text(f["stop"].Value, where+": stop")
+	case KindStop:
+		s.StopReason = p.text(own.Value, at)
 	}
 	return s
+}
+
+// body reads the mapping a wait_for or repeat key holds (at names it, as
+// "step x: repeat"): its keys are the kind's Body, and each of its Required
+// keys that is missing is reported, unless an unknown key there is a
+// misspelling of it.
+func (p *pbParser) body(kind *StepSpec, n tendfmt.Node, at string) map[string]tendfmt.Field {
+	f := n.Fields(at, kind.Body, p.errs)
+	if f == nil {
+		return nil
+	}
+	keys := tendfmt.MappingKeys(n)
+	for _, k := range kind.Required {
+		if _, ok := f[k]; !ok && !misspelled(keys, k) {
+			p.errs.Add(n.Pos(), "%s needs %s", at, k)
+		}
+	}
+	return f
 }
 
 // misspelled reports whether the current step has an unknown key that is
@@ -558,14 +521,14 @@ func misspelled(unknown []string, key string) bool {
 // kindHint explains a step with no kind key, for example a misspelled `do`.
 func (p *pbParser) kindHint(raw map[string]tendfmt.Node) string {
 	for _, k := range sortedKeys(raw) {
-		if m := tendfmt.Suggest(k, stepKindKeys); m != "" && k != "id" && k != "when" {
+		if m := tendfmt.Suggest(k, StepNames()); m != "" && k != "id" && k != "when" {
 			return "; did you mean " + m + " instead of " + k + "?"
 		}
 	}
 	return ""
 }
 
-func (p *pbParser) action(s *Step, f map[string]tendfmt.Field, where string, depth int, noWait bool) {
+func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Field, where string, depth int, noWait bool) {
 	unknown := p.unknown // nested steps (overdue) overwrite p.unknown
 	get := func(k string) (tendfmt.Node, bool) { v, ok := f[k]; return v.Value, ok }
 	if v, ok := get("to"); ok {
@@ -600,7 +563,7 @@ func (p *pbParser) action(s *Step, f map[string]tendfmt.Field, where string, dep
 		dst **Text
 	}{{"subject", &s.Subject}, {"body", &s.Body}, {"title", &s.Title}, {"description", &s.Description},
 		{"topic", &s.Topic}, {"reason", &s.Reason}, {"text", &s.Text}} {
-		if v, ok := get(k.key); ok && (s.Do != "webhook" || k.key != "body") {
+		if v, ok := get(k.key); ok && (s.Do != ActionWebhook || k.key != "body") {
 			*k.dst = p.text(v, where+": "+k.key)
 		}
 	}
@@ -620,16 +583,16 @@ func (p *pbParser) action(s *Step, f map[string]tendfmt.Field, where string, dep
 			p.errs.Add(v.Pos(), "%s: a meeting of %s does not fit in a working day", where, d)
 		}
 		s.Duration = d.Fixed
-	} else if s.Do == "call" || s.Do == "training" {
+	} else if action.Meeting {
 		s.Duration = 30 * time.Minute
 	}
-	if IsTask(s.Do) {
+	if action.Task {
 		s.Due = DefaultDue
 	}
 	if v, ok := get("due"); ok {
 		s.Due = p.duration(v, where+": due")
 	}
-	if noWait || s.Do == "escalate" {
+	if noWait || s.Do == ActionEscalate { // an escalation never holds the run
 		s.WaitTask = false
 	}
 	if v, ok := get("wait"); ok {
@@ -664,7 +627,7 @@ func (p *pbParser) action(s *Step, f map[string]tendfmt.Field, where string, dep
 			s.Endpoint = e
 		}
 	}
-	if s.Do == "webhook" {
+	if s.Do == ActionWebhook { // its body is a mapping of texts
 		if v, ok := get("body"); ok {
 			for _, fe := range tendfmt.OrderedFields(v, where+": body", p.errs) {
 				txt, ok := fe.Value.ScalarText(where+": body."+fe.Key.Value, p.errs)
@@ -704,36 +667,24 @@ func (p *pbParser) action(s *Step, f map[string]tendfmt.Field, where string, dep
 		}
 		p.errs.Add(s.Pos, "%s: do: %s needs %s", where, s.Do, strings.Join(keys, " or "))
 	}
-	switch s.Do {
-	case "email":
+	for _, keys := range action.Needs {
+		missing(keys...)
+	}
+	if s.Do == ActionEmail {
 		if s.Template == nil {
 			if _, ok := f["template"]; !ok {
 				_, hasS := f["subject"]
 				_, hasB := f["body"]
 				if !hasS || !hasB {
-					p.errs.Add(s.Pos, "%s: do: email needs a template, or both subject and body", where)
+					p.errs.Add(s.Pos, "%s: do: %s needs a template, or both subject and body", where, s.Do)
 				}
 			}
 		}
 		if s.To == nil {
 			if _, ok := f["to"]; !ok && p.schema.Attr("contact_email") == nil {
-				p.errs.Add(s.Pos, "%s: do: email needs to: the schema has no contact_email attribute to default to", where)
+				p.errs.Add(s.Pos, "%s: do: %s needs to: the schema has no contact_email attribute to default to", where, s.Do)
 			}
 		}
-	case "survey":
-		missing("kind")
-		missing("template")
-	case "call", "training", "task":
-		missing("title")
-	case "notify":
-		missing("text")
-	case "escalate":
-		missing("to")
-		missing("reason")
-	case "webhook":
-		missing("endpoint")
-	case "update":
-		missing("set", "stage")
 	}
 }
 

@@ -15,7 +15,7 @@ func TestSuggest(t *testing.T) {
 		want  string
 	}{
 		{"helth", []string{"health", "seats", "name"}, "health"},
-		{"emial", lang.Actions, "email"}, // a transposition is one edit
+		{"emial", lang.ActionNames(), "email"}, // a transposition is one edit
 		{"titel", []string{"title", "due"}, "title"},
 		{"nmae", []string{"name", "seats"}, "name"},
 		{"HEALTH", []string{"health"}, "health"},
