@@ -18,29 +18,16 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/engine/calendar"
+	"github.com/tend-cs/tend/engine/lang"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 )
 
-// Activity type names, one per action kind, as Register registers them.
-// Workflows schedule activities by these names.
-var names = map[string]string{
-	"email":    "Email",
-	"survey":   "Survey",
-	"call":     "Call",
-	"training": "Training",
-	"task":     "Task",
-	"escalate": "Escalate",
-	"notify":   "Notify",
-	"webhook":  "Webhook",
-}
-
 // Name returns the activity type that carries out actions of kind, and
-// false for kinds that are not activities (update).
-func Name(kind string) (string, bool) {
-	n, ok := names[kind]
-	return n, ok
-}
+// false for kinds that are not activities (update). The names are those of
+// the registry of action kinds (lang.Actions); workflows schedule
+// activities by them.
+func Name(kind string) (string, bool) { return lang.ActivityName(kind) }
 
 // Types of the non-retryable ApplicationErrors the activities return.
 const (
@@ -224,22 +211,28 @@ func checkURL(s string) error {
 }
 
 // Register registers every activity on r (a worker, or a test
-// environment) under its fixed name.
+// environment) under its fixed name, one per action of lang.Actions that
+// an activity carries out.
 func (a *Activities) Register(r worker.ActivityRegistry) {
-	for _, x := range []struct {
-		kind string
-		fn   func(context.Context, engine.Action) (Result, error)
-	}{
-		{"email", a.Email},
-		{"survey", a.Survey},
-		{"call", a.Call},
-		{"training", a.Training},
-		{"task", a.Task},
-		{"escalate", a.Escalate},
-		{"notify", a.Notify},
-		{"webhook", a.Webhook},
-	} {
-		r.RegisterActivityWithOptions(x.fn, activity.RegisterOptions{Name: names[x.kind]})
+	fns := map[string]func(context.Context, engine.Action) (Result, error){
+		lang.ActionEmail:    a.Email,
+		lang.ActionSurvey:   a.Survey,
+		lang.ActionCall:     a.Call,
+		lang.ActionTraining: a.Training,
+		lang.ActionTask:     a.Task,
+		lang.ActionEscalate: a.Escalate,
+		lang.ActionNotify:   a.Notify,
+		lang.ActionWebhook:  a.Webhook,
+	}
+	for _, k := range lang.Actions {
+		if k.Activity == "" {
+			continue // the journey applies it
+		}
+		fn, ok := fns[k.Name]
+		if !ok {
+			panic("activities: no activity carries out do: " + k.Name)
+		}
+		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: k.Activity})
 	}
 }
 

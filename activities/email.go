@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	gomail "github.com/wneessen/go-mail"
 )
 
@@ -28,7 +29,7 @@ func (a *Activities) sendMessage(ctx context.Context, act engine.Action) (Result
 		return Result{}, permanent(ErrTypeInvalidAddress, "%s has no recipient: to is empty", act.Kind)
 	}
 	m := a.newMsg(act, to, cc, act.Subject)
-	if act.Kind == "survey" && act.Survey != "" {
+	if act.Kind == lang.ActionSurvey && act.Survey != "" {
 		m.SetGenHeader("X-Tend-Survey", headerValue(act.Survey))
 	}
 	m.SetBodyString(gomail.TypeTextPlain, act.Body)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // maxNameLen keeps outbox names, with extension and the temporary
@@ -117,13 +118,13 @@ func outboxRecord(act engine.Action) record {
 		Step: act.Step, Occurrence: act.Occurrence, Summary: act.Summary,
 	}
 	switch act.Kind {
-	case "task":
+	case lang.ActionTask:
 		r.Owner, r.Title, r.Description, r.Due = act.Owner, act.Title, act.Description, act.Due
-	case "escalate":
+	case lang.ActionEscalate:
 		r.To, r.Title, r.Reason, r.Due, r.Channel = act.To, act.Title, act.Reason, act.Due, act.Channel
-	case "notify":
+	case lang.ActionNotify:
 		r.Channel, r.Text = act.Channel, act.Text
-	case "webhook":
+	case lang.ActionWebhook:
 		r.Endpoint, r.Fields = act.Endpoint, act.Fields
 	}
 	return r

@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/tend-cs/tend/control"
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // Reasons of tend_events_rejected_total.
@@ -151,7 +151,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, body []byte)
 // every event without one. A body that is not a batch at all gives nil
 // events and one error; otherwise errs lists every problem of every event,
 // by index and field (nothing may be sent then).
-func (s *Server) prepare(r *http.Request, body []byte, schema *engine.Schema, now time.Time) ([]*engine.Event, control.EventErrors) {
+func (s *Server) prepare(r *http.Request, body []byte, schema *lang.Schema, now time.Time) ([]*lang.Event, control.EventErrors) {
 	events, errs, err := control.DecodeBatch(body, control.DecodeOptions{Now: now})
 	if err != nil {
 		return nil, control.EventErrors{{Message: err.Error()}}
@@ -165,7 +165,7 @@ func (s *Server) prepare(r *http.Request, body []byte, schema *engine.Schema, no
 	// control.Check is given only the events that decoded, and its
 	// problems are mapped back to their indexes; a problem the decoder
 	// already reported for a field (a bad at, say) is not reported twice.
-	var decoded []*engine.Event
+	var decoded []*lang.Event
 	var index []int
 	for i, ev := range events {
 		if ev != nil {

@@ -17,7 +17,7 @@ import (
 	"github.com/tend-cs/tend/api"
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/devserver"
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/internal/zlog"
 	"github.com/tend-cs/tend/workflows"
 )
@@ -230,7 +230,7 @@ func TestRateLimit(t *testing.T) {
 	// A stopped clock: the limiter never refills, so the test needs no
 	// waiting and cannot flake.
 	now := time.Now()
-	srv, err := api.New(api.Options{Client: env.cl, Set: func() *engine.Set { return mustSet(t) }, Tokens: tokens,
+	srv, err := api.New(api.Options{Client: env.cl, Set: func() *lang.Set { return mustSet(t) }, Tokens: tokens,
 		RateLimit: 2, Now: func() time.Time { return now }, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +269,7 @@ func TestRateLimit(t *testing.T) {
 // TestUnavailable: with Temporal unreachable, events are a 503 with
 // Retry-After and nothing sent, reads fail fast, and /healthz says so.
 func TestUnavailable(t *testing.T) {
-	srv, err := api.New(api.Options{Client: unreachableClient(t), Set: func() *engine.Set { return mustSet(t) },
+	srv, err := api.New(api.Options{Client: unreachableClient(t), Set: func() *lang.Set { return mustSet(t) },
 		Tokens: tokens, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +321,7 @@ func FuzzPostEvents(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	set := mustSet(f)
-	srv, err := api.New(api.Options{Client: unreachableClient(f), Set: func() *engine.Set { return set },
+	srv, err := api.New(api.Options{Client: unreachableClient(f), Set: func() *lang.Set { return set },
 		Tokens: tokens, MaxBody: 64 << 10, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		f.Fatal(err)
@@ -381,7 +381,7 @@ func TestServerStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	a, err := api.New(api.Options{Client: c, Set: func() *engine.Set { return mustSet(t) }, Tokens: tokens, Registry: prometheus.NewRegistry()})
+	a, err := api.New(api.Options{Client: c, Set: func() *lang.Set { return mustSet(t) }, Tokens: tokens, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}

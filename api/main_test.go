@@ -26,7 +26,7 @@ import (
 	"github.com/tend-cs/tend/config"
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/devserver"
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/internal/zlog"
 	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/node"
@@ -90,7 +90,7 @@ func TestMain(m *testing.M) {
 }
 
 // shippedSet loads ../playbooks once.
-var shippedSet = sync.OnceValues(func() (*engine.Set, error) {
+var shippedSet = sync.OnceValues(func() (*lang.Set, error) {
 	set, errs, err := load.Set(playbooksDir)
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ var shippedSet = sync.OnceValues(func() (*engine.Set, error) {
 	return set, nil
 })
 
-func mustSet(tb testing.TB) *engine.Set {
+func mustSet(tb testing.TB) *lang.Set {
 	tb.Helper()
 	set, err := shippedSet()
 	if err != nil {
@@ -160,7 +160,7 @@ func startEnv() error {
 	if err != nil {
 		return err
 	}
-	env.api, err = api.New(api.Options{Client: env.cl, Set: func() *engine.Set { return set },
+	env.api, err = api.New(api.Options{Client: env.cl, Set: func() *lang.Set { return set },
 		Tokens: tokens, SigningSecrets: secrets, Logger: logger(), Registry: env.reg})
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/tend-cs/tend/control"
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // MaxRunsLimit is the largest limit GET /v1/runs takes.
@@ -92,7 +92,7 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, _ []byte) {
 		return
 	}
 	id := r.PathValue("id")
-	if err := engine.CheckCustomerID(id); err != nil {
+	if err := lang.CheckCustomerID(id); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -286,7 +286,7 @@ type TriggerInfo struct {
 }
 
 // Playbooks lists the playbooks of a set, as GET /v1/playbooks does.
-func Playbooks(set *engine.Set) []PlaybookInfo {
+func Playbooks(set *lang.Set) []PlaybookInfo {
 	out := make([]PlaybookInfo, 0, len(set.Playbooks))
 	for _, pb := range set.Playbooks {
 		p := PlaybookInfo{
@@ -316,7 +316,7 @@ func Playbooks(set *engine.Set) []PlaybookInfo {
 	return out
 }
 
-func src(e *engine.Expr) string {
+func src(e *lang.Expr) string {
 	if e == nil {
 		return ""
 	}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/tend-cs/tend/api"
 	"github.com/tend-cs/tend/control"
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/workflows"
 )
 
@@ -348,7 +348,7 @@ func TestServeDrains(t *testing.T) {
 }
 
 func TestNewOptions(t *testing.T) {
-	set := func() *engine.Set { return nil }
+	set := func() *lang.Set { return nil }
 	cl := unreachableClient(t)
 	for _, tt := range []struct {
 		name string
@@ -387,7 +387,7 @@ func TestNewOptions(t *testing.T) {
 // or a body.
 func TestRequestLog(t *testing.T) {
 	var buf syncBuffer
-	srv, err := api.New(api.Options{Client: unreachableClient(t), Set: func() *engine.Set { return mustSet(t) },
+	srv, err := api.New(api.Options{Client: unreachableClient(t), Set: func() *lang.Set { return mustSet(t) },
 		Tokens: tokens[:1], SigningSecrets: secrets[:1], Logger: zerolog.New(&buf), Registry: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)

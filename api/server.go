@@ -23,7 +23,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/time/rate"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // DefaultMaxBody is the largest request body the API reads when
@@ -56,7 +56,7 @@ type Options struct {
 	// Set returns the current playbook set: its schema validates events,
 	// and GET /v1/playbooks lists its playbooks. It is required; it may
 	// return nil while no set is loaded, and then those endpoints answer 503.
-	Set func() *engine.Set
+	Set func() *lang.Set
 	// Tokens are the bearer tokens, all valid at once (for rotation).
 	Tokens []string
 	// SigningSecrets are the HMAC-SHA256 secrets of signed requests, all

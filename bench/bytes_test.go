@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/control"
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/workflows"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -44,8 +44,8 @@ func TestJourneyHistoryBytes(t *testing.T) {
 	c := s.client
 	cust := fmt.Sprintf("bytes-%x", time.Now().UnixNano()%(1<<32))
 	now := time.Now().UTC()
-	evs := []*engine.Event{
-		{ID: cust + "-profile", Type: engine.EventCustomerUpdated, Customer: cust, At: now, Attributes: map[string]any{
+	evs := []*lang.Event{
+		{ID: cust + "-profile", Type: lang.EventCustomerUpdated, Customer: cust, At: now, Attributes: map[string]any{
 			"name": "Globex", "segment": "mid-market", "seats": 40, "csm": "ana@vendor.example",
 			"manager": "max@vendor.example", "ae": "riley@vendor.example", "contact_email": "admin@globex.example",
 			"timezone": "Europe/London", "health": 82, "renewal_date": now.AddDate(1, 0, 0).Format(time.RFC3339),
@@ -54,7 +54,7 @@ func TestJourneyHistoryBytes(t *testing.T) {
 			Data: map[string]any{"plan": "pro", "arr": 24000}},
 	}
 	for _, ev := range evs {
-		if err := control.SendEvents(ctx, c, []*engine.Event{ev}); err != nil {
+		if err := control.SendEvents(ctx, c, []*lang.Event{ev}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/tend-cs/tend/activities"
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/workflows"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -126,10 +127,10 @@ func measureKind(t *testing.T, c client.Client, kc kindCase, nonce string) kindR
 // for the run to complete and the journey to hear of it, and returns both
 // histories.
 func runTend(ctx context.Context, t *testing.T, c client.Client, kc kindCase, cust string) (run, journey []*historypb.HistoryEvent) {
-	ev := &engine.Event{ID: cust + "-trigger", Type: kc.event, Customer: cust, At: time.Now(), Attributes: map[string]any{
+	ev := &lang.Event{ID: cust + "-trigger", Type: kc.event, Customer: cust, At: time.Now(), Attributes: map[string]any{
 		"name": "Acme", "csm": "jo@vendor.example", "manager": "max@vendor.example",
 		"contact_email": "it@" + cust + ".example", "health": 20}}
-	if err := control.SendEvents(ctx, c, []*engine.Event{ev}); err != nil {
+	if err := control.SendEvents(ctx, c, []*lang.Event{ev}); err != nil {
 		t.Fatal(err)
 	}
 	runID := engine.RunID(kc.playbook, cust, 1)
@@ -145,7 +146,7 @@ func runTend(ctx context.Context, t *testing.T, c client.Client, kc kindCase, cu
 			return true, ""
 		})
 		if kc.then == "taskevent" {
-			if err := control.SendEvents(ctx, c, []*engine.Event{engine.CompleteTaskEvent(cust, task, "done", time.Now())}); err != nil {
+			if err := control.SendEvents(ctx, c, []*lang.Event{engine.CompleteTaskEvent(cust, task, "done", time.Now())}); err != nil {
 				t.Fatal(err)
 			}
 		} else if _, err := control.CompleteTask(ctx, c, task, "done", time.Now()); err != nil {
@@ -159,9 +160,9 @@ func runTend(ctx context.Context, t *testing.T, c client.Client, kc kindCase, cu
 			}
 			return strings.HasPrefix(v.Waiting, "waiting for"), v.Waiting
 		})
-		up := &engine.Event{ID: cust + "-healthy", Type: engine.EventCustomerUpdated, Customer: cust, At: time.Now(),
+		up := &lang.Event{ID: cust + "-healthy", Type: lang.EventCustomerUpdated, Customer: cust, At: time.Now(),
 			Attributes: map[string]any{"health": 80}}
-		if err := control.SendEvents(ctx, c, []*engine.Event{up}); err != nil {
+		if err := control.SendEvents(ctx, c, []*lang.Event{up}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -216,7 +217,7 @@ func runHand(ctx context.Context, c client.Client, kc kindCase, cust string) ([]
 		if err != nil {
 			return nil, err
 		}
-		ev := engine.Event{ID: cust + "-signal", Type: engine.EventCustomerUpdated, Customer: cust, At: time.Now(),
+		ev := lang.Event{ID: cust + "-signal", Type: lang.EventCustomerUpdated, Customer: cust, At: time.Now(),
 			Attributes: map[string]any{"health": 80}}
 		if kc.then == "task" || kc.then == "taskevent" {
 			ev = *engine.CompleteTaskEvent(cust, "task", "done", time.Now())
@@ -255,7 +256,7 @@ func HandKind(ctx workflow.Context, in handInput) error {
 		state = "waiting"
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
-			var ev engine.Event
+			var ev lang.Event
 			c.Receive(ctx, &ev)
 		})
 		sel.AddFuture(timer, func(workflow.Future) {})

@@ -11,6 +11,7 @@ import (
 	"github.com/tend-cs/tend/activities"
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/workflows"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -43,9 +44,9 @@ func TestLongRunContinuesAsNew(t *testing.T) {
 	c := s.client
 	cust := fmt.Sprintf("long-%x", time.Now().UnixNano()%(1<<32))
 	runID := engine.RunID("long", cust, 1)
-	start := &engine.Event{ID: cust + "-start", Type: "bench.long", Customer: cust, At: time.Now(),
+	start := &lang.Event{ID: cust + "-start", Type: "bench.long", Customer: cust, At: time.Now(),
 		Attributes: map[string]any{"name": "Acme", "health": 0}}
-	if err := control.SendEvents(ctx, c, []*engine.Event{start}); err != nil {
+	if err := control.SendEvents(ctx, c, []*lang.Event{start}); err != nil {
 		t.Fatal(err)
 	}
 	poll(t, time.Minute, runID+" to wait", func() (bool, string) {
@@ -66,9 +67,9 @@ func TestLongRunContinuesAsNew(t *testing.T) {
 	for from := 0; from < total; from += longChunk {
 		to := min(from+longChunk, total)
 		err := parallel(to-from, func(i int) error {
-			ev := &engine.Event{ID: fmt.Sprintf("%s-%d", cust, from+i), Type: engine.EventCustomerUpdated, Customer: cust,
+			ev := &lang.Event{ID: fmt.Sprintf("%s-%d", cust, from+i), Type: lang.EventCustomerUpdated, Customer: cust,
 				At: time.Now(), Attributes: map[string]any{"health": float64((from + i) % 99)}}
-			return control.SendEvents(ctx, c, []*engine.Event{ev})
+			return control.SendEvents(ctx, c, []*lang.Event{ev})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -81,9 +82,9 @@ func TestLongRunContinuesAsNew(t *testing.T) {
 			return jv.Stats.Applied >= to+1, fmt.Sprintf("%+v", jv.Stats)
 		})
 	}
-	last := &engine.Event{ID: cust + "-recovered", Type: engine.EventCustomerUpdated, Customer: cust, At: time.Now(),
+	last := &lang.Event{ID: cust + "-recovered", Type: lang.EventCustomerUpdated, Customer: cust, At: time.Now(),
 		Attributes: map[string]any{"health": 100}}
-	if err := control.SendEvents(ctx, c, []*engine.Event{last}); err != nil {
+	if err := control.SendEvents(ctx, c, []*lang.Event{last}); err != nil {
 		t.Fatal(err)
 	}
 	var res workflows.RunResult
@@ -267,9 +268,9 @@ func TestBurstWhileWorkerDown(t *testing.T) {
 		_ = c.TerminateWorkflow(context.Background(), runID, "", "end of TestBurstWhileWorkerDown")
 	}()
 	n := startNode(t, s, "testdata/long", outbox, workflows.Options{}, worker.Options{})
-	start := &engine.Event{ID: cust + "-start", Type: "bench.long", Customer: cust, At: time.Now(),
+	start := &lang.Event{ID: cust + "-start", Type: "bench.long", Customer: cust, At: time.Now(),
 		Attributes: map[string]any{"name": "Acme", "health": 0}}
-	if err := control.SendEvents(ctx, c, []*engine.Event{start}); err != nil {
+	if err := control.SendEvents(ctx, c, []*lang.Event{start}); err != nil {
 		t.Fatal(err)
 	}
 	poll(t, time.Minute, runID+" to wait", func() (bool, string) {
@@ -282,9 +283,9 @@ func TestBurstWhileWorkerDown(t *testing.T) {
 	n.Stop()
 	total := *flagBurst
 	err := parallel(total, func(i int) error {
-		ev := &engine.Event{ID: fmt.Sprintf("%s-%d", cust, i), Type: engine.EventCustomerUpdated, Customer: cust,
+		ev := &lang.Event{ID: fmt.Sprintf("%s-%d", cust, i), Type: lang.EventCustomerUpdated, Customer: cust,
 			At: time.Now(), Attributes: map[string]any{"health": float64(i % 99)}}
-		return control.SendEvents(ctx, c, []*engine.Event{ev})
+		return control.SendEvents(ctx, c, []*lang.Event{ev})
 	})
 	if err != nil {
 		t.Fatal(err)

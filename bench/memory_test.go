@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/control"
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/workflows"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/worker"
@@ -42,8 +42,8 @@ func BenchmarkIdleJourneys(b *testing.B) {
 	total := *flagIdle
 	s := server(b)
 	var started atomic.Int64
-	wo := workflows.Options{OnRecord: func(r engine.Record) {
-		if r.Kind == engine.RecRunStarted {
+	wo := workflows.Options{OnRecord: func(r lang.Record) {
+		if r.Kind == lang.RecRunStarted {
 			started.Add(1)
 		}
 	}}
@@ -62,9 +62,9 @@ func BenchmarkIdleJourneys(b *testing.B) {
 	began := time.Now()
 	err := parallel(total, func(i int) error {
 		cust := fmt.Sprintf("idle-%s-%d", nonce, i)
-		ev := &engine.Event{ID: cust + "-signed", Type: "contract.signed", Customer: cust, At: time.Now(),
+		ev := &lang.Event{ID: cust + "-signed", Type: "contract.signed", Customer: cust, At: time.Now(),
 			Attributes: map[string]any{"name": "Acme", "contact_email": "it@" + cust + ".example"}, Data: map[string]any{"plan": "pro"}}
-		return control.SendEvents(ctx, s.client, []*engine.Event{ev})
+		return control.SendEvents(ctx, s.client, []*lang.Event{ev})
 	})
 	if err != nil {
 		b.Fatal(err)

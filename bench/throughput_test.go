@@ -12,6 +12,7 @@ import (
 
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/workflows"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -182,10 +183,10 @@ func reportEvents(b *testing.B, c client.Client, ids ...string) {
 	b.ReportMetric(float64(total), "history-events/customer")
 }
 
-func signupEvents(cust string) []*engine.Event {
+func signupEvents(cust string) []*lang.Event {
 	now := time.Now()
-	return []*engine.Event{
-		{ID: cust + "-profile", Type: engine.EventCustomerUpdated, Customer: cust, At: now, Attributes: map[string]any{
+	return []*lang.Event{
+		{ID: cust + "-profile", Type: lang.EventCustomerUpdated, Customer: cust, At: now, Attributes: map[string]any{
 			"name": "Acme " + cust, "csm": "jo@vendor.example", "contact_email": "it@" + cust + ".example"}},
 		{ID: cust + "-signed", Type: "contract.signed", Customer: cust, At: now, Data: map[string]any{"plan": "pro"}},
 	}
@@ -268,7 +269,7 @@ func HandCustomer(ctx workflow.Context, customer string) error {
 	events := workflow.GetSignalChannel(ctx, workflows.SignalEvent)
 	attrs := map[string]any{}
 	for {
-		var ev engine.Event
+		var ev lang.Event
 		events.Receive(ctx, &ev)
 		maps.Copy(attrs, ev.Attributes)
 		if ev.Type == "contract.signed" {

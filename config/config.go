@@ -46,7 +46,7 @@
 // directory of the config file. The file is strict: unknown keys are errors
 // with a suggestion, YAML anchors and aliases are rejected, and the file is
 // capped at 1 MiB. Every problem is reported as file:line:col: message, as
-// an engine.ErrorList, like playbook errors.
+// a tendfmt.ErrorList, like playbook errors.
 package config
 
 import (
@@ -69,7 +69,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/tendfmt"
 	"gopkg.in/yaml.v3"
 )
 
@@ -263,7 +263,7 @@ func Load(path string) (*Config, error) {
 // empty.
 func LoadClient(path string) (*Config, error) {
 	cfg, err := Load(path)
-	var errs engine.ErrorList
+	var errs tendfmt.ErrorList
 	if err == nil || !errors.As(err, &errs) {
 		return cfg, err
 	}
@@ -342,11 +342,11 @@ type decoder struct {
 	file string
 	dir  string
 	env  func(string) (string, bool)
-	errs engine.ErrorList
+	errs tendfmt.ErrorList
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
-	d.errs.Add(engine.Pos{File: d.file, Line: n.Line, Col: n.Column}, format, args...)
+	d.errs.Add(tendfmt.Pos{File: d.file, Line: n.Line, Col: n.Column}, format, args...)
 }
 
 // parse checks that data is one YAML document without anchors or aliases
@@ -1072,7 +1072,7 @@ func hint(name string, candidates []string) string {
 	if len(candidates) == 0 {
 		return ""
 	}
-	if s := engine.Suggest(name, candidates); s != "" {
+	if s := tendfmt.Suggest(name, candidates); s != "" {
 		return "; did you mean " + s + "?"
 	}
 	return "; valid: " + strings.Join(candidates, ", ")

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/invalid/*.err from the current messages")
@@ -207,7 +207,7 @@ func TestInvalid(t *testing.T) {
 			if perr == nil {
 				t.Fatal("Parse accepted an invalid file")
 			}
-			if _, ok := perr.(engine.ErrorList); !ok {
+			if _, ok := perr.(tendfmt.ErrorList); !ok {
 				t.Errorf("error is %T, want engine.ErrorList", perr)
 			}
 			got := perr.Error() + "\n"

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/workflows"
 )
@@ -48,8 +49,8 @@ func mustJSON(t *testing.T, s string) map[string]any {
 }
 
 func TestEventID(t *testing.T) {
-	base := func() *engine.Event {
-		return &engine.Event{Type: "contract.signed", Customer: "acme", At: at("2026-01-05T15:00:00Z"),
+	base := func() *lang.Event {
+		return &lang.Event{Type: "contract.signed", Customer: "acme", At: at("2026-01-05T15:00:00Z"),
 			Attributes: mustJSON(t, `{"seats": 120, "csm": "jo@vendor.example", "tags": {"b": 1, "a": [1, 2]}}`),
 			Data:       mustJSON(t, `{"plan": "pro", "arr": 90000}`)}
 	}
@@ -57,15 +58,15 @@ func TestEventID(t *testing.T) {
 	if !strings.HasPrefix(id, "sha256:") || len(id) != len("sha256:")+32 {
 		t.Errorf("EventID = %q, want sha256: and 32 hex digits", id)
 	}
-	same := map[string]func(e *engine.Event){
-		"keys in another order": func(e *engine.Event) {
+	same := map[string]func(e *lang.Event){
+		"keys in another order": func(e *lang.Event) {
 			e.Attributes = mustJSON(t, `{"tags": {"a": [1, 2], "b": 1}, "csm": "jo@vendor.example", "seats": 120}`)
 		},
-		"the same instant in another zone": func(e *engine.Event) {
+		"the same instant in another zone": func(e *lang.Event) {
 			e.At = e.At.In(time.FixedZone("EST", -5*3600))
 		},
-		"an id already set":   func(e *engine.Event) { e.ID = "crm-1" },
-		"whole float and int": func(e *engine.Event) { e.Data["arr"] = 90000 },
+		"an id already set":   func(e *lang.Event) { e.ID = "crm-1" },
+		"whole float and int": func(e *lang.Event) { e.Data["arr"] = 90000 },
 	}
 	for name, change := range same {
 		e := base()
@@ -74,18 +75,18 @@ func TestEventID(t *testing.T) {
 			t.Errorf("%s: EventID = %s, want %s", name, got, id)
 		}
 	}
-	differ := map[string]func(e *engine.Event){
-		"type":             func(e *engine.Event) { e.Type = "contract.renewed" },
-		"customer":         func(e *engine.Event) { e.Customer = "globex" },
-		"at":               func(e *engine.Event) { e.At = e.At.Add(time.Nanosecond) },
-		"attribute value":  func(e *engine.Event) { e.Attributes["seats"] = 121 },
-		"attribute to nil": func(e *engine.Event) { e.Attributes["seats"] = nil },
-		"nested value":     func(e *engine.Event) { e.Attributes["tags"].(map[string]any)["b"] = 2 },
-		"data moved to attributes": func(e *engine.Event) {
+	differ := map[string]func(e *lang.Event){
+		"type":             func(e *lang.Event) { e.Type = "contract.renewed" },
+		"customer":         func(e *lang.Event) { e.Customer = "globex" },
+		"at":               func(e *lang.Event) { e.At = e.At.Add(time.Nanosecond) },
+		"attribute value":  func(e *lang.Event) { e.Attributes["seats"] = 121 },
+		"attribute to nil": func(e *lang.Event) { e.Attributes["seats"] = nil },
+		"nested value":     func(e *lang.Event) { e.Attributes["tags"].(map[string]any)["b"] = 2 },
+		"data moved to attributes": func(e *lang.Event) {
 			e.Attributes["plan"] = e.Data["plan"]
 			delete(e.Data, "plan")
 		},
-		"customer with a bar": func(e *engine.Event) { e.Customer, e.Type = "acme|contract.signed", "" },
+		"customer with a bar": func(e *lang.Event) { e.Customer, e.Type = "acme|contract.signed", "" },
 	}
 	for name, change := range differ {
 		e := base()
@@ -96,7 +97,7 @@ func TestEventID(t *testing.T) {
 	}
 }
 
-func shippedSchema(t testing.TB) *engine.Schema {
+func shippedSchema(t testing.TB) *lang.Schema {
 	t.Helper()
 	set, errs, err := load.Set("../playbooks")
 	if err != nil || len(errs) > 0 {
@@ -437,7 +438,7 @@ type fakeClient struct {
 
 type signalCall struct {
 	id, signal string
-	arg        *engine.Event
+	arg        *lang.Event
 	opts       client.StartWorkflowOptions
 	workflow   any
 	args       []any
@@ -449,7 +450,7 @@ func (f *fakeClient) SignalWithStartWorkflow(_ context.Context, id, signal strin
 	if f.failFor != "" && id == "customer/"+f.failFor {
 		return nil, serviceerror.NewUnavailable("connection reset")
 	}
-	f.signals = append(f.signals, signalCall{id, signal, arg.(*engine.Event), opts, wf, args})
+	f.signals = append(f.signals, signalCall{id, signal, arg.(*lang.Event), opts, wf, args})
 	return nil, nil
 }
 
@@ -480,7 +481,7 @@ func (f *fakeClient) QueryWorkflow(_ context.Context, id, runID, query string, _
 }
 
 func TestSendEvents(t *testing.T) {
-	evs := []*engine.Event{
+	evs := []*lang.Event{
 		{ID: "crm-1", Type: "contract.signed", Customer: "acme", At: at("2026-01-05T15:00:00Z")},
 		{Type: "customer.updated", Customer: "globex", At: at("2026-01-06T15:00:00Z"), Attributes: map[string]any{"health": 41}},
 	}
@@ -497,7 +498,7 @@ func TestSendEvents(t *testing.T) {
 	// Customers go concurrently: match each signal to its event.
 	slices.SortFunc(f.signals, func(a, b signalCall) int { return strings.Compare(a.arg.ID, b.arg.ID) })
 	byID := slices.Clone(evs)
-	slices.SortFunc(byID, func(a, b *engine.Event) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(byID, func(a, b *lang.Event) int { return strings.Compare(a.ID, b.ID) })
 	for i, s := range f.signals {
 		ev := byID[i]
 		if s.id != "customer/"+ev.Customer || s.opts.ID != s.id || s.signal != workflows.SignalEvent || s.arg != ev {
@@ -516,7 +517,7 @@ func TestSendEvents(t *testing.T) {
 
 	// A malformed event stops everything before anything is sent.
 	f = &fakeClient{}
-	bad := append(evs, &engine.Event{Type: "x", At: at("2026-01-05T15:00:00Z")})
+	bad := append(evs, &lang.Event{Type: "x", At: at("2026-01-05T15:00:00Z")})
 	if err := SendEvents(context.Background(), f, bad); err == nil || err.Error() != "event 3: customer: missing customer id" {
 		t.Errorf("err = %v", err)
 	}

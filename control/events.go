@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/workflows"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -33,7 +33,7 @@ const MaxLine = 1 << 20
 // type and a time. The error names the missing field. Whether the type and
 // attributes fit the schema is the journey's business: the workers hold the
 // playbooks.
-func CheckEvent(ev *engine.Event) error {
+func CheckEvent(ev *lang.Event) error {
 	switch {
 	case ev == nil:
 		return errors.New("missing event")
@@ -41,7 +41,7 @@ func CheckEvent(ev *engine.Event) error {
 		return errors.New("customer: missing customer id")
 	case ev.Type == "":
 		return errors.New("type: missing event type")
-	case ev.Type == engine.EventDaily:
+	case ev.Type == lang.EventDaily:
 		return errors.New("type: daily is a trigger, not an event type")
 	case ev.At.IsZero():
 		return errors.New("at: missing time")
@@ -52,7 +52,7 @@ func CheckEvent(ev *engine.Event) error {
 // EventID is the id given to an event sent without one: a hash of its type,
 // customer, time, attributes and data, so that sending the same event twice
 // delivers it once.
-func EventID(ev *engine.Event) string {
+func EventID(ev *lang.Event) string {
 	// encoding/json writes map keys in sorted order, at every depth, so
 	// the body is canonical.
 	body, err := json.Marshal(struct {
@@ -74,7 +74,7 @@ func EventID(ev *engine.Event) string {
 // gives an id to those without one (EventID), and hands each to its
 // customer's journey with Send's defaults. It does not check events
 // against the schema: callers that take events from people do (Check).
-func SendEvents(ctx context.Context, c client.Client, events []*engine.Event) error {
+func SendEvents(ctx context.Context, c client.Client, events []*lang.Event) error {
 	for i, ev := range events {
 		if err := CheckEvent(ev); err != nil {
 			return fmt.Errorf("event %d: %w", i+1, err)
@@ -126,7 +126,7 @@ func (e *SendError) Unwrap() error { return e.Err }
 // is not running. Customers are sent to concurrently, each customer's
 // events in order. It returns how many events were handed over; on a
 // failure it stops and returns a *SendError.
-func Send(ctx context.Context, c client.Client, events []*engine.Event, o SendOptions) (int, error) {
+func Send(ctx context.Context, c client.Client, events []*lang.Event, o SendOptions) (int, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 16
 	}
@@ -206,7 +206,7 @@ feed:
 	return count, nil
 }
 
-func signalEvent(ctx context.Context, c client.Client, ev *engine.Event, timeout time.Duration) error {
+func signalEvent(ctx context.Context, c client.Client, ev *lang.Event, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	id := workflows.JourneyID(ev.Customer)
@@ -235,8 +235,8 @@ func signalEvent(ctx context.Context, c client.Client, ev *engine.Event, timeout
 // (DecodeEvent; at is required); the problems of every line are returned
 // together as a *FileError. Events are neither checked against the schema
 // nor given ids: see CheckFile.
-func ReadEvents(name string, r io.Reader) ([]*engine.Event, []int, error) {
-	var out []*engine.Event
+func ReadEvents(name string, r io.Reader) ([]*lang.Event, []int, error) {
+	var out []*lang.Event
 	var lines []int
 	var errs EventErrors
 	sc := bufio.NewScanner(r)
@@ -254,7 +254,7 @@ func ReadEvents(name string, r io.Reader) ([]*engine.Event, []int, error) {
 		}
 		ev, fe := DecodeEvent(b, DecodeOptions{})
 		if ev != nil && ev.At.IsZero() && !hasField(fe, "at") {
-			fe = append(fe, engine.FieldError{Field: "at", Message: "missing time; an event in a file says when it happened (RFC 3339 or a date)"})
+			fe = append(fe, lang.FieldError{Field: "at", Message: "missing time; an event in a file says when it happened (RFC 3339 or a date)"})
 		}
 		for _, e := range fe {
 			errs = append(errs, EventError{Index: len(out), Line: line, Field: e.Field, Message: e.Message})
@@ -280,7 +280,7 @@ func ReadEvents(name string, r io.Reader) ([]*engine.Event, []int, error) {
 // maxFileErrors stops reading a file after this many problems.
 const maxFileErrors = 100
 
-func hasField(l engine.FieldErrors, f string) bool {
+func hasField(l lang.FieldErrors, f string) bool {
 	for _, e := range l {
 		if e.Field == f {
 			return true
@@ -305,7 +305,7 @@ func (e *FileError) Error() string {
 
 // CheckFile is Check for events read by ReadEvents, which gives events
 // without an id a hash of their content: problems name the file and line.
-func CheckFile(s *engine.Schema, name string, events []*engine.Event, lines []int) error {
+func CheckFile(s *lang.Schema, name string, events []*lang.Event, lines []int) error {
 	errs := Check(s, events, DecodeOptions{})
 	if len(errs) == 0 {
 		return nil

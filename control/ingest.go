@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // MaxBatch is the most events one POST /v1/events may carry.
@@ -65,7 +65,7 @@ func (l EventErrors) Format(file string) string {
 }
 
 // wireEvent is an event as JSON carries it: in API bodies and JSONL lines.
-// at is a string so that one parser (engine.ParseEventTime) reads it.
+// at is a string so that one parser (lang.ParseEventTime) reads it.
 type wireEvent struct {
 	ID         *string        `json:"id"`
 	Type       *string        `json:"type"`
@@ -92,10 +92,10 @@ type DecodeOptions struct {
 // fields, values of the wrong JSON type and a malformed at are errors that
 // name the field. Numbers keep their text (json.Number) until the schema
 // types them.
-func DecodeEvent(b []byte, o DecodeOptions) (*engine.Event, engine.FieldErrors) {
-	var errs engine.FieldErrors
+func DecodeEvent(b []byte, o DecodeOptions) (*lang.Event, lang.FieldErrors) {
+	var errs lang.FieldErrors
 	add := func(field, format string, args ...any) {
-		errs = append(errs, engine.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+		errs = append(errs, lang.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' {
@@ -124,7 +124,7 @@ func DecodeEvent(b []byte, o DecodeOptions) (*engine.Event, engine.FieldErrors) 
 		add("", "more than one JSON value")
 		return nil, errs
 	}
-	ev := &engine.Event{Attributes: w.Attributes, Data: w.Data}
+	ev := &lang.Event{Attributes: w.Attributes, Data: w.Data}
 	if w.ID != nil {
 		ev.ID = *w.ID
 		if ev.ID == "" {
@@ -139,7 +139,7 @@ func DecodeEvent(b []byte, o DecodeOptions) (*engine.Event, engine.FieldErrors) 
 	}
 	switch {
 	case w.At != nil:
-		t, err := engine.ParseEventTime(*w.At)
+		t, err := lang.ParseEventTime(*w.At)
 		if err != nil {
 			add("at", "%v", err)
 		}
@@ -165,8 +165,8 @@ func invalidUTF8At(b []byte) int {
 // checkKeys reports keys of an event object, and of its attributes and
 // data, that are not exactly the known fields, or that repeat. Malformed
 // JSON is left to the decoder, which says where.
-func checkKeys(b []byte) engine.FieldErrors {
-	var errs engine.FieldErrors
+func checkKeys(b []byte) lang.FieldErrors {
+	var errs lang.FieldErrors
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
@@ -181,7 +181,7 @@ func checkKeys(b []byte) engine.FieldErrors {
 		k, _ := t.(string)
 		switch {
 		case seen[k]:
-			errs = append(errs, engine.FieldError{Field: k, Message: "appears twice in the event; give each field once"})
+			errs = append(errs, lang.FieldError{Field: k, Message: "appears twice in the event; give each field once"})
 		case !slices.Contains(wireFields, k):
 			msg := fmt.Sprintf("unknown field %s; an event has %s", k, strings.Join(wireFields, ", "))
 			for _, f := range wireFields {
@@ -189,7 +189,7 @@ func checkKeys(b []byte) engine.FieldErrors {
 					msg = fmt.Sprintf("unknown field %s; did you mean %s? field names are lower case", k, f)
 				}
 			}
-			errs = append(errs, engine.FieldError{Field: k, Message: msg})
+			errs = append(errs, lang.FieldError{Field: k, Message: msg})
 		}
 		seen[k] = true
 		if k != "attributes" && k != "data" {
@@ -217,7 +217,7 @@ func checkKeys(b []byte) engine.FieldErrors {
 			}
 			ik, _ := t.(string)
 			if inner[ik] {
-				errs = append(errs, engine.FieldError{Field: k + "." + ik, Message: "appears twice; give each key once"})
+				errs = append(errs, lang.FieldError{Field: k + "." + ik, Message: "appears twice; give each key once"})
 			}
 			inner[ik] = true
 			var raw json.RawMessage
@@ -282,7 +282,7 @@ func jsonErrMessage(err error) string {
 // object or array, is an error; per-event problems are returned as
 // EventErrors with each event's index. Events are not checked against the
 // schema here: see Check.
-func DecodeBatch(body []byte, o DecodeOptions) ([]*engine.Event, EventErrors, error) {
+func DecodeBatch(body []byte, o DecodeOptions) ([]*lang.Event, EventErrors, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil, nil, errors.New("empty body; send one event object or a JSON array of events")
@@ -310,7 +310,7 @@ func DecodeBatch(body []byte, o DecodeOptions) ([]*engine.Event, EventErrors, er
 		}
 		return nil, nil, errors.New("want one event object or a JSON array of events")
 	}
-	events := make([]*engine.Event, len(raws))
+	events := make([]*lang.Event, len(raws))
 	var errs EventErrors
 	for i, raw := range raws {
 		ev, fe := DecodeEvent(raw, o)
@@ -331,12 +331,12 @@ func syntaxError(b []byte) string {
 	return jsonErrMessage(err)
 }
 
-// Check checks decoded events against the schema (engine.Schema.CheckEvent:
+// Check checks decoded events against the schema (lang.Schema.CheckEvent:
 // declared types and fields, enums, sizes, customer ids) and gives an id to
 // each event without one, as o says. It converts values to their declared
 // types in place and returns every problem, with each event's index. A nil
 // event (one that did not decode) is skipped.
-func Check(s *engine.Schema, events []*engine.Event, o DecodeOptions) EventErrors {
+func Check(s *lang.Schema, events []*lang.Event, o DecodeOptions) EventErrors {
 	var errs EventErrors
 	first := map[string]int{}
 	for i, ev := range events {

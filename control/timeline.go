@@ -10,6 +10,7 @@ import (
 
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/engine/calendar"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/workflows"
 )
 
@@ -103,9 +104,9 @@ func taskText(t engine.Task, fmtTime func(time.Time) string) string {
 }
 
 // RecordText says what a timeline record means, in plain words (times in UTC).
-func RecordText(r engine.Record) string { return recordText(r, fmtTime) }
+func RecordText(r lang.Record) string { return recordText(r, fmtTime) }
 
-func recordText(r engine.Record, fmtTime func(time.Time) string) string {
+func recordText(r lang.Record, fmtTime func(time.Time) string) string {
 	var b strings.Builder
 	add := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	step := func() {
@@ -114,12 +115,12 @@ func recordText(r engine.Record, fmtTime func(time.Time) string) string {
 		}
 	}
 	switch r.Kind {
-	case engine.RecRunStarted:
+	case lang.RecRunStarted:
 		add("%s", orText(r.Reason, "started"))
 		if r.Owner != "" {
 			add("; owner %s", r.Owner)
 		}
-	case engine.RecStageChanged:
+	case lang.RecStageChanged:
 		if r.From == "" {
 			add("stage set to %s", r.To)
 		} else {
@@ -128,12 +129,12 @@ func recordText(r engine.Record, fmtTime func(time.Time) string) string {
 		if r.Reason != "" {
 			add(" (%s)", r.Reason)
 		}
-	case engine.RecStepSkipped:
+	case lang.RecStepSkipped:
 		add("%s skipped", orText(r.Step, "step"))
 		if r.Reason != "" {
 			add(": %s", r.Reason)
 		}
-	case engine.RecAction:
+	case lang.RecAction:
 		step()
 		add("%s", r.Action)
 		// An escalation's title repeats its reason; say the reason once.
@@ -152,7 +153,7 @@ func recordText(r engine.Record, fmtTime func(time.Time) string) string {
 		if r.Reason != "" {
 			add(": %s", r.Reason)
 		}
-	case engine.RecTaskCompleted:
+	case lang.RecTaskCompleted:
 		step()
 		add("%s done", orText(strconv.Quote(r.Title), "task"))
 		if r.Owner != "" {
@@ -161,7 +162,7 @@ func recordText(r engine.Record, fmtTime func(time.Time) string) string {
 		if r.Reason != "" {
 			add(": %s", r.Reason)
 		}
-	case engine.RecTaskOverdue:
+	case lang.RecTaskOverdue:
 		step()
 		add("%s not done", orText(strconv.Quote(r.Title), "task"))
 		if r.Due != nil {
@@ -170,7 +171,7 @@ func recordText(r engine.Record, fmtTime func(time.Time) string) string {
 		if r.Owner != "" {
 			add("; owner %s", r.Owner)
 		}
-	case engine.RecWaitTimeout:
+	case lang.RecWaitTimeout:
 		step()
 		add("gave up waiting")
 		if r.Reason != "" {

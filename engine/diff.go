@@ -1,6 +1,10 @@
 package engine
 
-import "reflect"
+import (
+	"maps"
+	"reflect"
+	"slices"
+)
 
 // AttrDiff is a customer's attributes before an event, written as the
 // difference from the attributes after it, so that a run's input and the
@@ -50,3 +54,5 @@ func (d AttrDiff) Before(after map[string]any) map[string]any {
 	}
 	return out
 }
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // MaxSeenEvents is how many event ids a journey remembers for de-duplication.
@@ -41,7 +42,7 @@ type Journey struct {
 	JourneyState
 	seen map[string]bool
 	vm   vm.VM
-	sc   Scope
+	sc   lang.Scope
 	outq []*queued // messages for runs, until Flush
 }
 
@@ -53,7 +54,7 @@ func NewJourney(customer string, attrs map[string]any) *Journey {
 			a[k] = v
 		}
 	}
-	a[AttrID] = customer
+	a[lang.AttrID] = customer
 	return &Journey{JourneyState: JourneyState{Customer: customer, Attrs: a, Playbooks: map[string]*PlaybookRuns{}}}
 }
 
@@ -72,16 +73,16 @@ type Applied struct {
 	// customer's record larger than MaxRecordBytes. The event is not
 	// marked as seen.
 	Rejected string
-	Event    *Event
+	Event    *lang.Event
 	Before   map[string]any // attributes before the event
 	Attrs    map[string]any // attributes after the event
-	Records  []Record       // stage changes
+	Records  []lang.Record  // stage changes
 	Forward  []string       // running runs that must receive the event, in playbook order
 	Starts   []StartRun     // runs to start, in playbook order, after forwarding
 }
 
 // Stage is the customer's lifecycle stage, or "".
-func (j *Journey) Stage() string { s, _ := j.Attrs[AttrStage].(string); return s }
+func (j *Journey) Stage() string { s, _ := j.Attrs[lang.AttrStage].(string); return s }
 
 func (j *Journey) isSeen(id string) bool {
 	if j.seen == nil {
@@ -104,11 +105,11 @@ func (j *Journey) markSeen(id string) {
 }
 
 // Apply applies an event at now. The event must have passed Schema.Normalize.
-func (j *Journey) Apply(set *Set, now time.Time, ev *Event) Applied {
+func (j *Journey) Apply(set *lang.Set, now time.Time, ev *lang.Event) Applied {
 	if ev.ID != "" && j.isSeen(ev.ID) {
 		return Applied{Duplicate: true, Event: ev}
 	}
-	if ev.Type == EventTaskCompleted {
+	if ev.Type == lang.EventTaskCompleted {
 		if reason := j.taskTarget(ev); reason != "" {
 			return Applied{Event: ev, Rejected: reason}
 		}
@@ -128,9 +129,9 @@ func (j *Journey) Apply(set *Set, now time.Time, ev *Event) Applied {
 				next[k] = v
 			}
 		}
-		next[AttrID] = j.Customer
-		if n := RecordSize(next); n > MaxRecordBytes && n > RecordSize(before) {
-			return Applied{Event: ev, Rejected: fmt.Sprintf("the customer's record would be %s as JSON; at most %s are allowed: remove attributes (set them to null) or send smaller values", byteSize(n), byteSize(MaxRecordBytes))}
+		next[lang.AttrID] = j.Customer
+		if n := lang.RecordSize(next); n > lang.MaxRecordBytes && n > lang.RecordSize(before) {
+			return Applied{Event: ev, Rejected: fmt.Sprintf("the customer's record would be %s as JSON; at most %s are allowed: remove attributes (set them to null) or send smaller values", lang.ByteSize(n), lang.ByteSize(lang.MaxRecordBytes))}
 		}
 	}
 	if ev.ID != "" {
@@ -139,7 +140,7 @@ func (j *Journey) Apply(set *Set, now time.Time, ev *Event) Applied {
 	if next != nil {
 		j.Attrs = next
 		if from, to := stageOf(before), stageOf(next); from != to {
-			out.Records = append(out.Records, Record{At: now.UTC(), Customer: j.Customer, Kind: RecStageChanged, From: from, To: to, Reason: ev.Type})
+			out.Records = append(out.Records, lang.Record{At: now.UTC(), Customer: j.Customer, Kind: lang.RecStageChanged, From: from, To: to, Reason: ev.Type})
 		}
 	}
 	j.evaluate(set, now, ev, before, &out)
@@ -149,7 +150,7 @@ func (j *Journey) Apply(set *Set, now time.Time, ev *Event) Applied {
 // taskTarget says why a task.completed event can complete no task: the
 // run its task belongs to, or its playbook, is not running for the
 // customer. It returns "" when a running run may hold the task.
-func (j *Journey) taskTarget(ev *Event) string {
+func (j *Journey) taskTarget(ev *lang.Event) string {
 	if task, _ := ev.Data["task"].(string); task != "" {
 		parts := strings.Split(task, "/")
 		if len(parts) >= 5 {
@@ -174,16 +175,16 @@ func (j *Journey) taskTarget(ev *Event) string {
 
 // Daily runs the daily check at now: it passes a daily event to running runs
 // (for exit_when and wait_for) and evaluates `on: daily` triggers.
-func (j *Journey) Daily(set *Set, now time.Time) Applied {
-	ev := &Event{Type: EventDaily, Customer: j.Customer, At: now}
+func (j *Journey) Daily(set *lang.Set, now time.Time) Applied {
+	ev := &lang.Event{Type: lang.EventDaily, Customer: j.Customer, At: now}
 	out := Applied{Event: ev, Before: j.Attrs}
 	j.evaluate(set, now, ev, j.Attrs, &out)
 	return out
 }
 
-func stageOf(a map[string]any) string { s, _ := a[AttrStage].(string); return s }
+func stageOf(a map[string]any) string { s, _ := a[lang.AttrStage].(string); return s }
 
-func (j *Journey) evaluate(set *Set, now time.Time, ev *Event, before map[string]any, out *Applied) {
+func (j *Journey) evaluate(set *lang.Set, now time.Time, ev *lang.Event, before map[string]any, out *Applied) {
 	out.Forward = j.Running()
 	candidates := set.Triggered(ev.Type)
 	if len(candidates) == 0 {
@@ -205,7 +206,7 @@ func (j *Journey) evaluate(set *Set, now time.Time, ev *Event, before map[string
 			if err != nil {
 				continue
 			}
-			key = Format(v)
+			key = lang.Format(v)
 		}
 		if st != nil && (pb.Trigger.OncePer == nil && st.Runs > 0 || slices.Contains(st.Keys, key)) {
 			continue
@@ -226,9 +227,9 @@ func (j *Journey) evaluate(set *Set, now time.Time, ev *Event, before map[string
 			for k, v := range j.Attrs {
 				next[k] = v
 			}
-			next[AttrStage] = pb.Stage
+			next[lang.AttrStage] = pb.Stage
 			j.Attrs = next
-			out.Records = append(out.Records, Record{At: now.UTC(), Customer: j.Customer, Playbook: pb.Name, Run: id, Kind: RecStageChanged, From: from, To: pb.Stage, Reason: "run started"})
+			out.Records = append(out.Records, lang.Record{At: now.UTC(), Customer: j.Customer, Playbook: pb.Name, Run: id, Kind: lang.RecStageChanged, From: from, To: pb.Stage, Reason: "run started"})
 			j.sc.Reset(now, set.Schema, j.Attrs, before, ev, nil)
 		}
 		out.Starts = append(out.Starts, StartRun{Playbook: pb, ID: id, N: st.Runs, Key: key, Event: ev, Attrs: j.Attrs, Before: before})
@@ -269,7 +270,7 @@ func (j *Journey) RunEnded(playbook, runID string) {
 
 // Reserve books the earliest contact-policy slot at or after now for a
 // customer-facing message and returns it.
-func (j *Journey) Reserve(set *Set, now time.Time) time.Time {
+func (j *Journey) Reserve(set *lang.Set, now time.Time) time.Time {
 	p := set.Schema.Policy
 	tz, _ := j.Attrs["timezone"].(string)
 	loc := set.Schema.Calendar.Loc(tz)
@@ -287,20 +288,4 @@ func (j *Journey) Reserve(set *Set, now time.Time) time.Time {
 	j.Contacts = append(j.Contacts, at)
 	sort.Slice(j.Contacts, func(a, b int) bool { return j.Contacts[a].Before(j.Contacts[b]) })
 	return at
-}
-
-// LocalSlot is the contact-policy slot for a customer-facing message at now
-// when the policy sets no weekly cap: the slot then depends only on the
-// calendar, not on the journey's ledger, and a driver may compute it in the
-// run instead of asking the journey. ok is false when the journey must
-// Reserve it.
-func (s *Schema) LocalSlot(now time.Time, tz string) (at time.Time, ok bool) {
-	p := s.Policy
-	if p.MaxPerWeek > 0 {
-		return time.Time{}, false
-	}
-	if !p.HasHours {
-		return now, true
-	}
-	return s.Calendar.ContactSlot(nil, now, 0, p.Hours, true, s.Calendar.Loc(tz)), true
 }

@@ -6,16 +6,17 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // quick is a playbook body that completes at once.
 const quick = "steps:\n  - {id: ping, do: notify, text: ping}\n"
 
 // started lists "time customer run" for each run.started record.
-func started(recs []engine.Record) []string {
+func started(recs []lang.Record) []string {
 	out := []string{}
 	for _, r := range recs {
-		if r.Kind == engine.RecRunStarted {
+		if r.Kind == lang.RecRunStarted {
 			out = append(out, r.At.UTC().Format("01-02 15:04")+" "+r.Customer+" "+r.Run)
 		}
 	}
@@ -216,7 +217,7 @@ func TestTriggerOrderByName(t *testing.T) {
 	})
 }
 
-func apply(t *testing.T, set *engine.Set, j *engine.Journey, ev *engine.Event) engine.Applied {
+func apply(t *testing.T, set *lang.Set, j *engine.Journey, ev *lang.Event) engine.Applied {
 	t.Helper()
 	if err := set.Schema.Normalize(ev); err != nil {
 		t.Fatal(err)
@@ -234,7 +235,7 @@ func TestJourneyApplyAttributes(t *testing.T) {
 		t.Fatalf("initial attrs %v, want %v", first, want)
 	}
 	at := utc("2026-01-05T10:00:00Z")
-	a := apply(t, set, j, &engine.Event{ID: "u1", Type: "customer.updated", Customer: "acme", At: at,
+	a := apply(t, set, j, &lang.Event{ID: "u1", Type: "customer.updated", Customer: "acme", At: at,
 		Attributes: map[string]any{"health": "30", "plan": nil, "seats": 12, "stage": "at_risk"}})
 	wantAttrs := map[string]any{"id": "acme", "name": "Acme", "health": 30.0, "seats": 12, "stage": "at_risk"}
 	if a.Duplicate || !reflect.DeepEqual(a.Attrs, wantAttrs) || !reflect.DeepEqual(j.Attrs, wantAttrs) {
@@ -243,18 +244,18 @@ func TestJourneyApplyAttributes(t *testing.T) {
 	if want := map[string]any{"id": "acme", "name": "Acme", "plan": "pro", "health": 80.0}; !reflect.DeepEqual(a.Before, want) || !reflect.DeepEqual(first, want) {
 		t.Errorf("before %v / first %v changed", a.Before, first)
 	}
-	wantRec := []engine.Record{{At: at, Customer: "acme", Kind: engine.RecStageChanged, To: "at_risk", Reason: "customer.updated"}}
+	wantRec := []lang.Record{{At: at, Customer: "acme", Kind: lang.RecStageChanged, To: "at_risk", Reason: "customer.updated"}}
 	if !reflect.DeepEqual(a.Records, wantRec) || j.Stage() != "at_risk" {
 		t.Errorf("records %+v stage %q", a.Records, j.Stage())
 	}
 	// The same id again: nothing changes, no run starts.
-	dup := apply(t, set, j, &engine.Event{ID: "u1", Type: "contract.signed", Customer: "acme", At: at.Add(time.Hour),
+	dup := apply(t, set, j, &lang.Event{ID: "u1", Type: "contract.signed", Customer: "acme", At: at.Add(time.Hour),
 		Attributes: map[string]any{"health": 10}})
 	if !dup.Duplicate || len(dup.Starts) != 0 || j.Attrs["health"] != 30.0 {
 		t.Errorf("duplicate applied: %+v, attrs %v", dup, j.Attrs)
 	}
 	// The id may not be changed by an event.
-	bad := &engine.Event{ID: "u2", Type: "customer.updated", Customer: "acme", At: at, Attributes: map[string]any{"id": "other"}}
+	bad := &lang.Event{ID: "u2", Type: "customer.updated", Customer: "acme", At: at, Attributes: map[string]any{"id": "other"}}
 	if err := set.Schema.Normalize(bad); err == nil || err.Error() != "attributes: id cannot be changed" {
 		t.Errorf("normalize id change: %v", err)
 	}
@@ -269,11 +270,11 @@ func TestJourneyPlaybookStage(t *testing.T) {
 		"c.yaml", "playbook: c-adopt\nstage: adoption\ntrigger: {on: [usage.reported]}\n"+quick)
 	j := engine.NewJourney("acme", map[string]any{"name": "Acme"})
 	at := utc("2026-01-05T10:00:00Z")
-	a := apply(t, set, j, &engine.Event{ID: "1", Type: "contract.signed", Customer: "acme", At: at})
+	a := apply(t, set, j, &lang.Event{ID: "1", Type: "contract.signed", Customer: "acme", At: at})
 	if len(a.Starts) != 2 || a.Starts[0].ID != "run/a-onboard/acme/1" || a.Starts[1].ID != "run/b-also/acme/1" {
 		t.Fatalf("starts %+v", a.Starts)
 	}
-	want := []engine.Record{{At: at, Customer: "acme", Playbook: "a-onboard", Run: "run/a-onboard/acme/1", Kind: engine.RecStageChanged, To: "onboarding", Reason: "run started"}}
+	want := []lang.Record{{At: at, Customer: "acme", Playbook: "a-onboard", Run: "run/a-onboard/acme/1", Kind: lang.RecStageChanged, To: "onboarding", Reason: "run started"}}
 	if !reflect.DeepEqual(a.Records, want) || a.Attrs["stage"] != "onboarding" || a.Starts[0].Attrs["stage"] != "onboarding" {
 		t.Errorf("records %+v attrs %v", a.Records, a.Attrs)
 	}
@@ -281,8 +282,8 @@ func TestJourneyPlaybookStage(t *testing.T) {
 		t.Errorf("before has a stage: %v", a.Before)
 	}
 	at2 := at.Add(24 * time.Hour)
-	a = apply(t, set, j, &engine.Event{ID: "2", Type: "usage.reported", Customer: "acme", At: at2})
-	want = []engine.Record{{At: at2, Customer: "acme", Playbook: "c-adopt", Run: "run/c-adopt/acme/1", Kind: engine.RecStageChanged, From: "onboarding", To: "adoption", Reason: "run started"}}
+	a = apply(t, set, j, &lang.Event{ID: "2", Type: "usage.reported", Customer: "acme", At: at2})
+	want = []lang.Record{{At: at2, Customer: "acme", Playbook: "c-adopt", Run: "run/c-adopt/acme/1", Kind: lang.RecStageChanged, From: "onboarding", To: "adoption", Reason: "run started"}}
 	if !reflect.DeepEqual(a.Records, want) || j.Stage() != "adoption" {
 		t.Errorf("records %+v stage %q", a.Records, j.Stage())
 	}

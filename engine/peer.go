@@ -1,6 +1,10 @@
 package engine
 
-import "time"
+import (
+	"time"
+
+	"github.com/tend-cs/tend/engine/lang"
+)
 
 // PeerState is a run's side of the customer protocol, as plain data.
 type PeerState struct {
@@ -75,7 +79,7 @@ func (p *Peer) Timer(now time.Time, id string) PeerOut {
 func (p *Peer) Daily(now time.Time) PeerOut {
 	var o PeerOut
 	p.DailyFrom = now
-	ev := &Event{Type: EventDaily, Customer: p.R.Customer, At: now}
+	ev := &lang.Event{Type: lang.EventDaily, Customer: p.R.Customer, At: now}
 	p.run(now, p.R.OnEvent(now, ev, p.R.Attrs, p.R.Attrs), &o)
 	return o
 }
@@ -234,7 +238,7 @@ func (p *Peer) run(now time.Time, cmds []Command, o *PeerOut) {
 			}
 			p.Asked = MsgReserve
 			p.send(now, FromRun{Kind: MsgReserve, Action: c.Action}, o)
-		case c.Kind == CmdAction && c.Action.Kind == "update":
+		case c.Kind == CmdAction && c.Action.Kind == lang.ActionUpdate:
 			p.Asked = MsgUpdate
 			p.send(now, FromRun{Kind: MsgUpdate, Action: c.Action}, o)
 		case c.Kind == CmdAction:

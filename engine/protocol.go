@@ -3,6 +3,8 @@ package engine
 import (
 	"reflect"
 	"time"
+
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // The customer protocol: what a journey and its runs say to each other.
@@ -49,7 +51,7 @@ type ToRun struct {
 // from the previous delivery's, so that a batch carries the record once.
 // Diff gives the attributes before the event.
 type Delivery struct {
-	Event *Event         `json:"event"`
+	Event *lang.Event    `json:"event"`
 	Attrs map[string]any `json:"attrs,omitempty"`
 	Diff  *AttrDiff      `json:"diff,omitempty"`
 }
@@ -63,13 +65,13 @@ type Reply struct {
 
 // FromRun is one message from a run to its journey.
 type FromRun struct {
-	Run    string    `json:"run"`
-	Seq    int       `json:"seq"`
-	Kind   string    `json:"kind"`
-	At     time.Time `json:"at"`
-	Action *Action   `json:"action,omitempty"`
-	Event  *Event    `json:"event,omitempty"`
-	Reason string    `json:"reason,omitempty"`
+	Run    string      `json:"run"`
+	Seq    int         `json:"seq"`
+	Kind   string      `json:"kind"`
+	At     time.Time   `json:"at"`
+	Action *Action     `json:"action,omitempty"`
+	Event  *lang.Event `json:"event,omitempty"`
+	Reason string      `json:"reason,omitempty"`
 }
 
 // Outgoing is a message for the transport to deliver to run Run.
@@ -94,7 +96,7 @@ type LiveRun struct {
 
 // Rejection is an event a journey received but did not apply, and why.
 type Rejection struct {
-	Event  *Event
+	Event  *lang.Event
 	Reason string
 }
 
@@ -103,7 +105,7 @@ type Out struct {
 	Applied   bool // an event was applied (not a duplicate, not rejected)
 	Duplicate bool
 	Rejected  []Rejection
-	Records   []Record
+	Records   []lang.Record
 	Starts    []StartRun // runs to start, in order; the journey counts them live
 }
 
@@ -129,7 +131,7 @@ func (j *Journey) live() map[string]*LiveRun {
 // OnEvent applies a customer event at now: it normalizes it against the
 // schema, drops a duplicate, rejects what cannot be applied, passes it on
 // to the live runs and starts the runs it triggers.
-func (j *Journey) OnEvent(set *Set, now time.Time, ev *Event) Out {
+func (j *Journey) OnEvent(set *lang.Set, now time.Time, ev *lang.Event) Out {
 	var out Out
 	if err := set.Schema.Normalize(ev); err != nil {
 		out.Rejected = append(out.Rejected, Rejection{Event: ev, Reason: err.Error()})
@@ -139,7 +141,7 @@ func (j *Journey) OnEvent(set *Set, now time.Time, ev *Event) Out {
 	return out
 }
 
-func (j *Journey) apply(set *Set, now time.Time, ev *Event, out *Out) {
+func (j *Journey) apply(set *lang.Set, now time.Time, ev *lang.Event, out *Out) {
 	a := j.Apply(set, now, ev)
 	switch {
 	case a.Rejected != "":
@@ -157,7 +159,7 @@ func (j *Journey) apply(set *Set, now time.Time, ev *Event, out *Out) {
 
 // OnDaily runs the daily check at now. Runs keep their own daily checks
 // (Peer.DailyAt), so nothing is passed on to them.
-func (j *Journey) OnDaily(set *Set, now time.Time) Out {
+func (j *Journey) OnDaily(set *lang.Set, now time.Time) Out {
 	j.DailyFrom = now
 	var out Out
 	a := j.Daily(set, now)
@@ -176,12 +178,12 @@ func (j *Journey) started(starts []StartRun) {
 // events for runs that hold their playbook, task.completed only for runs
 // whose steps are done.
 func (j *Journey) deliver(a Applied) {
-	if a.Event.Type == EventDaily {
+	if a.Event.Type == lang.EventDaily {
 		return
 	}
 	for _, id := range j.liveIDs() {
 		lr := j.Live[id]
-		if lr.StepsDone && a.Event.Type != EventTaskCompleted {
+		if lr.StepsDone && a.Event.Type != lang.EventTaskCompleted {
 			continue
 		}
 		j.queue(id, func(m *ToRun) {
@@ -243,9 +245,9 @@ func (j *Journey) queue(id string, fill func(*ToRun)) {
 	n := len(q.msg.Events)
 	fill(q.msg)
 	for _, d := range q.msg.Events[n:] {
-		q.bytes += 256 + RecordSize(d.Attrs) + RecordSize(d.Event.Attributes) + RecordSize(d.Event.Data)
+		q.bytes += 256 + lang.RecordSize(d.Attrs) + lang.RecordSize(d.Event.Attributes) + lang.RecordSize(d.Event.Data)
 		if d.Diff != nil {
-			q.bytes += RecordSize(d.Diff.Changed)
+			q.bytes += lang.RecordSize(d.Diff.Changed)
 		}
 	}
 }
@@ -315,7 +317,7 @@ func (j *Journey) Ping(id string) {
 }
 
 // OnRunMsg handles a message from a run, in the run's order.
-func (j *Journey) OnRunMsg(set *Set, now time.Time, m FromRun) Out {
+func (j *Journey) OnRunMsg(set *lang.Set, now time.Time, m FromRun) Out {
 	var out Out
 	lr := j.Live[m.Run]
 	if lr == nil {
@@ -359,7 +361,7 @@ func (j *Journey) OnRunMsg(set *Set, now time.Time, m FromRun) Out {
 	return out
 }
 
-func (j *Journey) handleRunMsg(set *Set, now time.Time, m FromRun, out *Out) {
+func (j *Journey) handleRunMsg(set *lang.Set, now time.Time, m FromRun, out *Out) {
 	switch m.Kind {
 	case MsgReserve:
 		at := j.Reserve(set, now)
@@ -415,7 +417,7 @@ func (j *Journey) OnRunClosed(id string) {
 // check, type daily) may trigger. A transport that cannot vouch that these
 // runs are still live (it started them in an earlier execution) asks
 // Temporal first, with Ping, before the event is applied.
-func (j *Journey) Blocking(set *Set, eventType string) []string {
+func (j *Journey) Blocking(set *lang.Set, eventType string) []string {
 	var ids []string
 	for _, pb := range set.Triggered(eventType) {
 		if st := j.Playbooks[pb.Name]; st != nil && st.Active != "" {
@@ -428,8 +430,8 @@ func (j *Journey) Blocking(set *Set, eventType string) []string {
 // DailyAt is when the journey's next daily check is due, or zero when no
 // playbook has a daily trigger. It follows the customer's time zone as it
 // is now, so a transport re-arms its timer whenever the answer changes.
-func (j *Journey) DailyAt(set *Set, now time.Time) time.Time {
-	if len(set.Triggered(EventDaily)) == 0 {
+func (j *Journey) DailyAt(set *lang.Set, now time.Time) time.Time {
+	if len(set.Triggered(lang.EventDaily)) == 0 {
 		return time.Time{}
 	}
 	if j.DailyFrom.IsZero() {
@@ -443,7 +445,19 @@ func (j *Journey) DailyAt(set *Set, now time.Time) time.Time {
 	return set.Schema.Calendar.NextDaily(from, j.loc(set))
 }
 
-func (j *Journey) loc(set *Set) *time.Location {
+func (j *Journey) loc(set *lang.Set) *time.Location {
 	tz, _ := j.Attrs["timezone"].(string)
 	return set.Schema.Calendar.Loc(tz)
+}
+
+// UpdateEvent is the customer.updated event a `do: update` action applies.
+func UpdateEvent(a *Action, now time.Time) *lang.Event {
+	attrs := map[string]any{}
+	for k, v := range a.Set {
+		attrs[k] = v
+	}
+	if a.Stage != "" {
+		attrs[lang.AttrStage] = a.Stage
+	}
+	return &lang.Event{ID: "update/" + a.Key, Type: lang.EventCustomerUpdated, Customer: a.Customer, At: now, Attributes: attrs}
 }

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // protoSet has a playbook that waits for a condition (so it takes every
 // event), one whose only step is a task that does not wait, and one with a
 // reservation under a weekly cap.
-func protoSet(t *testing.T) *engine.Set {
+func protoSet(t *testing.T) *lang.Set {
 	return loadSet(t, testSchema+"contact_policy: {max_per_week: 2}\n", "w.yaml", `
 playbook: w
 trigger: {on: [contract.signed]}
@@ -27,8 +28,8 @@ steps:
 `)
 }
 
-func ev(id, typ string, at time.Time, attrs map[string]any) *engine.Event {
-	return &engine.Event{ID: id, Type: typ, Customer: "acme", At: at, Attributes: attrs}
+func ev(id, typ string, at time.Time, attrs map[string]any) *lang.Event {
+	return &lang.Event{ID: id, Type: typ, Customer: "acme", At: at, Attributes: attrs}
 }
 
 // drive carries out a peer's actions at once, as tend simulate does, and
@@ -71,7 +72,7 @@ func TestProtocolMessagesInOrder(t *testing.T) {
 	// Three events in one task become one message (merged); the run
 	// takes them in order and sees the last attributes.
 	for i, h := range []float64{85, 95, 70} {
-		j.OnEvent(set, now, ev(string(rune('a'+i)), engine.EventCustomerUpdated, now, map[string]any{"health": h}))
+		j.OnEvent(set, now, ev(string(rune('a'+i)), lang.EventCustomerUpdated, now, map[string]any{"health": h}))
 	}
 	msgs := j.Flush(true)
 	if len(msgs) != 1 || len(msgs[0].Msg.Events) != 3 || msgs[0].Msg.Seq != 1 {
@@ -96,7 +97,7 @@ func TestProtocolReorderAndRepeat(t *testing.T) {
 	p.Start(now)
 	var msgs []engine.Outgoing
 	for i, h := range []float64{95, 70} {
-		j.OnEvent(set, now, ev(string(rune('a'+i)), engine.EventCustomerUpdated, now, map[string]any{"health": h}))
+		j.OnEvent(set, now, ev(string(rune('a'+i)), lang.EventCustomerUpdated, now, map[string]any{"health": h}))
 		msgs = append(msgs, j.Flush(true)...) // one message each
 	}
 	if len(msgs) != 2 || msgs[1].Msg.Seq != 2 {
@@ -139,7 +140,7 @@ func TestProtocolStepsDoneFreesPlaybook(t *testing.T) {
 		t.Fatalf("starts %+v, want run 2", out.Starts)
 	}
 	// Run 1 gets the task.completed, not the customer.updated.
-	j.OnEvent(set, now, ev("u", engine.EventCustomerUpdated, now, map[string]any{"health": 50}))
+	j.OnEvent(set, now, ev("u", lang.EventCustomerUpdated, now, map[string]any{"health": 50}))
 	task := p.R.Tasks[0].ID
 	j.OnEvent(set, now, engine.CompleteTaskEvent("acme", task, "done", now))
 	for _, m := range j.Flush(true) {
@@ -147,7 +148,7 @@ func TestProtocolStepsDoneFreesPlaybook(t *testing.T) {
 			continue
 		}
 		for _, d := range m.Msg.Events {
-			if d.Event.Type != engine.EventTaskCompleted {
+			if d.Event.Type != lang.EventTaskCompleted {
 				t.Errorf("a run with only tasks open got %s", d.Event.Type)
 			}
 		}
@@ -224,7 +225,7 @@ func TestProtocolJourneyHoldsEarlyMessages(t *testing.T) {
 	j := engine.NewJourney("acme", acmeAttrs())
 	out := j.OnEvent(set, now, ev("n1", "nps.responded", now, nil))
 	id := out.Starts[0].ID
-	reject := engine.FromRun{Run: id, Seq: 1, Kind: engine.MsgReject, Event: ev("x", engine.EventTaskCompleted, now, nil), Reason: "no such task"}
+	reject := engine.FromRun{Run: id, Seq: 1, Kind: engine.MsgReject, Event: ev("x", lang.EventTaskCompleted, now, nil), Reason: "no such task"}
 	done := engine.FromRun{Run: id, Seq: 2, Kind: engine.MsgStepsDone}
 	if o := j.OnRunMsg(set, now, done); len(j.Running()) != 1 || len(o.Rejected) != 0 {
 		t.Fatalf("seq 2 handled before seq 1: running %v", j.Running())

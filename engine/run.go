@@ -9,6 +9,7 @@ import (
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/tend-cs/tend/engine/calendar"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // Status is a run's state as managers filter on it (TendStatus).
@@ -45,7 +46,7 @@ const (
 // Command is one instruction from the interpreter to its driver.
 type Command struct {
 	Kind   CmdKind
-	Record *Record
+	Record *lang.Record
 	Action *Action
 	Timer  Timer
 }
@@ -160,7 +161,7 @@ type RunState struct {
 	Owner     string         `json:"owner"`
 	Attrs     map[string]any `json:"attrs"`
 	Before    map[string]any `json:"before"`
-	Trigger   *Event         `json:"trigger,omitempty"`
+	Trigger   *lang.Event    `json:"trigger,omitempty"`
 	Threads   []Thread       `json:"threads"`
 	Tasks     []Task         `json:"tasks,omitempty"`
 	Timers    []Timer        `json:"timers,omitempty"`
@@ -176,20 +177,20 @@ type RunState struct {
 // in order. It never reads a clock: every input carries now.
 type Run struct {
 	RunState
-	set *Set
-	pb  *Playbook
+	set *lang.Set
+	pb  *lang.Playbook
 	vm  vm.VM
-	sc  Scope // reused by every evaluation of this run
+	sc  lang.Scope // reused by every evaluation of this run
 	out []Command
 }
 
 // StartRun describes a run a journey wants started.
 type StartRun struct {
-	Playbook *Playbook
+	Playbook *lang.Playbook
 	ID       string
 	N        int
 	Key      string
-	Event    *Event
+	Event    *lang.Event
 	Attrs    map[string]any
 	Before   map[string]any
 }
@@ -200,7 +201,7 @@ func RunID(playbook, customer string, n int) string {
 }
 
 // NewRun creates a run from a journey's StartRun. Call Start next.
-func NewRun(set *Set, s StartRun) *Run {
+func NewRun(set *lang.Set, s StartRun) *Run {
 	return &Run{set: set, pb: s.Playbook, RunState: RunState{
 		ID: s.ID, Playbook: s.Playbook.Name, Version: s.Playbook.Version, Customer: s.Event.Customer,
 		N: s.N, Key: s.Key, Attrs: s.Attrs, Before: s.Before, Trigger: s.Event, Occ: map[string]int{},
@@ -209,7 +210,7 @@ func NewRun(set *Set, s StartRun) *Run {
 }
 
 // ResumeRun rebuilds a run from its state and the playbook version it is pinned to.
-func ResumeRun(set *Set, pb *Playbook, st RunState) *Run {
+func ResumeRun(set *lang.Set, pb *lang.Playbook, st RunState) *Run {
 	return &Run{set: set, pb: pb, RunState: st}
 }
 
@@ -307,8 +308,8 @@ func (r *Run) Waiting() string {
 
 func (r *Run) emit(c Command) { r.out = append(r.out, c) }
 
-func (r *Run) record(now time.Time, kind, step string, fill func(*Record)) {
-	rec := &Record{At: now.UTC(), Customer: r.Customer, Playbook: r.Playbook, Run: r.ID, Step: step, Kind: kind}
+func (r *Run) record(now time.Time, kind, step string, fill func(*lang.Record)) {
+	rec := &lang.Record{At: now.UTC(), Customer: r.Customer, Playbook: r.Playbook, Run: r.ID, Step: step, Kind: kind}
 	if fill != nil {
 		fill(rec)
 	}
@@ -352,7 +353,7 @@ func (r *Run) runVars() map[string]any {
 }
 
 // scope is the environment for steps: event is the event that started the run.
-func (r *Run) scope(now time.Time) *Scope {
+func (r *Run) scope(now time.Time) *lang.Scope {
 	r.sc.Reset(now, r.set.Schema, r.Attrs, r.Before, r.Trigger, r.runVars())
 	return &r.sc
 }
@@ -371,9 +372,9 @@ func (r *Run) Start(now time.Time) []Command {
 	r.StartedAt = now
 	if r.pb.Owner != nil {
 		v, _ := r.pb.Owner.Eval(&r.vm, r.scope(now))
-		r.Owner = Format(v)
+		r.Owner = lang.Format(v)
 	}
-	r.record(now, RecRunStarted, "", func(rec *Record) {
+	r.record(now, lang.RecRunStarted, "", func(rec *lang.Record) {
 		rec.Owner = r.Owner
 		rec.Reason = "triggered by " + r.Trigger.Type
 	})
@@ -383,7 +384,7 @@ func (r *Run) Start(now time.Time) []Command {
 	}
 	if r.pb.ExitWhen != nil {
 		if ok, _ := r.pb.ExitWhen.Bool(&r.vm, r.scope(now)); ok {
-			r.finish(now, StatusExited, RecRunExited, "exit_when "+r.pb.ExitWhen.Src+" already true at start")
+			r.finish(now, StatusExited, lang.RecRunExited, "exit_when "+r.pb.ExitWhen.Src+" already true at start")
 			return r.flush()
 		}
 	}
@@ -399,7 +400,7 @@ func (r *Run) OnTimer(now time.Time, id string) []Command {
 	}
 	switch {
 	case id == "expires":
-		r.finish(now, StatusExpired, RecRunExpired, "expired after "+r.pb.Expires.String())
+		r.finish(now, StatusExpired, lang.RecRunExpired, "expired after "+r.pb.Expires.String())
 		return r.flush()
 	case strings.HasPrefix(id, "due/"):
 		r.taskDue(now, strings.TrimPrefix(id, "due/"))
@@ -417,7 +418,7 @@ func (r *Run) OnTimer(now time.Time, id string) []Command {
 			case WaitEvent:
 				step := t.Wait.Step
 				t.Wait = Wait{}
-				r.record(now, RecWaitTimeout, step, nil)
+				r.record(now, lang.RecWaitTimeout, step, nil)
 				if s := r.pb.Step(step); s != nil && s.OnTimeout >= 0 {
 					t.Stack = append(t.Stack, Frame{Block: s.OnTimeout})
 				}
@@ -434,11 +435,11 @@ func (r *Run) OnTimer(now time.Time, id string) []Command {
 
 // OnEvent passes an event applied to the customer (or a daily check, type
 // daily) to the run, with the customer's attributes before and after it.
-func (r *Run) OnEvent(now time.Time, ev *Event, attrs, before map[string]any) []Command {
+func (r *Run) OnEvent(now time.Time, ev *lang.Event, attrs, before map[string]any) []Command {
 	if r.Done() {
 		return nil
 	}
-	if ev.Type != EventDaily {
+	if ev.Type != lang.EventDaily {
 		// A daily check changes nothing: keeping the attributes from the
 		// last real event means a run that skips daily checks (as
 		// workflows do when WantsDaily is false) sees the same values.
@@ -448,11 +449,11 @@ func (r *Run) OnEvent(now time.Time, ev *Event, attrs, before map[string]any) []
 	sc := &r.sc
 	if r.pb.ExitWhen != nil {
 		if ok, _ := r.pb.ExitWhen.Bool(&r.vm, sc); ok {
-			r.finish(now, StatusExited, RecRunExited, "exit_when "+r.pb.ExitWhen.Src+" on "+ev.Type)
+			r.finish(now, StatusExited, lang.RecRunExited, "exit_when "+r.pb.ExitWhen.Src+" on "+ev.Type)
 			return r.flush()
 		}
 	}
-	if ev.Type == EventTaskCompleted {
+	if ev.Type == lang.EventTaskCompleted {
 		r.completeTask(now, ev)
 	}
 	for i := range r.Threads {
@@ -473,8 +474,8 @@ func (r *Run) OnEvent(now time.Time, ev *Event, attrs, before map[string]any) []
 }
 
 // CompleteTaskEvent builds the task.completed event that completes a task by id.
-func CompleteTaskEvent(customer, taskID, outcome string, at time.Time) *Event {
-	return &Event{ID: "complete/" + taskID, Type: EventTaskCompleted, Customer: customer, At: at,
+func CompleteTaskEvent(customer, taskID, outcome string, at time.Time) *lang.Event {
+	return &lang.Event{ID: "complete/" + taskID, Type: lang.EventTaskCompleted, Customer: customer, At: at,
 		Data: map[string]any{"task": taskID, "outcome": outcome}}
 }
 
@@ -482,8 +483,8 @@ func CompleteTaskEvent(customer, taskID, outcome string, at time.Time) *Event {
 // task id of the run, or by its playbook and a step) completes none of its
 // open tasks. It returns "" when the event completes one, or is not for
 // this run. Call it before OnEvent.
-func (r *Run) UnknownTask(ev *Event) string {
-	if ev.Type != EventTaskCompleted {
+func (r *Run) UnknownTask(ev *lang.Event) string {
+	if ev.Type != lang.EventTaskCompleted {
 		return ""
 	}
 	id, _ := ev.Data["task"].(string)
@@ -506,7 +507,7 @@ func (r *Run) UnknownTask(ev *Event) string {
 	return fmt.Sprintf("run %s has no open task %s (a mistyped id, or a task already completed or closed)", r.ID, id)
 }
 
-func (r *Run) completeTask(now time.Time, ev *Event) {
+func (r *Run) completeTask(now time.Time, ev *lang.Event) {
 	id, _ := ev.Data["task"].(string)
 	pb, _ := ev.Data["playbook"].(string)
 	step, _ := ev.Data["step"].(string)
@@ -518,7 +519,7 @@ func (r *Run) completeTask(now time.Time, ev *Event) {
 		r.Tasks = append(r.Tasks[:i], r.Tasks[i+1:]...)
 		r.cancelTimer("due/" + t.ID)
 		outcome, _ := ev.Data["outcome"].(string)
-		r.record(now, RecTaskCompleted, t.Step, func(rec *Record) {
+		r.record(now, lang.RecTaskCompleted, t.Step, func(rec *lang.Record) {
 			rec.Task, rec.Owner, rec.Title, rec.Reason = t.ID, t.Owner, t.Title, outcome
 		})
 		for j := range r.Threads {
@@ -537,7 +538,7 @@ func (r *Run) taskDue(now time.Time, id string) {
 			continue
 		}
 		t.Overdue = true
-		r.record(now, RecTaskOverdue, t.Step, func(rec *Record) {
+		r.record(now, lang.RecTaskOverdue, t.Step, func(rec *lang.Record) {
 			rec.Task, rec.Owner, rec.Title = t.ID, t.Owner, t.Title
 			due := t.Due.UTC()
 			rec.Due = &due
@@ -579,13 +580,13 @@ func (r *Run) OnActionDone(now time.Time) []Command {
 		}
 		a := t.Wait.Action
 		t.Wait = Wait{}
-		if IsTask(a.Kind) {
+		if lang.IsTask(a.Kind) {
 			task := Task{ID: a.Key, Step: a.Step, Action: a.Kind, Title: a.Title, Owner: a.Owner, Due: *a.Due}
 			s := r.pb.Step(a.Step)
 			task.Wait = s != nil && s.WaitTask
 			r.Tasks = append(r.Tasks, task)
 			r.setTimer("due/"+task.ID, task.Due, "due: "+task.Title+" at "+r.local(task.Due))
-			if a.Kind == "escalate" {
+			if a.Kind == lang.ActionEscalate {
 				r.Escalated = true
 			}
 			if task.Wait {
@@ -606,7 +607,7 @@ func (r *Run) OnActionFailed(now time.Time, reason string) []Command {
 			step = t.Wait.Step
 		}
 	}
-	r.finish(now, StatusFailed, RecRunFailed, fmt.Sprintf("step %s failed: %s", step, reason))
+	r.finish(now, StatusFailed, lang.RecRunFailed, fmt.Sprintf("step %s failed: %s", step, reason))
 	return r.flush()
 }
 
@@ -617,7 +618,7 @@ func (r *Run) finish(now time.Time, st Status, kind, reason string) {
 	}
 	r.Threads = nil
 	r.Tasks = nil // an ended run closes its open tasks: none can be listed or completed later
-	r.record(now, kind, "", func(rec *Record) { rec.Reason = reason })
+	r.record(now, kind, "", func(rec *lang.Record) { rec.Reason = reason })
 }
 
 // effectPending reports whether an action or reservation is outstanding:
@@ -635,7 +636,7 @@ func (r *Run) effectPending() bool {
 func (r *Run) advance(now time.Time) {
 	for guard := 0; !r.Done(); guard++ {
 		if guard > 100_000 {
-			r.finish(now, StatusFailed, RecRunFailed, "the run took more than 100000 steps at one instant")
+			r.finish(now, StatusFailed, lang.RecRunFailed, "the run took more than 100000 steps at one instant")
 			return
 		}
 		if r.effectPending() {
@@ -664,7 +665,7 @@ func (r *Run) advance(now time.Time) {
 		}
 		if !progressed {
 			if len(r.Threads) == 1 && len(r.Threads[0].Stack) == 0 && len(r.Tasks) == 0 {
-				r.finish(now, StatusCompleted, RecRunCompleted, "all steps done")
+				r.finish(now, StatusCompleted, lang.RecRunCompleted, "all steps done")
 			}
 			r.updateStatus()
 			return
@@ -725,7 +726,7 @@ func (r *Run) stepThread(now time.Time, ti int) {
 	sc := r.scope(now)
 	if s.When != nil {
 		if ok, err := s.When.Bool(&r.vm, sc); !ok {
-			r.record(now, RecStepSkipped, s.ID, func(rec *Record) {
+			r.record(now, lang.RecStepSkipped, s.ID, func(rec *lang.Record) {
 				rec.Reason = "when " + s.When.Src + " is false"
 				if err != nil {
 					rec.Reason = "when " + s.When.Src + " could not be evaluated: " + err.Error()
@@ -737,9 +738,9 @@ func (r *Run) stepThread(now time.Time, ti int) {
 	r.Occ[s.ID]++
 	occ := r.Occ[s.ID]
 	switch s.Kind {
-	case KindDo:
+	case lang.KindDo:
 		a := r.buildAction(now, s, occ, sc)
-		if IsCustomerFacing(s.Do) {
+		if lang.IsCustomerFacing(s.Do) {
 			// The message gets a thread of its own: if the contact policy
 			// holds it, the run goes on and the message follows when allowed.
 			r.Threads = append(r.Threads, Thread{Wait: Wait{Kind: WaitSlot, Step: s.ID, Action: a}})
@@ -747,12 +748,12 @@ func (r *Run) stepThread(now time.Time, ti int) {
 			return
 		}
 		r.sendAction(now, t, a)
-	case KindWait:
+	case lang.KindWait:
 		at := r.set.Schema.Calendar.Add(now, s.Wait, r.loc())
 		id := fmt.Sprintf("wait/%s/%d", s.ID, occ)
 		t.Wait = Wait{Kind: WaitTimer, Step: s.ID, Timer: id, Until: at}
 		r.setTimer(id, at, "wait "+s.Wait.String()+" until "+at.Format("2006-01-02 15:04 MST"))
-	case KindWaitFor:
+	case lang.KindWaitFor:
 		if ok, _ := s.Until.Bool(&r.vm, sc); ok {
 			return
 		}
@@ -763,7 +764,7 @@ func (r *Run) stepThread(now time.Time, ti int) {
 			t.Wait.Timer, t.Wait.Until = id, at
 			r.setTimer(id, at, "wait for "+s.Until.Src+" at most until "+at.Format("2006-01-02 15:04 MST"))
 		}
-	case KindIf:
+	case lang.KindIf:
 		ok, _ := s.Cond.Bool(&r.vm, sc)
 		switch {
 		case ok && s.Then >= 0:
@@ -771,11 +772,11 @@ func (r *Run) stepThread(now time.Time, ti int) {
 		case !ok && s.Else >= 0:
 			t.Stack = append(t.Stack, Frame{Block: s.Else})
 		}
-	case KindRepeat:
+	case lang.KindRepeat:
 		t.Stack = append(t.Stack, Frame{Block: s.Steps, Repeat: s.ID, Iter: 1})
-	case KindStop:
+	case lang.KindStop:
 		reason := s.StopReason.Render(&r.vm, sc)
-		r.finish(now, StatusCompleted, RecRunCompleted, "stopped at "+s.ID+": "+reason)
+		r.finish(now, StatusCompleted, lang.RecRunCompleted, "stopped at "+s.ID+": "+reason)
 	}
 }
 
@@ -797,27 +798,27 @@ func (r *Run) repeatNext(now time.Time, t *Thread) {
 // sendAction emits the action and its timeline record, and waits for it.
 func (r *Run) sendAction(now time.Time, t *Thread, a *Action) {
 	t.Wait = Wait{Kind: WaitAction, Step: a.Step, Action: a}
-	r.record(now, RecAction, a.Step, func(rec *Record) {
+	r.record(now, lang.RecAction, a.Step, func(rec *lang.Record) {
 		rec.Action, rec.To, rec.Title, rec.Due = a.Kind, a.To, a.Title, a.Due
-		if IsTask(a.Kind) {
+		if lang.IsTask(a.Kind) {
 			rec.Task, rec.Owner = a.Key, a.Owner
 		}
-		if a.Kind == "escalate" {
+		if a.Kind == lang.ActionEscalate {
 			rec.Reason = a.Reason
 		}
 	})
 	r.emit(Command{Kind: CmdAction, Action: a})
 }
 
-func (r *Run) buildAction(now time.Time, s *Step, occ int, sc *Scope) *Action {
+func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) *Action {
 	a := &Action{
 		Kind: s.Do, Run: r.ID, Playbook: r.Playbook, Version: r.Version, Customer: r.Customer,
 		Step: s.ID, Occurrence: occ, Key: TaskKey(r.ID, s.ID, occ), Owner: r.Owner,
 	}
 	a.Timezone, _ = r.Attrs["timezone"].(string)
-	str := func(x *Expr) string {
+	str := func(x *lang.Expr) string {
 		v, _ := x.Eval(&r.vm, sc)
-		return Format(v)
+		return lang.Format(v)
 	}
 	if s.Owner == nil && r.pb.Owner != nil {
 		a.Owner = str(r.pb.Owner) // the owner now, not when the run started
@@ -826,11 +827,11 @@ func (r *Run) buildAction(now time.Time, s *Step, occ int, sc *Scope) *Action {
 		a.Owner = str(s.Owner)
 	}
 	switch s.Do {
-	case "email", "survey":
+	case lang.ActionEmail, lang.ActionSurvey:
 		if s.To != nil {
 			a.To = str(s.To)
 		} else {
-			a.To = Format(r.Attrs["contact_email"])
+			a.To = lang.Format(r.Attrs["contact_email"])
 		}
 		for _, c := range s.Cc {
 			a.Cc = append(a.Cc, str(c))
@@ -845,8 +846,8 @@ func (r *Run) buildAction(now time.Time, s *Step, occ int, sc *Scope) *Action {
 		}
 		a.Survey = s.SurveyKind
 		a.Title = a.Subject
-		what := "email"
-		if s.Do == "survey" {
+		what := s.Do
+		if s.Do == lang.ActionSurvey {
 			what = s.SurveyKind + " survey"
 		}
 		name := a.Template
@@ -854,7 +855,7 @@ func (r *Run) buildAction(now time.Time, s *Step, occ int, sc *Scope) *Action {
 			name = strconvQuote(a.Subject)
 		}
 		a.Summary = what + " " + name + " to " + r.recipient(s.To)
-	case "call", "training", "task":
+	case lang.ActionCall, lang.ActionTraining, lang.ActionTask:
 		a.Title = s.Title.Render(&r.vm, sc)
 		a.Description = s.Description.Render(&r.vm, sc)
 		a.Topic = s.Topic.Render(&r.vm, sc)
@@ -863,7 +864,7 @@ func (r *Run) buildAction(now time.Time, s *Step, occ int, sc *Scope) *Action {
 		}
 		due := r.set.Schema.Calendar.Add(now, s.Due, r.loc()).UTC()
 		a.Due = &due
-		if s.Do != "task" {
+		if lang.LookupAction(s.Do).Meeting {
 			a.Duration = s.Duration
 			hours := r.set.Schema.Policy.Hours
 			if !r.set.Schema.Policy.HasHours {
@@ -873,22 +874,22 @@ func (r *Run) buildAction(now time.Time, s *Step, occ int, sc *Scope) *Action {
 			a.Start = &start
 		}
 		a.Summary = s.Do + " " + strconvQuote(a.Title) + " for " + r.ownerRole(s.Owner) + ", due " + due.Format("2006-01-02")
-	case "escalate":
+	case lang.ActionEscalate:
 		a.To = str(s.To)
 		a.Owner = a.To
 		a.Reason = s.Reason.Render(&r.vm, sc)
 		a.Title = "Escalation: " + a.Reason
 		a.Channel = s.Channel
-		due := r.set.Schema.Calendar.Add(now, DefaultDue, r.loc()).UTC()
+		due := r.set.Schema.Calendar.Add(now, lang.DefaultDue, r.loc()).UTC()
 		a.Due = &due
 		a.Summary = "escalate to " + r.recipient(s.To) + ": " + a.Reason
-	case "notify":
+	case lang.ActionNotify:
 		a.Channel = s.Channel
 		a.Text = s.Text.Render(&r.vm, sc)
 		a.Title = a.Text
 		a.To = s.Channel
 		a.Summary = "notify " + orDefault(s.Channel, "the default channel") + ": " + a.Text
-	case "webhook":
+	case lang.ActionWebhook:
 		a.Endpoint = s.Endpoint
 		a.To = s.Endpoint
 		a.Fields = map[string]string{}
@@ -896,18 +897,18 @@ func (r *Run) buildAction(now time.Time, s *Step, occ int, sc *Scope) *Action {
 			a.Fields[f.Key] = f.Text.Render(&r.vm, sc)
 		}
 		a.Summary = "webhook to " + s.Endpoint
-	case "update":
+	case lang.ActionUpdate:
 		a.Set = map[string]any{}
 		var parts []string
 		for _, f := range s.Set {
 			v, _ := f.X.Eval(&r.vm, sc)
 			if attr := r.set.Schema.Attr(f.Attr); attr != nil {
-				if cv, err := Coerce(attr.Type, v); err == nil {
+				if cv, err := lang.Coerce(attr.Type, v); err == nil {
 					v = cv
 				}
 			}
 			a.Set[f.Attr] = v
-			parts = append(parts, f.Attr+"="+Format(v))
+			parts = append(parts, f.Attr+"="+lang.Format(v))
 		}
 		if s.Stage != "" {
 			a.Stage = s.Stage
@@ -923,7 +924,7 @@ func (r *Run) buildAction(now time.Time, s *Step, occ int, sc *Scope) *Action {
 }
 
 // recipient says who an address expression points at, without personal data.
-func (r *Run) recipient(x *Expr) string {
+func (r *Run) recipient(x *lang.Expr) string {
 	if x == nil {
 		return "the customer contact"
 	}
@@ -942,7 +943,7 @@ func (r *Run) recipient(x *Expr) string {
 	return "the address in " + src
 }
 
-func (r *Run) ownerRole(x *Expr) string {
+func (r *Run) ownerRole(x *lang.Expr) string {
 	if x == nil {
 		if r.pb.Owner != nil && r.pb.Owner.Src == "customer.csm" {
 			return "the CSM"

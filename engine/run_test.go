@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/sim"
 )
 
@@ -47,13 +48,13 @@ const acme = `{id: acme, name: Acme, segment: enterprise, seats: 120, health: 80
 const signed = `{at: 2026-01-05T10:00:00Z, customer: acme, type: contract.signed, data: {plan: pro}}`
 
 // loadSet loads schema.yaml plus files given as path, content pairs.
-func loadSet(t *testing.T, schema string, files ...string) *engine.Set {
+func loadSet(t *testing.T, schema string, files ...string) *lang.Set {
 	t.Helper()
-	fs := []engine.File{{Path: "playbooks/schema.yaml", Data: []byte(schema)}}
+	fs := []lang.File{{Path: "playbooks/schema.yaml", Data: []byte(schema)}}
 	for i := 0; i+1 < len(files); i += 2 {
-		fs = append(fs, engine.File{Path: "playbooks/" + files[i], Data: []byte(files[i+1])})
+		fs = append(fs, lang.File{Path: "playbooks/" + files[i], Data: []byte(files[i+1])})
 	}
-	set, errs := engine.Load(fs)
+	set, errs := lang.Load(fs)
 	if len(errs) > 0 {
 		t.Fatalf("load: %v", errs)
 	}
@@ -78,9 +79,9 @@ func scenario(until string, customers []string, events ...string) string {
 }
 
 // simulate runs a scenario through the simulator.
-func simulate(t *testing.T, set *engine.Set, sc string) []engine.Record {
+func simulate(t *testing.T, set *lang.Set, sc string) []lang.Record {
 	t.Helper()
-	s, errs := engine.ParseScenario("scenario.yaml", []byte(sc), set.Schema)
+	s, errs := lang.ParseScenario("scenario.yaml", []byte(sc), set.Schema)
 	if len(errs) > 0 {
 		t.Fatalf("scenario: %v\n%s", errs, sc)
 	}
@@ -97,7 +98,7 @@ func simulate(t *testing.T, set *engine.Set, sc string) []engine.Record {
 
 // show renders records one per line: "01-05 10:00 playbook step kind k=v...".
 // Times are UTC; the year is always 2026.
-func show(recs []engine.Record, withCustomer bool) []string {
+func show(recs []lang.Record, withCustomer bool) []string {
 	out := []string{}
 	for _, r := range recs {
 		var b strings.Builder
@@ -834,7 +835,7 @@ steps:
 `
 
 // startRun applies ev to a new journey for acme and starts the one run it triggers.
-func startRun(t *testing.T, set *engine.Set, attrs map[string]any, ev *engine.Event) (*engine.Journey, *engine.Run, []engine.Command) {
+func startRun(t *testing.T, set *lang.Set, attrs map[string]any, ev *lang.Event) (*engine.Journey, *engine.Run, []engine.Command) {
 	t.Helper()
 	if err := set.Schema.Normalize(ev); err != nil {
 		t.Fatal(err)
@@ -874,8 +875,8 @@ func acmeAttrs() map[string]any {
 		"manager": "max@v.example", "contact_email": "it@acme.example"}
 }
 
-func signedAt(at string) *engine.Event {
-	return &engine.Event{ID: "e1", Type: "contract.signed", Customer: "acme", At: utc(at), Data: map[string]any{"plan": "pro"}}
+func signedAt(at string) *lang.Event {
+	return &lang.Event{ID: "e1", Type: "contract.signed", Customer: "acme", At: utc(at), Data: map[string]any{"plan": "pro"}}
 }
 
 // An email is rendered from its template, reserved with the contact policy,
@@ -1077,7 +1078,7 @@ steps:
 		t.Fatalf("tasks %+v", r.Tasks)
 	}
 	later := utc("2026-01-06T10:00:00Z")
-	ev := &engine.Event{ID: "e2", Type: "customer.updated", Customer: "acme", At: later, Attributes: map[string]any{"stage": "churned"}}
+	ev := &lang.Event{ID: "e2", Type: "customer.updated", Customer: "acme", At: later, Attributes: map[string]any{"stage": "churned"}}
 	a := j.Apply(set, later, ev)
 	if !reflect.DeepEqual(a.Forward, []string{"run/p/acme/1"}) {
 		t.Fatalf("forward %v", a.Forward)
@@ -1169,11 +1170,11 @@ steps:
 	}
 	at := utc("2026-01-06T10:00:00Z")
 	low := map[string]any{"nps": 5}
-	if out := r.OnEvent(at, &engine.Event{Type: "nps.responded", Customer: "acme", At: at}, low, r.Attrs); len(out) != 0 {
+	if out := r.OnEvent(at, &lang.Event{Type: "nps.responded", Customer: "acme", At: at}, low, r.Attrs); len(out) != 0 {
 		t.Errorf("until false: %v", cmds(out))
 	}
 	high := map[string]any{"nps": 10}
-	out = r.OnEvent(at, &engine.Event{Type: "nps.responded", Customer: "acme", At: at}, high, low)
+	out = r.OnEvent(at, &lang.Event{Type: "nps.responded", Customer: "acme", At: at}, high, low)
 	diffLines(t, cmds(out), []string{"cancel timeout/answer/1", "record action thanks", "action notify thanks"})
 	if out[2].Action.Text != "thanks 10" || len(r.Timers) != 0 {
 		t.Errorf("action %+v timers %v", out[2].Action, r.Timers)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/workflows"
 	"go.temporal.io/api/workflowservice/v1"
 )
@@ -22,9 +23,9 @@ func TestContinueAsNewLosesNothing(t *testing.T) {
 	runID := engine.RunID("onboarding", cust, 1)
 	send(t, signup(cust, time.Now())...)
 	task := waitTask(t, runID, "kickoff")
-	var burst []*engine.Event
+	var burst []*lang.Event
 	for i := range 30 {
-		burst = append(burst, &engine.Event{ID: fmt.Sprintf("%s-usage-%d", cust, i), Type: "customer.updated", Customer: cust,
+		burst = append(burst, &lang.Event{ID: fmt.Sprintf("%s-usage-%d", cust, i), Type: "customer.updated", Customer: cust,
 			At: time.Now(), Attributes: map[string]any{"health": float64(i)}})
 	}
 	send(t, burst...)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/workflows"
 )
 
@@ -19,15 +20,15 @@ func TestReplayCorpus(t *testing.T) {
 	n := startNodeIn(t, "testdata/corpus")
 	defer n.Stop()
 	now := time.Now().UTC()
-	profile := func(c string) *engine.Event {
-		return &engine.Event{ID: c + "-profile", Type: "customer.updated", Customer: c, At: now, Attributes: map[string]any{
+	profile := func(c string) *lang.Event {
+		return &lang.Event{ID: c + "-profile", Type: "customer.updated", Customer: c, At: now, Attributes: map[string]any{
 			"name": c, "csm": "jo@vendor.example", "manager": "max@vendor.example", "contact_email": "it@" + c + ".example", "health": 20}}
 	}
-	trigger := func(c, kind, id string) *engine.Event {
-		return &engine.Event{ID: c + "-" + id, Type: "corpus." + kind, Customer: c, At: time.Now().UTC()}
+	trigger := func(c, kind, id string) *lang.Event {
+		return &lang.Event{ID: c + "-" + id, Type: "corpus." + kind, Customer: c, At: time.Now().UTC()}
 	}
-	healthy := func(c string) *engine.Event {
-		return &engine.Event{ID: c + "-healthy", Type: "customer.updated", Customer: c, At: time.Now().UTC(), Attributes: map[string]any{"health": 80}}
+	healthy := func(c string) *lang.Event {
+		return &lang.Event{ID: c + "-healthy", Type: "customer.updated", Customer: c, At: time.Now().UTC(), Attributes: map[string]any{"health": 80}}
 	}
 	// Each case starts its customer's run and drives it to its end; the
 	// cases run side by side, as the wait and the repeat take a minute.
@@ -39,9 +40,9 @@ func TestReplayCorpus(t *testing.T) {
 		{"call", func(t *testing.T, c, run string) {
 			waitTask(t, run, "kickoff")
 			// A task.completed that names no task of the run: MsgReject.
-			send(t, &engine.Event{ID: c + "-typo", Type: engine.EventTaskCompleted, Customer: c, At: time.Now().UTC(),
+			send(t, &lang.Event{ID: c + "-typo", Type: lang.EventTaskCompleted, Customer: c, At: time.Now().UTC(),
 				Data: map[string]any{"task": "kind-call/" + c + "/1/kickof/1"}})
-			send(t, &engine.Event{ID: c + "-done", Type: engine.EventTaskCompleted, Customer: c, At: time.Now().UTC(),
+			send(t, &lang.Event{ID: c + "-done", Type: lang.EventTaskCompleted, Customer: c, At: time.Now().UTC(),
 				Data: map[string]any{"playbook": "kind-call", "step": "kickoff", "outcome": "held"}})
 		}},
 		{"training", func(t *testing.T, c, run string) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // Completing a task goes through the run, which answers for itself: the
@@ -35,7 +36,7 @@ func TestCompleteTaskAnswers(t *testing.T) {
 	if !ok || slices.ContainsFunc(v.State.Tasks, func(tk engine.Task) bool { return tk.ID == task }) {
 		t.Fatalf("task still open after the answer: %+v", v)
 	}
-	if !slices.ContainsFunc(v.Timeline, func(r engine.Record) bool { return r.Kind == engine.RecTaskCompleted && r.Task == task }) {
+	if !slices.ContainsFunc(v.Timeline, func(r lang.Record) bool { return r.Kind == lang.RecTaskCompleted && r.Task == task }) {
 		t.Errorf("no task.completed record in %+v", v.Timeline)
 	}
 	if _, err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); !errors.Is(err, control.ErrConflict) {
@@ -58,7 +59,7 @@ func TestCompleteTaskAnswers(t *testing.T) {
 
 	// Once the run has ended, its tasks are closed: a conflict, not "no
 	// such run".
-	send(t, &engine.Event{ID: cust + "-healthy", Type: "customer.updated", Customer: cust, At: time.Now(),
+	send(t, &lang.Event{ID: cust + "-healthy", Type: "customer.updated", Customer: cust, At: time.Now(),
 		Attributes: map[string]any{"health": 80}})
 	if err := env.cl.GetWorkflow(ctx(t), runID, "").Get(ctx(t), nil); err != nil {
 		t.Fatalf("run %s: %v", runID, err)
@@ -101,7 +102,7 @@ func TestConcurrentCompletions(t *testing.T) {
 	v, _ := runView(t, runID)
 	done := 0
 	for _, r := range v.Timeline {
-		if r.Kind == engine.RecTaskCompleted && r.Task == task {
+		if r.Kind == lang.RecTaskCompleted && r.Task == task {
 			done++
 		}
 	}
@@ -118,9 +119,9 @@ func TestRejectedEventsAreKept(t *testing.T) {
 	const cust = "rejects"
 	// Send bypasses the edge's checks: this stands for a schema that
 	// changed between the edge and the worker.
-	bad := &engine.Event{ID: "bad-1", Type: "contract.sigend", Customer: cust, At: time.Now()}
-	good := &engine.Event{ID: "good-1", Type: "customer.updated", Customer: cust, At: time.Now(), Attributes: map[string]any{"health": 42}}
-	if _, err := control.Send(ctx(t), env.cl, []*engine.Event{bad, good}, control.SendOptions{}); err != nil {
+	bad := &lang.Event{ID: "bad-1", Type: "contract.sigend", Customer: cust, At: time.Now()}
+	good := &lang.Event{ID: "good-1", Type: "customer.updated", Customer: cust, At: time.Now(), Attributes: map[string]any{"health": 42}}
+	if _, err := control.Send(ctx(t), env.cl, []*lang.Event{bad, good}, control.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var c *control.Customer
@@ -153,12 +154,12 @@ func TestRecordCap(t *testing.T) {
 	defer n.Stop()
 	const cust = "hoarder"
 	big := strings.Repeat("x", 60<<10)
-	var evs []*engine.Event
+	var evs []*lang.Event
 	for i, k := range []string{"name", "csm", "manager", "contact_email", "timezone"} {
-		evs = append(evs, &engine.Event{ID: fmt.Sprintf("big-%d", i), Type: "customer.updated", Customer: cust, At: time.Now(),
+		evs = append(evs, &lang.Event{ID: fmt.Sprintf("big-%d", i), Type: "customer.updated", Customer: cust, At: time.Now(),
 			Attributes: map[string]any{k: big}})
 	}
-	evs = append(evs, &engine.Event{ID: "small", Type: "customer.updated", Customer: cust, At: time.Now(), Attributes: map[string]any{"health": 7}})
+	evs = append(evs, &lang.Event{ID: "small", Type: "customer.updated", Customer: cust, At: time.Now(), Attributes: map[string]any{"health": 7}})
 	send(t, evs...)
 	var c *control.Customer
 	waitFor(t, "the small event after the rejected one", func() (bool, string) {

@@ -26,6 +26,7 @@ import (
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/devserver"
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/internal/zlog"
 	"github.com/tend-cs/tend/node"
 	"github.com/tend-cs/tend/workflows"
@@ -209,15 +210,15 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-func send(t *testing.T, events ...*engine.Event) {
+func send(t *testing.T, events ...*lang.Event) {
 	t.Helper()
 	if err := control.SendEvents(ctx(t), env.cl, events); err != nil {
 		t.Fatalf("send: %v", err)
 	}
 }
 
-func signup(customer string, at time.Time) []*engine.Event {
-	return []*engine.Event{
+func signup(customer string, at time.Time) []*lang.Event {
+	return []*lang.Event{
 		{ID: customer + "-profile", Type: "customer.updated", Customer: customer, At: at, Attributes: map[string]any{
 			"name": strings.ToUpper(customer[:1]) + customer[1:], "csm": "jo@vendor.example", "manager": "max@vendor.example",
 			"contact_email": "it@" + customer + ".example", "health": 20}},
@@ -258,7 +259,7 @@ func finish(t *testing.T, customer, runID, task string) *workflows.RunResult {
 	if _, err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); err != nil {
 		t.Fatalf("complete %s: %v", task, err)
 	}
-	send(t, &engine.Event{ID: customer + "-healthy", Type: "customer.updated", Customer: customer, At: time.Now(),
+	send(t, &lang.Event{ID: customer + "-healthy", Type: "customer.updated", Customer: customer, At: time.Now(),
 		Attributes: map[string]any{"health": 80}})
 	var res workflows.RunResult
 	if err := env.cl.GetWorkflow(ctx(t), runID, "").Get(ctx(t), &res); err != nil {
@@ -381,7 +382,7 @@ func TestDuplicateEventAppliedOnce(t *testing.T) {
 	waitTask(t, runID, "kickoff")
 	// The same two events again, then a marker: once the marker is applied,
 	// the duplicates (sent before it) have been handled.
-	send(t, evs[0], evs[1], &engine.Event{ID: "dup-marker", Type: "customer.updated", Customer: cust, At: time.Now(),
+	send(t, evs[0], evs[1], &lang.Event{ID: "dup-marker", Type: "customer.updated", Customer: cust, At: time.Now(),
 		Attributes: map[string]any{"name": "marker"}})
 	var jv workflows.JourneyView
 	waitFor(t, "the marker event", func() (bool, string) {
@@ -411,7 +412,7 @@ func TestWorkerKilledMidActivity(t *testing.T) {
 		t.Fatal(err)
 	}
 	arrived, release := env.crm.holdNext(cust)
-	send(t, &engine.Event{ID: cust + "-healthy", Type: "customer.updated", Customer: cust, At: time.Now(),
+	send(t, &lang.Event{ID: cust + "-healthy", Type: "customer.updated", Customer: cust, At: time.Now(),
 		Attributes: map[string]any{"health": 80}})
 	select {
 	case <-arrived: // the webhook activity is in flight: kill the worker now
@@ -462,7 +463,7 @@ func TestPermanentFailureFailsTheRun(t *testing.T) {
 	if _, err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	send(t, &engine.Event{ID: cust + "-healthy", Type: "customer.updated", Customer: cust, At: time.Now(),
+	send(t, &lang.Event{ID: cust + "-healthy", Type: "customer.updated", Customer: cust, At: time.Now(),
 		Attributes: map[string]any{"health": 80}})
 	err := env.cl.GetWorkflow(ctx(t), runID, "").Get(ctx(t), nil)
 	if err == nil || !strings.Contains(err.Error(), "404") {

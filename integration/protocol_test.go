@@ -26,6 +26,7 @@ import (
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/engine/calendar"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/node"
 	"github.com/tend-cs/tend/workflows"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -262,8 +263,8 @@ func protoChain(t *testing.T, id string) [][]*historypb.HistoryEvent {
 	}
 }
 
-func holdEvent(customer, id string) *engine.Event {
-	return &engine.Event{ID: id, Type: "hold.requested", Customer: customer, At: time.Now()}
+func holdEvent(customer, id string) *lang.Event {
+	return &lang.Event{ID: id, Type: "hold.requested", Customer: customer, At: time.Now()}
 }
 
 // TestTerminatedRunFreesPlaybook: a run terminated from outside tend (the
@@ -316,11 +317,11 @@ func TestTerminatedRunFreesPlaybook(t *testing.T) {
 			t.Fatal(err)
 		}
 		firstRun := first.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-		update := func(i int) *engine.Event {
-			return &engine.Event{ID: fmt.Sprintf("%s-u%d", cust, i), Type: engine.EventCustomerUpdated,
+		update := func(i int) *lang.Event {
+			return &lang.Event{ID: fmt.Sprintf("%s-u%d", cust, i), Type: lang.EventCustomerUpdated,
 				Customer: cust, At: time.Now(), Attributes: map[string]any{"health": float64(i)}}
 		}
-		var burst []*engine.Event
+		var burst []*lang.Event
 		for i := range 30 {
 			burst = append(burst, update(i))
 		}
@@ -457,9 +458,9 @@ func TestOpenTaskDoesNotBlock(t *testing.T) {
 	run1, run2 := engine.RunID("todo", cust, 1), engine.RunID("todo", cust, 2)
 	protoForget(t, cust, run1, run2)
 	send(t,
-		&engine.Event{ID: cust + "-profile", Type: engine.EventCustomerUpdated, Customer: cust, At: time.Now(),
+		&lang.Event{ID: cust + "-profile", Type: lang.EventCustomerUpdated, Customer: cust, At: time.Now(),
 			Attributes: map[string]any{"name": "Opentask", "csm": "jo@vendor.example"}},
-		&engine.Event{ID: cust + "-1", Type: "todo.requested", Customer: cust, At: time.Now()})
+		&lang.Event{ID: cust + "-1", Type: "todo.requested", Customer: cust, At: time.Now()})
 
 	var v1 *workflows.RunView
 	protoPoll(t, 60*time.Second, run1+" to be tasks-open", func() (bool, string) {
@@ -496,7 +497,7 @@ func TestOpenTaskDoesNotBlock(t *testing.T) {
 		t.Errorf("runs with status tasks-open: %+v, want %s", runs, run1)
 	}
 
-	send(t, &engine.Event{ID: cust + "-2", Type: "todo.requested", Customer: cust, At: time.Now()})
+	send(t, &lang.Event{ID: cust + "-2", Type: "todo.requested", Customer: cust, At: time.Now()})
 	waitTask(t, run2, "todo")
 	if st := execStatus(t, run1); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		t.Fatalf("%s is %s once run 2 started; want it still open", run1, st)
@@ -549,7 +550,7 @@ func TestDailyCheckInCustomerZone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	send(t, &engine.Event{ID: cust + "-profile", Type: engine.EventCustomerUpdated, Customer: cust, At: time.Now(),
+	send(t, &lang.Event{ID: cust + "-profile", Type: lang.EventCustomerUpdated, Customer: cust, At: time.Now(),
 		Attributes: map[string]any{"name": "Berlin GmbH", "timezone": "Europe/Berlin"}})
 
 	var timers []armedTimer
@@ -561,7 +562,7 @@ func TestDailyCheckInCustomerZone(t *testing.T) {
 	checkDaily(t, "first daily check", first, berlin)
 
 	// A new zone cancels the armed timer and arms one at 09:00 there.
-	send(t, &engine.Event{ID: cust + "-moved", Type: engine.EventCustomerUpdated, Customer: cust, At: time.Now(),
+	send(t, &lang.Event{ID: cust + "-moved", Type: lang.EventCustomerUpdated, Customer: cust, At: time.Now(),
 		Attributes: map[string]any{"timezone": "America/New_York"}})
 	protoPoll(t, 60*time.Second, "the daily timer re-armed", func() (bool, string) {
 		timers = armedTimers(t, workflows.JourneyID(cust))
@@ -748,9 +749,9 @@ func TestBacklogWhileWorkerDown(t *testing.T) {
 	waitRunStarted(t, runID, cust)
 	n.Stop()
 
-	evs := make([]*engine.Event, total)
+	evs := make([]*lang.Event, total)
 	for i := range evs {
-		evs[i] = &engine.Event{ID: fmt.Sprintf("%s-%d", cust, i), Type: engine.EventCustomerUpdated, Customer: cust,
+		evs[i] = &lang.Event{ID: fmt.Sprintf("%s-%d", cust, i), Type: lang.EventCustomerUpdated, Customer: cust,
 			At: time.Now(), Attributes: map[string]any{"health": float64(i)}}
 	}
 	sendCtx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

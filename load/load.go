@@ -12,13 +12,14 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 // Group is the files of one playbook directory.
 type Group struct {
 	Dir   string
-	Files []engine.File
+	Files []lang.File
 }
 
 // Files reads the files of each path, grouped by directory, in path order.
@@ -71,7 +72,7 @@ func Files(paths []string) ([]Group, error) {
 			if err != nil {
 				return nil, fmt.Errorf("cannot read %s: %w", name, unwrapPathErr(err))
 			}
-			g.Files = append(g.Files, engine.File{Path: name, Data: data})
+			g.Files = append(g.Files, lang.File{Path: name, Data: data})
 		}
 		out = append(out, *g)
 	}
@@ -115,11 +116,11 @@ func unwrapPathErr(err error) error {
 
 // Set loads one directory (or one playbook file with its directory's schema).
 // A non-nil ErrorList means the set is invalid; error means it could not be read.
-func Set(path string) (*engine.Set, engine.ErrorList, error) {
+func Set(path string) (*lang.Set, tendfmt.ErrorList, error) {
 	groups, err := Files([]string{path})
 	if err != nil {
 		return nil, nil, err
 	}
-	set, errs := engine.Load(groups[0].Files)
+	set, errs := lang.Load(groups[0].Files)
 	return set, errs, nil
 }

@@ -5,7 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/engine/tendfmt"
 	"github.com/tend-cs/tend/load"
 )
 
@@ -35,7 +36,7 @@ func TestShippedPlaybooksValid(t *testing.T) {
 			if len(groups) != 1 {
 				t.Fatalf("load.Files gave %d groups for one directory", len(groups))
 			}
-			set, errs := engine.Load(groups[0].Files)
+			set, errs := lang.Load(groups[0].Files)
 			for _, e := range errs {
 				t.Error(e)
 			}
@@ -75,8 +76,8 @@ func TestExampleScenariosParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var serrs engine.ErrorList
-			schema := engine.ParseSchema(schemaFile, sdata, &serrs)
+			var serrs tendfmt.ErrorList
+			schema := lang.ParseSchema(schemaFile, sdata, &serrs)
 			if schema == nil || len(serrs) > 0 {
 				t.Fatalf("schema %s: %v", schemaFile, serrs)
 			}
@@ -84,7 +85,7 @@ func TestExampleScenariosParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sc, errs := engine.ParseScenario(file, data, schema)
+			sc, errs := lang.ParseScenario(file, data, schema)
 			for _, e := range errs {
 				t.Error(e)
 			}

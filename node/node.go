@@ -26,7 +26,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tend-cs/tend/activities"
 	"github.com/tend-cs/tend/config"
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/engine/tendfmt"
 	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/workflows"
 	"go.temporal.io/sdk/client"
@@ -114,7 +115,7 @@ func Start(opts Options) (*Node, error) {
 func (n *Node) Version() string { return n.pbw.Bundle().Version }
 
 // Set is the playbook set in use, for checking events at the edge.
-func (n *Node) Set() *engine.Set { return n.pbw.Set() }
+func (n *Node) Set() *lang.Set { return n.pbw.Set() }
 
 // Reload checks the playbook directory now. A changed, valid set replaces
 // the current one; an invalid one is logged, error by error, and ignored.
@@ -157,12 +158,12 @@ func (n *Node) Stop() {
 
 // readBundle reads and validates a playbook directory. sum covers the
 // bytes, so an unchanged directory is not validated again.
-func readBundle(dir string) (workflows.Bundle, *engine.Set, [32]byte, engine.ErrorList, error) {
+func readBundle(dir string) (workflows.Bundle, *lang.Set, [32]byte, tendfmt.ErrorList, error) {
 	groups, err := load.Files([]string{dir})
 	if err != nil {
 		return workflows.Bundle{}, nil, [32]byte{}, nil, err
 	}
-	var files []engine.File
+	var files []lang.File
 	for _, g := range groups {
 		files = append(files, g.Files...)
 	}
@@ -180,14 +181,14 @@ func readBundle(dir string) (workflows.Bundle, *engine.Set, [32]byte, engine.Err
 // relative strips the directory from file paths, so that a bundle's
 // content (and so journeys' histories) does not depend on where the
 // worker's checkout lives.
-func relative(dir string, files []engine.File) []engine.File {
-	out := make([]engine.File, len(files))
+func relative(dir string, files []lang.File) []lang.File {
+	out := make([]lang.File, len(files))
 	for i, f := range files {
 		p := f.Path
 		if r, err := filepath.Rel(dir, f.Path); err == nil && !strings.HasPrefix(r, "..") {
 			p = filepath.ToSlash(r)
 		}
-		out[i] = engine.File{Path: p, Data: f.Data}
+		out[i] = lang.File{Path: p, Data: f.Data}
 	}
 	return out
 }

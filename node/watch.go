@@ -8,7 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/workflows"
 )
 
@@ -24,7 +24,7 @@ type Watcher struct {
 	mu     sync.Mutex
 	sum    [32]byte
 	bundle workflows.Bundle
-	set    *engine.Set
+	set    *lang.Set
 
 	cancel context.CancelFunc
 	done   sync.WaitGroup
@@ -56,7 +56,7 @@ func Watch(dir string, every time.Duration, log zerolog.Logger, onSwap func(work
 }
 
 // Set is the current playbook set.
-func (w *Watcher) Set() *engine.Set {
+func (w *Watcher) Set() *lang.Set {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.set

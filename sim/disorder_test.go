@@ -7,7 +7,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/sim"
 )
@@ -25,7 +25,7 @@ func TestParityUnderDisorder(t *testing.T) {
 	if err != nil || len(groups) != 1 {
 		t.Fatalf("load playbooks: %v", err)
 	}
-	set, errs := engine.Load(groups[0].Files)
+	set, errs := lang.Load(groups[0].Files)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -43,7 +43,7 @@ func TestParityUnderDisorder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sc, errs := engine.ParseScenario(path, data, set.Schema)
+			sc, errs := lang.ParseScenario(path, data, set.Schema)
 			if len(errs) > 0 {
 				t.Fatal(errs)
 			}
@@ -77,8 +77,8 @@ func TestParityUnderDisorder(t *testing.T) {
 
 // canonical orders records by time, customer and run, keeping each run's
 // own order (and the journey's, run "").
-func canonical(recs []engine.Record) []string {
-	recs = append([]engine.Record(nil), recs...)
+func canonical(recs []lang.Record) []string {
+	recs = append([]lang.Record(nil), recs...)
 	sort.SliceStable(recs, func(i, j int) bool {
 		a, b := recs[i], recs[j]
 		if !a.At.Equal(b.At) {

@@ -12,7 +12,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 // MaxLine caps one JSONL line and one CSV record.
@@ -20,10 +21,10 @@ const MaxLine = 1 << 20
 
 // ReadCSV reads customers from CSV with a header row. idColumn names the id
 // column. Every row's problems are collected, up to 100, and returned as
-// an engine.ErrorList. Each schema attribute is read from its `column:` header, or from a
+// a tendfmt.ErrorList. Each schema attribute is read from its `column:` header, or from a
 // header equal to its name; other columns are ignored, and a blank cell
 // leaves the attribute unset. Errors name the file, line and column.
-func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Customer, error) {
+func ReadCSV(file string, r io.Reader, s *lang.Schema, idColumn string) ([]Customer, error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = false
 	header, err := cr.Read()
@@ -33,14 +34,14 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 		}
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	var errs engine.ErrorList
+	var errs tendfmt.ErrorList
 	idx := map[string]int{}
 	for i, h := range header {
 		h = strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")
 		header[i] = h
 		if j, dup := idx[h]; dup {
 			_, col := cr.FieldPos(i)
-			errs.Add(engine.Pos{File: file, Line: 1, Col: col}, "column %s appears twice (columns %d and %d): which one holds the value?", h, j+1, i+1)
+			errs.Add(tendfmt.Pos{File: file, Line: 1, Col: col}, "column %s appears twice (columns %d and %d): which one holds the value?", h, j+1, i+1)
 			continue
 		}
 		idx[h] = i
@@ -50,7 +51,7 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 		return nil, fmt.Errorf("%s:1: no id column %q; the header has %s (use --id-column)", file, idColumn, strings.Join(header, ", "))
 	}
 	type col struct {
-		attr *engine.Attr
+		attr *lang.Attr
 		i    int
 	}
 	var cols []col
@@ -59,7 +60,7 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 		if name == "" {
 			name = a.Name
 		}
-		if i, ok := idx[name]; ok && a.Name != engine.AttrID {
+		if i, ok := idx[name]; ok && a.Name != lang.AttrID {
 			cols = append(cols, col{a, i})
 		} else if a.Column != "" {
 			return nil, fmt.Errorf("%s:1: schema attribute %s reads column %q, which the header lacks", file, a.Name, a.Column)
@@ -73,7 +74,7 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 		used[c.i] = true
 	}
 	for _, a := range s.Attrs {
-		if a.Name == engine.AttrID || a.Name == engine.AttrStage || slices.ContainsFunc(cols, func(c col) bool { return c.attr == a }) {
+		if a.Name == lang.AttrID || a.Name == lang.AttrStage || slices.ContainsFunc(cols, func(c col) bool { return c.attr == a }) {
 			continue
 		}
 		unread = append(unread, a.Name)
@@ -82,9 +83,9 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 		if used[i] {
 			continue
 		}
-		if near := engine.Suggest(h, unread); near != "" {
+		if near := tendfmt.Suggest(h, unread); near != "" {
 			_, colNo := cr.FieldPos(i)
-			errs.Add(engine.Pos{File: file, Line: 1, Col: colNo}, "column %s matches no attribute; did you mean %s? (columns are matched exactly; rename the column or set column: in the schema)", h, near)
+			errs.Add(tendfmt.Pos{File: file, Line: 1, Col: colNo}, "column %s matches no attribute; did you mean %s? (columns are matched exactly; rename the column or set column: in the schema)", h, near)
 		}
 	}
 	var out []Customer
@@ -104,15 +105,15 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 		line, idColNo := cr.FieldPos(idCol)
 		id := strings.TrimSpace(rec[idCol])
 		if id == "" {
-			errs.Add(engine.Pos{File: file, Line: line}, "column %s: empty customer id", idColumn)
+			errs.Add(tendfmt.Pos{File: file, Line: line}, "column %s: empty customer id", idColumn)
 			continue
 		}
-		if err := engine.CheckCustomerID(id); err != nil {
-			errs.Add(engine.Pos{File: file, Line: line, Col: idColNo}, "column %s: %v", idColumn, err)
+		if err := lang.CheckCustomerID(id); err != nil {
+			errs.Add(tendfmt.Pos{File: file, Line: line, Col: idColNo}, "column %s: %v", idColumn, err)
 			continue
 		}
 		if prev, dup := seen[id]; dup {
-			errs.Add(engine.Pos{File: file, Line: line}, "customer %s appears twice (first on line %d)", id, prev)
+			errs.Add(tendfmt.Pos{File: file, Line: line}, "customer %s appears twice (first on line %d)", id, prev)
 			continue
 		}
 		seen[id] = line
@@ -123,14 +124,14 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 			if cell == "" {
 				continue
 			}
-			v, err := engine.Coerce(c.attr.Type, cell)
+			v, err := lang.Coerce(c.attr.Type, cell)
 			if err == nil && len(c.attr.Enum) > 0 && !slices.Contains(c.attr.Enum, cell) {
 				err = fmt.Errorf("%q is not one of %s", cell, strings.Join(c.attr.Enum, ", "))
 			}
 			if err != nil {
 				// The cell's own position: after a quoted multi-line cell it is not on the record's first line.
 				lineNo, colNo := cr.FieldPos(c.i)
-				errs.Add(engine.Pos{File: file, Line: lineNo, Col: colNo}, "column %s (attribute %s): %v", header[c.i], c.attr.Name, err)
+				errs.Add(tendfmt.Pos{File: file, Line: lineNo, Col: colNo}, "column %s (attribute %s): %v", header[c.i], c.attr.Name, err)
 				bad = true
 				continue
 			}
@@ -150,7 +151,7 @@ func ReadCSV(file string, r io.Reader, s *engine.Schema, idColumn string) ([]Cus
 const maxRowErrors = 100
 
 // ReadCustomersJSONL reads one customer per line: {"id": ..., attribute: value, ...}.
-func ReadCustomersJSONL(file string, r io.Reader, s *engine.Schema) ([]Customer, error) {
+func ReadCustomersJSONL(file string, r io.Reader, s *lang.Schema) ([]Customer, error) {
 	var out []Customer
 	seen := map[string]int{}
 	err := eachLine(file, r, func(line int, b []byte) error {
@@ -158,7 +159,7 @@ func ReadCustomersJSONL(file string, r io.Reader, s *engine.Schema) ([]Customer,
 		if err := decodeStrict(b, &m); err != nil {
 			return err
 		}
-		id, _ := m[engine.AttrID].(string)
+		id, _ := m[lang.AttrID].(string)
 		if id == "" {
 			return fmt.Errorf("missing id")
 		}
@@ -166,7 +167,7 @@ func ReadCustomersJSONL(file string, r io.Reader, s *engine.Schema) ([]Customer,
 			return fmt.Errorf("customer %s appears twice (first on line %d)", id, prev)
 		}
 		seen[id] = line
-		delete(m, engine.AttrID)
+		delete(m, lang.AttrID)
 		attrs, err := s.CoerceAttrs(m)
 		if err != nil {
 			return err
@@ -179,10 +180,10 @@ func ReadCustomersJSONL(file string, r io.Reader, s *engine.Schema) ([]Customer,
 
 // ReadEventsJSONL reads one event per line, checks each against the schema,
 // and sorts them by time (stable). Lines without an id get "<file>:<line>".
-func ReadEventsJSONL(file string, r io.Reader, s *engine.Schema) ([]*engine.Event, error) {
-	var out []*engine.Event
+func ReadEventsJSONL(file string, r io.Reader, s *lang.Schema) ([]*lang.Event, error) {
+	var out []*lang.Event
 	err := eachLine(file, r, func(line int, b []byte) error {
-		var e engine.Event
+		var e lang.Event
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		dec.UseNumber()

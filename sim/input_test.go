@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/sim"
 )
 
@@ -150,7 +150,7 @@ func TestReadEventsJSONL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []*engine.Event{
+	want := []*lang.Event{
 		{ID: path + ":3", Type: "contract.signed", Customer: "bob", At: utc("2026-01-05T10:00:00Z"),
 			Data: map[string]any{"plan": "pro"}, Attributes: map[string]any{"seats": 12, "health": 50.0, "name": nil}},
 		{ID: "e1", Type: "nps.responded", Customer: "acme", At: utc("2026-01-07T10:00:00Z"),

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // Customer is a customer's id and starting attributes.
@@ -32,7 +33,7 @@ type Input struct {
 	Start     time.Time
 	Until     time.Time
 	Customers []Customer
-	Events    []*engine.Event
+	Events    []*lang.Event
 	// Disorder, if set, delivers the messages between a journey and its
 	// runs as Temporal may: in any order within one instant, and some
 	// twice. The timeline must not change.
@@ -44,13 +45,13 @@ type Disorder struct{ Seed uint64 }
 
 // Result holds the merged timeline.
 type Result struct {
-	Records   []engine.Record
+	Records   []lang.Record
 	Customers int
 	Events    int
 }
 
 // Run simulates every customer from Start until Until (exclusive).
-func Run(set *engine.Set, in Input) (*Result, error) {
+func Run(set *lang.Set, in Input) (*Result, error) {
 	if !in.Until.After(in.Start) {
 		return nil, fmt.Errorf("until %s is not after start %s", in.Until.Format(time.RFC3339), in.Start.Format(time.RFC3339))
 	}
@@ -63,7 +64,7 @@ func Run(set *engine.Set, in Input) (*Result, error) {
 		attrs[c.ID] = c.Attrs
 		order = append(order, c.ID)
 	}
-	byCustomer := map[string][]*engine.Event{}
+	byCustomer := map[string][]*lang.Event{}
 	for _, e := range in.Events {
 		if _, ok := attrs[e.Customer]; !ok {
 			attrs[e.Customer] = nil
@@ -71,7 +72,7 @@ func Run(set *engine.Set, in Input) (*Result, error) {
 		}
 		byCustomer[e.Customer] = append(byCustomer[e.Customer], e)
 	}
-	results := make([][]engine.Record, len(order))
+	results := make([][]lang.Record, len(order))
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -109,7 +110,7 @@ type item struct {
 	at    time.Time
 	kind  itemKind
 	seq   int
-	event *engine.Event
+	event *lang.Event
 	run   string
 	timer string
 	to    *engine.ToRun
@@ -141,12 +142,12 @@ func (q *queue) Pop() any {
 // journey and its runs' peers, exchanging messages at once and in order
 // (or, with Disorder, reordered and repeated within one instant).
 type customerSim struct {
-	set      *engine.Set
+	set      *lang.Set
 	j        *engine.Journey
 	peers    map[string]*engine.Peer
 	q        queue
 	seq      int
-	recs     []engine.Record
+	recs     []lang.Record
 	daily    time.Time            // the journey's armed daily check
 	runDaily map[string]time.Time // each run's armed daily check
 	rng      *rand.Rand           // Disorder, if set
@@ -158,7 +159,7 @@ func (c *customerSim) push(it item) {
 	heap.Push(&c.q, it)
 }
 
-func simulateCustomer(set *engine.Set, in Input, id string, attrs map[string]any, events []*engine.Event) []engine.Record {
+func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) []lang.Record {
 	c := &customerSim{set: set, j: engine.NewJourney(id, attrs), peers: map[string]*engine.Peer{},
 		runDaily: map[string]time.Time{}}
 	if in.Disorder != nil {
@@ -314,12 +315,12 @@ func (c *customerSim) peer(now time.Time, p *engine.Peer, out engine.PeerOut) {
 
 // merge orders the per-customer timelines by time, then customer (input
 // order), keeping each customer's own order.
-func merge(order []string, lists [][]engine.Record) []engine.Record {
+func merge(order []string, lists [][]lang.Record) []lang.Record {
 	total := 0
 	for _, l := range lists {
 		total += len(l)
 	}
-	out := make([]engine.Record, 0, total)
+	out := make([]lang.Record, 0, total)
 	h := &mergeHeap{lists: lists, order: order}
 	for i, l := range lists {
 		if len(l) > 0 {
@@ -343,7 +344,7 @@ func merge(order []string, lists [][]engine.Record) []engine.Record {
 type cursor struct{ list, pos int }
 
 type mergeHeap struct {
-	lists [][]engine.Record
+	lists [][]lang.Record
 	order []string
 	items []cursor
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/sim"
 )
 
@@ -41,13 +41,13 @@ contact_policy:
   hours: "09:00-17:00"
 `
 
-func loadSet(t *testing.T, schema string, files ...string) *engine.Set {
+func loadSet(t *testing.T, schema string, files ...string) *lang.Set {
 	t.Helper()
-	fs := []engine.File{{Path: "schema.yaml", Data: []byte(schema)}}
+	fs := []lang.File{{Path: "schema.yaml", Data: []byte(schema)}}
 	for i := 0; i+1 < len(files); i += 2 {
-		fs = append(fs, engine.File{Path: files[i], Data: []byte(files[i+1])})
+		fs = append(fs, lang.File{Path: files[i], Data: []byte(files[i+1])})
 	}
-	set, errs := engine.Load(fs)
+	set, errs := lang.Load(fs)
 	if len(errs) > 0 {
 		t.Fatalf("load: %v", errs)
 	}
@@ -63,16 +63,16 @@ func utc(s string) time.Time {
 }
 
 // ev builds a normalized event.
-func ev(t *testing.T, set *engine.Set, id, at, customer, typ string, data, attrs map[string]any) *engine.Event {
+func ev(t *testing.T, set *lang.Set, id, at, customer, typ string, data, attrs map[string]any) *lang.Event {
 	t.Helper()
-	e := &engine.Event{ID: id, Type: typ, Customer: customer, At: utc(at), Data: data, Attributes: attrs}
+	e := &lang.Event{ID: id, Type: typ, Customer: customer, At: utc(at), Data: data, Attributes: attrs}
 	if err := set.Schema.Normalize(e); err != nil {
 		t.Fatal(err)
 	}
 	return e
 }
 
-func run(t *testing.T, set *engine.Set, in sim.Input) []engine.Record {
+func run(t *testing.T, set *lang.Set, in sim.Input) []lang.Record {
 	t.Helper()
 	res, err := sim.Run(set, in)
 	if err != nil {
@@ -82,7 +82,7 @@ func run(t *testing.T, set *engine.Set, in sim.Input) []engine.Record {
 }
 
 // show renders records as "01-05 10:00 customer playbook step kind [action]".
-func show(recs []engine.Record) []string {
+func show(recs []lang.Record) []string {
 	out := []string{}
 	for _, r := range recs {
 		line := r.At.UTC().Format("01-02 15:04") + " " + r.Customer + " " + dash(r.Playbook) + " " + dash(r.Step) + " " + r.Kind
@@ -131,7 +131,7 @@ steps:
 	in := sim.Input{
 		Start: utc("2026-01-05T00:00:00Z"), Until: utc("2026-02-01T00:00:00Z"),
 		Customers: []sim.Customer{{ID: "acme", Attrs: map[string]any{"contact_email": "it@acme.example"}}},
-		Events: []*engine.Event{
+		Events: []*lang.Event{
 			ev(t, set, "1", "2026-01-05T10:00:00Z", "acme", "contract.signed", nil, nil),
 			ev(t, set, "2", "2026-01-08T12:00:00Z", "acme", "nps.responded", map[string]any{"score": 9}, nil),
 		},
@@ -154,7 +154,7 @@ steps:
 		"01-14 10:00 acme mail - run.completed",
 	})
 	for _, r := range recs {
-		if r.Kind == engine.RecAction && r.To != "it@acme.example" {
+		if r.Kind == lang.RecAction && r.To != "it@acme.example" {
 			t.Errorf("action to %q", r.To)
 		}
 	}
@@ -179,7 +179,7 @@ steps:
 			{ID: "ny", Attrs: map[string]any{"timezone": "America/New_York"}},
 			{ID: "utc"},
 		},
-		Events: []*engine.Event{
+		Events: []*lang.Event{
 			// 08:00 in New York: 09:00 New York is 14:00 UTC.
 			ev(t, set, "1", "2026-01-05T13:00:00Z", "ny", "contract.signed", nil, nil),
 			// Friday 22:00 in Berlin: Monday 09:00 Berlin is 08:00 UTC.
@@ -224,7 +224,7 @@ steps:
 	in := sim.Input{
 		Start: utc("2026-01-05T00:00:00Z"), Until: utc("2026-01-06T00:00:00Z"),
 		Customers: []sim.Customer{{ID: "zed"}, {ID: "amy"}},
-		Events: []*engine.Event{
+		Events: []*lang.Event{
 			ev(t, set, "1", "2026-01-05T10:00:00Z", "zed", "contract.signed", nil, nil),
 			ev(t, set, "2", "2026-01-05T10:00:00Z", "mia", "contract.signed", nil, nil),
 			ev(t, set, "3", "2026-01-05T10:30:00Z", "amy", "contract.signed", nil, nil),
@@ -283,7 +283,7 @@ steps:
 	in := sim.Input{
 		Start: utc("2026-01-05T00:00:00Z"), Until: utc("2026-01-10T00:00:00Z"),
 		Customers: []sim.Customer{{ID: "a", Attrs: map[string]any{"health": 80.0}}, {ID: "b", Attrs: map[string]any{"health": 80.0}}},
-		Events: []*engine.Event{
+		Events: []*lang.Event{
 			// a: the health drop comes first in the input, so q sees it.
 			ev(t, set, "1", "2026-01-05T09:00:00Z", "a", "customer.updated", nil, map[string]any{"health": 40}),
 			ev(t, set, "2", "2026-01-05T09:00:00Z", "a", "contract.signed", nil, nil),
@@ -312,7 +312,7 @@ func TestWindowAndInputErrors(t *testing.T) {
 	set := loadSet(t, simSchema, "p.yaml", "playbook: p\ntrigger: {on: [contract.signed], once_per: event.id}\nsteps:\n  - {id: n, do: notify, text: 'hi {{ customer.id }}'}\n")
 	in := sim.Input{
 		Start: utc("2026-01-05T00:00:00Z"), Until: utc("2026-01-06T00:00:00Z"),
-		Events: []*engine.Event{
+		Events: []*lang.Event{
 			ev(t, set, "0", "2026-01-04T23:59:59Z", "x", "contract.signed", nil, nil),
 			ev(t, set, "1", "2026-01-05T00:00:00Z", "x", "contract.signed", nil, nil),
 			ev(t, set, "2", "2026-01-05T23:59:59Z", "x", "contract.signed", nil, nil),
@@ -356,7 +356,7 @@ steps:
 	in := sim.Input{
 		Start: utc("2026-01-05T00:00:00Z"), Until: utc("2026-01-06T00:00:00Z"),
 		Customers: []sim.Customer{{ID: "acme", Attrs: map[string]any{"reviewed": false}}},
-		Events: []*engine.Event{
+		Events: []*lang.Event{
 			ev(t, set, "1", "2026-01-05T10:00:00Z", "acme", "contract.signed", nil, nil),
 			ev(t, set, "2", "2026-01-05T11:00:00Z", "acme", "nps.responded", map[string]any{"score": 3}, nil),
 		},
@@ -373,7 +373,7 @@ steps:
 
 // bigInput is many customers with a mix of playbooks, contact policy,
 // tasks and daily checks, for the determinism tests.
-func bigInput(t *testing.T) (*engine.Set, sim.Input) {
+func bigInput(t *testing.T) (*lang.Set, sim.Input) {
 	set := loadSet(t, simSchema+policy, "onboard.yaml", `
 playbook: onboard
 trigger: {on: [contract.signed]}
@@ -428,7 +428,7 @@ steps:
 	return set, in
 }
 
-func sortEvents(evs []*engine.Event) {
+func sortEvents(evs []*lang.Event) {
 	for i := 1; i < len(evs); i++ {
 		for j := i; j > 0 && evs[j].At.Before(evs[j-1].At); j-- {
 			evs[j], evs[j-1] = evs[j-1], evs[j]
@@ -439,7 +439,7 @@ func sortEvents(evs []*engine.Event) {
 func TestDeterminism(t *testing.T) {
 	set, in := bigInput(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	var outs [][]engine.Record
+	var outs [][]lang.Record
 	for _, procs := range []int{1, 4, 4, 1} {
 		runtime.GOMAXPROCS(procs)
 		outs = append(outs, run(t, set, in))
@@ -450,8 +450,8 @@ func TestDeterminism(t *testing.T) {
 		kinds[r.Kind]++
 	}
 	// The input exercises most of the interpreter; check that it did.
-	for _, k := range []string{engine.RecRunStarted, engine.RecAction, engine.RecTaskCompleted, engine.RecTaskOverdue,
-		engine.RecWaitTimeout, engine.RecRunCompleted, engine.RecRunExited} {
+	for _, k := range []string{lang.RecRunStarted, lang.RecAction, lang.RecTaskCompleted, lang.RecTaskOverdue,
+		lang.RecWaitTimeout, lang.RecRunCompleted, lang.RecRunExited} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s record in %d records: %v", k, len(first), kinds)
 		}
@@ -483,7 +483,7 @@ func TestDeterminism(t *testing.T) {
 				solo.Events = append(solo.Events, e)
 			}
 		}
-		var mine []engine.Record
+		var mine []lang.Record
 		for _, r := range first {
 			if r.Customer == c {
 				mine = append(mine, r)
@@ -513,7 +513,7 @@ steps:
 	in := sim.Input{
 		Start: utc("2026-01-05T00:00:00Z"), Until: utc("2026-01-06T00:00:00Z"),
 		Customers: []sim.Customer{{ID: "acme", Attrs: map[string]any{"reviewed": false, "health": 90.0}}},
-		Events:    []*engine.Event{ev(t, set, "1", "2026-01-05T10:00:00Z", "acme", "contract.signed", nil, nil)},
+		Events:    []*lang.Event{ev(t, set, "1", "2026-01-05T10:00:00Z", "acme", "contract.signed", nil, nil)},
 	}
 	diffLines(t, show(run(t, set, in)), []string{
 		"01-05 10:00 acme a-updater - run.started",

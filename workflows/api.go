@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 )
@@ -22,7 +23,7 @@ const (
 // SignalEvent (SignalWithStart, so the first event starts the journey) and
 // read a workflow's state with QueryState.
 const (
-	SignalEvent = "event" // engine.Event, to a journey
+	SignalEvent = "event" // lang.Event, to a journey
 	QueryState  = "state" // JourneyView from a journey, RunView from a run
 
 	// UpdateCompleteTask completes a task on its run (a Temporal Update
@@ -136,7 +137,7 @@ type JourneyInput struct {
 
 // RejectedEvent is an accepted event that a journey could not apply, with
 // the reason: for example a schema that changed between the edge and the
-// worker, or a record that would grow past engine.MaxRecordBytes. A journey
+// worker, or a record that would grow past lang.MaxRecordBytes. A journey
 // keeps the latest MaxRejected.
 type RejectedEvent struct {
 	ID         string         `json:"id,omitempty"`
@@ -164,7 +165,7 @@ const maxRejectedBytes = 256 << 10
 func rejectedSize(l []RejectedEvent) int {
 	n := 0
 	for _, r := range l {
-		n += 64 + len(r.ID) + len(r.Type) + len(r.Reason) + engine.RecordSize(r.Attributes) + engine.RecordSize(r.Data)
+		n += 64 + len(r.ID) + len(r.Type) + len(r.Reason) + lang.RecordSize(r.Attributes) + lang.RecordSize(r.Data)
 	}
 	return n
 }
@@ -173,7 +174,7 @@ func rejectedSize(l []RejectedEvent) int {
 // a message from one of its runs.
 type Signal struct {
 	Name  string          `json:"name"`
-	Event *engine.Event   `json:"event,omitempty"`
+	Event *lang.Event     `json:"event,omitempty"`
 	Msg   *engine.FromRun `json:"msg,omitempty"`
 }
 
@@ -192,7 +193,7 @@ type JourneyView struct {
 	Attrs    map[string]any  `json:"attrs"`
 	Running  []string        `json:"running"`
 	Version  string          `json:"version"`
-	Timeline []engine.Record `json:"timeline"`
+	Timeline []lang.Record   `json:"timeline"`
 	Stats    JourneyStats    `json:"stats"`
 	Rejected []RejectedEvent `json:"rejected"`
 	// Error says why a playbook set the journey was asked to use (one
@@ -207,7 +208,7 @@ type JourneyView struct {
 type RunView struct {
 	State    engine.RunState `json:"state"`
 	Waiting  string          `json:"waiting"`
-	Timeline []engine.Record `json:"timeline"`
+	Timeline []lang.Record   `json:"timeline"`
 }
 
 // CompleteTask asks a run to complete one of its open tasks.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/engine/calendar"
+	"github.com/tend-cs/tend/engine/lang"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -21,10 +22,10 @@ type journey struct {
 	ctx      workflow.Context
 	j        *engine.Journey
 	version  string
-	set      *engine.Set
+	set      *lang.Set
 	setErr   string // why a set the journey was asked to use was not used
 	queue    []Signal
-	timeline []engine.Record
+	timeline []lang.Record
 	stats    JourneyStats
 	rejected []RejectedEvent
 	flagged  bool // TendStatus = rejected is set
@@ -110,7 +111,7 @@ func (w *Workflows) CustomerJourney(ctx workflow.Context, in JourneyInput) error
 		if d.fired {
 			d.fired, d.daily = false, nil
 			d.refresh()
-			d.checkInherited(engine.EventDaily)
+			d.checkInherited(lang.EventDaily)
 			d.out(d.j.OnDaily(d.set, workflow.Now(ctx)))
 			d.flush()
 			continue
@@ -148,7 +149,7 @@ func (w *Workflows) CustomerJourney(ctx workflow.Context, in JourneyInput) error
 // drain takes every signal that has arrived, events before run messages.
 func (d *journey) drain(events, msgs workflow.ReceiveChannel) {
 	for {
-		var ev engine.Event
+		var ev lang.Event
 		if !events.ReceiveAsync(&ev) {
 			break
 		}
@@ -227,7 +228,7 @@ func (d *journey) handle(s Signal) {
 		d.checkInherited(s.Event.Type)
 		d.out(d.j.OnEvent(d.set, now, s.Event))
 	case signalFromRun:
-		d.set.Schema.RestoreFromRun(s.Msg)
+		engine.RestoreFromRun(d.set.Schema, s.Msg)
 		d.out(d.j.OnRunMsg(d.set, now, *s.Msg))
 	}
 }
@@ -332,7 +333,7 @@ func (d *journey) reap() {
 // a bounded list that tend events rejected, the HTTP API and the journey's
 // current details show. The event is not marked as seen, so it may be sent
 // again once the cause is fixed.
-func (d *journey) reject(ev *engine.Event, reason string, now time.Time) {
+func (d *journey) reject(ev *lang.Event, reason string, now time.Time) {
 	d.stats.Rejected++
 	d.rejected = append(d.rejected, RejectedEvent{ID: ev.ID, Type: ev.Type, At: ev.At, Received: now.UTC(),
 		Reason: reason, Attributes: ev.Attributes, Data: ev.Data})
@@ -488,11 +489,11 @@ func (d *journey) continueAsNew(events, msgs workflow.ReceiveChannel) error {
 
 // restoreJourney gives a journey state carried over continue-as-new its
 // declared types again.
-func restoreJourney(s *engine.Schema, st *engine.JourneyState) {
-	s.RestoreJourneyState(st)
+func restoreJourney(s *lang.Schema, st *engine.JourneyState) {
+	engine.RestoreJourneyState(s, st)
 	for _, lr := range st.Live {
 		for i := range lr.Held {
-			s.RestoreFromRun(&lr.Held[i])
+			engine.RestoreFromRun(s, &lr.Held[i])
 		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 )
@@ -16,7 +16,7 @@ import (
 // dailySet is a set with one daily-triggered playbook, for clock tests.
 func dailySet(t *testing.T, extra string) Bundle {
 	t.Helper()
-	b, _, errs := NewBundle([]engine.File{
+	b, _, errs := NewBundle([]lang.File{
 		{Path: "schema.yaml", Data: []byte("customer: {timezone: string, health: float}\nevents: {ping: {}}\ncalendar: {timezone: UTC, daily_at: \"09:00\"}\n")},
 		{Path: "daily.yaml", Data: []byte("playbook: daily-look\ntrigger: {on: daily, once_per: now.YearDay()}\nsteps:\n  - {id: look, do: notify, text: \"look" + extra + "\"}\n")},
 	})
@@ -28,10 +28,10 @@ func dailySet(t *testing.T, extra string) Bundle {
 
 // journeyEnv runs a journey in the test environment, with no-op activities,
 // and collects its records.
-func journeyEnv(t *testing.T, pb *Playbooks) (*testsuite.TestWorkflowEnvironment, func() []engine.Record) {
+func journeyEnv(t *testing.T, pb *Playbooks) (*testsuite.TestWorkflowEnvironment, func() []lang.Record) {
 	var mu sync.Mutex
-	var recs []engine.Record
-	w := New(pb, Options{OnRecord: func(r engine.Record) {
+	var recs []lang.Record
+	w := New(pb, Options{OnRecord: func(r lang.Record) {
 		mu.Lock()
 		recs = append(recs, r)
 		mu.Unlock()
@@ -42,10 +42,10 @@ func journeyEnv(t *testing.T, pb *Playbooks) (*testsuite.TestWorkflowEnvironment
 	env.SetDetachedChildWait(false)
 	w.Register(env)
 	(&outbox{}).register(env)
-	return env, func() []engine.Record {
+	return env, func() []lang.Record {
 		mu.Lock()
 		defer mu.Unlock()
-		return append([]engine.Record(nil), recs...)
+		return append([]lang.Record(nil), recs...)
 	}
 }
 
@@ -58,20 +58,20 @@ func TestJourneyDailyFollowsTimezone(t *testing.T) {
 	start := time.Date(2026, 3, 2, 5, 0, 0, 0, time.UTC) // a Monday, 06:00 in Berlin
 	env.SetStartTime(start)
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalEvent, &engine.Event{ID: "tz", Type: engine.EventCustomerUpdated, Customer: "zed", At: start,
+		env.SignalWorkflow(SignalEvent, &lang.Event{ID: "tz", Type: lang.EventCustomerUpdated, Customer: "zed", At: start,
 			Attributes: map[string]any{"timezone": "Europe/Berlin"}})
 	}, 0)
 	// On day two, before 09:00 Berlin, the customer moves to New York.
 	moved := time.Date(2026, 3, 3, 6, 0, 0, 0, time.UTC)
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalEvent, &engine.Event{ID: "move", Type: engine.EventCustomerUpdated, Customer: "zed", At: moved,
+		env.SignalWorkflow(SignalEvent, &lang.Event{ID: "move", Type: lang.EventCustomerUpdated, Customer: "zed", At: moved,
 			Attributes: map[string]any{"timezone": "America/New_York"}})
 	}, moved.Sub(start))
 	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, 3*24*time.Hour)
 	env.ExecuteWorkflow(JourneyWorkflow, JourneyInput{Customer: "zed"})
 	var starts []string
 	for _, r := range records() {
-		if r.Kind == engine.RecRunStarted {
+		if r.Kind == lang.RecRunStarted {
 			starts = append(starts, r.At.UTC().Format("01-02 15:04"))
 		}
 	}
@@ -100,7 +100,7 @@ func TestJourneyKeepsLastGoodSet(t *testing.T) {
 	env.SetStartTime(start)
 	var view JourneyView
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalEvent, &engine.Event{ID: "1", Type: "ping", Customer: "zed", At: start})
+		env.SignalWorkflow(SignalEvent, &lang.Event{ID: "1", Type: "ping", Customer: "zed", At: start})
 	}, 0)
 	env.RegisterDelayedCallback(func() {
 		v, err := env.QueryWorkflow(QueryState)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/sim"
 	"go.temporal.io/api/enums/v1"
@@ -22,7 +23,7 @@ import (
 )
 
 // loadBundle reads a playbook directory into a bundle.
-func loadBundle(t testing.TB, dir string) (Bundle, *engine.Set) {
+func loadBundle(t testing.TB, dir string) (Bundle, *lang.Set) {
 	t.Helper()
 	groups, err := load.Files([]string{dir})
 	if err != nil || len(groups) != 1 {
@@ -38,7 +39,7 @@ func loadBundle(t testing.TB, dir string) (Bundle, *engine.Set) {
 // driverInput is a scenario as the parity driver workflow plays it.
 type driverInput struct {
 	Customers []JourneyInput
-	Events    []*engine.Event
+	Events    []*lang.Event
 	Until     time.Time
 }
 
@@ -74,20 +75,23 @@ type outbox struct {
 }
 
 func (o *outbox) register(env *testsuite.TestWorkflowEnvironment) {
-	for _, kind := range []string{"email", "survey", "call", "training", "task", "escalate", "notify", "webhook"} {
+	for _, k := range lang.Actions {
+		if k.Activity == "" {
+			continue // the journey applies it
+		}
 		env.RegisterActivityWithOptions(func(ctx context.Context, a engine.Action) error {
 			o.mu.Lock()
 			o.keys = append(o.keys, a.Kind+" "+a.Key)
 			o.mu.Unlock()
 			return nil
-		}, activity.RegisterOptions{Name: activityName(kind)})
+		}, activity.RegisterOptions{Name: activityName(k.Name)})
 	}
 }
 
 // canonical orders a timeline by time, then customer, then run, keeping
 // each run's own order. Within one instant, runs of one customer act
 // concurrently in Temporal, so only each run's order is fixed.
-func canonical(recs []engine.Record) []string {
+func canonical(recs []lang.Record) []string {
 	sort.SliceStable(recs, func(i, j int) bool {
 		a, b := recs[i], recs[j]
 		if !a.At.Equal(b.At) {
@@ -119,7 +123,7 @@ func TestParityWithSimulate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sc, errs := engine.ParseScenario(path, data, set.Schema)
+			sc, errs := lang.ParseScenario(path, data, set.Schema)
 			if len(errs) > 0 {
 				t.Fatal(errs)
 			}
@@ -146,8 +150,8 @@ func TestParityWithSimulate(t *testing.T) {
 			}
 
 			var mu sync.Mutex
-			var got []engine.Record
-			w := New(NewPlaybooks(bundle), Options{OnRecord: func(r engine.Record) {
+			var got []lang.Record
+			w := New(NewPlaybooks(bundle), Options{OnRecord: func(r lang.Record) {
 				mu.Lock()
 				defer mu.Unlock()
 				if r.At.Before(sc.Until) {
@@ -167,7 +171,7 @@ func TestParityWithSimulate(t *testing.T) {
 			if err := env.GetWorkflowError(); err != nil {
 				t.Fatalf("driver: %v", err)
 			}
-			wantL, gotL := canonical(append([]engine.Record(nil), want.Records...)), canonical(got)
+			wantL, gotL := canonical(append([]lang.Record(nil), want.Records...)), canonical(got)
 			if len(wantL) == 0 {
 				t.Fatal("simulate produced no records: the scenario tests nothing")
 			}

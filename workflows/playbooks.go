@@ -9,7 +9,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 // Playbooks is the worker's current playbook set and its store of every set
@@ -27,7 +28,7 @@ type Playbooks struct {
 }
 
 type cached struct {
-	set  *engine.Set
+	set  *lang.Set
 	err  error
 	used int
 }
@@ -96,7 +97,7 @@ func (p *Playbooks) Current() Bundle {
 // ErrSetNotFound means the store does not hold it (retry later); any other
 // error means the set does not compile with this build of tend. Both are
 // the same on every call, so workflow code may branch on them.
-func (p *Playbooks) Set(version string) (*engine.Set, error) {
+func (p *Playbooks) Set(version string) (*lang.Set, error) {
 	p.mu.Lock()
 	p.tick++
 	if c := p.sets[version]; c != nil {
@@ -128,8 +129,8 @@ func (p *Playbooks) Set(version string) (*engine.Set, error) {
 
 // NewBundle validates files as a playbook set and returns the bundle with
 // the set's version, or every error.
-func NewBundle(files []engine.File) (Bundle, *engine.Set, engine.ErrorList) {
-	set, errs := engine.Load(files)
+func NewBundle(files []lang.File) (Bundle, *lang.Set, tendfmt.ErrorList) {
+	set, errs := lang.Load(files)
 	if len(errs) > 0 {
 		return Bundle{}, nil, errs
 	}
@@ -141,12 +142,12 @@ func NewBundle(files []engine.File) (Bundle, *engine.Set, engine.ErrorList) {
 }
 
 // compile returns the set of a bundle.
-func compile(b Bundle) (*engine.Set, error) {
-	files := make([]engine.File, len(b.Files))
+func compile(b Bundle) (*lang.Set, error) {
+	files := make([]lang.File, len(b.Files))
 	for i, f := range b.Files {
-		files[i] = engine.File{Path: f.Path, Data: []byte(f.Text)}
+		files[i] = lang.File{Path: f.Path, Data: []byte(f.Text)}
 	}
-	set, errs := engine.Load(files)
+	set, errs := lang.Load(files)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("playbook set %s no longer compiles: %w", b.Version, errs.Err())
 	}

@@ -3,11 +3,11 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/engine/calendar"
+	"github.com/tend-cs/tend/engine/lang"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -22,7 +22,7 @@ type RunInput struct {
 	Start    *RunStart         `json:"start,omitempty"`
 	State    *engine.RunState  `json:"state,omitempty"`
 	Peer     *engine.PeerState `json:"peer,omitempty"`
-	Timeline []engine.Record   `json:"timeline,omitempty"`
+	Timeline []lang.Record     `json:"timeline,omitempty"`
 	// BeforeDiff, when set, stands for State.Before as a difference from
 	// State.Attrs, so that continuing as new carries the record once.
 	BeforeDiff *engine.AttrDiff `json:"before_diff,omitempty"`
@@ -34,7 +34,7 @@ type RunStart struct {
 	ID    string           `json:"id"`
 	N     int              `json:"n"`
 	Key   string           `json:"key,omitempty"`
-	Event *engine.Event    `json:"event"`
+	Event *lang.Event      `json:"event"`
 	Attrs map[string]any   `json:"attrs"`
 	Diff  *engine.AttrDiff `json:"diff,omitempty"`
 }
@@ -56,10 +56,10 @@ type runTimer struct {
 type runDriver struct {
 	w         *Workflows
 	ctx       workflow.Context
-	set       *engine.Set
+	set       *lang.Set
 	p         *engine.Peer
 	r         *engine.Run
-	timeline  []engine.Record
+	timeline  []lang.Record
 	timers    []*runTimer
 	daily     workflow.Future
 	dailyAt   time.Time
@@ -95,7 +95,7 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 		inbox: workflow.GetSignalChannel(ctx, signalToRun)}
 	if in.State != nil {
 		st := *in.State
-		set.Schema.RestoreRunState(&st)
+		engine.RestoreRunState(set.Schema, &st)
 		if in.BeforeDiff != nil {
 			diff := engine.AttrDiff{Changed: set.Schema.RestoreAttrs(in.BeforeDiff.Changed), Added: in.BeforeDiff.Added}
 			st.Before = diff.Before(st.Attrs)
@@ -105,10 +105,10 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 		if in.Peer != nil {
 			ps = *in.Peer
 			for i := range ps.Held {
-				set.Schema.RestoreToRun(&ps.Held[i])
+				engine.RestoreToRun(set.Schema, &ps.Held[i])
 			}
 			if ps.Cur != nil {
-				set.Schema.RestoreToRun(ps.Cur)
+				engine.RestoreToRun(set.Schema, ps.Cur)
 			}
 		}
 		d.p = engine.ResumePeer(d.r, ps)
@@ -158,7 +158,7 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 		}
 		var m engine.ToRun
 		if d.inbox.ReceiveAsync(&m) {
-			set.Schema.RestoreToRun(&m)
+			engine.RestoreToRun(set.Schema, &m)
 			d.out(d.p.Msg(workflow.Now(ctx), m))
 			continue
 		}
@@ -248,12 +248,11 @@ func (d *runDriver) reap() {
 	d.sent = keep
 }
 
-// activityName is the activity type of an action kind: email → Email.
+// activityName is the activity type of an action kind (email → Email), as
+// the registry of action kinds names it.
 func activityName(kind string) string {
-	if kind == "" {
-		return ""
-	}
-	return strings.ToUpper(kind[:1]) + kind[1:]
+	name, _ := lang.ActivityName(kind)
+	return name
 }
 
 // activity starts carrying out an action.
@@ -393,7 +392,7 @@ func (d *runDriver) validateComplete(req CompleteTask) error {
 		if r.Task != req.Task {
 			continue
 		}
-		if r.Kind == engine.RecTaskCompleted {
+		if r.Kind == lang.RecTaskCompleted {
 			return temporal.NewApplicationError(fmt.Sprintf("task %s was already completed at %s", req.Task, r.At.Format("2006-01-02 15:04 MST")), ErrTaskDone)
 		}
 		return temporal.NewApplicationError(fmt.Sprintf("task %s is no longer open: the run is %s", req.Task, d.r.Status), ErrTaskDone)

@@ -3,7 +3,7 @@ package workflows
 import (
 	"time"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -23,7 +23,7 @@ type Options struct {
 	RetryAttempts int32
 	// OnRecord, if set, receives every timeline record once, when it is
 	// first made (never during replay). Tests and metrics use it.
-	OnRecord func(engine.Record)
+	OnRecord func(lang.Record)
 }
 
 // DefaultHistoryLimit is Options.HistoryLimit when unset.
@@ -68,7 +68,7 @@ func (w *Workflows) Register(r worker.WorkflowRegistry) {
 // timeline keeps the latest records of a workflow for its query.
 const maxTimeline = 500
 
-func appendCapped(l []engine.Record, r engine.Record) []engine.Record {
+func appendCapped(l []lang.Record, r lang.Record) []lang.Record {
 	l = append(l, r)
 	if len(l) > maxTimeline {
 		l = l[len(l)-maxTimeline:]
@@ -76,7 +76,7 @@ func appendCapped(l []engine.Record, r engine.Record) []engine.Record {
 	return l
 }
 
-func (w *Workflows) observe(ctx workflow.Context, r engine.Record) {
+func (w *Workflows) observe(ctx workflow.Context, r lang.Record) {
 	if w.opts.OnRecord != nil && !workflow.IsReplaying(ctx) {
 		w.opts.OnRecord(r)
 	}

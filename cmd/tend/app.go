@@ -17,7 +17,7 @@ import (
 
 	"github.com/tend-cs/tend/config"
 	"github.com/tend-cs/tend/control"
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 // cli is tend's command line: one field per command. kong builds the
@@ -284,7 +284,7 @@ func silent(code int) error { return &exitError{code: code} }
 // listError is a summary of problems that are printed first, one a line
 // as file:line:col: message.
 type listError struct {
-	errs engine.ErrorList
+	errs tendfmt.ErrorList
 	msg  string
 }
 

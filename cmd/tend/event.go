@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tend-cs/tend/control"
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // eventCmd is `tend event`, whose one command is send.
@@ -55,7 +55,7 @@ func (s *eventSendCmd) Run(env *cliEnv) error {
 	if err != nil {
 		return err
 	}
-	var events []*engine.Event
+	var events []*lang.Event
 	var lines []int
 	name := ""
 	if s.File != "" {
@@ -99,7 +99,7 @@ func (s *eventSendCmd) Run(env *cliEnv) error {
 		if err != nil {
 			return eventProblems(env, err)
 		}
-		events = []*engine.Event{ev}
+		events = []*lang.Event{ev}
 	}
 	if len(events) == 0 {
 		fmt.Fprintf(env.stdout, "no events in %s; nothing sent\n", s.File)
@@ -126,7 +126,7 @@ func (s *eventSendCmd) Run(env *cliEnv) error {
 // failed (by its line in name, if the events come from a file), and, with
 // resume (a command with %d for the line), how to go on from the first
 // event not sent.
-func sendAll(env *cliEnv, conn connFlags, concurrency int, events []*engine.Event, name string, lines []int, resume string) (int, error) {
+func sendAll(env *cliEnv, conn connFlags, concurrency int, events []*lang.Event, name string, lines []int, resume string) (int, error) {
 	ctx, c, done, err := conn.connectNoDeadline(env)
 	if err != nil {
 		return 0, err
@@ -188,7 +188,7 @@ func eventProblems(env *cliEnv, err error) error {
 		fmt.Fprintln(env.stderr, fe.Error())
 		return usagef("%s in %s; nothing was sent", errorCount(len(fe.Errs)), fe.File)
 	}
-	var le engine.FieldErrors
+	var le lang.FieldErrors
 	if errors.As(err, &le) {
 		for _, e := range le {
 			fmt.Fprintln(env.stderr, flagName(e.Field)+": "+e.Message)
@@ -224,7 +224,7 @@ func isTerminal(w io.Writer) bool {
 
 // readEventsFile reads the events of -f FILE (- for stdin), decoding
 // every line strictly; problems name the file and line.
-func readEventsFile(name string, stdin io.Reader) (string, []*engine.Event, []int, error) {
+func readEventsFile(name string, stdin io.Reader) (string, []*lang.Event, []int, error) {
 	var r io.Reader = stdin
 	file := "stdin"
 	if name != "-" {
@@ -243,7 +243,7 @@ func readEventsFile(name string, stdin io.Reader) (string, []*engine.Event, []in
 // the schema. A flag value is JSON if it parses, else text; for a string
 // attribute or field it is always text, so --attr name=1984 is the name
 // "1984".
-func flagEvent(s eventSendCmd, schema *engine.Schema, now time.Time) (*engine.Event, error) {
+func flagEvent(s eventSendCmd, schema *lang.Schema, now time.Time) (*lang.Event, error) {
 	switch {
 	case s.Customer == "" && s.Type == "":
 		return nil, fmt.Errorf("give --customer and --type, or -f FILE.jsonl")
@@ -252,9 +252,9 @@ func flagEvent(s eventSendCmd, schema *engine.Schema, now time.Time) (*engine.Ev
 	case s.Type == "":
 		return nil, fmt.Errorf("--type is needed")
 	}
-	ev := &engine.Event{ID: s.ID, Customer: s.Customer, Type: s.Type, At: now.UTC().Truncate(time.Millisecond)}
+	ev := &lang.Event{ID: s.ID, Customer: s.Customer, Type: s.Type, At: now.UTC().Truncate(time.Millisecond)}
 	if s.At != "" {
-		t, err := engine.ParseEventTime(s.At)
+		t, err := lang.ParseEventTime(s.At)
 		if err != nil {
 			return nil, fmt.Errorf("--at: %v", err)
 		}
@@ -263,7 +263,7 @@ func flagEvent(s eventSendCmd, schema *engine.Schema, now time.Time) (*engine.Ev
 	var err error
 	if ev.Attributes, err = keyValues("--attr", s.Attr, func(k string) bool {
 		a := schema.Attr(k)
-		return a != nil && a.Type == engine.TString
+		return a != nil && a.Type == lang.TString
 	}); err != nil {
 		return nil, err
 	}
@@ -271,7 +271,7 @@ func flagEvent(s eventSendCmd, schema *engine.Schema, now time.Time) (*engine.Ev
 		if et := schema.Event(s.Type); et != nil {
 			for _, f := range et.Fields {
 				if f.Name == k {
-					return f.Type == engine.TString
+					return f.Type == lang.TString
 				}
 			}
 		}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/control"
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/sim"
 )
@@ -23,7 +23,7 @@ func simCustomer(id string, attrs map[string]any) sim.Customer {
 // check events against.
 const shipped = "../../playbooks"
 
-func shippedSchema(t *testing.T) *engine.Schema {
+func shippedSchema(t *testing.T) *lang.Schema {
 	t.Helper()
 	set, errs, err := load.Set(shipped)
 	if err != nil || len(errs) > 0 {

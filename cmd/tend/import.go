@@ -9,7 +9,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/engine/tendfmt"
 	"github.com/tend-cs/tend/sim"
 )
 
@@ -29,7 +30,7 @@ type importCmd struct {
 // Validate checks --at and --concurrency. kong calls it.
 func (a *importCmd) Validate() error {
 	if a.At != "" {
-		t, err := engine.ParseEventTime(a.At)
+		t, err := lang.ParseEventTime(a.At)
 		if err != nil {
 			return usagef("--at: %v", err)
 		}
@@ -52,7 +53,7 @@ func (a *importCmd) Run(env *cliEnv) error {
 	}
 	defer f.Close()
 	customers, err := sim.ReadCSV(a.File, f, set.Schema, a.IDColumn)
-	var rowErrs engine.ErrorList
+	var rowErrs tendfmt.ErrorList
 	if errors.As(err, &rowErrs) {
 		for _, e := range rowErrs {
 			fmt.Fprintln(env.stderr, e.Error())
@@ -66,11 +67,11 @@ func (a *importCmd) Run(env *cliEnv) error {
 	if at.IsZero() {
 		at = time.Now().UTC().Truncate(time.Millisecond)
 	}
-	events := make([]*engine.Event, 0, len(customers))
+	events := make([]*lang.Event, 0, len(customers))
 	lines := make([]int, 0, len(customers))
 	var problems int
 	for _, c := range customers {
-		ev := &engine.Event{ID: rowID(c), Type: engine.EventCustomerUpdated, Customer: c.ID, At: at, Attributes: c.Attrs}
+		ev := &lang.Event{ID: rowID(c), Type: lang.EventCustomerUpdated, Customer: c.ID, At: at, Attributes: c.Attrs}
 		for _, e := range set.Schema.CheckEvent(ev) {
 			fmt.Fprintf(env.stderr, "%s:%d: %s\n", a.File, c.Line, e.Error())
 			problems++

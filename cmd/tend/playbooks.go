@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/load"
 )
 
@@ -16,7 +16,7 @@ type playbookFlags struct {
 // load loads and checks the playbook set as tend validate and the worker
 // do. A directory that cannot be read or an invalid set is a usage error
 // (exit 2) that lists the set's problems.
-func (p playbookFlags) load() (*engine.Set, error) {
+func (p playbookFlags) load() (*lang.Set, error) {
 	set, err := loadSet(p.Playbooks)
 	if err != nil {
 		return nil, usageError(err)
@@ -27,7 +27,7 @@ func (p playbookFlags) load() (*engine.Set, error) {
 // loadSet loads the set in dir. An invalid set is a *listError of its
 // problems, sorted, each with a position (dir itself for the problems of
 // the whole set); a directory that cannot be read is a plain error.
-func loadSet(dir string) (*engine.Set, error) {
+func loadSet(dir string) (*lang.Set, error) {
 	set, errs, err := load.Set(dir)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,7 @@ import (
 	"os"
 	"sort"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/sim"
 )
 
@@ -62,14 +62,14 @@ func bars(m map[string]int, byLabel bool) []reportBar {
 }
 
 // writeReport writes an HTML summary of a simulation with bar charts.
-func writeReport(path string, _ *engine.Set, in sim.Input, res *sim.Result) error {
+func writeReport(path string, _ *lang.Set, in sim.Input, res *sim.Result) error {
 	kinds, pbs, actions, months := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 	for _, r := range res.Records {
 		kinds[r.Kind]++
 		switch r.Kind {
-		case engine.RecRunStarted:
+		case lang.RecRunStarted:
 			pbs[r.Playbook]++
-		case engine.RecAction:
+		case lang.RecAction:
 			actions[r.Action]++
 			months[r.At.Format("2006-01")]++
 		}

@@ -8,7 +8,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/tend-cs/tend/config"
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 // configKeys are the flags that tend.yaml sets, and the keys that set them.
@@ -110,7 +110,7 @@ func (f *configFile) load() (*config.Config, error) {
 		f.cfg, f.err = config.Load(f.path)
 	}
 	if f.err != nil {
-		var errs engine.ErrorList
+		var errs tendfmt.ErrorList
 		if errors.As(f.err, &errs) {
 			path := f.path
 			if path == "" {

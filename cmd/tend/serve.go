@@ -18,7 +18,7 @@ import (
 
 	"github.com/tend-cs/tend/api"
 	"github.com/tend-cs/tend/config"
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/node"
 )
 
@@ -115,7 +115,7 @@ func apiCredentials(cfg *config.Config) (tokens, secrets []string) {
 
 // startAPI listens on listen and serves the HTTP API until ctx ends. wait
 // returns once the requests in flight have drained.
-func startAPI(ctx context.Context, c client.Client, set func() *engine.Set, cfg *config.Config, tokens, secrets []string,
+func startAPI(ctx context.Context, c client.Client, set func() *lang.Set, cfg *config.Config, tokens, secrets []string,
 	listen string, reg *prometheus.Registry, log zerolog.Logger) (wait func() error, addr string, err error) {
 	srv, err := api.New(api.Options{Client: c, Set: set, Tokens: tokens, SigningSecrets: secrets,
 		MaxBody: cfg.API.MaxBody, RateLimit: cfg.API.RateLimit, Logger: log, Registry: reg})

@@ -13,7 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/engine/tendfmt"
 	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/sim"
 )
@@ -57,7 +58,7 @@ func (a *simulateCmd) Run(env *cliEnv) error {
 	if len(groups) != 1 {
 		return usagef("simulate takes one playbook directory, got %d", len(groups))
 	}
-	set, errs := engine.Load(groups[0].Files)
+	set, errs := lang.Load(groups[0].Files)
 	if len(errs) > 0 {
 		return failed(&listError{errs: errs, msg: fmt.Sprintf("the playbooks have %s; fix them first (tend validate)", errorCount(len(errs)))})
 	}
@@ -101,14 +102,14 @@ func (a *simulateCmd) Run(env *cliEnv) error {
 	return nil
 }
 
-func simInput(a simulateCmd, set *engine.Set) (sim.Input, error) {
+func simInput(a simulateCmd, set *lang.Set) (sim.Input, error) {
 	var in sim.Input
 	if a.Scenario != "" {
-		data, err := readCapped(a.Scenario, engine.MaxFileSize)
+		data, err := readCapped(a.Scenario, tendfmt.MaxFileSize)
 		if err != nil {
 			return in, usageError(err)
 		}
-		sc, errs := engine.ParseScenario(a.Scenario, data, set.Schema)
+		sc, errs := lang.ParseScenario(a.Scenario, data, set.Schema)
 		if len(errs) > 0 {
 			return in, usageError(&listError{errs: errs, msg: fmt.Sprintf("the scenario %s has %s", a.Scenario, errorCount(len(errs)))})
 		}
@@ -146,7 +147,7 @@ func simInput(a simulateCmd, set *engine.Set) (sim.Input, error) {
 		}
 		switch {
 		case a.Start != "":
-			t, err := engine.ParseTime(a.Start)
+			t, err := lang.ParseTime(a.Start)
 			if err != nil {
 				return in, usagef("--start: %v", err)
 			}
@@ -158,7 +159,7 @@ func simInput(a simulateCmd, set *engine.Set) (sim.Input, error) {
 		}
 	}
 	if a.Until != "" {
-		t, err := engine.ParseTime(a.Until)
+		t, err := lang.ParseTime(a.Until)
 		if err != nil {
 			return in, usagef("--until: %v", err)
 		}
@@ -209,7 +210,7 @@ func checkTimes(a simulateCmd) string {
 		if f.val == "" {
 			continue
 		}
-		if _, err := engine.ParseTime(f.val); err != nil {
+		if _, err := lang.ParseTime(f.val); err != nil {
 			return fmt.Sprintf("%s: %v", f.name, err)
 		}
 	}
@@ -252,7 +253,7 @@ func readCapped(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-func writeTable(w io.Writer, recs []engine.Record) {
+func writeTable(w io.Writer, recs []lang.Record) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AT\tCUSTOMER\tPLAYBOOK\tSTEP\tKIND\tDETAIL")
 	for _, r := range recs {
@@ -269,12 +270,12 @@ func dash(s string) string {
 }
 
 // detail says a record's particulars in plain words.
-func detail(r engine.Record) string {
+func detail(r lang.Record) string {
 	var parts []string
 	switch r.Kind {
-	case engine.RecStageChanged:
+	case lang.RecStageChanged:
 		return dash(r.From) + " -> " + r.To
-	case engine.RecAction:
+	case lang.RecAction:
 		parts = append(parts, r.Action)
 		if r.Title != "" {
 			parts = append(parts, fmt.Sprintf("%q", r.Title))
@@ -282,7 +283,7 @@ func detail(r engine.Record) string {
 		if r.To != "" {
 			parts = append(parts, "to "+r.To)
 		}
-		if r.Owner != "" && r.Action != "email" && r.Action != "survey" {
+		if r.Owner != "" && !lang.IsCustomerFacing(r.Action) {
 			parts = append(parts, "owner "+r.Owner)
 		}
 		if r.Due != nil {

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 var recordKinds = map[string]bool{
-	engine.RecRunStarted: true, engine.RecStepSkipped: true, engine.RecAction: true, engine.RecTaskCompleted: true,
-	engine.RecTaskOverdue: true, engine.RecWaitTimeout: true, engine.RecRunCompleted: true, engine.RecRunExited: true,
-	engine.RecRunExpired: true, engine.RecRunFailed: true, engine.RecStageChanged: true,
+	lang.RecRunStarted: true, lang.RecStepSkipped: true, lang.RecAction: true, lang.RecTaskCompleted: true,
+	lang.RecTaskOverdue: true, lang.RecWaitTimeout: true, lang.RecRunCompleted: true, lang.RecRunExited: true,
+	lang.RecRunExpired: true, lang.RecRunFailed: true, lang.RecStageChanged: true,
 }
 
 // rec is one jsonl line, decoded loosely so that missing keys can be told apart.
@@ -67,16 +67,16 @@ func parseJSONL(t *testing.T, out string) []rec {
 			t.Errorf("line %d: unknown kind %q", i+1, kind)
 		}
 		switch kind {
-		case engine.RecAction:
+		case lang.RecAction:
 			if r.s("action") == "" {
 				t.Errorf("line %d: an action record without action: %s", i+1, line)
 			}
-		case engine.RecStageChanged:
+		case lang.RecStageChanged:
 			if r.s("to") == "" {
 				t.Errorf("line %d: a stage.changed record without to: %s", i+1, line)
 			}
 		}
-		if kind != engine.RecStageChanged && (r.s("playbook") == "" || r.s("run") == "") {
+		if kind != lang.RecStageChanged && (r.s("playbook") == "" || r.s("run") == "") {
 			t.Errorf("line %d: a %s record without playbook or run: %s", i+1, kind, line)
 		}
 		if at.Before(prevAt) || (at.Equal(prevAt) && r.s("customer") < prevCustomer) {
@@ -471,20 +471,20 @@ func TestSimulateFlagsBeforePlaybooks(t *testing.T) {
 // playbook, run or step are empty, and every field survives a round trip.
 func TestJSONLRecordShape(t *testing.T) {
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(engine.Record{Customer: "c", Kind: "stage.changed", To: "adoption"}); err != nil {
+	if err := json.NewEncoder(&buf).Encode(lang.Record{Customer: "c", Kind: "stage.changed", To: "adoption"}); err != nil {
 		t.Fatal(err)
 	}
 	if want := `{"at":"0001-01-01T00:00:00Z","customer":"c","playbook":"","run":"","step":"","kind":"stage.changed","to":"adoption"}`; strings.TrimSpace(buf.String()) != want {
 		t.Errorf("got  %s\nwant %s", buf.String(), want)
 	}
 	due := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	in := engine.Record{At: due, Customer: "c", Playbook: "p", Run: "r", Step: "s", Kind: "action", Action: "a", From: "f", To: "t",
+	in := lang.Record{At: due, Customer: "c", Playbook: "p", Run: "r", Step: "s", Kind: "action", Action: "a", From: "f", To: "t",
 		Owner: "o", Title: "ti", Due: &due, Task: "ta", Reason: "re"}
 	buf.Reset()
 	if err := json.NewEncoder(&buf).Encode(&in); err != nil {
 		t.Fatal(err)
 	}
-	var out engine.Record
+	var out lang.Record
 	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
 		t.Fatal(err)
 	}

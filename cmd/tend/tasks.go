@@ -10,6 +10,7 @@ import (
 
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
 )
 
 // tasksCmd is `tend tasks`: list and complete.
@@ -96,7 +97,7 @@ func (a *tasksCompleteCmd) Validate() error {
 		return usageError(err)
 	}
 	if a.At != "" {
-		t, err := engine.ParseEventTime(a.At)
+		t, err := lang.ParseEventTime(a.At)
 		if err != nil {
 			return usagef("--at: %v", err)
 		}

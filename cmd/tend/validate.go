@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/engine/tendfmt"
 	"github.com/tend-cs/tend/load"
 )
 
@@ -44,10 +45,10 @@ func (a *validateCmd) Run(env *cliEnv) error {
 	if err != nil {
 		return usageError(err)
 	}
-	var all engine.ErrorList
+	var all tendfmt.ErrorList
 	var pbs []jsonPlaybook
 	for _, g := range groups {
-		set, errs := engine.Load(g.Files)
+		set, errs := lang.Load(g.Files)
 		for _, e := range errs {
 			if e.Pos.File == "" {
 				// A problem of the whole set, such as a missing schema.yaml:
@@ -103,7 +104,7 @@ func githubEscape(s string) string {
 
 // githubProps formats the file, line and col properties of a workflow
 // command, leaving out the unknown ones; property values also escape : and ,.
-func githubProps(p engine.Pos) string {
+func githubProps(p tendfmt.Pos) string {
 	esc := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
 	var props []string
 	if p.File != "" {

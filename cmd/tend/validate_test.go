@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 // A minimal valid schema for sets written into t.TempDir().
@@ -110,15 +110,15 @@ func TestValidateText(t *testing.T) {
 	if len(lines) != 9 {
 		t.Fatalf("%d lines, want 9:\n%s", len(lines), r.stdout)
 	}
-	var errs engine.ErrorList
+	var errs tendfmt.ErrorList
 	for _, l := range lines {
 		m := textLine.FindStringSubmatch(l)
 		if m == nil {
 			t.Fatalf("line %q is not file:line:col: message", l)
 		}
-		errs = append(errs, &engine.Error{Pos: engine.Pos{File: m[1], Line: atoi(t, m[2]), Col: atoi(t, m[3])}, Msg: m[4]})
+		errs = append(errs, &tendfmt.Error{Pos: tendfmt.Pos{File: m[1], Line: atoi(t, m[2]), Col: atoi(t, m[3])}, Msg: m[4]})
 	}
-	sorted := append(engine.ErrorList(nil), errs...)
+	sorted := append(tendfmt.ErrorList(nil), errs...)
 	sorted.Sort()
 	for i := range errs {
 		if *errs[i] != *sorted[i] {
@@ -274,16 +274,16 @@ func TestValidateGitHub(t *testing.T) {
 
 func TestGitHubEscaping(t *testing.T) {
 	tests := []struct {
-		pos  engine.Pos
+		pos  tendfmt.Pos
 		msg  string
 		want string
 	}{
-		{engine.Pos{File: "a.yaml", Line: 3, Col: 7}, "plain", "::error file=a.yaml,line=3,col=7::plain"},
-		{engine.Pos{File: "a.yaml", Line: 3}, "no column", "::error file=a.yaml,line=3::no column"},
-		{engine.Pos{File: "dir"}, "whole set", "::error file=dir::whole set"},
-		{engine.Pos{}, "nowhere", "::error::nowhere"},
-		{engine.Pos{File: "we,ird:name%.yaml", Line: 1, Col: 1}, "100% sure\nsecond line\r", "::error file=we%2Cird%3Aname%25.yaml,line=1,col=1::100%25 sure%0Asecond line%0D"},
-		{engine.Pos{File: "a.yaml", Line: 1, Col: 2}, "a: b, c", "::error file=a.yaml,line=1,col=2::a: b, c"},
+		{tendfmt.Pos{File: "a.yaml", Line: 3, Col: 7}, "plain", "::error file=a.yaml,line=3,col=7::plain"},
+		{tendfmt.Pos{File: "a.yaml", Line: 3}, "no column", "::error file=a.yaml,line=3::no column"},
+		{tendfmt.Pos{File: "dir"}, "whole set", "::error file=dir::whole set"},
+		{tendfmt.Pos{}, "nowhere", "::error::nowhere"},
+		{tendfmt.Pos{File: "we,ird:name%.yaml", Line: 1, Col: 1}, "100% sure\nsecond line\r", "::error file=we%2Cird%3Aname%25.yaml,line=1,col=1::100%25 sure%0Asecond line%0D"},
+		{tendfmt.Pos{File: "a.yaml", Line: 1, Col: 2}, "a: b, c", "::error file=a.yaml,line=1,col=2::a: b, c"},
 	}
 	for _, tt := range tests {
 		got := "::error" + githubProps(tt.pos) + "::" + githubEscape(tt.msg)

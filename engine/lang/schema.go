@@ -1,4 +1,4 @@
-package engine
+package lang
 
 import (
 	"fmt"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/expr-lang/expr/types"
 	"github.com/tend-cs/tend/engine/calendar"
+	"github.com/tend-cs/tend/engine/tendfmt"
 	"gopkg.in/yaml.v3"
 )
 
@@ -75,14 +76,14 @@ type Attr struct {
 	Type   Type
 	Enum   []string
 	Column string // the CSV header it is read from, for `tend simulate --customers`
-	Pos    Pos
+	Pos    tendfmt.Pos
 }
 
 // EventType is a declared event type with its data fields.
 type EventType struct {
 	Name   string
 	Fields []*Attr
-	Pos    Pos
+	Pos    tendfmt.Pos
 }
 
 // Field returns the named data field, or nil.
@@ -171,21 +172,21 @@ var (
 var exprReserved = []string{"and", "or", "not", "in", "matches", "contains", "startsWith", "endsWith", "nil", "true", "false", "let", "if", "else"}
 
 // ParseSchema parses schema.yaml. Problems are added to errs.
-func ParseSchema(file string, data []byte, errs *ErrorList) *Schema {
+func ParseSchema(file string, data []byte, errs *tendfmt.ErrorList) *Schema {
 	s := &Schema{File: file, source: data, Calendar: calendar.Default(), Stages: DefaultStages}
-	root := parseYAML(file, data, errs)
+	root := tendfmt.Parse(file, data, errs)
 	if root == nil {
 		return nil
 	}
-	n := node{root, file}
-	f := n.fields("schema", []string{"customer", "events", "stages", "calendar", "contact_policy"}, errs)
+	n := tendfmt.Node{Node: root, File: file}
+	f := n.Fields("schema", []string{"customer", "events", "stages", "calendar", "contact_policy"}, errs)
 	if f == nil {
 		return nil
 	}
 	s.attrs = map[string]*Attr{}
 	s.events = map[string]*EventType{}
 	if c, ok := f["customer"]; ok {
-		s.Attrs = parseAttrs(c.value, "customer attribute", true, errs)
+		s.Attrs = parseAttrs(c.Value, "customer attribute", true, errs)
 	}
 	for _, a := range s.Attrs {
 		if a.Name == AttrID || a.Name == AttrStage {
@@ -194,21 +195,21 @@ func ParseSchema(file string, data []byte, errs *ErrorList) *Schema {
 	}
 	if st, ok := f["stages"]; ok {
 		s.Stages = nil
-		for _, it := range st.value.list("stages", errs) {
-			name, ok := it.str("stage", errs)
+		for _, it := range st.Value.List("stages", errs) {
+			name, ok := it.Str("stage", errs)
 			if !ok {
 				continue
 			}
 			if !attrNameRe.MatchString(name) {
-				errs.Add(it.pos(), "stage %q must be lower case letters, digits and _", name)
+				errs.Add(it.Pos(), "stage %q must be lower case letters, digits and _", name)
 			} else if slices.Contains(s.Stages, name) {
-				errs.Add(it.pos(), "duplicate stage %s", name)
+				errs.Add(it.Pos(), "duplicate stage %s", name)
 			} else {
 				s.Stages = append(s.Stages, name)
 			}
 		}
 		if len(s.Stages) == 0 {
-			errs.Add(st.value.pos(), "stages must name at least one stage")
+			errs.Add(st.Value.Pos(), "stages must name at least one stage")
 		}
 	}
 	s.Attrs = append(s.Attrs,
@@ -221,19 +222,19 @@ func ParseSchema(file string, data []byte, errs *ErrorList) *Schema {
 		}
 	}
 	if ev, ok := f["events"]; ok {
-		for _, fe := range orderedFields(ev.value, "events", errs) {
-			name := fe.key.Value
+		for _, fe := range tendfmt.OrderedFields(ev.Value, "events", errs) {
+			name := fe.Key.Value
 			if !eventNameRe.MatchString(name) {
-				errs.Add(fe.key.pos(), "event type %q must be dotted lower-case names such as contract.signed", name)
+				errs.Add(fe.Key.Pos(), "event type %q must be dotted lower-case names such as contract.signed", name)
 				continue
 			}
 			if name == EventCustomerUpdated || name == EventTaskCompleted || name == EventDaily {
-				errs.Add(fe.key.pos(), "event type %s is built in; remove it from the schema", name)
+				errs.Add(fe.Key.Pos(), "event type %s is built in; remove it from the schema", name)
 				continue
 			}
-			et := &EventType{Name: name, Pos: fe.key.pos()}
-			if !(fe.value.Kind == yaml.ScalarNode && fe.value.Tag == "!!null") {
-				et.Fields = parseAttrs(fe.value, "event "+name+" field", false, errs)
+			et := &EventType{Name: name, Pos: fe.Key.Pos()}
+			if !(fe.Value.Kind == yaml.ScalarNode && fe.Value.Tag == "!!null") {
+				et.Fields = parseAttrs(fe.Value, "event "+name+" field", false, errs)
 			}
 			s.Events = append(s.Events, et)
 		}
@@ -249,23 +250,23 @@ func ParseSchema(file string, data []byte, errs *ErrorList) *Schema {
 	}
 	s.flat = newFlatKeys(s)
 	if c, ok := f["calendar"]; ok {
-		parseCalendar(c.value, s.Calendar, errs)
+		parseCalendar(c.Value, s.Calendar, errs)
 	}
 	if c, ok := f["contact_policy"]; ok {
-		cf := c.value.fields("contact_policy", []string{"max_per_week", "hours"}, errs)
+		cf := c.Value.Fields("contact_policy", []string{"max_per_week", "hours"}, errs)
 		if m, ok := cf["max_per_week"]; ok {
-			if v, ok := m.value.intValue("contact_policy.max_per_week", errs); ok {
+			if v, ok := m.Value.Int("contact_policy.max_per_week", errs); ok {
 				if v < 1 || v > 100 {
-					errs.Add(m.value.pos(), "contact_policy.max_per_week must be between 1 and 100, not %d", v)
+					errs.Add(m.Value.Pos(), "contact_policy.max_per_week must be between 1 and 100, not %d", v)
 				}
 				s.Policy.MaxPerWeek = v
 			}
 		}
 		if h, ok := cf["hours"]; ok {
-			if v, ok := h.value.str("contact_policy.hours", errs); ok {
+			if v, ok := h.Value.Str("contact_policy.hours", errs); ok {
 				w, err := calendar.ParseWindow(v)
 				if err != nil {
-					errs.Add(h.value.pos(), "contact_policy.hours: %v", err)
+					errs.Add(h.Value.Pos(), "contact_policy.hours: %v", err)
 				} else {
 					s.Policy.Hours, s.Policy.HasHours = w, true
 				}
@@ -275,60 +276,40 @@ func ParseSchema(file string, data []byte, errs *ErrorList) *Schema {
 	return s
 }
 
-// orderedFields returns a mapping's entries in file order, without key checks.
-func orderedFields(n node, what string, errs *ErrorList) []field {
-	if n.Kind != yaml.MappingNode {
-		errs.Add(n.pos(), "%s must be a mapping, not %s", what, n.kindName())
-		return nil
-	}
-	seen := map[string]int{}
-	var out []field
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := node{n.Content[i], n.file}
-		if line, dup := seen[k.Value]; dup {
-			errs.Add(k.pos(), "%s: duplicate key %s (first at line %d)", what, k.Value, line)
-			continue
-		}
-		seen[k.Value] = k.Line
-		out = append(out, field{k, node{n.Content[i+1], n.file}})
-	}
-	return out
-}
-
-func parseAttrs(n node, what string, withColumn bool, errs *ErrorList) []*Attr {
+func parseAttrs(n tendfmt.Node, what string, withColumn bool, errs *tendfmt.ErrorList) []*Attr {
 	var out []*Attr
-	for _, fe := range orderedFields(n, what+"s", errs) {
-		name := fe.key.Value
+	for _, fe := range tendfmt.OrderedFields(n, what+"s", errs) {
+		name := fe.Key.Value
 		if !attrNameRe.MatchString(name) {
-			errs.Add(fe.key.pos(), "%s %q must be lower case letters, digits and _, starting with a letter", what, name)
+			errs.Add(fe.Key.Pos(), "%s %q must be lower case letters, digits and _, starting with a letter", what, name)
 			continue
 		}
 		if slices.Contains(exprReserved, name) {
-			errs.Add(fe.key.pos(), "%s %q is a reserved word of the expression language", what, name)
+			errs.Add(fe.Key.Pos(), "%s %q is a reserved word of the expression language", what, name)
 			continue
 		}
-		a := &Attr{Name: name, Pos: fe.key.pos()}
-		typeNode := fe.value
-		if fe.value.Kind == yaml.MappingNode {
+		a := &Attr{Name: name, Pos: fe.Key.Pos()}
+		typeNode := fe.Value
+		if fe.Value.Kind == yaml.MappingNode {
 			allowed := []string{"type", "enum"}
 			if withColumn {
 				allowed = append(allowed, "column")
 			}
-			af := fe.value.fields(what+" "+name, allowed, errs)
+			af := fe.Value.Fields(what+" "+name, allowed, errs)
 			t, ok := af["type"]
 			if !ok {
-				errs.Add(fe.value.pos(), "%s %s: missing type; valid types are %s", what, name, strings.Join(typeNames, ", "))
+				errs.Add(fe.Value.Pos(), "%s %s: missing type; valid types are %s", what, name, strings.Join(typeNames, ", "))
 				continue
 			}
-			typeNode = t.value
+			typeNode = t.Value
 			if e, ok := af["enum"]; ok {
-				a.Enum = e.value.strList(what+" "+name+" enum", errs)
+				a.Enum = e.Value.StrList(what+" "+name+" enum", errs)
 				if len(a.Enum) == 0 {
-					errs.Add(e.value.pos(), "%s %s: enum must list at least one value", what, name)
+					errs.Add(e.Value.Pos(), "%s %s: enum must list at least one value", what, name)
 				}
 			}
 			if c, ok := af["column"]; ok {
-				a.Column, _ = c.value.str("column", errs)
+				a.Column, _ = c.Value.Str("column", errs)
 			}
 		}
 		var ts string
@@ -339,19 +320,19 @@ func parseAttrs(n node, what string, withColumn bool, errs *ErrorList) []*Attr {
 			} else {
 				ts = "[?]"
 			}
-		} else if s, ok := typeNode.str(what+" "+name+" type", errs); ok {
+		} else if s, ok := typeNode.Str(what+" "+name+" type", errs); ok {
 			ts = s
 		} else {
 			continue
 		}
 		t, ok := parseType(ts)
 		if !ok {
-			errs.Add(typeNode.pos(), "%s %s: unknown type %s%s", what, name, ts, suggestOrTypes(ts))
+			errs.Add(typeNode.Pos(), "%s %s: unknown type %s%s", what, name, ts, suggestOrTypes(ts))
 			continue
 		}
 		a.Type = t
 		if a.Enum != nil && t != TString {
-			errs.Add(typeNode.pos(), "%s %s: enum needs type string, not %s", what, name, t)
+			errs.Add(typeNode.Pos(), "%s %s: enum needs type string, not %s", what, name, t)
 		}
 		out = append(out, a)
 	}
@@ -370,19 +351,19 @@ func suggestOrTypes(s string) string {
 	if m, ok := typeAliases[strings.ToLower(s)]; ok {
 		return "; did you mean " + m + "?"
 	}
-	if m := suggest(s, typeNames); m != "" {
+	if m := tendfmt.Suggest(s, typeNames); m != "" {
 		return "; did you mean " + m + "?"
 	}
 	return "; valid types are " + strings.Join(typeNames, ", ")
 }
 
-func parseCalendar(n node, c *calendar.Calendar, errs *ErrorList) {
-	f := n.fields("calendar", []string{"timezone", "workdays", "holidays", "daily_at"}, errs)
+func parseCalendar(n tendfmt.Node, c *calendar.Calendar, errs *tendfmt.ErrorList) {
+	f := n.Fields("calendar", []string{"timezone", "workdays", "holidays", "daily_at"}, errs)
 	if tz, ok := f["timezone"]; ok {
-		if s, ok := tz.value.str("calendar.timezone", errs); ok {
+		if s, ok := tz.Value.Str("calendar.timezone", errs); ok {
 			loc, err := calendar.LoadLocation(s)
 			if err != nil {
-				errs.Add(tz.value.pos(), "calendar.timezone: %v", err)
+				errs.Add(tz.Value.Pos(), "calendar.timezone: %v", err)
 			} else {
 				c.Location = loc
 			}
@@ -391,31 +372,31 @@ func parseCalendar(n node, c *calendar.Calendar, errs *ErrorList) {
 	if wd, ok := f["workdays"]; ok {
 		c.Workdays = [7]bool{}
 		any := false
-		for _, it := range wd.value.list("calendar.workdays", errs) {
-			s, ok := it.str("workday", errs)
+		for _, it := range wd.Value.List("calendar.workdays", errs) {
+			s, ok := it.Str("workday", errs)
 			if !ok {
 				continue
 			}
 			d, err := calendar.ParseWeekday(s)
 			if err != nil {
-				errs.Add(it.pos(), "calendar.workdays: %v", err)
+				errs.Add(it.Pos(), "calendar.workdays: %v", err)
 				continue
 			}
 			c.Workdays[d], any = true, true
 		}
 		if !any {
-			errs.Add(wd.value.pos(), "calendar.workdays must name at least one day, such as [mon, tue, wed, thu, fri]")
+			errs.Add(wd.Value.Pos(), "calendar.workdays must name at least one day, such as [mon, tue, wed, thu, fri]")
 		}
 	}
 	if hd, ok := f["holidays"]; ok {
-		for _, it := range hd.value.list("calendar.holidays", errs) {
-			s, ok := it.scalarText("holiday", errs)
+		for _, it := range hd.Value.List("calendar.holidays", errs) {
+			s, ok := it.ScalarText("holiday", errs)
 			if !ok {
 				continue
 			}
 			d, err := calendar.ParseDate(s)
 			if err != nil {
-				errs.Add(it.pos(), "calendar.holidays: %v", err)
+				errs.Add(it.Pos(), "calendar.holidays: %v", err)
 				continue
 			}
 			c.Holidays = append(c.Holidays, d)
@@ -423,10 +404,10 @@ func parseCalendar(n node, c *calendar.Calendar, errs *ErrorList) {
 		sort.Slice(c.Holidays, func(i, j int) bool { return c.Holidays[i].String() < c.Holidays[j].String() })
 	}
 	if da, ok := f["daily_at"]; ok {
-		if s, ok := da.value.scalarText("calendar.daily_at", errs); ok {
+		if s, ok := da.Value.ScalarText("calendar.daily_at", errs); ok {
 			ck, err := calendar.ParseClock(s)
 			if err != nil {
-				errs.Add(da.value.pos(), "calendar.daily_at: %v", err)
+				errs.Add(da.Value.Pos(), "calendar.daily_at: %v", err)
 			} else {
 				c.DailyAt = ck
 			}
@@ -555,7 +536,7 @@ func (s *Schema) CoerceAttrs(in map[string]any) (map[string]any, error) {
 	for _, k := range sortedKeys(in) {
 		a := s.attrs[k]
 		if a == nil {
-			return nil, fmt.Errorf("unknown attribute %s%s", k, hintOf("attributes", k, s.AttrNames()))
+			return nil, fmt.Errorf("unknown attribute %s%s", k, tendfmt.HintOf("attributes", k, s.AttrNames()))
 		}
 		v, err := Coerce(a.Type, in[k])
 		if err != nil {
@@ -574,13 +555,13 @@ func (s *Schema) CoerceAttrs(in map[string]any) (map[string]any, error) {
 func (s *Schema) CoerceData(eventType string, in map[string]any) (map[string]any, error) {
 	et := s.events[eventType]
 	if et == nil {
-		return nil, fmt.Errorf("unknown event type %s%s", eventType, hintOf("event types", eventType, s.EventNames()))
+		return nil, fmt.Errorf("unknown event type %s%s", eventType, tendfmt.HintOf("event types", eventType, s.EventNames()))
 	}
 	out := make(map[string]any, len(in))
 	for _, k := range sortedKeys(in) {
 		f := et.Field(k)
 		if f == nil {
-			return nil, fmt.Errorf("event %s has no data field %s%s", eventType, k, hintOf("fields", k, et.FieldNames()))
+			return nil, fmt.Errorf("event %s has no data field %s%s", eventType, k, tendfmt.HintOf("fields", k, et.FieldNames()))
 		}
 		v, err := Coerce(f.Type, in[k])
 		if err != nil {
@@ -592,18 +573,30 @@ func (s *Schema) CoerceData(eventType string, in map[string]any) (map[string]any
 }
 
 // hint is suggestOrList for values rather than keys.
-func hint(name string, candidates []string) string { return hintOf("names", name, candidates) }
-
-// hintOf phrases a hint for an unknown value: the closest candidate, or the
-// candidates when there are few, as "valid <noun> are ...".
-func hintOf(noun, name string, candidates []string) string {
-	if s := suggest(name, candidates); s != "" {
-		return "; did you mean " + s + "?"
-	}
-	if len(candidates) > 0 && len(candidates) <= 12 {
-		return "; valid " + noun + " are " + strings.Join(candidates, ", ")
-	}
-	return ""
-}
+func hint(name string, candidates []string) string { return tendfmt.HintOf("names", name, candidates) }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// LocalSlot is the contact-policy slot for a customer-facing message at now
+// when the policy sets no weekly cap: the slot then depends only on the
+// calendar, not on the journey's ledger, and a driver may compute it in the
+// run instead of asking the journey. ok is false when the journey must
+// Reserve it.
+func (s *Schema) LocalSlot(now time.Time, tz string) (at time.Time, ok bool) {
+	p := s.Policy
+	if p.MaxPerWeek > 0 {
+		return time.Time{}, false
+	}
+	if !p.HasHours {
+		return now, true
+	}
+	return s.Calendar.ContactSlot(nil, now, 0, p.Hours, true, s.Calendar.Loc(tz)), true
+}

@@ -1,4 +1,4 @@
-package engine
+package lang
 
 import (
 	"reflect"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 const exprTestSchemaSrc = `customer:
@@ -28,7 +29,7 @@ calendar:
 
 func exprTestSchema(t *testing.T) *Schema {
 	t.Helper()
-	var errs ErrorList
+	var errs tendfmt.ErrorList
 	s := ParseSchema("schema.yaml", []byte(exprTestSchemaSrc), &errs)
 	if len(errs) > 0 || s == nil {
 		t.Fatalf("test schema: %v", errs)
@@ -38,11 +39,11 @@ func exprTestSchema(t *testing.T) *Schema {
 
 // compileIn compiles src as a trigger condition on contract.signed (or, with
 // run, as a step expression) and returns the expression and the errors.
-func compileIn(t *testing.T, s *Schema, kind envKind, src string) (*Expr, ErrorList) {
+func compileIn(t *testing.T, s *Schema, kind envKind, src string) (*Expr, tendfmt.ErrorList) {
 	t.Helper()
 	env := newExprEnv(s, kind, []string{"contract.signed"})
-	var errs ErrorList
-	x := env.compile(src, plainLoc(src, Pos{File: "t.yaml", Line: 1, Col: 1}), "when", wantAny, 0, &errs)
+	var errs tendfmt.ErrorList
+	x := env.compile(src, tendfmt.PlainLoc(src, tendfmt.Pos{File: "t.yaml", Line: 1, Col: 1}), "when", wantAny, 0, &errs)
 	if (x == nil) != (len(errs) > 0) {
 		t.Fatalf("compile %q: expression %v but errors %v", src, x != nil, errs)
 	}
@@ -252,18 +253,18 @@ func TestExprPositions(t *testing.T) {
 	env := newExprEnv(s, envTrigger, []string{"contract.signed"})
 	cases := []struct {
 		src  string
-		at   Pos
+		at   tendfmt.Pos
 		want string
 	}{
 		// The expression starts at line 4, column 9 of the file.
-		{`customer.helth > 1`, Pos{"t.yaml", 4, 18}, "when: unknown attribute helth; did you mean health?"},
-		{`customer.seats > 1 && keys(customer)`, Pos{"t.yaml", 4, 31}, "keys() is not available"},
-		{"customer.seats > 1 &&\n  customer.helth > 1", Pos{"t.yaml", 5, 12}, "unknown attribute helth"},
-		{`customer.seats >`, Pos{"t.yaml", 4, 24}, "the expression ends too early"},
+		{`customer.helth > 1`, tendfmt.Pos{File: "t.yaml", Line: 4, Col: 18}, "when: unknown attribute helth; did you mean health?"},
+		{`customer.seats > 1 && keys(customer)`, tendfmt.Pos{File: "t.yaml", Line: 4, Col: 31}, "keys() is not available"},
+		{"customer.seats > 1 &&\n  customer.helth > 1", tendfmt.Pos{File: "t.yaml", Line: 5, Col: 12}, "unknown attribute helth"},
+		{`customer.seats >`, tendfmt.Pos{File: "t.yaml", Line: 4, Col: 24}, "the expression ends too early"},
 	}
 	for _, c := range cases {
-		var errs ErrorList
-		env.compile(c.src, plainLoc(c.src, Pos{File: "t.yaml", Line: 4, Col: 9}), "when", wantBool, 0, &errs)
+		var errs tendfmt.ErrorList
+		env.compile(c.src, tendfmt.PlainLoc(c.src, tendfmt.Pos{File: "t.yaml", Line: 4, Col: 9}), "when", wantBool, 0, &errs)
 		if len(errs) != 1 || errs[0].Pos != c.at || !strings.Contains(errs[0].Msg, c.want) {
 			t.Errorf("%q: got %v, want one error at %s containing %q", c.src, errs, c.at, c.want)
 		}

@@ -1,9 +1,8 @@
-package engine
+package tendfmt
 
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"sort"
@@ -21,10 +20,10 @@ const (
 	MaxNodes    = 100_000 // YAML nodes per file
 )
 
-// parseYAML parses one YAML document into a node tree, rejecting what the
+// Parse parses one YAML document into a node tree, rejecting what the
 // playbook language never needs: several documents, anchors and aliases (the
 // classic alias bomb), and nesting deeper than MaxDepth.
-func parseYAML(file string, data []byte, errs *ErrorList) *yaml.Node {
+func Parse(file string, data []byte, errs *ErrorList) *yaml.Node {
 	if len(data) > MaxFileSize {
 		errs.Add(Pos{File: file, Line: 1, Col: 1}, "file is %d bytes; the limit is %d (1 MiB)", len(data), MaxFileSize)
 		return nil
@@ -37,7 +36,7 @@ func parseYAML(file string, data []byte, errs *ErrorList) *yaml.Node {
 			return nil
 		}
 		pos := yamlErrPos(file, err)
-		if n := len(yamlLineStarts(data)); pos.Line > n {
+		if n := len(LineStarts(data)); pos.Line > n {
 			pos.Line = n // an error at the end of the stream
 		}
 		errs.Add(pos, "invalid YAML: %s", yamlErrExplain(data, pos.Line, yamlErrMsg(err)))
@@ -48,7 +47,7 @@ func parseYAML(file string, data []byte, errs *ErrorList) *yaml.Node {
 		errs.Add(Pos{File: file, Line: extra.Line, Col: extra.Column}, "a file holds one YAML document; found a second one")
 	} else if !errors.Is(err, io.EOF) {
 		pos := yamlErrPos(file, err)
-		if n := len(yamlLineStarts(data)); pos.Line > n {
+		if n := len(LineStarts(data)); pos.Line > n {
 			pos.Line = n
 		}
 		errs.Add(pos, "invalid YAML: %s", yamlErrExplain(data, pos.Line, yamlErrMsg(err)))
@@ -128,7 +127,7 @@ func yamlErrPos(file string, err error) Pos {
 
 // yamlErrExplain adds the likely cause to the messages that need one.
 func yamlErrExplain(data []byte, line int, msg string) string {
-	starts := yamlLineStarts(data)
+	starts := LineStarts(data)
 	if (strings.Contains(msg, "cannot start any token") || strings.Contains(msg, "tab")) && line >= 1 && line <= len(starts) {
 		l := data[starts[line-1]:]
 		if i := bytes.IndexAny(l, "\r\n"); i >= 0 {
@@ -158,15 +157,17 @@ func yamlErrMsg(err error) string {
 	return msg
 }
 
-// node wraps a yaml.Node with its file, for positioned errors.
-type node struct {
+// Node wraps a yaml.Node with its file, for positioned errors.
+type Node struct {
 	*yaml.Node
-	file string
+	File string
 }
 
-func (n node) pos() Pos { return Pos{File: n.file, Line: n.Line, Col: n.Column} }
+// Pos is where the node starts.
+func (n Node) Pos() Pos { return Pos{File: n.File, Line: n.Line, Col: n.Column} }
 
-func (n node) kindName() string {
+// KindName names the node's kind for messages: a mapping, a list, a scalar, null.
+func (n Node) KindName() string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
@@ -181,100 +182,103 @@ func (n node) kindName() string {
 	return "an unknown node"
 }
 
-// field is one key of a mapping, with its value.
-type field struct {
-	key   node
-	value node
+// Field is one key of a mapping, with its value.
+type Field struct {
+	Key   Node
+	Value Node
 }
 
-// fields returns a mapping's keys in order, reporting keys not in allowed
+// Fields returns a mapping's keys in order, reporting keys not in allowed
 // (with the closest allowed key) and duplicate keys.
-func (n node) fields(what string, allowed []string, errs *ErrorList) map[string]field {
+func (n Node) Fields(what string, allowed []string, errs *ErrorList) map[string]Field {
 	if n.Kind != yaml.MappingNode {
-		errs.Add(n.pos(), "%s must be a mapping, not %s", what, n.kindName())
+		errs.Add(n.Pos(), "%s must be a mapping, not %s", what, n.KindName())
 		return nil
 	}
-	out := make(map[string]field, len(n.Content)/2)
+	out := make(map[string]Field, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := node{n.Content[i], n.file}
-		v := node{n.Content[i+1], n.file}
+		k := Node{n.Content[i], n.File}
+		v := Node{n.Content[i+1], n.File}
 		if k.Kind != yaml.ScalarNode {
-			errs.Add(k.pos(), "%s: keys must be plain names", what)
+			errs.Add(k.Pos(), "%s: keys must be plain names", what)
 			continue
 		}
 		if allowed != nil && !slices.Contains(allowed, k.Value) {
-			errs.Add(k.pos(), "%s: unknown key %s%s", what, k.Value, suggestOrList(k.Value, allowed))
+			errs.Add(k.Pos(), "%s: unknown key %s%s", what, k.Value, suggestOrList(k.Value, allowed))
 			continue
 		}
 		if prev, dup := out[k.Value]; dup {
-			errs.Add(k.pos(), "%s: duplicate key %s (first at line %d)", what, k.Value, prev.key.Line)
+			errs.Add(k.Pos(), "%s: duplicate key %s (first at line %d)", what, k.Value, prev.Key.Line)
 			continue
 		}
-		out[k.Value] = field{k, v}
+		out[k.Value] = Field{k, v}
 	}
 	return out
 }
 
-// str reads a scalar string.
-func (n node) str(what string, errs *ErrorList) (string, bool) {
+// Str reads a scalar string.
+func (n Node) Str(what string, errs *ErrorList) (string, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		errs.Add(n.pos(), "%s must be a string, not %s", what, n.kindName())
+		errs.Add(n.Pos(), "%s must be a string, not %s", what, n.KindName())
 		return "", false
 	}
 	return n.Value, true
 }
 
-// scalarText reads any scalar as its source text (numbers and booleans are
+// ScalarText reads any scalar as its source text (numbers and booleans are
 // accepted where an expression is expected: `when: true`).
-func (n node) scalarText(what string, errs *ErrorList) (string, bool) {
+func (n Node) ScalarText(what string, errs *ErrorList) (string, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		errs.Add(n.pos(), "%s must be a single value, not %s", what, n.kindName())
+		errs.Add(n.Pos(), "%s must be a single value, not %s", what, n.KindName())
 		return "", false
 	}
 	return n.Value, true
 }
 
-func (n node) intValue(what string, errs *ErrorList) (int, bool) {
+// Int reads a whole number.
+func (n Node) Int(what string, errs *ErrorList) (int, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
-		errs.Add(n.pos(), "%s must be a whole number, not %q", what, n.Value)
+		errs.Add(n.Pos(), "%s must be a whole number, not %q", what, n.Value)
 		return 0, false
 	}
 	v, err := strconv.Atoi(n.Value)
 	if err != nil {
-		errs.Add(n.pos(), "%s must be a whole number, not %q", what, n.Value)
+		errs.Add(n.Pos(), "%s must be a whole number, not %q", what, n.Value)
 		return 0, false
 	}
 	return v, true
 }
 
-func (n node) boolValue(what string, errs *ErrorList) (bool, bool) {
+// Bool reads true or false.
+func (n Node) Bool(what string, errs *ErrorList) (bool, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		errs.Add(n.pos(), "%s must be true or false, not %q", what, n.Value)
+		errs.Add(n.Pos(), "%s must be true or false, not %q", what, n.Value)
 		return false, false
 	}
 	return n.Value == "true", true
 }
 
-func (n node) list(what string, errs *ErrorList) []node {
+// List reads a list.
+func (n Node) List(what string, errs *ErrorList) []Node {
 	if n.Kind != yaml.SequenceNode {
-		errs.Add(n.pos(), "%s must be a list, not %s", what, n.kindName())
+		errs.Add(n.Pos(), "%s must be a list, not %s", what, n.KindName())
 		return nil
 	}
-	out := make([]node, len(n.Content))
+	out := make([]Node, len(n.Content))
 	for i, c := range n.Content {
-		out[i] = node{c, n.file}
+		out[i] = Node{c, n.File}
 	}
 	return out
 }
 
-// strList reads a list of strings, or a single string as a list of one.
-func (n node) strList(what string, errs *ErrorList) []string {
+// StrList reads a list of strings, or a single string as a list of one.
+func (n Node) StrList(what string, errs *ErrorList) []string {
 	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
 		return []string{n.Value}
 	}
 	var out []string
-	for _, c := range n.list(what, errs) {
-		if s, ok := c.str(what+" item", errs); ok {
+	for _, c := range n.List(what, errs) {
+		if s, ok := c.Str(what+" item", errs); ok {
 			out = append(out, s)
 		}
 	}
@@ -370,29 +374,22 @@ func editDistance(a, b string) int {
 	return d[len(ra)][len(rb)]
 }
 
-func quoteList(items []string) string {
-	q := make([]string, len(items))
-	for i, s := range items {
-		q[i] = fmt.Sprintf("%q", s)
-	}
-	return strings.Join(q, ", ")
-}
-
-// source is a file's bytes with the offset of each line, for mapping the
+// Source is a file's bytes with the offset of each line, for mapping the
 // value of a scalar back to where each of its bytes was written.
-type source struct {
+type Source struct {
 	file  string
 	data  []byte
 	lines []int // byte offset of each line's start
 }
 
-func newSource(file string, data []byte) *source {
-	return &source{file: file, data: data, lines: yamlLineStarts(data)}
+// NewSource indexes the lines of a file.
+func NewSource(file string, data []byte) *Source {
+	return &Source{file: file, data: data, lines: LineStarts(data)}
 }
 
-// yamlLineStarts returns the offset of each line's start, breaking lines
+// LineStarts returns the offset of each line's start, breaking lines
 // where YAML does: at \n, \r\n, a lone \r, NEL, LS and PS.
-func yamlLineStarts(data []byte) []int {
+func LineStarts(data []byte) []int {
 	lines := []int{0}
 	for i := 0; i < len(data); i++ {
 		switch {
@@ -410,7 +407,7 @@ func yamlLineStarts(data []byte) []int {
 }
 
 // offset returns the byte offset of a 1-based line and rune column, or -1.
-func (s *source) offset(line, col int) int {
+func (s *Source) offset(line, col int) int {
 	if s == nil || line < 1 || line > len(s.lines) || col < 1 {
 		return -1
 	}
@@ -425,30 +422,30 @@ func (s *source) offset(line, col int) int {
 	return p
 }
 
-// srcLoc maps byte offsets of an expression's or a text's source to file
+// Loc maps byte offsets of an expression's or a text's source to file
 // positions. Without marks the source is laid out from start as written (a
 // one-line scalar, a template body); with marks (block scalars, and plain or
 // quoted scalars folded over several lines) marks[i] is the file position of
 // byte i. base is the offset of a sub-expression, such as the inside of {{ }}.
-type srcLoc struct {
+type Loc struct {
 	text  string
 	start Pos
 	marks []Pos
 	base  int
 }
 
-// plainLoc lays text out from start: columns advance per rune, and a line
+// PlainLoc lays text out from start: columns advance per rune, and a line
 // break starts the next line at column 1.
-func plainLoc(text string, start Pos) srcLoc { return srcLoc{text: text, start: start} }
+func PlainLoc(text string, start Pos) Loc { return Loc{text: text, start: start} }
 
-// sub returns the locator of text[off:].
-func (l srcLoc) sub(off int) srcLoc {
+// Sub returns the locator of text[off:].
+func (l Loc) Sub(off int) Loc {
 	l.base += off
 	return l
 }
 
-// at returns the file position of byte off of the (sub-)text.
-func (l srcLoc) at(off int) Pos {
+// At returns the file position of byte off of the (sub-)text.
+func (l Loc) At(off int) Pos {
 	off += l.base
 	off = max(0, min(off, len(l.text)))
 	if l.marks != nil {
@@ -471,26 +468,26 @@ func (l srcLoc) at(off int) Pos {
 	return p
 }
 
-// atRune returns the file position of rune off of src, the (sub-)text as
+// AtRune returns the file position of rune off of src, the (sub-)text as
 // expr saw it: expr counts runes, not bytes.
-func (l srcLoc) atRune(src string, off int) Pos {
+func (l Loc) AtRune(src string, off int) Pos {
 	n := 0
 	for i := range src {
 		if n == off {
-			return l.at(i)
+			return l.At(i)
 		}
 		n++
 	}
-	return l.at(len(src))
+	return l.At(len(src))
 }
 
-// scalarLoc locates the value of a scalar node in its file. A one-line
+// ScalarLoc locates the value of a scalar node in its file. A one-line
 // scalar written as its value maps directly; otherwise each byte of the
 // value is aligned with the file, skipping indentation, folded line breaks,
 // quotes and escapes. Where alignment fails (an escape such as \u00e9), the
 // rest of the value maps to the last aligned position.
-func scalarLoc(src *source, n node) srcLoc {
-	start := n.pos()
+func ScalarLoc(src *Source, n Node) Loc {
+	start := n.Pos()
 	quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
 	block := n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0
 	if quoted {
@@ -499,7 +496,7 @@ func scalarLoc(src *source, n node) srcLoc {
 	if block {
 		start.Line, start.Col = start.Line+1, 1
 	}
-	simple := plainLoc(n.Value, start)
+	simple := PlainLoc(n.Value, start)
 	p := src.offset(n.Line, n.Column)
 	if p < 0 || n.Kind != yaml.ScalarNode {
 		return simple
@@ -555,5 +552,46 @@ func scalarLoc(src *source, n node) srcLoc {
 	for ; k <= len(v); k++ {
 		marks[k] = last
 	}
-	return srcLoc{text: v, start: start, marks: marks}
+	return Loc{text: v, start: start, marks: marks}
+}
+
+// OrderedFields returns a mapping's entries in file order, without key checks.
+func OrderedFields(n Node, what string, errs *ErrorList) []Field {
+	if n.Kind != yaml.MappingNode {
+		errs.Add(n.Pos(), "%s must be a mapping, not %s", what, n.KindName())
+		return nil
+	}
+	seen := map[string]int{}
+	var out []Field
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := Node{n.Content[i], n.File}
+		if line, dup := seen[k.Value]; dup {
+			errs.Add(k.Pos(), "%s: duplicate key %s (first at line %d)", what, k.Value, line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		out = append(out, Field{k, Node{n.Content[i+1], n.File}})
+	}
+	return out
+}
+
+// HintOf phrases a hint for an unknown value: the closest candidate, or the
+// candidates when there are few, as "valid <noun> are ...".
+func HintOf(noun, name string, candidates []string) string {
+	if s := suggest(name, candidates); s != "" {
+		return "; did you mean " + s + "?"
+	}
+	if len(candidates) > 0 && len(candidates) <= 12 {
+		return "; valid " + noun + " are " + strings.Join(candidates, ", ")
+	}
+	return ""
+}
+
+// MappingKeys lists the scalar keys of a mapping node.
+func MappingKeys(n Node) []string {
+	var keys []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		keys = append(keys, n.Content[i].Value)
+	}
+	return keys
 }

@@ -1,4 +1,4 @@
-package engine
+package lang
 
 import (
 	"errors"
@@ -24,6 +24,7 @@ import (
 	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 	"github.com/tend-cs/tend/engine/calendar"
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 // Expression limits: longer or larger expressions are rejected at load time.
@@ -321,7 +322,7 @@ func (e *exprEnv) names() []string {
 // Expr is a compiled, type-checked expression.
 type Expr struct {
 	Src  string
-	Pos  Pos
+	Pos  tendfmt.Pos
 	prog *vm.Program
 	// Daily is set when a daily check can change the value: the
 	// expression reads the clock (now, days_since, days_until) or the
@@ -341,8 +342,8 @@ const (
 
 // compile compiles src, which loc places in the file. what names the field
 // for messages ("trigger.when").
-func (e *exprEnv) compile(src string, loc srcLoc, what string, w want, t Type, errs *ErrorList) *Expr {
-	pos := loc.at(0)
+func (e *exprEnv) compile(src string, loc tendfmt.Loc, what string, w want, t Type, errs *tendfmt.ErrorList) *Expr {
+	pos := loc.At(0)
 	if strings.TrimSpace(src) == "" {
 		errs.Add(pos, "%s: expression is empty", what)
 		return nil
@@ -360,7 +361,7 @@ func (e *exprEnv) compile(src string, loc srcLoc, what string, w want, t Type, e
 		p := pos
 		msg := err.Error()
 		if errors.As(err, &fe) {
-			p = loc.atRune(src, fe.From)
+			p = loc.AtRune(src, fe.From)
 			msg = e.friendly(fe.Message)
 		}
 		if strings.Contains(msg, "exceeds maximum allowed nodes") {
@@ -480,7 +481,7 @@ func exprTypeName(t string) string {
 func (e *exprEnv) friendly(msg string) string {
 	if m := unknownNameRe.FindStringSubmatch(msg); m != nil && strings.HasPrefix(m[1], "event.data.") {
 		f := strings.TrimPrefix(m[1], "event.data.")
-		return "event data has no field " + f + hintOf("fields", f, e.schema.flat.dataNames)
+		return "event data has no field " + f + tendfmt.HintOf("fields", f, e.schema.flat.dataNames)
 	}
 	if m := unknownNameRe.FindStringSubmatch(msg); m != nil {
 		cands := append(e.names(), helperNames...)
@@ -505,7 +506,7 @@ func (e *exprEnv) friendly(msg string) string {
 // type checker: unknown attributes and fields (with the closest name),
 // helpers with the wrong number of arguments, disabled builtins, and bad
 // date literals.
-func (e *exprEnv) precheck(src string, loc srcLoc, what string, errs *ErrorList) bool {
+func (e *exprEnv) precheck(src string, loc tendfmt.Loc, what string, errs *tendfmt.ErrorList) bool {
 	tree, err := parser.Parse(src)
 	if err != nil {
 		return true // the compiler reports syntax errors with their position
@@ -517,14 +518,14 @@ func (e *exprEnv) precheck(src string, loc srcLoc, what string, errs *ErrorList)
 
 type prechecker struct {
 	env    *exprEnv
-	loc    srcLoc
+	loc    tendfmt.Loc
 	what   string
 	src    string
-	errs   *ErrorList
+	errs   *tendfmt.ErrorList
 	failed bool
 }
 
-func (v *prechecker) at(n ast.Node) Pos { return v.loc.atRune(v.src, n.Location().From) }
+func (v *prechecker) at(n ast.Node) tendfmt.Pos { return v.loc.AtRune(v.src, n.Location().From) }
 
 func (v *prechecker) fail(n ast.Node, format string, args ...any) {
 	v.errs.Add(v.at(n), "%s: %s", v.what, fmt.Sprintf(format, args...))
@@ -543,15 +544,15 @@ func (v *prechecker) Visit(n *ast.Node) {
 			switch base.Value {
 			case "customer", "before":
 				if v.env.schema.Attr(prop.Value) == nil {
-					v.fail(x.Property, "unknown attribute %s%s", prop.Value, hintOf("attributes", prop.Value, v.env.schema.AttrNames()))
+					v.fail(x.Property, "unknown attribute %s%s", prop.Value, tendfmt.HintOf("attributes", prop.Value, v.env.schema.AttrNames()))
 				}
 			case "event":
 				if !slices.Contains(eventFields, prop.Value) {
-					v.fail(x.Property, "event has no field %s%s", prop.Value, hintOf("fields", prop.Value, eventFields))
+					v.fail(x.Property, "event has no field %s%s", prop.Value, tendfmt.HintOf("fields", prop.Value, eventFields))
 				}
 			case "run":
 				if v.env.kind == envRun && !slices.Contains(runFields, prop.Value) {
-					v.fail(x.Property, "run has no field %s%s", prop.Value, hintOf("fields", prop.Value, runFields))
+					v.fail(x.Property, "run has no field %s%s", prop.Value, tendfmt.HintOf("fields", prop.Value, runFields))
 				}
 			}
 		case *ast.MemberNode:
@@ -566,7 +567,7 @@ func (v *prechecker) Visit(n *ast.Node) {
 					case len(v.env.dataKeys) == 0:
 						v.fail(x.Property, "event data has no field %s: %s declares no data", prop.Value, on)
 					default:
-						if m := suggest(prop.Value, v.env.dataKeys); m != "" {
+						if m := tendfmt.Suggest(prop.Value, v.env.dataKeys); m != "" {
 							v.fail(x.Property, "event data has no field %s; did you mean %s?", prop.Value, m)
 						} else {
 							v.fail(x.Property, "event data has no field %s: %s declares %s", prop.Value, on, strings.Join(v.env.dataKeys, ", "))
@@ -643,7 +644,7 @@ func (v *prechecker) call(n ast.Node, name string, args []ast.Node) {
 		base, ok := args[0].(*ast.IdentifierNode)
 		key, ok2 := args[1].(*ast.StringNode)
 		if ok && ok2 && (base.Value == "customer" || base.Value == "before") && v.env.schema.Attr(key.Value) == nil {
-			v.fail(args[1], "unknown attribute %s%s", key.Value, hintOf("attributes", key.Value, v.env.schema.AttrNames()))
+			v.fail(args[1], "unknown attribute %s%s", key.Value, tendfmt.HintOf("attributes", key.Value, v.env.schema.AttrNames()))
 		}
 	}
 }
@@ -796,7 +797,7 @@ type textPart struct {
 
 // compileText splits src on {{ }} and compiles each expression; loc places
 // src in the file.
-func (e *exprEnv) compileText(src string, loc srcLoc, what string, errs *ErrorList) *Text {
+func (e *exprEnv) compileText(src string, loc tendfmt.Loc, what string, errs *tendfmt.ErrorList) *Text {
 	t := &Text{Src: src}
 	rest, off := src, 0
 	for {
@@ -806,7 +807,7 @@ func (e *exprEnv) compileText(src string, loc srcLoc, what string, errs *ErrorLi
 			lit = rest[:i]
 		}
 		if k := strings.Index(lit, "}}"); k >= 0 {
-			errs.Add(loc.at(off+k), "%s: }} without a matching {{", what)
+			errs.Add(loc.At(off+k), "%s: }} without a matching {{", what)
 		}
 		if i < 0 {
 			t.parts = append(t.parts, textPart{lit: rest})
@@ -814,7 +815,7 @@ func (e *exprEnv) compileText(src string, loc srcLoc, what string, errs *ErrorLi
 		}
 		j := strings.Index(rest[i:], "}}")
 		if j < 0 {
-			errs.Add(loc.at(off+i), "%s: {{ without a matching }}", what)
+			errs.Add(loc.At(off+i), "%s: {{ without a matching }}", what)
 			return t
 		}
 		t.parts = append(t.parts, textPart{lit: lit})
@@ -822,9 +823,9 @@ func (e *exprEnv) compileText(src string, loc srcLoc, what string, errs *ErrorLi
 		trimmed := strings.TrimSpace(inner)
 		lead := len(inner) - len(strings.TrimLeftFunc(inner, unicode.IsSpace))
 		if trimmed == "" {
-			errs.Add(loc.at(off+i), "%s: {{ }} holds no expression", what)
+			errs.Add(loc.At(off+i), "%s: {{ }} holds no expression", what)
 		} else {
-			x := e.compile(trimmed, loc.sub(off+i+2+lead), what, wantAny, 0, errs)
+			x := e.compile(trimmed, loc.Sub(off+i+2+lead), what, wantAny, 0, errs)
 			t.parts = append(t.parts, textPart{x: x})
 		}
 		off += i + j + 2

@@ -1,4 +1,4 @@
-package engine
+package lang
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tend-cs/tend/engine/calendar"
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 // Limits on events and customer records, checked where events enter tend
@@ -140,7 +141,7 @@ func (s *Schema) CheckEvent(e *Event) FieldErrors {
 	case len(e.Type) > MaxEventTypeLen:
 		errs.add("type", "event type is %d bytes; at most %d are allowed", len(e.Type), MaxEventTypeLen)
 	case s.Event(e.Type) == nil:
-		errs.add("type", "unknown event type %s%s", e.Type, hintOf("event types", e.Type, s.EventNames()))
+		errs.add("type", "unknown event type %s%s", e.Type, tendfmt.HintOf("event types", e.Type, s.EventNames()))
 	default:
 		typeOK = true
 	}
@@ -156,7 +157,7 @@ func (s *Schema) CheckEvent(e *Event) FieldErrors {
 			a := s.attrs[k]
 			switch {
 			case a == nil:
-				errs.add(field, "unknown attribute %s%s", k, hintOf("attributes", k, s.AttrNames()))
+				errs.add(field, "unknown attribute %s%s", k, tendfmt.HintOf("attributes", k, s.AttrNames()))
 				continue
 			case k == AttrID:
 				errs.add(field, "the customer id cannot be changed; send the event to the customer instead")
@@ -172,7 +173,7 @@ func (s *Schema) CheckEvent(e *Event) FieldErrors {
 				continue
 			}
 			if n := jsonSize(v); n > MaxAttrValueBytes {
-				errs.add(field, "value is %s as JSON; at most %s are allowed", byteSize(n), byteSize(MaxAttrValueBytes))
+				errs.add(field, "value is %s as JSON; at most %s are allowed", ByteSize(n), ByteSize(MaxAttrValueBytes))
 				continue
 			}
 			out[k] = v
@@ -193,7 +194,7 @@ func (s *Schema) CheckEvent(e *Event) FieldErrors {
 					if len(names) == 0 {
 						errs.add(field, "event %s declares no data fields", e.Type)
 					} else {
-						errs.add(field, "event %s has no data field %s%s", e.Type, k, hintOf("fields", k, names))
+						errs.add(field, "event %s has no data field %s%s", e.Type, k, tendfmt.HintOf("fields", k, names))
 					}
 					continue
 				}
@@ -221,7 +222,7 @@ func (s *Schema) CheckEvent(e *Event) FieldErrors {
 	}
 	if len(errs) == 0 {
 		if n := jsonSize(e); n > MaxEventBytes {
-			errs.add("event", "event is %s as JSON; at most %s are allowed", byteSize(n), byteSize(MaxEventBytes))
+			errs.add("event", "event is %s as JSON; at most %s are allowed", ByteSize(n), ByteSize(MaxEventBytes))
 		}
 	}
 	slices.SortStableFunc(errs, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
@@ -412,8 +413,8 @@ func jsonSize(v any) int {
 // MaxRecordBytes caps.
 func RecordSize(attrs map[string]any) int { return jsonSize(attrs) }
 
-// byteSize shows a size in bytes, with KiB or MiB beside it when large.
-func byteSize(n int) string {
+// ByteSize shows a size in bytes, with KiB or MiB beside it when large.
+func ByteSize(n int) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:
 		return fmt.Sprintf("%d MiB", n>>20)

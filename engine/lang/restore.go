@@ -1,4 +1,4 @@
-package engine
+package lang
 
 import (
 	"time"
@@ -57,49 +57,5 @@ func (s *Schema) RestoreEvent(e *Event) {
 			out[k] = restoreValue(f, v)
 		}
 		e.Data = out
-	}
-}
-
-// RestoreRunState gives a run state's values their declared types after a
-// JSON round trip (continue-as-new, or a run's start input).
-func (s *Schema) RestoreRunState(st *RunState) {
-	st.Attrs = s.RestoreAttrs(st.Attrs)
-	st.Before = s.RestoreAttrs(st.Before)
-	s.RestoreEvent(st.Trigger)
-	if st.Occ == nil {
-		st.Occ = map[string]int{}
-	}
-	for i := range st.Threads {
-		if a := st.Threads[i].Wait.Action; a != nil && a.Set != nil {
-			a.Set = s.RestoreAttrs(a.Set)
-		}
-	}
-}
-
-// RestoreJourneyState gives a journey state's values their declared types
-// after a JSON round trip.
-func (s *Schema) RestoreJourneyState(st *JourneyState) {
-	st.Attrs = s.RestoreAttrs(st.Attrs)
-}
-
-// RestoreToRun gives a journey's message its declared types after a JSON
-// round trip.
-func (s *Schema) RestoreToRun(m *ToRun) {
-	for i := range m.Events {
-		d := &m.Events[i]
-		s.RestoreEvent(d.Event)
-		d.Attrs = s.RestoreAttrs(d.Attrs)
-		if d.Diff != nil {
-			d.Diff.Changed = s.RestoreAttrs(d.Diff.Changed)
-		}
-	}
-}
-
-// RestoreFromRun gives a run's message its declared types after a JSON
-// round trip.
-func (s *Schema) RestoreFromRun(m *FromRun) {
-	s.RestoreEvent(m.Event)
-	if m.Action != nil && m.Action.Set != nil {
-		m.Action.Set = s.RestoreAttrs(m.Action.Set)
 	}
 }

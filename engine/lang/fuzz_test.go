@@ -1,4 +1,4 @@
-package engine
+package lang
 
 import (
 	"os"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 // fuzzSchema is a small valid schema the fuzzed playbooks are checked against.
@@ -97,7 +99,7 @@ func loadNoPanic(t *testing.T, files []File) {
 		}
 		// Every position lies in the file, or just past the end of a line.
 		d := data[e.Pos.File]
-		starts := yamlLineStarts(d)
+		starts := tendfmt.LineStarts(d)
 		if e.Pos.Line > len(starts) {
 			t.Fatalf("error past the last line (%d): %s", len(starts), e)
 		}
@@ -114,8 +116,8 @@ func loadNoPanic(t *testing.T, files []File) {
 // FuzzLoad feeds arbitrary bytes to the loader: as a playbook next to a
 // valid schema, as the schema next to a valid playbook, and as a template.
 func FuzzLoad(f *testing.F) {
-	addSeedFiles(f, "../playbooks/*.yaml", "../playbooks/templates/*.md",
-		"../examples/*/playbooks/*.yaml", "testdata/invalid/*/*.yaml", "testdata/invalid/*/templates/*.md")
+	addSeedFiles(f, "../../playbooks/*.yaml", "../../playbooks/templates/*.md",
+		"../../examples/*/playbooks/*.yaml", "testdata/invalid/*/*.yaml", "testdata/invalid/*/templates/*.md")
 	f.Add([]byte(fuzzPlaybook))
 	f.Add([]byte(fuzzSchema))
 	f.Add([]byte(""))
@@ -161,21 +163,21 @@ func FuzzCompileExpr(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	var errs ErrorList
+	var errs tendfmt.ErrorList
 	schema := ParseSchema("schema.yaml", []byte(fuzzSchema), &errs)
 	if schema == nil || len(errs) > 0 {
 		f.Fatalf("fuzz schema: %v", errs)
 	}
 	trig := newExprEnv(schema, envTrigger, []string{"contract.signed", "nps.responded"})
 	run := newExprEnv(schema, envRun, schema.EventNames())
-	pos := Pos{File: "fuzz.yaml", Line: 3, Col: 9}
+	pos := tendfmt.Pos{File: "fuzz.yaml", Line: 3, Col: 9}
 	f.Fuzz(func(t *testing.T, src string) {
 		for _, c := range []struct {
 			env *exprEnv
 			w   want
 		}{{trig, wantBool}, {trig, wantAny}, {run, wantString}} {
-			var errs ErrorList
-			x := c.env.compile(src, plainLoc(src, pos), "when", c.w, 0, &errs)
+			var errs tendfmt.ErrorList
+			x := c.env.compile(src, tendfmt.PlainLoc(src, pos), "when", c.w, 0, &errs)
 			if (x == nil) == (len(errs) == 0) {
 				t.Fatalf("%q: expression %v with %d errors", src, x != nil, len(errs))
 			}
@@ -188,8 +190,8 @@ func FuzzCompileExpr(f *testing.F) {
 				}
 			}
 		}
-		var terrs ErrorList
+		var terrs tendfmt.ErrorList
 		text := "Hi {{ " + src + " }} and {{" + strings.TrimSpace(src) + "}}"
-		run.compileText(text, plainLoc(text, pos), "title", &terrs)
+		run.compileText(text, tendfmt.PlainLoc(text, pos), "title", &terrs)
 	})
 }

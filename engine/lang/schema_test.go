@@ -1,85 +1,15 @@
-package engine
+package lang
 
 import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
-func TestSuggest(t *testing.T) {
-	cases := []struct {
-		name  string
-		cands []string
-		want  string
-	}{
-		{"helth", []string{"health", "seats", "name"}, "health"},
-		{"emial", Actions, "email"}, // a transposition is one edit
-		{"titel", []string{"title", "due"}, "title"},
-		{"nmae", []string{"name", "seats"}, "name"},
-		{"HEALTH", []string{"health"}, "health"},
-		{"onboard", DefaultStages, "onboarding"}, // a prefix of one candidate
-		{"re", []string{"renewal", "retention"}, ""},
-		{"rene", []string{"renewal", "renew_date"}, ""}, // ambiguous prefix
-		{"xyz", []string{"health", "seats"}, ""},
-		{"", []string{"a"}, ""},
-		{"a", nil, ""},
-		{strings.Repeat("x", 100000), []string{"health"}, ""},
-	}
-	for _, c := range cases {
-		if got := suggest(c.name, c.cands); got != c.want {
-			t.Errorf("suggest(%.20q) = %q, want %q", c.name, got, c.want)
-		}
-	}
-}
-
-func TestEditDistance(t *testing.T) {
-	cases := []struct {
-		a, b string
-		want int
-	}{
-		{"", "", 0}, {"a", "", 1}, {"", "abc", 3}, {"email", "email", 0},
-		{"emial", "email", 1}, {"kitten", "sitting", 3}, {"ca", "abc", 3}, {"héalth", "health", 1},
-	}
-	for _, c := range cases {
-		if got := editDistance(c.a, c.b); got != c.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
-		}
-		if got := editDistance(c.b, c.a); got != c.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", c.b, c.a, got, c.want)
-		}
-	}
-}
-
-func TestYAMLErrPos(t *testing.T) {
-	cases := []struct {
-		src  string
-		want Pos
-		msg  string
-	}{
-		// An unclosed flow list: yaml.v3 reports the 0-based line of its start.
-		{"a: 1\nb: [x, y\nc: 2\n", Pos{"f.yaml", 2, 1}, "a [ list is not closed"},
-		{"a: 1\nb: {x: 1\nc: 2\n", Pos{"f.yaml", 2, 1}, "a { mapping is not closed"},
-		{"- a\nb: c\n", Pos{"f.yaml", 2, 1}, "did not find expected '-' indicator"},
-		// Scanner errors are reported with 1-based lines already.
-		{"a: 1\nb:\n\t- x\n", Pos{"f.yaml", 3, 1}, "a tab indents line 3"},
-		{"a: 1\nb: 'x\n", Pos{"f.yaml", 2, 1}, "found unexpected end of stream"},
-		// No line at all in the message: the start of the file.
-		{"a: b: c\n", Pos{"f.yaml", 1, 1}, "mapping values are not allowed"},
-	}
-	for _, c := range cases {
-		var errs ErrorList
-		if n := parseYAML("f.yaml", []byte(c.src), &errs); n != nil {
-			t.Errorf("%q parsed", c.src)
-			continue
-		}
-		if len(errs) != 1 || errs[0].Pos != c.want || !strings.Contains(errs[0].Msg, c.msg) {
-			t.Errorf("%q: got %v, want one error at %s containing %q", c.src, errs, c.want, c.msg)
-		}
-	}
-}
-
 func TestParseSchemaDefaults(t *testing.T) {
-	var errs ErrorList
+	var errs tendfmt.ErrorList
 	s := ParseSchema("schema.yaml", []byte("customer:\n  name: string\n  tags: [string]\n  plan: {type: string, enum: [a, b], column: Plan}\n"), &errs)
 	if s == nil || len(errs) > 0 {
 		t.Fatalf("errors: %v", errs)
@@ -129,7 +59,7 @@ func TestSchemaErrors(t *testing.T) {
 		{"- a\n", "schema must be a mapping, not a list"},
 	}
 	for _, c := range cases {
-		var errs ErrorList
+		var errs tendfmt.ErrorList
 		ParseSchema("schema.yaml", []byte(c.src), &errs)
 		if len(errs) != 1 || !strings.Contains(errs[0].Error(), c.want) {
 			t.Errorf("%q: got %v, want one error containing %q", c.src, errs, c.want)

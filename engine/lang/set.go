@@ -1,4 +1,4 @@
-package engine
+package lang
 
 import (
 	"crypto/sha256"
@@ -6,6 +6,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 // File is one input file of a playbook set: its path (as shown in errors) and bytes.
@@ -44,8 +46,8 @@ func (s *Set) Triggered(eventType string) []*Playbook {
 // identified by their base name, so callers may pass any directory layout.
 // Every problem in every file is collected; the set is returned only when
 // there is none.
-func Load(files []File) (*Set, ErrorList) {
-	var errs ErrorList
+func Load(files []File) (*Set, tendfmt.ErrorList) {
+	var errs tendfmt.ErrorList
 	var schemaFile *File
 	var pbFiles, tplFiles []File
 	for i := range files {
@@ -54,7 +56,7 @@ func Load(files []File) (*Set, ErrorList) {
 		switch {
 		case base == "schema.yaml" || base == "schema.yml":
 			if schemaFile != nil {
-				errs.Add(Pos{File: f.Path, Line: 1, Col: 1}, "a second schema file; the first is %s", schemaFile.Path)
+				errs.Add(tendfmt.Pos{File: f.Path, Line: 1, Col: 1}, "a second schema file; the first is %s", schemaFile.Path)
 				continue
 			}
 			schemaFile = &files[i]
@@ -63,16 +65,16 @@ func Load(files []File) (*Set, ErrorList) {
 		case strings.HasSuffix(base, ".yaml") || strings.HasSuffix(base, ".yml"):
 			pbFiles = append(pbFiles, f)
 		default:
-			errs.Add(Pos{File: f.Path, Line: 1, Col: 1}, "not a playbook file: expected schema.yaml, *.yaml or templates/*.md")
+			errs.Add(tendfmt.Pos{File: f.Path, Line: 1, Col: 1}, "not a playbook file: expected schema.yaml, *.yaml or templates/*.md")
 		}
 	}
 	if schemaFile == nil {
-		errs.Add(Pos{}, "no schema.yaml found: a playbook directory needs one (see SPEC 3.1)")
-		return nil, errs.sorted()
+		errs.Add(tendfmt.Pos{}, "no schema.yaml found: a playbook directory needs one (see SPEC 3.1)")
+		return nil, sorted(errs)
 	}
 	schema := ParseSchema(schemaFile.Path, schemaFile.Data, &errs)
 	if schema == nil {
-		return nil, errs.sorted()
+		return nil, sorted(errs)
 	}
 	set := &Set{Schema: schema, Templates: map[string]*Template{}, byName: map[string]*Playbook{}, byEvent: map[string][]*Playbook{}}
 	set.runEnv = newExprEnv(schema, envRun, schema.EventNames())
@@ -80,7 +82,7 @@ func Load(files []File) (*Set, ErrorList) {
 	for _, f := range tplFiles {
 		name := strings.TrimSuffix(path.Base(f.Path), ".md")
 		if prev, dup := set.Templates[name]; dup {
-			errs.Add(Pos{File: f.Path, Line: 1, Col: 1}, "template %s is defined twice; the first is %s", name, prev.File)
+			errs.Add(tendfmt.Pos{File: f.Path, Line: 1, Col: 1}, "template %s is defined twice; the first is %s", name, prev.File)
 			continue
 		}
 		t := ParseTemplate(name, f.Path, f.Data, set.runEnv, &errs)
@@ -100,14 +102,14 @@ func Load(files []File) (*Set, ErrorList) {
 			continue
 		}
 		if prev, dup := files2[pb.Name]; dup {
-			errs.Add(Pos{File: f.Path, Line: 1, Col: 1}, "playbook %s is defined twice; the first is in %s", pb.Name, prev)
+			errs.Add(tendfmt.Pos{File: f.Path, Line: 1, Col: 1}, "playbook %s is defined twice; the first is in %s", pb.Name, prev)
 			continue
 		}
 		files2[pb.Name] = f.Path
 		set.Playbooks = append(set.Playbooks, pb)
 	}
 	if len(errs) > 0 {
-		return nil, errs.sorted()
+		return nil, sorted(errs)
 	}
 	schema.flat.restrict()
 	sort.Slice(set.Playbooks, func(i, j int) bool { return set.Playbooks[i].Name < set.Playbooks[j].Name })
@@ -126,7 +128,8 @@ func Load(files []File) (*Set, ErrorList) {
 	return set, nil
 }
 
-func (l ErrorList) sorted() ErrorList {
+// sorted sorts l and returns it.
+func sorted(l tendfmt.ErrorList) tendfmt.ErrorList {
 	l.Sort()
 	return l
 }

@@ -1,4 +1,4 @@
-package engine
+package lang
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 var update = flag.Bool("update", false, "rewrite the .golden files of the golden tests")
@@ -92,7 +94,7 @@ func checkGolden(t *testing.T, golden, got string) {
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run go test ./engine -run Golden -update to create it)", err)
+		t.Fatalf("%v (run go test ./engine/lang -run Golden -update to create it)", err)
 	}
 	if got != string(want) {
 		t.Errorf("errors differ from %s (-want +got):\n%s", golden, lineDiff(string(want), got))
@@ -165,7 +167,7 @@ var generated = []struct {
 	playbook func() []byte
 }{
 	{"file-too-big", func() []byte {
-		return bytes.Repeat([]byte("# padding to go over the size cap\n"), MaxFileSize/34+1)
+		return bytes.Repeat([]byte("# padding to go over the size cap\n"), tendfmt.MaxFileSize/34+1)
 	}},
 	{"expr-too-long", func() []byte {
 		cond := "customer.seats > 1" + strings.Repeat(" || customer.seats > 1", MaxExprLen/22+1)
@@ -188,7 +190,7 @@ var generated = []struct {
 	{"too-many-nodes", func() []byte {
 		var b strings.Builder
 		b.WriteString("playbook: big\ntrigger:\n  on: [contract.signed]\ndescription: [")
-		for i := 0; i < MaxNodes; i++ {
+		for i := 0; i < tendfmt.MaxNodes; i++ {
 			b.WriteString("1,")
 		}
 		b.WriteString("1]\nsteps:\n  - wait: 1d\n")

@@ -1,4 +1,4 @@
-package engine
+package lang
 
 import (
 	"fmt"
@@ -64,18 +64,6 @@ func (s *Schema) Normalize(e *Event) error {
 		e.Data = d
 	}
 	return nil
-}
-
-// UpdateEvent is the customer.updated event a `do: update` action applies.
-func UpdateEvent(a *Action, now time.Time) *Event {
-	attrs := map[string]any{}
-	for k, v := range a.Set {
-		attrs[k] = v
-	}
-	if a.Stage != "" {
-		attrs[AttrStage] = a.Stage
-	}
-	return &Event{ID: "update/" + a.Key, Type: EventCustomerUpdated, Customer: a.Customer, At: now, Attributes: attrs}
 }
 
 // Record is one line of a run's timeline (SPEC 5.1). Kind is one of

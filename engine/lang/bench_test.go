@@ -1,4 +1,4 @@
-package engine
+package lang
 
 import (
 	"fmt"
@@ -92,23 +92,6 @@ func BenchmarkTriggerMatchCompileEach(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N*len(cands))/b.Elapsed().Seconds(), "evals/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(cands)), "ns/eval")
-}
-
-// BenchmarkJourneyApply is one contract.signed event through a journey with
-// 1,000 triggers: scope building, every evaluation and the starts.
-func BenchmarkJourneyApply(b *testing.B) {
-	set := benchSet(b, 1000)
-	customer := map[string]any{"name": "Acme", "segment": "enterprise", "seats": 120, "health": 80.0}
-	ev := &Event{Type: "contract.signed", Customer: "acme", At: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC),
-		Data: map[string]any{"plan": "pro", "arr": 90000.0}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		j := NewJourney("acme", customer)
-		if a := j.Apply(set, ev.At, ev); len(a.Starts) == 0 {
-			b.Fatal("nothing started")
-		}
-	}
 }
 
 func benchScopeFor(set *Set) *Scope {

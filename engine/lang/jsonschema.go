@@ -1,8 +1,9 @@
-package engine
+package lang
 
 // JSONSchema returns a JSON Schema (draft 2020-12) of playbook files, built
-// from the same key tables the loader checks, for editor completion. The
-// loader remains the judge: it also type-checks expressions.
+// from the registry of step and action kinds (Steps, Actions) that the
+// loader checks keys against, for editor completion. The loader remains the
+// judge: it also type-checks expressions.
 func JSONSchema() map[string]any {
 	str := func(desc string) map[string]any { return map[string]any{"type": "string", "description": desc} }
 	exprS := func(desc string) map[string]any { return str(desc + " (an expr expression)") }
@@ -22,30 +23,44 @@ func JSONSchema() map[string]any {
 		"set":   map[string]any{"type": "object", "additionalProperties": exprS("new value")},
 		"stage": str("a lifecycle stage"),
 	}
-	var variants []any
-	for _, a := range Actions {
-		props := map[string]any{"id": str("step id"), "when": exprS("guard"), "do": map[string]any{"const": a}}
-		for _, k := range actionKeys[a] {
-			props[k] = fieldSchemas[k]
-		}
-		variants = append(variants, map[string]any{"type": "object", "required": []string{"do"}, "properties": props, "additionalProperties": false})
+	// The value each step kind's key holds; wait_for and repeat hold a
+	// mapping of their Body keys, built below.
+	kindSchemas := map[string]any{StepWait: dur, StepIf: exprS("condition"), StepStop: str("reason")}
+	bodySchemas := map[string]any{
+		"until": exprS("condition"), "timeout": dur, "on_timeout": steps,
+		"every": dur, "times": map[string]any{"type": "integer", "minimum": 1}, "steps": steps,
 	}
-	common := func(extra map[string]any, required string) map[string]any {
-		props := map[string]any{"id": str("step id"), "when": exprS("guard")}
-		for k, v := range extra {
-			props[k] = v
-		}
+	keySchemas := map[string]any{"then": steps, "else": steps}
+	step := func(props map[string]any, required string) map[string]any {
+		props["id"], props["when"] = str("step id"), exprS("guard")
 		return map[string]any{"type": "object", "required": []string{required}, "properties": props, "additionalProperties": false}
 	}
-	variants = append(variants,
-		common(map[string]any{"wait": dur}, "wait"),
-		common(map[string]any{"wait_for": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"until"},
-			"properties": map[string]any{"until": exprS("condition"), "timeout": dur, "on_timeout": steps}}}, "wait_for"),
-		common(map[string]any{"if": exprS("condition"), "then": steps, "else": steps}, "if"),
-		common(map[string]any{"repeat": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"every", "steps"},
-			"properties": map[string]any{"every": dur, "times": map[string]any{"type": "integer", "minimum": 1}, "until": exprS("condition"), "steps": steps}}}, "repeat"),
-		common(map[string]any{"stop": str("reason")}, "stop"),
-	)
+	var variants []any
+	for _, k := range Steps {
+		if k.Kind == KindDo {
+			for _, a := range Actions {
+				props := map[string]any{k.Name: map[string]any{"const": a.Name}}
+				for _, key := range a.Keys {
+					props[key] = fieldSchemas[key]
+				}
+				variants = append(variants, step(props, k.Name))
+			}
+			continue
+		}
+		value := kindSchemas[k.Name]
+		if k.Body != nil {
+			body := map[string]any{}
+			for _, key := range k.Body {
+				body[key] = bodySchemas[key]
+			}
+			value = map[string]any{"type": "object", "additionalProperties": false, "required": k.Required, "properties": body}
+		}
+		props := map[string]any{k.Name: value}
+		for _, key := range k.Keys {
+			props[key] = keySchemas[key]
+		}
+		variants = append(variants, step(props, k.Name))
+	}
 	return map[string]any{
 		"$schema":              "https://json-schema.org/draft/2020-12/schema",
 		"$id":                  "https://github.com/tend-cs/tend/playbook.schema.json",
