@@ -497,6 +497,12 @@ func TestOpenTaskDoesNotBlock(t *testing.T) {
 		t.Errorf("runs with status tasks-open: %+v, want %s", runs, run1)
 	}
 
+	// The journey hears MsgStepsDone a moment after the run's state says
+	// tasks-open: a trigger before that is rightly blocked.
+	protoPoll(t, 60*time.Second, "the journey to free the playbook", func() (bool, string) {
+		jv := journeyView(t, cust)
+		return jv != nil && !slices.Contains(jv.Running, run1), fmt.Sprint(jv)
+	})
 	send(t, &lang.Event{ID: cust + "-2", Type: "todo.requested", Customer: cust, At: time.Now()})
 	waitTask(t, run2, "todo")
 	if st := execStatus(t, run1); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
