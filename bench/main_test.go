@@ -37,6 +37,8 @@ var (
 	flagBurst     = flag.Int("burst", 0, "events in TestBurstWhileWorkerDown (0 skips it; scripts/bench.sh uses 5000)")
 	flagCustomers = flag.Int("customers", 200, "customers per batch in BenchmarkThroughput")
 	flagSenders   = flag.Int("senders", 8, "goroutines sending events in the benchmarks")
+	flagRounds    = flag.Int("rounds", 8, "rounds of BenchmarkThroughputInterleaved, each a batch of tend and one of handwritten")
+	flagBatch     = flag.Int("batch", 50, "customers per batch in BenchmarkThroughputInterleaved")
 	flagIdle      = flag.Int("idle", 0, "idle journeys in BenchmarkIdleJourneys (0 skips it; scripts/bench.sh uses 10000)")
 	flagMemDB     = flag.Bool("memdb", false, "run the embedded server on an in-memory SQLite database instead of a file (no fsync)")
 	flagDBDir     = flag.String("dbdir", "", "directory for the embedded server's SQLite file (default: a new temporary directory); /dev/shm makes fsync free")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -298,4 +299,71 @@ func HandCustomer(ctx workflow.Context, customer string) error {
 		}
 	}
 	return nil
+}
+
+// BenchmarkThroughputInterleaved is BenchmarkThroughput for a shared
+// machine: in one process, tend and handwritten take turns in small
+// batches (-rounds of -batch customers each, in the order tend, hand, hand,
+// tend, … so that a drift in the machine's load falls on both alike), then
+// tend-weekly-cap and handwritten the same way. Other processes slow either
+// side for seconds at a time; here each slowdown lands on a batch of each
+// side rather than on one whole side. It reports each side's events/s over
+// all its batches and their ratios (tend/hand, cap/hand), and the median of
+// the per-round ratios.
+func BenchmarkThroughputInterleaved(b *testing.B) {
+	if b.N > 1 {
+		b.Skip("one iteration only: run with -benchtime 1x")
+	}
+	s := server(b)
+	hand := startHand(b, s, b.TempDir(), worker.Options{}, HandCustomer)
+	defer hand.Stop()
+	handBatchFn := func(ctx context.Context, prefix string, n int) error { return handBatch(ctx, s.client, prefix, n) }
+	tendBatchFn := func(ctx context.Context, prefix string, n int) error { return tendBatch(ctx, s.client, prefix, n) }
+	for _, side := range []struct{ name, dir string }{{"tend", "testdata/throughput"}, {"cap", "testdata/throughput-cap"}} {
+		n := startNode(b, s, side.dir, b.TempDir(), workflows.Options{}, worker.Options{})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		tp, hp := newPrefix(side.name[:1]), newPrefix("h")
+		if err := tendBatchFn(ctx, tp+"-warm", 20); err != nil {
+			b.Fatal(err)
+		}
+		if err := handBatchFn(ctx, hp+"-warm", 20); err != nil {
+			b.Fatal(err)
+		}
+		var tendTook, handTook time.Duration
+		var ratios []float64
+		timed := func(f func(context.Context, string, int) error, prefix string) time.Duration {
+			start := time.Now()
+			if err := f(ctx, prefix, *flagBatch); err != nil {
+				b.Fatal(err)
+			}
+			return time.Since(start)
+		}
+		for r := range *flagRounds {
+			var t, h time.Duration
+			if r%2 == 0 {
+				t = timed(tendBatchFn, fmt.Sprintf("%s-%d", tp, r))
+				h = timed(handBatchFn, fmt.Sprintf("%s-%d", hp, r))
+			} else {
+				h = timed(handBatchFn, fmt.Sprintf("%s-%d", hp, r))
+				t = timed(tendBatchFn, fmt.Sprintf("%s-%d", tp, r))
+			}
+			tendTook += t
+			handTook += h
+			ratios = append(ratios, h.Seconds()/t.Seconds())
+		}
+		cancel()
+		n.Stop()
+		events := float64(*flagRounds * *flagBatch * eventsPerCustomer)
+		slices.Sort(ratios)
+		b.ReportMetric(events/tendTook.Seconds(), side.name+"-events/s")
+		if side.name == "tend" {
+			b.ReportMetric(events/handTook.Seconds(), "hand-events/s")
+		} else {
+			b.ReportMetric(events/handTook.Seconds(), "hand2-events/s")
+		}
+		b.ReportMetric(handTook.Seconds()/tendTook.Seconds(), side.name+"/hand")
+		b.ReportMetric(ratios[len(ratios)/2], side.name+"/hand-median-round")
+		b.Logf("%s against handwritten, %d rounds of %d customers: per-round ratios %.2f", side.name, *flagRounds, *flagBatch, ratios)
+	}
+	b.ReportMetric(0, "ns/op")
 }

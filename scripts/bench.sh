@@ -57,15 +57,30 @@ if step 2; then
 : >"$out/throughput-shm.txt"
 for i in $(seq "$count"); do
   echo "== 2. throughput, tend vs hand-written, $customers customers, SQLite on disk: run $i of $count"
-  time go test ./bench -run '^$' -bench 'Throughput' -benchtime 1x -count 1 -timeout 60m \
+  time go test ./bench -run '^$' -bench 'Throughput$' -benchtime 1x -count 1 -timeout 60m \
     -args -customers "$customers" 2>&1 | tee -a "$out/throughput.txt"
   if [ -n "$dbdir" ]; then
     echo "== 2. throughput, tend vs hand-written, $customers customers, SQLite in $dbdir: run $i of $count"
-    time go test ./bench -run '^$' -bench 'Throughput' -benchtime 1x -count 1 -timeout 60m \
+    time go test ./bench -run '^$' -bench 'Throughput$' -benchtime 1x -count 1 -timeout 60m \
       -args -customers "$customers" -dbdir "$dbdir" 2>&1 | tee -a "$out/throughput-shm.txt"
   fi
 done
-for f in throughput throughput-shm; do
+# The same comparison interleaved in one process (tend and hand-written take
+# turns in batches of 50), which a shared machine's changing load disturbs
+# far less than whole runs one after the other.
+: >"$out/interleaved.txt"
+: >"$out/interleaved-shm.txt"
+for i in $(seq "$count"); do
+  echo "== 2b. throughput interleaved, tend and hand-written in turns, SQLite on disk: run $i of $count"
+  time go test ./bench -run '^$' -bench 'ThroughputInterleaved' -benchtime 1x -count 1 -timeout 60m \
+    -args -rounds 8 -batch 50 2>&1 | tee -a "$out/interleaved.txt"
+  if [ -n "$dbdir" ]; then
+    echo "== 2b. throughput interleaved, SQLite in $dbdir: run $i of $count"
+    time go test ./bench -run '^$' -bench 'ThroughputInterleaved' -benchtime 1x -count 1 -timeout 60m \
+      -args -rounds 8 -batch 50 -dbdir "$dbdir" 2>&1 | tee -a "$out/interleaved-shm.txt"
+  fi
+done
+for f in throughput throughput-shm interleaved interleaved-shm; do
   [ -s "$out/$f.txt" ] || continue
   go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260709024250-82a0b07e230d "$out/$f.txt" >"$out/$f-benchstat.txt" 2>&1 &&
     cat "$out/$f-benchstat.txt" || echo "(benchstat unavailable; raw figures in $out/$f.txt)"
