@@ -802,7 +802,18 @@ func TestBacklogWhileWorkerDown(t *testing.T) {
 	t.Logf("the journey applied and the run received every event %s after the worker restarted", time.Since(sent).Round(time.Millisecond))
 
 	for _, id := range []string{workflows.JourneyID(cust), workflows.WorkflowID(runID)} {
-		chain := protoChain(t, id)
+		// The journey continues as new once its last signals to the run are
+		// acknowledged, which can be just after the run has the last event:
+		// wait for it rather than read the chain mid-way.
+		var chain [][]*historypb.HistoryEvent
+		_, _ = pollUntil(time.Minute, func() (bool, string) {
+			chain = protoChain(t, id)
+			sum := 0
+			for _, evs := range chain {
+				sum += len(evs)
+			}
+			return sum <= workflows.DefaultHistoryLimit || len(chain) >= 2, ""
+		})
 		lens := make([]int, len(chain))
 		sum := 0
 		for i, evs := range chain {

@@ -66,18 +66,18 @@ for i in $(seq "$count"); do
   fi
 done
 # The same comparison interleaved in one process (tend and hand-written take
-# turns in batches of 50), which a shared machine's changing load disturbs
+# turns in batches of 200), which a shared machine's changing load disturbs
 # far less than whole runs one after the other.
 : >"$out/interleaved.txt"
 : >"$out/interleaved-shm.txt"
 for i in $(seq "$count"); do
   echo "== 2b. throughput interleaved, tend and hand-written in turns, SQLite on disk: run $i of $count"
   time go test ./bench -run '^$' -bench 'ThroughputInterleaved' -benchtime 1x -count 1 -timeout 60m \
-    -args -rounds 8 -batch 50 2>&1 | tee -a "$out/interleaved.txt"
+    -args -rounds 4 -batch 200 2>&1 | tee -a "$out/interleaved.txt"
   if [ -n "$dbdir" ]; then
     echo "== 2b. throughput interleaved, SQLite in $dbdir: run $i of $count"
     time go test ./bench -run '^$' -bench 'ThroughputInterleaved' -benchtime 1x -count 1 -timeout 60m \
-      -args -rounds 8 -batch 50 -dbdir "$dbdir" 2>&1 | tee -a "$out/interleaved-shm.txt"
+      -args -rounds 4 -batch 200 -dbdir "$dbdir" 2>&1 | tee -a "$out/interleaved-shm.txt"
   fi
 done
 for f in throughput throughput-shm interleaved interleaved-shm; do
