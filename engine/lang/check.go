@@ -10,7 +10,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/tend-cs/tend/engine/calendar"
 	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
@@ -305,14 +304,11 @@ func strictCoerce(t Type, v any) (any, error) {
 	case TDuration:
 		switch x := v.(type) {
 		case string:
-			d, err := calendar.ParseDuration(x)
+			d, err := parseDurationAttr(x)
 			if err != nil {
 				return nil, err
 			}
-			if d.BusinessDays != 0 {
-				return nil, fmt.Errorf("a duration attribute cannot be in business days: %q", x)
-			}
-			return d.Fixed, nil
+			return d, nil
 		case time.Duration:
 			return x, nil
 		}

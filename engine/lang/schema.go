@@ -487,14 +487,11 @@ func Coerce(t Type, v any) (any, error) {
 		case time.Duration:
 			return x, nil
 		case string:
-			d, err := calendar.ParseDuration(x)
+			d, err := parseDurationAttr(x)
 			if err != nil {
 				return nil, err
 			}
-			if d.BusinessDays != 0 {
-				return nil, fmt.Errorf("a duration attribute cannot be in business days: %q", x)
-			}
-			return d.Fixed, nil
+			return d, nil
 		}
 	case TStrings:
 		switch x := v.(type) {
@@ -599,4 +596,17 @@ func (s *Schema) LocalSlot(now time.Time, tz string) (at time.Time, ok bool) {
 		return now, true
 	}
 	return s.Calendar.ContactSlot(nil, now, 0, p.Hours, true, s.Calendar.Loc(tz)), true
+}
+
+// parseDurationAttr reads a duration attribute's value: a fixed duration,
+// never business days, whose length depends on the calendar.
+func parseDurationAttr(s string) (time.Duration, error) {
+	d, err := calendar.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d.BusinessDays != 0 {
+		return 0, fmt.Errorf("a duration attribute cannot be in business days: %q", s)
+	}
+	return d.Fixed, nil
 }
