@@ -1,5 +1,5 @@
 // Package config reads tend.yaml, the runtime configuration of tend's
-// worker, server and dev commands (SPEC 3): how to reach Temporal, where
+// worker, server and dev commands: how to reach Temporal, where
 // playbooks and the outbox live, the outreach channels, and the HTTP API.
 //
 // The whole file, with every key optional:

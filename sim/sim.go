@@ -1,7 +1,8 @@
 // Package sim drives the engine's interpreter from a virtual clock: it is
 // what `tend simulate` runs. Customers are independent, so each is simulated
-// on its own (in parallel), and the records are merged in the order SPEC 5.1
-// fixes: by time, then customer, then the order in which things happened.
+// on its own (in parallel), and the records are merged in the order that
+// docs/language.md (Scenario files) gives: by time, then customer, then the
+// order in which things happened.
 //
 // At one instant, external events come first (in input order), then timers
 // (in the order they were set), then the daily check.

@@ -11,7 +11,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// Names fixed by SPEC 7: what managers see in the Temporal UI.
+// Names that managers see in the Temporal UI (docs/temporal.md): changing
+// one breaks their filters and running workflows.
 const (
 	TaskQueue        = "tend"
 	JourneyWorkflow  = "CustomerJourney"
@@ -37,9 +38,9 @@ const (
 	signalFromRun = "run"     // run → journey: an engine.FromRun
 )
 
-// Search attributes (SPEC 7). They hold no personal data: ids, names of
-// playbooks and steps, stages, statuses and owner roles or addresses of
-// the vendor's own staff.
+// Search attributes (docs/temporal.md). They hold no personal data: ids,
+// names of playbooks and steps, stages, statuses and owner roles or
+// addresses of the vendor's own staff.
 var (
 	AttrCustomer = temporal.NewSearchAttributeKeyKeyword("TendCustomer")
 	AttrPlaybook = temporal.NewSearchAttributeKeyKeyword("TendPlaybook")

@@ -52,7 +52,7 @@ type sentSignal struct {
 	f   workflow.Future
 }
 
-// CustomerJourney is the long-lived workflow of one customer (SPEC 2): it
+// CustomerJourney is the long-lived workflow of one customer: it
 // applies events in order, drops duplicates, evaluates triggers and starts
 // PlaybookRun children, passes each event on to the live runs, and answers
 // their reservations and updates. It learns that a run has closed from

@@ -73,7 +73,7 @@ type runDriver struct {
 	completing map[string]bool
 }
 
-// PlaybookRun is one run of one playbook for one customer (SPEC 2). It
+// PlaybookRun is one run of one playbook for one customer. It
 // drives the engine's interpreter through engine.Peer, as `tend simulate`
 // does: timers, activities, messages from its journey, exit and expiry. A
 // run that fails (a permanent outreach failure) ends as a failed workflow.

@@ -59,7 +59,8 @@ func New(pb *Playbooks, opts Options) *Workflows {
 	return &Workflows{pb: pb, opts: opts.withDefaults()}
 }
 
-// Register registers both workflow types under their SPEC 7 names.
+// Register registers both workflow types under their names in
+// docs/temporal.md.
 func (w *Workflows) Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(w.CustomerJourney, workflow.RegisterOptions{Name: JourneyWorkflow})
 	r.RegisterWorkflowWithOptions(w.PlaybookRun, workflow.RegisterOptions{Name: RunWorkflow})

@@ -32,7 +32,7 @@ func TestSchema(t *testing.T) {
 	if s.Type != "object" || s.AddProps == nil || *s.AddProps {
 		t.Errorf("type = %q, additionalProperties = %v; want a closed object (unknown keys are errors)", s.Type, s.AddProps)
 	}
-	// Every top-level key of SPEC 3.2, and no others.
+	// Every top-level key of a playbook (docs/language.md, Playbooks), and no others.
 	want := []string{"playbook", "description", "stage", "owner", "trigger", "exit_when", "expires", "steps"}
 	for _, k := range want {
 		if _, ok := s.Properties[k]; !ok {
@@ -79,7 +79,7 @@ func TestSchema(t *testing.T) {
 	if err := json.Unmarshal(s.Defs["step"], &step); err != nil {
 		t.Fatalf("$defs.step: %v", err)
 	}
-	// One variant per action and one per other step kind (SPEC 3.4).
+	// One variant per action and one per other step kind (docs/language.md, Steps).
 	kinds := map[string]bool{}
 	for _, v := range step.OneOf {
 		if len(v.Required) != 1 {

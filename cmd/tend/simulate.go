@@ -22,7 +22,7 @@ import (
 // simulateCmd is `tend simulate`: playbooks against a scenario or real
 // customer data, on a virtual clock.
 type simulateCmd struct {
-	Scenario  string   `help:"scenario file (SPEC 5.1): start, until, customers and events"`
+	Scenario  string   `help:"scenario file (docs/language.md#scenario-files): start, until, customers and events"`
 	Customers string   `help:"customers as .csv (with a header row) or .jsonl, instead of a scenario"`
 	IDColumn  string   `name:"id-column" default:"id" help:"the CSV column holding the customer id"`
 	Events    string   `help:"events as .jsonl, one per line"`

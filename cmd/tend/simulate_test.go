@@ -25,8 +25,8 @@ type rec map[string]any
 func (r rec) s(key string) string { v, _ := r[key].(string); return v }
 
 // parseJSONL checks that every line of out is a JSON object with the keys
-// SPEC 5.1 fixes, a known kind, and that the records are ordered by time,
-// then customer. It returns the records.
+// that docs/language.md (Scenario files) names, a known kind, and that the
+// records are ordered by time, then customer. It returns the records.
 func parseJSONL(t *testing.T, out string) []rec {
 	t.Helper()
 	if out == "" {
@@ -467,8 +467,9 @@ func TestSimulateFlagsBeforePlaybooks(t *testing.T) {
 	contains(t, "stderr", r.stderr, "tend simulate: simulate takes one playbook directory, got 2")
 }
 
-// A jsonl line always has the six leading keys of SPEC 5.1, even when
-// playbook, run or step are empty, and every field survives a round trip.
+// A jsonl line always has the six leading keys of docs/language.md
+// (Scenario files), even when playbook, run or step are empty, and every
+// field survives a round trip.
 func TestJSONLRecordShape(t *testing.T) {
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(lang.Record{Customer: "c", Kind: "stage.changed", To: "adoption"}); err != nil {

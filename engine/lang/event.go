@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// Event is something that happened to a customer (SPEC 2). Attributes are
-// merged into the customer's attributes when the event is applied; a key set
-// to nil removes that attribute. ID is the idempotency key.
+// Event is something that happened to a customer (docs/api.md, POST
+// /v1/events). Attributes are merged into the customer's attributes when
+// the event is applied; a key set to nil removes that attribute. ID is the
+// idempotency key.
 type Event struct {
 	ID         string         `json:"id,omitempty"`
 	Type       string         `json:"type"`
@@ -66,11 +67,11 @@ func (s *Schema) Normalize(e *Event) error {
 	return nil
 }
 
-// Record is one line of a run's timeline (SPEC 5.1). Kind is one of
-// run.started, step.skipped, action, task.completed, task.overdue,
-// wait.timeout, run.completed, run.exited, run.expired, run.failed and
-// stage.changed. The first six fields are always present in JSON, so every
-// jsonl line has the same leading shape.
+// Record is one line of a run's timeline (docs/language.md, Scenario
+// files). Kind is one of run.started, step.skipped, action, task.completed,
+// task.overdue, wait.timeout, run.completed, run.exited, run.expired,
+// run.failed and stage.changed. The first six fields are always present in
+// JSON, so every jsonl line has the same leading shape.
 type Record struct {
 	At       time.Time  `json:"at"`
 	Customer string     `json:"customer"`

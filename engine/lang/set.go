@@ -69,7 +69,7 @@ func Load(files []File) (*Set, tendfmt.ErrorList) {
 		}
 	}
 	if schemaFile == nil {
-		errs.Add(tendfmt.Pos{}, "no schema.yaml found: a playbook directory needs one (see SPEC 3.1)")
+		errs.Add(tendfmt.Pos{}, "no schema.yaml found: a playbook directory needs a schema.yaml that declares the customer attributes and event types its playbooks use (see docs/language.md#schemayaml)")
 		return nil, sorted(errs)
 	}
 	schema := ParseSchema(schemaFile.Path, schemaFile.Data, &errs)
