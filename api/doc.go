@@ -78,10 +78,10 @@
 //	202  accepted: every event handed to Temporal
 //	400  invalid events ({"errors": [...]}), or a malformed body ({"error": ...})
 //	401  no valid credential
-//	413  body over Options.MaxBody (default 1 MiB); the message names the limit
-//	429  over Options.RateLimit for this credential, with Retry-After (seconds);
-//	     a batch larger than the burst (max(1, ceil(RateLimit)) events) is 429
-//	     without Retry-After, and must be split
+//	413  body over Options.MaxBody (default 1 MiB), naming the limit; or a
+//	     batch larger than the rate limit's burst (max(1, ceil(RateLimit))
+//	     events), which can never pass and must be split
+//	429  over Options.RateLimit for this credential, with Retry-After (seconds)
 //	503  Temporal unreachable, with Retry-After; see below
 //	500  Temporal refused an event for another reason; body as a partial 503
 //
@@ -102,9 +102,10 @@
 // once. An event sent without an id gets one, returned in ids:
 //
 //   - with an Idempotency-Key header: "idem_" and a hash of the credential,
-//     the key and the event's index, so a retry of the request with the same
-//     key and credential is applied once (a key is scoped to the credential
-//     that sent it; another token with the same key makes other events);
+//     the key, the body and the event's index, so a retry of the request
+//     with the same key, credential and body is applied once (a key is
+//     scoped to the credential that sent it, and the same key with another
+//     body makes other events);
 //   - else, for a signed request: "sig_" and the first 32 hex digits of
 //     SHA-256(X-Tend-Signature + ":" + index) (SignedEventID), so a signed
 //     request replayed within the ±300 s window is applied once (a request
