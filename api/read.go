@@ -22,12 +22,14 @@ import (
 // MaxRunsLimit is the largest limit GET /v1/runs takes.
 const MaxRunsLimit = 1000
 
-// fail answers an error from control: 404 for ErrNotFound (or a workflow
-// Temporal does not have), 409 for ErrConflict, 503 when Temporal is
+// fail answers an error from control: 400 for ErrInvalid, 404 for
+// ErrNotFound (or a workflow Temporal does not have), 409 for ErrConflict, 503 when Temporal is
 // unavailable or no worker answers, and 500 otherwise.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var nf *serviceerror.NotFound
 	switch {
+	case errors.Is(err, control.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, control.ErrNotFound) || errors.As(err, &nf):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, control.ErrConflict):

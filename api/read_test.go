@@ -106,6 +106,10 @@ func TestRunsAndTasks(t *testing.T) {
 	if res := post(t, completePath, []byte(`{"outcome":"held","notes":"x"}`)); res.status != http.StatusBadRequest || !contains(res.errorText(t), "unknown field") {
 		t.Fatalf("unknown field: want 400, got %s", res)
 	}
+	long := []byte(`{"outcome":"` + strings.Repeat("x", control.MaxOutcome+1) + `"}`)
+	if res := post(t, completePath, long); res.status != http.StatusBadRequest || !contains(res.errorText(t), "at most 4096") {
+		t.Fatalf("complete with a %d-byte outcome: want 400 naming the limit, got %s", control.MaxOutcome+1, res)
+	}
 	res := post(t, completePath, []byte(`{"outcome": "held"}`))
 	if res.status != http.StatusOK {
 		t.Fatalf("complete: want 200, got %s", res)

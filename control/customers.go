@@ -27,6 +27,8 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrUnavailable: Temporal cannot be reached, or did not answer.
 	ErrUnavailable = errors.New("temporal unavailable")
+	// ErrInvalid: the request itself is wrong (too long, not UTF-8).
+	ErrInvalid = errors.New("invalid request")
 )
 
 // kindError is an error of one of the kinds above, with its own message.
@@ -186,10 +188,10 @@ func CompleteTask(ctx context.Context, c client.Client, taskID, outcome string, 
 		return nil, err
 	}
 	if len(outcome) > MaxOutcome {
-		return nil, fmt.Errorf("outcome is %d bytes; at most %d are allowed", len(outcome), MaxOutcome)
+		return nil, kindf(ErrInvalid, "outcome is %d bytes; at most %d are allowed", len(outcome), MaxOutcome)
 	}
 	if !utf8.ValidString(outcome) {
-		return nil, errors.New("outcome is not valid UTF-8")
+		return nil, kindf(ErrInvalid, "outcome is not valid UTF-8")
 	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflows.WorkflowID(runID),
