@@ -20,6 +20,7 @@ import (
 
 	"github.com/tend-cs/tend/api"
 	"github.com/tend-cs/tend/control"
+	"github.com/tend-cs/tend/engine/calendar"
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/workflows"
 )
@@ -149,6 +150,62 @@ func TestRunsAndTasks(t *testing.T) {
 		if res.status != b.status || !contains(res.errorText(t), b.want) {
 			t.Errorf("%s %s: want %d saying %q, got %s", b.method, b.path, b.status, b.want, res)
 		}
+	}
+}
+
+// GET /v1/runs/{id} lists the messages the contact policy holds, with the
+// time they go out and why, in the customer's time zone.
+func TestRunHeld(t *testing.T) {
+	start(t)
+	set := mustSet(t)
+	cal, p := set.Schema.Calendar, set.Schema.Policy
+	now := time.Now()
+	// A zone where it is now, and for the next hour, outside the contact
+	// hours: offsets from -11 to +14 hours, never more than 5 apart.
+	zone := ""
+	for _, tz := range []string{"Pacific/Pago_Pago", "Pacific/Honolulu", "America/Los_Angeles", "America/New_York", "UTC",
+		"Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo", "Pacific/Kiritimati"} {
+		if cal.NextInWindow(now, p.Hours, cal.Loc(tz)).After(now.Add(time.Hour)) {
+			zone = tz
+			break
+		}
+	}
+	if zone == "" {
+		t.Fatalf("no time zone is outside the contact hours %s now", p.Hours)
+	}
+	cust := customer("hooli")
+	accepted(t, mustJSON(t, []ev{
+		{"type": "customer.updated", "customer": cust, "attributes": ev{"name": "Hooli", "segment": "smb", "seats": 5,
+			"manager": "max@vendor.example", "contact_email": "gavin@hooli.example", "timezone": zone, "health": 80}},
+		{"type": "contract.signed", "customer": cust, "data": ev{"plan": "starter", "arr": 1200}},
+	}))
+	path := "/v1/runs/" + url.PathEscape("run/smb-tech-touch-onboarding/"+cust+"/1")
+	var view workflows.RunView
+	waitFor(t, "a held message in GET "+path, 60*time.Second, func() (bool, string) {
+		res := get(t, path)
+		if res.status != http.StatusOK {
+			return false, res.String()
+		}
+		res.json(t, &view)
+		return len(view.Held) > 0, res.String()
+	})
+	h := view.Held[0]
+	until := cal.NextInWindow(h.Until.Add(-time.Minute), p.Hours, cal.Loc(zone))
+	if len(view.Held) != 1 || h.Step != "welcome" || h.Kind != "email" || h.Template != "smb-welcome" || h.Subject != "Welcome to the team, Hooli!" ||
+		h.To != "gavin@hooli.example" || !h.Until.After(now.Add(time.Hour)) || !until.Equal(h.Until) || h.Reason == "" {
+		t.Fatalf("held %+v", view.Held)
+	}
+	if want := "held by the contact policy until " + calendar.Local(h.Until, cal.Loc(zone)) + " (" + h.Reason + ")"; h.Text != want {
+		t.Errorf("text %q, want %q", h.Text, want)
+	}
+	var rec *lang.Record
+	for i, r := range view.Timeline {
+		if r.Kind == lang.RecMessageHeld {
+			rec = &view.Timeline[i]
+		}
+	}
+	if rec == nil || rec.Step != "welcome" || rec.Reason != h.Text || rec.Until == nil || !rec.Until.Equal(h.Until) {
+		t.Errorf("message.held record %+v", rec)
 	}
 }
 

@@ -130,6 +130,8 @@ type Wait struct {
 	Until  time.Time `json:"until,omitempty"`
 	Task   string    `json:"task,omitempty"`
 	Action *Action   `json:"action,omitempty"`
+	// Reason says why the contact policy holds a message (WaitSend).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Frame is a position in a block of steps.
@@ -270,7 +272,10 @@ func (r *Run) Waiting() string {
 	}
 	if len(r.Threads) == 0 || len(r.Threads[0].Stack) == 0 {
 		for _, t := range r.Threads[1:] {
-			if t.Wait.Kind == WaitSend || t.Wait.Kind == WaitSlot {
+			switch t.Wait.Kind {
+			case WaitSend:
+				return "holding " + t.Wait.Step + " for the contact policy " + r.holdUntil(t.Wait.Until, t.Wait.Reason)
+			case WaitSlot:
 				return "holding " + t.Wait.Step + " for the contact policy"
 			}
 		}
@@ -298,7 +303,9 @@ func (r *Run) Waiting() string {
 		}
 	case WaitRepeat:
 		return "waiting until " + r.local(w.Until) + " to repeat " + w.Step
-	case WaitSend, WaitSlot:
+	case WaitSend:
+		return "holding " + w.Step + " for the contact policy " + r.holdUntil(w.Until, w.Reason)
+	case WaitSlot:
 		return "holding " + w.Step + " for the contact policy"
 	case WaitAction:
 		return "carrying out " + w.Step
@@ -365,6 +372,47 @@ func (r *Run) local(t time.Time) string { return calendar.Local(t, r.loc()) }
 func (r *Run) loc() *time.Location {
 	tz, _ := r.Attrs["timezone"].(string)
 	return r.set.Schema.Calendar.Loc(tz)
+}
+
+// holdUntil says until when, and why, a message is held, in the
+// customer's time zone: until Mon 30 Nov 09:00 EST (outside 09:00-17:00).
+func (r *Run) holdUntil(at time.Time, reason string) string {
+	s := "until " + r.local(at)
+	if reason != "" {
+		s += " (" + reason + ")"
+	}
+	return s
+}
+
+// Hold is a customer-facing message that the contact policy holds: it goes
+// out at Until, unless the run ends first.
+type Hold struct {
+	Step     string    `json:"step"`
+	Kind     string    `json:"kind"` // email or survey
+	Key      string    `json:"key"`
+	To       string    `json:"to,omitempty"`
+	Template string    `json:"template,omitempty"`
+	Subject  string    `json:"subject,omitempty"`
+	Until    time.Time `json:"until"`
+	Reason   string    `json:"reason,omitempty"` // outside 09:00-17:00, weekly cap of 3 messages, ...
+	// Text says it for people, in the customer's time zone: held by the
+	// contact policy until Mon 30 Nov 09:00 EST (outside 09:00-17:00).
+	Text string `json:"text"`
+}
+
+// Held lists the messages the contact policy holds, in the order they were held.
+func (r *Run) Held() []Hold {
+	var out []Hold
+	for _, t := range r.Threads {
+		w := t.Wait
+		if w.Kind != WaitSend || w.Action == nil {
+			continue
+		}
+		a := w.Action
+		out = append(out, Hold{Step: w.Step, Kind: a.Kind, Key: a.Key, To: a.To, Template: a.Template, Subject: a.Subject,
+			Until: w.Until.UTC(), Reason: w.Reason, Text: "held by the contact policy " + r.holdUntil(w.Until, w.Reason)})
+	}
+	return out
 }
 
 // Start begins the run at now.
@@ -560,8 +608,15 @@ func (r *Run) OnSlot(now, at time.Time) []Command {
 		a := t.Wait.Action
 		if at.After(now) {
 			id := "send/" + a.Key
-			t.Wait = Wait{Kind: WaitSend, Step: a.Step, Timer: id, Until: at, Action: a}
-			r.setTimer(id, at, "hold "+a.Summary+" for the contact policy until "+r.local(at))
+			p := r.set.Schema.Policy
+			reason := r.set.Schema.Calendar.HoldReason(now, at, p.MaxPerWeek, p.Hours, p.HasHours, r.loc())
+			t.Wait = Wait{Kind: WaitSend, Step: a.Step, Timer: id, Until: at, Action: a, Reason: reason}
+			r.record(now, lang.RecMessageHeld, a.Step, func(rec *lang.Record) {
+				until := at.UTC()
+				rec.Action, rec.To, rec.Title, rec.Until = a.Kind, a.To, a.Title, &until
+				rec.Reason = "held by the contact policy " + r.holdUntil(at, reason)
+			})
+			r.setTimer(id, at, "hold "+a.Summary+" for the contact policy "+r.holdUntil(at, reason))
 		} else {
 			r.sendAction(now, t, a)
 		}
@@ -854,7 +909,7 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		if name == "" {
 			name = strconvQuote(a.Subject)
 		}
-		a.Summary = what + " " + name + " to " + r.recipient(s.To)
+		a.Summary = what + " " + name + " to " + person(a.To, srcOr(s.To, "customer.contact_email"))
 	case lang.ActionCall, lang.ActionTraining, lang.ActionTask:
 		a.Title = s.Title.Render(&r.vm, sc)
 		a.Description = s.Description.Render(&r.vm, sc)
@@ -873,7 +928,8 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 			start := r.set.Schema.Calendar.ProposeSlot(now, due, s.Duration, hours, r.loc()).UTC()
 			a.Start = &start
 		}
-		a.Summary = s.Do + " " + strconvQuote(a.Title) + " for " + r.ownerRole(s.Owner) + ", due " + due.Format("2006-01-02")
+		owner := srcOr(s.Owner, srcOr(r.pb.Owner, "the run's owner"))
+		a.Summary = s.Do + " " + strconvQuote(a.Title) + " for " + person(a.Owner, owner) + ", due " + due.Format("2006-01-02")
 	case lang.ActionEscalate:
 		a.To = str(s.To)
 		a.Owner = a.To
@@ -882,7 +938,7 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		a.Channel = s.Channel
 		due := r.set.Schema.Calendar.Add(now, lang.DefaultDue, r.loc()).UTC()
 		a.Due = &due
-		a.Summary = "escalate to " + r.recipient(s.To) + ": " + a.Reason
+		a.Summary = "escalate to " + person(a.To, srcOr(s.To, "to")) + ": " + a.Reason
 	case lang.ActionNotify:
 		a.Channel = s.Channel
 		a.Text = s.Text.Render(&r.vm, sc)
@@ -923,34 +979,21 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 	return a
 }
 
-// recipient says who an address expression points at, without personal data.
-func (r *Run) recipient(x *lang.Expr) string {
-	if x == nil {
-		return "the customer contact"
+// person names whom an action is for in its summary: the address its
+// expression (src) gave. Summaries and timeline records may name people;
+// search attributes never do.
+func person(addr, src string) string {
+	if addr == "" {
+		return "nobody (" + src + " is not set)"
 	}
-	src := strings.TrimSpace(x.Src)
-	switch src {
-	case "customer.contact_email":
-		return "the customer contact"
-	case "customer.csm":
-		return "the CSM"
-	case "customer.manager":
-		return "the manager"
-	}
-	if strings.HasPrefix(src, "customer.") && !strings.ContainsAny(src, " +()") {
-		return strings.ReplaceAll(strings.TrimPrefix(src, "customer."), "_", " ")
-	}
-	return "the address in " + src
+	return addr
 }
 
-func (r *Run) ownerRole(x *lang.Expr) string {
+func srcOr(x *lang.Expr, alt string) string {
 	if x == nil {
-		if r.pb.Owner != nil && r.pb.Owner.Src == "customer.csm" {
-			return "the CSM"
-		}
-		return "the run owner"
+		return alt
 	}
-	return r.recipient(x)
+	return strings.TrimSpace(x.Src)
 }
 
 // defaultHours are the working hours for meeting proposals when the schema sets no contact hours.

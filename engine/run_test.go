@@ -896,7 +896,7 @@ steps:
 	diffLines(t, cmds(out), []string{"record run.started -", "reserve email welcome"})
 	a := out[1].Action
 	want := engine.Action{Kind: "email", Key: "p/acme/1/welcome/1", Run: "run/p/acme/1", Playbook: "p", Version: a.Version,
-		Customer: "acme", Step: "welcome", Occurrence: 1, Summary: "email welcome to the customer contact",
+		Customer: "acme", Step: "welcome", Occurrence: 1, Summary: "email welcome to it@acme.example",
 		To: "it@acme.example", Cc: []string{"jo@v.example"}, Owner: "jo@v.example", Title: "Welcome, Acme",
 		Template: "welcome", Subject: "Welcome, Acme", Body: "Hello Acme, plan pro.\n"}
 	if a.Version == "" || !reflect.DeepEqual(*a, want) {
@@ -907,8 +907,8 @@ steps:
 	}
 	later := utc("2026-01-06T09:00:00Z")
 	out = r.OnSlot(now, later)
-	diffLines(t, cmds(out), []string{"timer send/p/acme/1/welcome/1 01-06 09:00"})
-	if r.Status != engine.StatusWaiting || r.Waiting() != "holding welcome for the contact policy" {
+	diffLines(t, cmds(out), []string{"record message.held welcome", "timer send/p/acme/1/welcome/1 01-06 09:00"})
+	if r.Status != engine.StatusWaiting || r.Waiting() != "holding welcome for the contact policy until Tue 6 Jan 09:00 UTC" {
 		t.Errorf("status %s %q", r.Status, r.Waiting())
 	}
 	if out := r.OnTimer(later.Add(-time.Minute), "send/other"); out != nil {
@@ -923,6 +923,113 @@ steps:
 	diffLines(t, cmds(out), []string{"record run.completed -"})
 	if !r.Done() || r.Status != engine.StatusCompleted || r.Reason != "all steps done" {
 		t.Errorf("status %s %q", r.Status, r.Reason)
+	}
+}
+
+// A message the contact policy holds says so: a message.held record with
+// the time it goes out and why (in the customer's zone), the run's Held
+// list and what it waits for, and the send timer's summary. The hold ends
+// when the message goes out.
+func TestRunHeld(t *testing.T) {
+	tests := []struct {
+		name, at string
+		sent     []string // earlier messages in the journey's week
+		until    string
+		text     string
+	}{
+		{name: "friday evening", at: "2026-01-09T23:00:00Z", until: "2026-01-12T14:00:00Z",
+			text: "held by the contact policy until Mon 12 Jan 09:00 EST (outside 09:00-17:00)"},
+		{name: "saturday", at: "2026-01-10T15:00:00Z", until: "2026-01-12T14:00:00Z",
+			text: "held by the contact policy until Mon 12 Jan 09:00 EST (Saturday is not a workday)"},
+		{name: "weekly cap", at: "2026-01-08T15:00:00Z", sent: []string{"2026-01-05T15:00:00Z", "2026-01-06T15:00:00Z", "2026-01-07T15:00:00Z"},
+			until: "2026-01-12T15:00:00Z", text: "held by the contact policy until Mon 12 Jan 10:00 EST (weekly cap of 3 messages)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := loadSet(t, policySchema, "p.yaml", `
+playbook: p
+trigger: {on: [contract.signed]}
+steps:
+  - {id: welcome, do: email, subject: "Welcome, {{ customer.name }}", body: Hello}
+  - wait: 1h
+`)
+			attrs := acmeAttrs()
+			attrs["timezone"] = "America/New_York"
+			now := utc(tt.at)
+			j, r, out := startRun(t, set, attrs, signedAt(tt.at))
+			for _, at := range tt.sent {
+				j.Contacts = append(j.Contacts, utc(at))
+			}
+			diffLines(t, cmds(out), []string{"record run.started -", "reserve email welcome"})
+			out = r.OnSlot(now, j.Reserve(set, now))
+			until := utc(tt.until)
+			diffLines(t, cmds(out), []string{"record message.held welcome", "timer send/p/acme/1/welcome/1 " + until.Format("01-02 15:04"),
+				"timer wait/steps.1/1 " + now.Add(time.Hour).Format("01-02 15:04")})
+			rec := out[0].Record
+			if !rec.At.Equal(now) || rec.Action != "email" || rec.To != "it@acme.example" || rec.Title != "Welcome, Acme" ||
+				rec.Until == nil || !rec.Until.Equal(until) || rec.Reason != tt.text {
+				t.Errorf("record %+v", rec)
+			}
+			if want := "hold email \"Welcome, Acme\" to it@acme.example for the contact policy " + strings.TrimPrefix(tt.text, "held by the contact policy "); out[1].Timer.Summary != want {
+				t.Errorf("timer summary %q, want %q", out[1].Timer.Summary, want)
+			}
+			want := []engine.Hold{{Step: "welcome", Kind: "email", Key: "p/acme/1/welcome/1", To: "it@acme.example", Subject: "Welcome, Acme",
+				Until: until, Reason: tt.text[strings.Index(tt.text, "(")+1 : len(tt.text)-1], Text: tt.text}}
+			if got := r.Held(); !reflect.DeepEqual(got, want) {
+				t.Errorf("held\n got %+v\nwant %+v", got, want)
+			}
+			// The main thread waits on; the run still says what it holds.
+			r.OnTimer(now.Add(time.Hour), "wait/steps.1/1")
+			if w := r.Waiting(); w != "holding welcome for the contact policy "+strings.TrimPrefix(tt.text, "held by the contact policy ") {
+				t.Errorf("waiting %q", w)
+			}
+			out = r.OnTimer(until, "send/p/acme/1/welcome/1")
+			diffLines(t, cmds(out), []string{"record action welcome", "action email welcome"})
+			if held := r.Held(); len(held) != 0 {
+				t.Errorf("held after sending: %+v", held)
+			}
+		})
+	}
+}
+
+// Summaries (activity and timer summaries in the Temporal UI, the outbox's
+// JSON) name the people an action is for, as its expressions evaluate:
+// not "the address in customer.csm ?? customer.manager".
+func TestRunSummariesNamePeople(t *testing.T) {
+	tests := []struct {
+		name, step string
+		unset      string // an attribute the customer does not have
+		want       string
+	}{
+		{"email to an expression", `{id: s, do: email, to: "customer.csm ?? customer.manager", subject: Hi, body: Hello}`, "csm",
+			`email "Hi" to max@v.example`},
+		{"email to the contact", `{id: s, do: email, template: welcome}`, "", "email welcome to it@acme.example"},
+		{"survey", `{id: s, do: survey, kind: nps, template: welcome, to: customer.csm}`, "", `nps survey welcome to jo@v.example`},
+		{"call for the run's owner", `{id: s, do: call, title: Kickoff}`, "csm", `call "Kickoff" for max@v.example, due 2026-01-07`},
+		{"call for a named owner", `{id: s, do: call, title: Kickoff, owner: customer.manager}`, "", `call "Kickoff" for max@v.example, due 2026-01-07`},
+		{"escalation", `{id: s, do: escalate, to: "customer.csm ?? customer.manager", reason: Unhappy}`, "", "escalate to jo@v.example: Unhappy"},
+		{"nobody", `{id: s, do: email, to: customer.csm, subject: Hi, body: Hello}`, "csm", `email "Hi" to nobody (customer.csm is not set)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := loadSet(t, testSchema, "p.yaml", "playbook: p\nowner: customer.csm ?? customer.manager\ntrigger: {on: [contract.signed]}\nsteps:\n  - "+tt.step+"\n",
+				"templates/welcome.md", "---\nsubject: Welcome\n---\nHello\n")
+			attrs := acmeAttrs()
+			delete(attrs, tt.unset)
+			_, _, out := startRun(t, set, attrs, signedAt("2026-01-05T10:00:00Z"))
+			var a *engine.Action
+			for _, c := range out {
+				if c.Action != nil {
+					a = c.Action
+				}
+			}
+			if a == nil {
+				t.Fatalf("no action: %v", cmds(out))
+			}
+			if a.Summary != tt.want {
+				t.Errorf("summary %q, want %q", a.Summary, tt.want)
+			}
+		})
 	}
 }
 
@@ -1011,7 +1118,7 @@ steps:
 	}
 	a := out[2].Action
 	if a.To != "max@v.example" || a.Owner != "max@v.example" || a.Channel != "cs-leads" || a.Title != "Escalation: Acme is unhappy" ||
-		a.Summary != "escalate to the manager: Acme is unhappy" || !a.Due.Equal(utc("2026-01-07T10:00:00Z")) {
+		a.Summary != "escalate to max@v.example: Acme is unhappy" || !a.Due.Equal(utc("2026-01-07T10:00:00Z")) {
 		t.Errorf("action %+v", a)
 	}
 	out = r.OnActionDone(now)

@@ -101,7 +101,9 @@ func Start(opts Options) (*Node, error) {
 	wopts := opts.Worker
 	wopts.OnFatalError = n.fatal
 	n.w = worker.New(opts.Client, workflows.TaskQueue, wopts)
-	workflows.New(n.pb, opts.Workflows).Register(n.w)
+	wo := opts.Workflows
+	wo.OnRecord = logHolds(opts.Logger, wo.OnRecord)
+	workflows.New(n.pb, wo).Register(n.w)
 	acts.Register(n.w)
 	if err := n.w.Start(); err != nil {
 		pbw.Stop()
@@ -109,6 +111,22 @@ func Start(opts Options) (*Node, error) {
 	}
 	opts.Logger.Info().Str("playbooks", opts.Playbooks).Str("version", pbw.Bundle().Version).Msg("worker started")
 	return n, nil
+}
+
+// logHolds logs a line for every message the contact policy holds, so that
+// mail that does not arrive at once (an evening, a weekend, the weekly cap)
+// says why; then it passes the record on to next. Workflows call OnRecord
+// once per record, never on replay.
+func logHolds(log zerolog.Logger, next func(lang.Record)) func(lang.Record) {
+	return func(r lang.Record) {
+		if r.Kind == lang.RecMessageHeld {
+			log.Info().Str("run", r.Run).Str("step", r.Step).
+				Msgf("%s %q to %s for %s %s", r.Action, r.Title, r.To, r.Customer, r.Reason)
+		}
+		if next != nil {
+			next(r)
+		}
+	}
 }
 
 // Version is the version of the playbook set in use.

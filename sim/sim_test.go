@@ -89,6 +89,9 @@ func show(recs []lang.Record) []string {
 		if r.Action != "" {
 			line += " " + r.Action
 		}
+		if r.Kind == lang.RecMessageHeld && r.Until != nil {
+			line += " until " + r.Until.UTC().Format("01-02 15:04") + ": " + r.Reason
+		}
 		out = append(out, line)
 	}
 	return out
@@ -143,7 +146,11 @@ steps:
 		"01-06 10:00 acme mail m action email",
 		"01-07 10:00 acme mail m action email",
 		// Thursday's 4th email waits for Monday 10:00, a week after the 1st.
+		"01-08 10:00 acme mail m message.held email until 01-12 10:00: held by the contact policy until Mon 12 Jan 10:00 UTC (weekly cap of 3 messages)",
 		"01-08 12:00 acme other - run.started",
+		"01-08 12:00 acme other thanks message.held survey until 01-13 10:00: held by the contact policy until Tue 13 Jan 10:00 UTC (weekly cap of 3 messages)",
+		// The run goes on while its message is held: the 5th email.
+		"01-09 10:00 acme mail m message.held email until 01-14 10:00: held by the contact policy until Wed 14 Jan 10:00 UTC (weekly cap of 3 messages)",
 		"01-12 10:00 acme mail m action email",
 		// The survey, reserved Thursday, needs a week with fewer than 3:
 		// the week from Wednesday 10:00 holds Wednesday's and Monday's.
@@ -192,14 +199,17 @@ steps:
 	}
 	diffLines(t, show(run(t, set, in)), []string{
 		"01-05 13:00 ny p - run.started",
+		"01-05 13:00 ny p hello message.held email until 01-05 14:00: held by the contact policy until Mon 5 Jan 09:00 EST (outside 09:00-17:00)",
 		"01-05 13:00 ny p after action notify",
 		"01-05 14:00 ny p hello action email",
 		"01-05 14:00 ny p - run.completed",
 		"01-09 21:00 berlin p - run.started",
+		"01-09 21:00 berlin p hello message.held email until 01-12 08:00: held by the contact policy until Mon 12 Jan 09:00 CET (outside 09:00-17:00)",
 		"01-09 21:00 berlin p after action notify",
 		"01-12 08:00 berlin p hello action email",
 		"01-12 08:00 berlin p - run.completed",
 		"01-16 20:00 utc p - run.started",
+		"01-16 20:00 utc p hello message.held email until 01-20 09:00: held by the contact policy until Tue 20 Jan 09:00 UTC (outside 09:00-17:00)",
 		"01-16 20:00 utc p after action notify",
 		"01-20 09:00 utc p hello action email",
 		"01-20 09:00 utc p - run.completed",

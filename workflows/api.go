@@ -205,10 +205,12 @@ type JourneyView struct {
 }
 
 // RunView is what QueryState returns from a run: its state, what it is
-// waiting for in plain words, and its timeline.
+// waiting for in plain words, the messages the contact policy holds, and
+// its timeline.
 type RunView struct {
 	State    engine.RunState `json:"state"`
 	Waiting  string          `json:"waiting"`
+	Held     []engine.Hold   `json:"held"`
 	Timeline []lang.Record   `json:"timeline"`
 }
 

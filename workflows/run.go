@@ -360,7 +360,11 @@ func (d *runDriver) publish() {
 }
 
 func (d *runDriver) view() (RunView, error) {
-	return RunView{State: d.r.RunState, Waiting: d.r.Waiting(), Timeline: d.timeline}, nil
+	held := d.r.Held()
+	if held == nil {
+		held = []engine.Hold{}
+	}
+	return RunView{State: d.r.RunState, Waiting: d.r.Waiting(), Held: held, Timeline: d.timeline}, nil
 }
 
 func (d *runDriver) continueAsNew(in RunInput) error {

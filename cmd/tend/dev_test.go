@@ -20,6 +20,7 @@ import (
 
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/internal/zlog"
+	"github.com/tend-cs/tend/load"
 )
 
 // freePort returns a port that was free a moment ago.
@@ -279,6 +280,27 @@ Send events:  tend event send --help
 		return len(files) > 0, "empty outbox"
 	})
 
+	// An SMB welcome email signed outside the customer's contact hours is
+	// held: the dev log says so, and so does tend runs show.
+	zone := heldZone(t)
+	held := `[{"type": "customer.updated", "customer": "hooli", "attributes": {"name": "Hooli", "segment": "smb", "seats": 5,
+	  "manager": "max@vendor.example", "contact_email": "gavin@hooli.example", "timezone": "` + zone + `", "health": 80}},
+	 {"type": "contract.signed", "customer": "hooli", "data": {"plan": "starter", "arr": 1200}}]`
+	if code, body := post(strings.TrimSpace(string(token)), held); code != http.StatusAccepted {
+		t.Fatalf("POST /v1/events: %d %s", code, body)
+	}
+	stderr.waitFor(t, ` to gavin@hooli.example for hooli held by the contact policy until `, exited, deadline)
+	holdLine := regexp.MustCompile(` INF email "Welcome to the team, Hooli!" to gavin@hooli\.example for hooli held by the contact policy ` +
+		`until [A-Z][a-z]{2} \d+ [A-Z][a-z]{2} 09:00 \S+ \((outside 09:00-17:00|[A-Z][a-z]+day is not a workday|\d+ [A-Z][a-z]{2} is a holiday)\) ` +
+		`run=run/smb-tech-touch-onboarding/hooli/1 step=welcome\n`)
+	if n := len(holdLine.FindAllString(stderr.String(), -1)); n != 1 {
+		t.Errorf("%d log lines match %s, want 1:\n%s", n, holdLine, stderr.String())
+	}
+	show := mustRun(t, exitOK, "runs", "show", "run/smb-tech-touch-onboarding/hooli/1", "--address", addr)
+	contains(t, "tend runs show", show.stdout, "Held messages:\n  email smb-welcome ",
+		" to gavin@hooli.example (step welcome)\n    held by the contact policy until ",
+		"message.held  welcome: email ")
+
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://127.0.0.1:" + strconv.Itoa(uiPort) + "/")
 	if err != nil {
 		t.Fatalf("web ui: %v", err)
@@ -330,6 +352,29 @@ Send events:  tend event send --help
 
 	stop()
 	waitExit(t, "tend dev", stderr, exited, deadline)
+}
+
+// heldZone picks a time zone in which it is now, and for the next hour,
+// outside the shipped contact policy's hours on a workday, so that an email
+// sent now is held.
+func heldZone(t *testing.T) string {
+	t.Helper()
+	set, errs, err := load.Set(shippedPlaybooks)
+	if err != nil || len(errs) > 0 {
+		t.Fatalf("load %s: %v %v", shippedPlaybooks, err, errs)
+	}
+	cal, p := set.Schema.Calendar, set.Schema.Policy
+	now := time.Now()
+	// Offsets from -11 to +14 hours, never more than 5 apart: one of them
+	// is always at least an hour before the next 09:00.
+	for _, tz := range []string{"Pacific/Pago_Pago", "Pacific/Honolulu", "America/Los_Angeles", "America/New_York", "UTC",
+		"Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo", "Pacific/Kiritimati"} {
+		if cal.NextInWindow(now, p.Hours, cal.Loc(tz)).After(now.Add(time.Hour)) {
+			return tz
+		}
+	}
+	t.Fatalf("no time zone is outside the contact hours %s now", p.Hours)
+	return ""
 }
 
 // tend serve without credentials in tend.yaml refuses to start, saying

@@ -275,13 +275,17 @@ func detail(r lang.Record) string {
 	switch r.Kind {
 	case lang.RecStageChanged:
 		return dash(r.From) + " -> " + r.To
-	case lang.RecAction:
+	case lang.RecAction, lang.RecMessageHeld:
 		parts = append(parts, r.Action)
 		if r.Title != "" {
 			parts = append(parts, fmt.Sprintf("%q", r.Title))
 		}
 		if r.To != "" {
 			parts = append(parts, "to "+r.To)
+		}
+		if r.Kind == lang.RecMessageHeld {
+			// held by the contact policy until Mon 5 Jan 09:00 UTC (outside 09:00-17:00)
+			parts = append(parts, r.Reason)
 		}
 		if r.Owner != "" && !lang.IsCustomerFacing(r.Action) {
 			parts = append(parts, "owner "+r.Owner)

@@ -16,7 +16,7 @@ import (
 var recordKinds = map[string]bool{
 	lang.RecRunStarted: true, lang.RecStepSkipped: true, lang.RecAction: true, lang.RecTaskCompleted: true,
 	lang.RecTaskOverdue: true, lang.RecWaitTimeout: true, lang.RecRunCompleted: true, lang.RecRunExited: true,
-	lang.RecRunExpired: true, lang.RecRunFailed: true, lang.RecStageChanged: true,
+	lang.RecRunExpired: true, lang.RecRunFailed: true, lang.RecStageChanged: true, lang.RecMessageHeld: true,
 }
 
 // rec is one jsonl line, decoded loosely so that missing keys can be told apart.
@@ -70,6 +70,13 @@ func parseJSONL(t *testing.T, out string) []rec {
 		case lang.RecAction:
 			if r.s("action") == "" {
 				t.Errorf("line %d: an action record without action: %s", i+1, line)
+			}
+		case lang.RecMessageHeld:
+			if r.s("action") == "" || r.s("reason") == "" {
+				t.Errorf("line %d: a message.held record without action or reason: %s", i+1, line)
+			}
+			if until, err := time.Parse(time.RFC3339, r.s("until")); err != nil || !until.After(at) {
+				t.Errorf("line %d: a message.held record's until is not after its at: %s", i+1, line)
 			}
 		case lang.RecStageChanged:
 			if r.s("to") == "" {
@@ -176,14 +183,22 @@ func TestSimulateContactPolicyJSONL(t *testing.T) {
 	r := mustRun(t, exitOK, "simulate", "--scenario", contactScenario, "--format", "jsonl", contactSet)
 	recs := parseJSONL(t, r.stdout)
 	// Signed on Saturday 20:00: the welcome goes out Monday 09:00, and the
-	// second email a week later (at most one a week).
+	// second email a week later (at most one a week). Each is held at
+	// signing, with the time it goes out and why.
 	for _, c := range []string{"a", "b"} {
-		if w := one(t, recs, map[string]string{"customer": c, "step": "welcome"}); w.s("at") != "2026-01-05T09:00:00Z" {
+		if w := one(t, recs, map[string]string{"customer": c, "step": "welcome", "kind": "action"}); w.s("at") != "2026-01-05T09:00:00Z" {
 			t.Errorf("%s's welcome at %s, want Monday 09:00", c, w.s("at"))
 		}
-		if w := one(t, recs, map[string]string{"customer": c, "step": "tips"}); w.s("at") != "2026-01-12T09:00:00Z" {
+		if w := one(t, recs, map[string]string{"customer": c, "step": "tips", "kind": "action"}); w.s("at") != "2026-01-12T09:00:00Z" {
 			t.Errorf("%s's tips at %s, want a week later", c, w.s("at"))
 		}
+		held := map[string]string{"customer": c, "kind": "message.held", "at": "2026-01-03T20:00:00Z", "action": "email", "to": "x@" + c + ".example"}
+		held["step"], held["until"] = "welcome", "2026-01-05T09:00:00Z"
+		held["reason"] = "held by the contact policy until Mon 5 Jan 09:00 UTC (Saturday is not a workday)"
+		one(t, recs, held)
+		held["step"], held["until"] = "tips", "2026-01-12T09:00:00Z"
+		held["reason"] = "held by the contact policy until Mon 12 Jan 09:00 UTC (weekly cap of 1 message)"
+		one(t, recs, held)
 	}
 	// Customers listed b, a in the scenario: at one instant a comes first.
 	var first []string
@@ -192,8 +207,8 @@ func TestSimulateContactPolicyJSONL(t *testing.T) {
 			first = append(first, r.s("customer"))
 		}
 	}
-	if got := strings.Join(first, ""); got != "aaabbb" {
-		t.Errorf("customers at the first instant: %s, want aaabbb", got)
+	if got := strings.Join(first, ""); got != "aaaaabbbbb" {
+		t.Errorf("customers at the first instant: %s, want aaaaabbbbb", got)
 	}
 	// Held emails do not hold the run: the task goes out at signing.
 	task := one(t, recs, map[string]string{"customer": "b", "step": "kickoff", "kind": "action"})
@@ -245,7 +260,7 @@ func TestSimulateCustomersAndEvents(t *testing.T) {
 	if acme.s("at") != "2026-01-06T15:00:00Z" || acme.s("owner") != "jo@v.example" {
 		t.Errorf("acme's run.started = %v", acme)
 	}
-	if w := one(t, recs, map[string]string{"customer": "acme", "step": "welcome"}); w.s("to") != "it@acme.example" || w.s("title") != "Welcome, Acme" {
+	if w := one(t, recs, map[string]string{"customer": "acme", "step": "welcome", "kind": "action"}); w.s("to") != "it@acme.example" || w.s("title") != "Welcome, Acme" {
 		t.Errorf("acme's welcome = %v", w)
 	}
 	one(t, recs, map[string]string{"customer": "acme", "step": "kickoff", "kind": "action", "owner": "jo@v.example"})
@@ -285,15 +300,15 @@ func TestSimulateReport(t *testing.T) {
 	dir := t.TempDir()
 	report := filepath.Join(dir, "report.html")
 	r := mustRun(t, exitOK, "simulate", "--scenario", contactScenario, "--format", "jsonl", "--report", report, contactSet)
-	if len(parseJSONL(t, r.stdout)) != 12 {
-		t.Errorf("want 12 records on stdout as well")
+	if len(parseJSONL(t, r.stdout)) != 16 {
+		t.Errorf("want 16 records on stdout as well")
 	}
 	b, err := os.ReadFile(report)
 	if err != nil {
 		t.Fatal(err)
 	}
 	html := string(b)
-	contains(t, "report", html, "<!doctype html>", "<svg", "<rect", "2 customers from 2026-01-03 until 2026-02-01: 12 timeline records",
+	contains(t, "report", html, "<!doctype html>", "<svg", "<rect", "2 customers from 2026-01-03 until 2026-02-01: 16 timeline records",
 		"Runs started per playbook", "<td>onboard</td><td align=\"right\">2</td>", "<td>email</td><td align=\"right\">4</td>", "<td>2026-01</td>")
 	if n := strings.Count(html, "<svg"); n < 6 {
 		t.Errorf("%d bars, want at least 6", n)

@@ -70,8 +70,8 @@ func (s *Schema) Normalize(e *Event) error {
 // Record is one line of a run's timeline (docs/language.md, Scenario
 // files). Kind is one of run.started, step.skipped, action, task.completed,
 // task.overdue, wait.timeout, run.completed, run.exited, run.expired,
-// run.failed and stage.changed. The first six fields are always present in
-// JSON, so every jsonl line has the same leading shape.
+// run.failed, stage.changed and message.held. The first six fields are
+// always present in JSON, so every jsonl line has the same leading shape.
 type Record struct {
 	At       time.Time  `json:"at"`
 	Customer string     `json:"customer"`
@@ -87,6 +87,8 @@ type Record struct {
 	Due      *time.Time `json:"due,omitempty"`
 	Task     string     `json:"task,omitempty"`
 	Reason   string     `json:"reason,omitempty"`
+	// Until is when a held message (message.held) goes out.
+	Until *time.Time `json:"until,omitempty"`
 }
 
 // Record kinds.
@@ -102,4 +104,7 @@ const (
 	RecRunExpired    = "run.expired"
 	RecRunFailed     = "run.failed"
 	RecStageChanged  = "stage.changed"
+	// RecMessageHeld: the contact policy holds a customer-facing message
+	// until Until, for Reason; its action record follows when it goes out.
+	RecMessageHeld = "message.held"
 )
