@@ -179,6 +179,13 @@ func actions() map[string]engine.Action {
 	}
 }
 
+// plainBodies are the text/plain parts of the email and survey of actions():
+// their Markdown without markup.
+var plainBodies = map[string]string{
+	"email":  "Hello Acme,\n\nwelcome aboard. Your CSM is Jo.\n",
+	"survey": "From 0 to 10?\n",
+}
+
 // runKind calls the activity for act's kind directly.
 func (a *Activities) runKind(act engine.Action) (Result, error) {
 	ctx := context.Background()
