@@ -18,9 +18,13 @@ type render struct {
 }
 
 func (p *render) fail(field string, err error) {
-	if p.err == nil {
-		p.err = fmt.Errorf("%s: %w", field, err)
+	if p.err != nil {
+		return
 	}
+	// expr's message draws the expression under a caret on more lines; the
+	// record has a line of its own, which names the expression already.
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	p.err = fmt.Errorf("%s: %s", field, msg)
 }
 
 func (p *render) text(t *lang.Text, field string, esc func(string) string) string {
@@ -65,12 +69,13 @@ func (p *render) expr(x *lang.Expr, field string) string {
 }
 
 // SingleLine makes s fit a single-line field such as a subject, a title or
-// a header: tabs and line breaks become spaces, and other C0 control
-// characters and DEL are dropped.
+// a header: tabs and line breaks (CR LF counts as one) become spaces, and
+// other C0 control characters and DEL are dropped.
 func SingleLine(s string) string {
 	if !strings.ContainsFunc(s, isControl) {
 		return s
 	}
+	s = strings.ReplaceAll(s, "\r\n", "\n")
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f':
