@@ -40,7 +40,8 @@ const (
 
 // Result says what an activity did.
 type Result struct {
-	// Channel is "smtp", "outbox", "chat" or "webhook".
+	// Channel is "smtp", "outbox", "chat" or "webhook"; "smtp+chat" for an
+	// escalation sent both ways.
 	Channel string `json:"channel"`
 	// Target is the chat channel or webhook endpoint posted to.
 	Target string `json:"target,omitempty"`

@@ -7,11 +7,11 @@ import (
 	stdhtml "html"
 	"strings"
 
+	gomail "github.com/wneessen/go-mail"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/renderer/html"
 	"github.com/yuin/goldmark/text"
-	gomail "github.com/wneessen/go-mail"
 )
 
 // mailBody is what a message says, twice: as plain text for the

@@ -850,11 +850,12 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		for _, c := range s.Cc {
 			a.Cc = append(a.Cc, str(c, "cc"))
 		}
-		if x := s.ReplyTo; x != nil || r.pb.ReplyTo != nil {
-			if x == nil {
-				x = r.pb.ReplyTo
-			}
-			a.ReplyTo = str(x, "reply_to")
+		replyTo := s.ReplyTo
+		if replyTo == nil {
+			replyTo = r.pb.ReplyTo
+		}
+		if replyTo != nil {
+			a.ReplyTo = str(replyTo, "reply_to")
 		}
 		if s.Template != nil {
 			a.Template = s.Template.Name
