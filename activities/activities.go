@@ -40,7 +40,8 @@ const (
 
 // Result says what an activity did.
 type Result struct {
-	// Channel is "smtp", "outbox", "chat" or "webhook".
+	// Channel is "smtp", "outbox", "chat" or "webhook"; "smtp+chat" for an
+	// escalation sent both ways.
 	Channel string `json:"channel"`
 	// Target is the chat channel or webhook endpoint posted to.
 	Target string `json:"target,omitempty"`
@@ -63,6 +64,10 @@ type Options struct {
 	Email *EmailOptions
 	// Chat holds the chat channels; none sends notifications to the outbox.
 	Chat ChatOptions
+	// Users are people's chat user ids (Slack member ids such as U0123ABC)
+	// by email address, so that an escalation's chat message mentions the
+	// person escalated to.
+	Users map[string]string
 	// Endpoints are the webhook targets by name; none sends webhooks to the outbox.
 	Endpoints map[string]Endpoint
 	// HTTPClient posts chat messages and webhooks. Nil means a client that
@@ -122,6 +127,7 @@ type Activities struct {
 	email     *EmailOptions
 	from      *mail.Address
 	chat      ChatOptions
+	users     map[string]string // by lower-case address
 	endpoints map[string]Endpoint
 	http      *http.Client
 	now       func() time.Time
@@ -147,6 +153,10 @@ func New(opts Options, log zerolog.Logger) (*Activities, error) {
 	}
 	if a.http == nil {
 		a.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	a.users = map[string]string{}
+	for addr, id := range opts.Users {
+		a.users[strings.ToLower(strings.TrimSpace(addr))] = id
 	}
 	if a.chat.Timeout <= 0 {
 		a.chat.Timeout = defaultHTTPTimeout
@@ -268,18 +278,68 @@ func (a *Activities) Task(ctx context.Context, act engine.Action) (Result, error
 	})
 }
 
-// Escalate tells the person escalated to (Action.To): in Action.Channel
-// when it is set and chat is configured, else by email, else in the outbox.
+// Escalate tells the person escalated to (Action.To) by email when SMTP is
+// configured, and in chat when chat is: in Action.Channel, or the default
+// channel, mentioning them when Options.Users has their chat id. With
+// neither, it writes to the outbox.
+//
+// Each channel is sent once however often the activity is retried: after
+// the email goes, the activity records that in its heartbeat details, which
+// Temporal hands to the next attempt, so a retry after a chat failure does
+// not mail again (and the other way round).
 func (a *Activities) Escalate(ctx context.Context, act engine.Action) (Result, error) {
 	return a.run(act, func() (Result, error) {
-		if act.Channel != "" && len(a.chat.Channels) > 0 {
-			return a.postChat(ctx, act, act.Channel, escalationText(act))
+		channel := act.Channel
+		if channel == "" {
+			channel = a.chat.Default
 		}
-		if a.email == nil {
+		if len(a.chat.Channels) == 0 {
+			channel = ""
+		}
+		if channel == "" && a.email == nil {
 			return a.writeJSON(act, outboxRecord(act))
 		}
-		return a.sendNotice(ctx, act, act.To, "to", escalationSubject(act), escalationBody(act))
+		var done escalation
+		if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
+			_ = activity.GetHeartbeatDetails(ctx, &done)
+		}
+		res := done.Result
+		if a.email != nil && !done.Email {
+			r, err := a.sendNotice(ctx, act, act.To, "to", escalationSubject(act), escalationBody(act))
+			if err != nil {
+				return Result{}, err
+			}
+			res, done.Email, done.Result = r, true, r
+			if activity.IsActivity(ctx) {
+				activity.RecordHeartbeat(ctx, done)
+			}
+		}
+		if channel != "" && !done.Chat {
+			r, err := a.postChat(ctx, act, channel, a.escalationText(act))
+			if err != nil {
+				return Result{}, err
+			}
+			done.Chat = true
+			if activity.IsActivity(ctx) {
+				activity.RecordHeartbeat(ctx, done)
+			}
+			res.Target, res.Status = r.Target, r.Status
+			if res.Channel == "" {
+				res.Channel = r.Channel
+			} else {
+				res.Channel += "+" + r.Channel
+			}
+		}
+		return res, nil
 	})
+}
+
+// escalation is what an escalation has sent so far, kept across retries
+// in the activity's heartbeat details.
+type escalation struct {
+	Email  bool   `json:"email"`
+	Chat   bool   `json:"chat"`
+	Result Result `json:"result"`
 }
 
 // Notify posts Action.Text to a chat channel.

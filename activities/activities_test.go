@@ -79,8 +79,11 @@ func TestEmailSMTP(t *testing.T) {
 			t.Errorf("Date = %v, %v; want the clock", date, err)
 		}
 		body, ok := pm.part("text/plain", "")
-		if !ok || unCRLF(body.body) != act.Body {
-			t.Errorf("text/plain body = %q, want %q (parts %+v)", body.body, act.Body, pm.parts)
+		if want := plainBodies["email"]; !ok || unCRLF(body.body) != want {
+			t.Errorf("text/plain body = %q, want %q (parts %+v)", body.body, want, pm.parts)
+		}
+		if h, ok := pm.part("text/html", ""); !ok || !strings.Contains(h.body, "<p>Hello <strong>Acme</strong>,</p>") {
+			t.Errorf("text/html body = %q, want the Markdown as HTML", h.body)
 		}
 	}
 }
@@ -595,8 +598,8 @@ func checkOutboxFile(t *testing.T, act engine.Action, ext string, data []byte) {
 		if got := pm.header.Get("X-Tend-Key"); got != act.Key {
 			t.Errorf("X-Tend-Key = %q", got)
 		}
-		if p, _ := pm.part("text/plain", ""); unCRLF(p.body) != act.Body {
-			t.Errorf("body = %q", p.body)
+		if p, _ := pm.part("text/plain", ""); unCRLF(p.body) != plainBodies[act.Kind] {
+			t.Errorf("body = %q, want %q", p.body, plainBodies[act.Kind])
 		}
 	case ".ics":
 		ev := checkInvite(t, string(data), act)

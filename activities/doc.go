@@ -13,17 +13,23 @@
 //
 // # Channels
 //
-//   - Email and Survey send the rendered Subject and Body (Markdown, sent as
-//     text/plain) to To and Cc over SMTP.
+//   - Email and Survey send the rendered Subject and Body to To and Cc over
+//     SMTP, with Reply-To when Action.ReplyTo is set. The body is Markdown:
+//     it goes out as multipart/alternative, a text/plain part without
+//     markup and a text/html part rendered by goldmark (CommonMark, raw
+//     HTML left out). The engine escaped the interpolated values.
 //   - Call and Training send an iCalendar invite (METHOD:REQUEST) to the
 //     owner and the attendees: a text/plain summary, the invite as a
-//     text/calendar alternative, and invite.ics attached. The event's UID
+//     text/calendar alternative, and invite.ics attached (text/calendar;
+//     charset=UTF-8; method=REQUEST). The event's UID
 //     is stable per action key, so a resend updates the event instead of
 //     adding a second one.
 //   - Task emails the owner that a task is theirs, with its id, which
 //     `tend tasks complete` takes.
-//   - Escalate posts to Action.Channel when it is set and chat is
-//     configured, and otherwise emails the person escalated to.
+//   - Escalate emails the person escalated to when SMTP is configured, and
+//     posts to Action.Channel (or the default channel) when chat is, with
+//     a <@id> mention when Options.Users knows their chat id. A retry does
+//     not repeat the channel that went through (see Idempotency).
 //   - Notify posts {"text": ...} to a Slack-compatible incoming webhook:
 //     Action.Channel, or the default channel.
 //   - Webhook posts JSON to the named endpoint (below).
@@ -43,6 +49,9 @@
 //     header X-Tend-Key: <key>. Surveys add X-Tend-Survey: nps|csat.
 //   - Invites: UID h@tend, with h as above.
 //   - Webhooks: the header Idempotency-Key: <key>.
+//   - Escalations: the email as above; chat posts carry no key, so the
+//     activity records in its heartbeat details that the email, then the
+//     chat message, went out, and a retried attempt skips them.
 //
 // # Webhooks
 //

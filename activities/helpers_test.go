@@ -35,6 +35,7 @@ type smtpServer struct {
 	mu     sync.Mutex
 	msgs   []received
 	reject map[string]*smtp.SMTPError
+	once   map[string]bool // reject only the next RCPT of these
 }
 
 type received struct {
@@ -45,7 +46,7 @@ type received struct {
 
 func startSMTP(t *testing.T) *smtpServer {
 	t.Helper()
-	srv := &smtpServer{reject: map[string]*smtp.SMTPError{}}
+	srv := &smtpServer{reject: map[string]*smtp.SMTPError{}, once: map[string]bool{}}
 	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		return &smtpSession{srv: srv}, nil
 	}))
@@ -66,6 +67,14 @@ func (s *smtpServer) rejectRcpt(addr string, code int, enhanced smtp.EnhancedCod
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reject[addr] = &smtp.SMTPError{Code: code, EnhancedCode: enhanced, Message: msg}
+}
+
+// rejectRcptOnce refuses the next RCPT of addr only.
+func (s *smtpServer) rejectRcptOnce(addr string, code int, enhanced smtp.EnhancedCode, msg string) {
+	s.rejectRcpt(addr, code, enhanced, msg)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.once[addr] = true
 }
 
 func (s *smtpServer) messages() []received {
@@ -91,6 +100,10 @@ func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.srv.mu.Lock()
 	defer s.srv.mu.Unlock()
 	if e := s.srv.reject[to]; e != nil {
+		if s.srv.once[to] {
+			delete(s.srv.reject, to)
+			delete(s.srv.once, to)
+		}
 		return e
 	}
 	s.to = append(s.to, to)
@@ -177,6 +190,13 @@ func actions() map[string]engine.Action {
 		"email": email, "survey": survey, "call": call, "training": training,
 		"task": task, "escalate": escalate, "notify": notify, "webhook": webhook,
 	}
+}
+
+// plainBodies are the text/plain parts of the email and survey of actions():
+// their Markdown without markup.
+var plainBodies = map[string]string{
+	"email":  "Hello Acme,\n\nwelcome aboard. Your CSM is Jo.\n",
+	"survey": "From 0 to 10?\n",
 }
 
 // runKind calls the activity for act's kind directly.

@@ -26,6 +26,8 @@
 //	  default: cs-alerts               # optional with a single channel
 //	  channels:
 //	    cs-alerts: {webhook: {env: SLACK_CS_ALERTS}}
+//	users:                             # people's chat ids by email address, for mentions
+//	  max@vendor.example: {slack: U0123ABC}
 //	endpoints:                         # targets of `do: webhook`, by name
 //	  crm: {url: https://crm.example/hooks/tend, secret: {env: CRM_SECRET}, timeout: 10s}
 //	api:                               # the HTTP API of `tend serve`
@@ -114,8 +116,15 @@ type Config struct {
 	// Email is nil when the file configures no SMTP server.
 	Email     *Email
 	Chat      Chat
+	Users     map[string]User // by lower-case email address, for chat mentions
 	Endpoints map[string]Endpoint
 	API       API
+}
+
+// User is one of the vendor's people, as chat knows them.
+type User struct {
+	// Slack is their Slack member id, such as U0123ABC.
+	Slack string
 }
 
 // Temporal says how to reach the Temporal cluster.
@@ -492,6 +501,7 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 		},
 		"email":     func(v *yaml.Node) { cfg.Email = d.email(v) },
 		"chat":      func(v *yaml.Node) { cfg.Chat = d.chat(v) },
+		"users":     func(v *yaml.Node) { cfg.Users = d.users(v) },
 		"endpoints": func(v *yaml.Node) { cfg.Endpoints = d.endpoints(v) },
 		"api":       func(v *yaml.Node) { d.api(v, &cfg.API) },
 	})
@@ -665,6 +675,62 @@ func (d *decoder) chat(n *yaml.Node) Chat {
 		c.Default = names[0]
 	}
 	return c
+}
+
+// slackID is a Slack member id: U or W, then capitals and digits.
+var slackID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+
+func (d *decoder) users(n *yaml.Node) map[string]User {
+	out := map[string]User{}
+	keys := map[string]string{} // lower-case address → as written
+	d.named(n, "users", func(name string, v *yaml.Node) {
+		what := "users." + name
+		key := d.userKey(n, name, what)
+		if prev, dup := keys[key]; dup && key != "" {
+			d.errorf(v, "%s is the same address as users.%s; list each person once", what, prev)
+			return
+		}
+		var u User
+		given := d.mapping(v, what, map[string]func(*yaml.Node){
+			"slack": func(v *yaml.Node) {
+				if s, ok := d.str(v, what+".slack"); ok {
+					if !slackID.MatchString(s) {
+						d.errorf(v, "%s %q is not a Slack member id such as U0123ABC (in Slack: the person's profile, More, Copy member ID)", what+".slack", s)
+					}
+					u.Slack = s
+				}
+			},
+		})
+		if given != nil && len(v.Content) == 0 { // an unknown key is reported, with a suggestion
+			d.errorf(v, "%s needs slack: their Slack member id, such as U0123ABC", what)
+		}
+		if key != "" {
+			keys[key] = name
+			out[key] = u
+		}
+	})
+	return out
+}
+
+// userKey checks that a key of users: is a bare email address and returns
+// it in lower case, or "" after reporting why not.
+func (d *decoder) userKey(users *yaml.Node, name, what string) string {
+	var at *yaml.Node
+	for i := 0; i+1 < len(users.Content); i += 2 {
+		if users.Content[i].Value == name {
+			at = users.Content[i]
+		}
+	}
+	addr, err := mail.ParseAddress(name)
+	switch {
+	case err != nil:
+		d.errorf(at, "%s: %q is not an email address: %s", "users", name, lowerFirst(strings.TrimPrefix(err.Error(), "mail: ")))
+		return ""
+	case addr.Address != name:
+		d.errorf(at, "%s: write the bare address %s, without a name or brackets", what, addr.Address)
+		return ""
+	}
+	return strings.ToLower(name)
 }
 
 func (d *decoder) endpoints(n *yaml.Node) map[string]Endpoint {

@@ -70,6 +70,7 @@ func TestParseFull(t *testing.T) {
 			"cs-alerts": {Webhook: "https://hooks.slack.example/T1/B1/cs"},
 			"sales":     {Webhook: "https://hooks.slack.example/T1/B2/sales"},
 		}},
+		Users: map[string]User{"max@vendor.example": {Slack: "U0123ABC"}, "jo@vendor.example": {Slack: "W0456DEF"}},
 		Endpoints: map[string]Endpoint{
 			"crm":     {URL: "https://crm.example/hooks/tend", Secret: "crm-secret", Timeout: 5 * time.Second},
 			"billing": {URL: "http://localhost:9000/tend", Secret: "literal-secret", Timeout: DefaultEndpointTimeout},

@@ -61,6 +61,12 @@ type Timer struct {
 // Action is an outreach or a change for the driver to carry out.
 // Key is stable per (run, step, occurrence): drivers use it as the
 // idempotency key, Message-ID and task id.
+//
+// Texts are rendered for where they go: Subject, Title, Reason and
+// addresses are single lines with no control characters; Body is Markdown
+// whose interpolated values are escaped (MarkdownValue); Text (notify) and
+// Chat (an escalation's reason) are chat text whose interpolated values are
+// escaped as Slack requires (ChatValue).
 type Action struct {
 	Kind        string            `json:"kind"`
 	Key         string            `json:"key"`
@@ -73,6 +79,7 @@ type Action struct {
 	Summary     string            `json:"summary"`
 	To          string            `json:"to,omitempty"`
 	Cc          []string          `json:"cc,omitempty"`
+	ReplyTo     string            `json:"reply_to,omitempty"`
 	Owner       string            `json:"owner,omitempty"`
 	Title       string            `json:"title,omitempty"`
 	Template    string            `json:"template,omitempty"`
@@ -87,6 +94,7 @@ type Action struct {
 	Description string            `json:"description,omitempty"`
 	Text        string            `json:"text,omitempty"`
 	Reason      string            `json:"reason,omitempty"`
+	Chat        string            `json:"chat,omitempty"`
 	Channel     string            `json:"channel,omitempty"`
 	Endpoint    string            `json:"endpoint,omitempty"`
 	Fields      map[string]string `json:"fields,omitempty"`
@@ -420,7 +428,7 @@ func (r *Run) Start(now time.Time) []Command {
 	r.StartedAt = now
 	if r.pb.Owner != nil {
 		v, _ := r.pb.Owner.Eval(&r.vm, r.scope(now))
-		r.Owner = lang.Format(v)
+		r.Owner = SingleLine(lang.Format(v))
 	}
 	r.record(now, lang.RecRunStarted, "", func(rec *lang.Record) {
 		rec.Owner = r.Owner
@@ -794,7 +802,12 @@ func (r *Run) stepThread(now time.Time, ti int) {
 	occ := r.Occ[s.ID]
 	switch s.Kind {
 	case lang.KindDo:
-		a := r.buildAction(now, s, occ, sc)
+		a, err := r.buildAction(now, s, occ, sc)
+		if err != nil {
+			// Never a message with a hole: the step stops, and the run with it.
+			r.finish(now, StatusFailed, lang.RecRunFailed, fmt.Sprintf("step %s failed: %s", s.ID, err))
+			return
+		}
 		if lang.IsCustomerFacing(s.Do) {
 			// The message gets a thread of its own: if the contact policy
 			// holds it, the run goes on and the message follows when allowed.
@@ -865,39 +878,47 @@ func (r *Run) sendAction(now time.Time, t *Thread, a *Action) {
 	r.emit(Command{Kind: CmdAction, Action: a})
 }
 
-func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) *Action {
+// buildAction renders a step into an action. It fails when an expression
+// the action needs cannot be evaluated, naming the field and the
+// expression.
+func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) (*Action, error) {
 	a := &Action{
 		Kind: s.Do, Run: r.ID, Playbook: r.Playbook, Version: r.Version, Customer: r.Customer,
 		Step: s.ID, Occurrence: occ, Key: TaskKey(r.ID, s.ID, occ), Owner: r.Owner,
 	}
 	a.Timezone, _ = r.Attrs["timezone"].(string)
-	str := func(x *lang.Expr) string {
-		v, _ := x.Eval(&r.vm, sc)
-		return lang.Format(v)
-	}
+	p := &render{r: r, sc: sc}
+	str := p.expr
 	if s.Owner == nil && r.pb.Owner != nil {
-		a.Owner = str(r.pb.Owner) // the owner now, not when the run started
+		a.Owner = str(r.pb.Owner, "owner") // the owner now, not when the run started
 	}
 	if s.Owner != nil {
-		a.Owner = str(s.Owner)
+		a.Owner = str(s.Owner, "owner")
 	}
 	switch s.Do {
 	case lang.ActionEmail, lang.ActionSurvey:
 		if s.To != nil {
-			a.To = str(s.To)
+			a.To = str(s.To, "to")
 		} else {
-			a.To = lang.Format(r.Attrs["contact_email"])
+			a.To = SingleLine(lang.Format(r.Attrs["contact_email"]))
 		}
 		for _, c := range s.Cc {
-			a.Cc = append(a.Cc, str(c))
+			a.Cc = append(a.Cc, str(c, "cc"))
+		}
+		replyTo := s.ReplyTo
+		if replyTo == nil {
+			replyTo = r.pb.ReplyTo
+		}
+		if replyTo != nil {
+			a.ReplyTo = str(replyTo, "reply_to")
 		}
 		if s.Template != nil {
 			a.Template = s.Template.Name
-			a.Subject = s.Template.Subject.Render(&r.vm, sc)
-			a.Body = s.Template.Body.Render(&r.vm, sc)
+			a.Subject = p.line(s.Template.Subject, "template "+a.Template+": subject")
+			a.Body = p.markdown(s.Template.Body, "template "+a.Template+": body")
 		} else {
-			a.Subject = s.Subject.Render(&r.vm, sc)
-			a.Body = s.Body.Render(&r.vm, sc)
+			a.Subject = p.line(s.Subject, "subject")
+			a.Body = p.markdown(s.Body, "body")
 		}
 		a.Survey = s.SurveyKind
 		a.Title = a.Subject
@@ -911,11 +932,11 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		}
 		a.Summary = what + " " + name + " to " + person(a.To, srcOr(s.To, "customer.contact_email"))
 	case lang.ActionCall, lang.ActionTraining, lang.ActionTask:
-		a.Title = s.Title.Render(&r.vm, sc)
-		a.Description = s.Description.Render(&r.vm, sc)
-		a.Topic = s.Topic.Render(&r.vm, sc)
+		a.Title = p.line(s.Title, "title")
+		a.Description = p.plain(s.Description, "description")
+		a.Topic = p.line(s.Topic, "topic")
 		for _, x := range s.Attendees {
-			a.Attendees = append(a.Attendees, str(x))
+			a.Attendees = append(a.Attendees, str(x, "attendees"))
 		}
 		due := r.set.Schema.Calendar.Add(now, s.Due, r.loc()).UTC()
 		a.Due = &due
@@ -931,9 +952,10 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		owner := srcOr(s.Owner, srcOr(r.pb.Owner, "the run's owner"))
 		a.Summary = s.Do + " " + strconvQuote(a.Title) + " for " + person(a.Owner, owner) + ", due " + due.Format("2006-01-02")
 	case lang.ActionEscalate:
-		a.To = str(s.To)
+		a.To = str(s.To, "to")
 		a.Owner = a.To
-		a.Reason = s.Reason.Render(&r.vm, sc)
+		a.Reason = p.line(s.Reason, "reason")
+		a.Chat = SingleLine(p.chat(s.Reason, "reason"))
 		a.Title = "Escalation: " + a.Reason
 		a.Channel = s.Channel
 		due := r.set.Schema.Calendar.Add(now, lang.DefaultDue, r.loc()).UTC()
@@ -941,16 +963,16 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		a.Summary = "escalate to " + person(a.To, srcOr(s.To, "to")) + ": " + a.Reason
 	case lang.ActionNotify:
 		a.Channel = s.Channel
-		a.Text = s.Text.Render(&r.vm, sc)
-		a.Title = a.Text
+		a.Text = p.chat(s.Text, "text")
+		a.Title = p.line(s.Text, "text")
 		a.To = s.Channel
-		a.Summary = "notify " + orDefault(s.Channel, "the default channel") + ": " + a.Text
+		a.Summary = "notify " + orDefault(s.Channel, "the default channel") + ": " + a.Title
 	case lang.ActionWebhook:
 		a.Endpoint = s.Endpoint
 		a.To = s.Endpoint
 		a.Fields = map[string]string{}
 		for _, f := range s.Fields {
-			a.Fields[f.Key] = f.Text.Render(&r.vm, sc)
+			a.Fields[f.Key] = p.text(f.Text, "body."+f.Key, nil) // data for a system, as it is
 		}
 		a.Summary = "webhook to " + s.Endpoint
 	case lang.ActionUpdate:
@@ -973,10 +995,13 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		a.Title = "set " + strings.Join(parts, ", ")
 		a.Summary = "update customer: " + strings.Join(parts, ", ")
 	}
+	if p.err != nil {
+		return nil, p.err
+	}
 	if len(a.Summary) > 200 {
 		a.Summary = a.Summary[:197] + "..."
 	}
-	return a
+	return a, nil
 }
 
 // person names whom an action is for in its summary: the address its

@@ -221,6 +221,12 @@ func ActivityOptions(c *config.Config) activities.Options {
 	for name, ch := range c.Chat.Channels {
 		o.Chat.Channels[name] = string(ch.Webhook)
 	}
+	if len(c.Users) > 0 {
+		o.Users = map[string]string{}
+		for addr, u := range c.Users {
+			o.Users[addr] = u.Slack
+		}
+	}
 	if len(c.Endpoints) > 0 {
 		o.Endpoints = map[string]activities.Endpoint{}
 		for name, ep := range c.Endpoints {

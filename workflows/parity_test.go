@@ -127,73 +127,82 @@ func TestParityWithSimulate(t *testing.T) {
 			if len(errs) > 0 {
 				t.Fatal(errs)
 			}
-			in := sim.Input{Start: sc.Start, Until: sc.Until, Events: sc.Events}
-			drv := driverInput{Until: sc.Until}
-			seen := map[string]bool{}
-			for _, c := range sc.Customers {
-				in.Customers = append(in.Customers, sim.Customer{ID: c.ID, Attrs: c.Attrs})
-				drv.Customers = append(drv.Customers, JourneyInput{Customer: c.ID, Attrs: c.Attrs})
-				seen[c.ID] = true
-			}
-			for _, e := range sc.Events {
-				if !seen[e.Customer] {
-					seen[e.Customer] = true
-					drv.Customers = append(drv.Customers, JourneyInput{Customer: e.Customer})
-				}
-				if !e.At.Before(sc.Start) && e.At.Before(sc.Until) {
-					drv.Events = append(drv.Events, e)
-				}
-			}
-			want, err := sim.Run(set, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-
-			var mu sync.Mutex
-			var got []lang.Record
-			w := New(NewPlaybooks(bundle), Options{OnRecord: func(r lang.Record) {
-				mu.Lock()
-				defer mu.Unlock()
-				if r.At.Before(sc.Until) {
-					got = append(got, r)
-				}
-			}})
-			var suite testsuite.WorkflowTestSuite
-			suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
-			env := suite.NewTestWorkflowEnvironment()
-			env.SetStartTime(sc.Start)
-			env.SetDetachedChildWait(false)
-			w.Register(env)
-			env.RegisterWorkflow(scenarioDriver)
-			box := &outbox{}
-			box.register(env)
-			env.ExecuteWorkflow(scenarioDriver, drv)
-			if err := env.GetWorkflowError(); err != nil {
-				t.Fatalf("driver: %v", err)
-			}
-			wantL, gotL := canonical(append([]lang.Record(nil), want.Records...)), canonical(got)
-			if len(wantL) == 0 {
-				t.Fatal("simulate produced no records: the scenario tests nothing")
-			}
-			for i := 0; i < len(wantL) || i < len(gotL); i++ {
-				var w, g string
-				if i < len(wantL) {
-					w = wantL[i]
-				}
-				if i < len(gotL) {
-					g = gotL[i]
-				}
-				if w != g {
-					t.Fatalf("record %d differs (simulate %d records, workflows %d):\n simulate:  %s\n workflows: %s", i, len(wantL), len(gotL), w, g)
-				}
-			}
-			dup := map[string]bool{}
-			for _, k := range box.keys {
-				if dup[k] {
-					t.Errorf("action %s carried out twice", k)
-				}
-				dup[k] = true
-			}
+			checkParity(t, bundle, set, sc)
 		})
 	}
+}
+
+// checkParity plays a scenario in the simulator and in the workflows (on
+// the test environment), and fails unless both make the same timeline and
+// no action was carried out twice. It returns the timeline.
+func checkParity(t *testing.T, bundle Bundle, set *lang.Set, sc *lang.Scenario) []lang.Record {
+	t.Helper()
+	in := sim.Input{Start: sc.Start, Until: sc.Until, Events: sc.Events}
+	drv := driverInput{Until: sc.Until}
+	seen := map[string]bool{}
+	for _, c := range sc.Customers {
+		in.Customers = append(in.Customers, sim.Customer{ID: c.ID, Attrs: c.Attrs})
+		drv.Customers = append(drv.Customers, JourneyInput{Customer: c.ID, Attrs: c.Attrs})
+		seen[c.ID] = true
+	}
+	for _, e := range sc.Events {
+		if !seen[e.Customer] {
+			seen[e.Customer] = true
+			drv.Customers = append(drv.Customers, JourneyInput{Customer: e.Customer})
+		}
+		if !e.At.Before(sc.Start) && e.At.Before(sc.Until) {
+			drv.Events = append(drv.Events, e)
+		}
+	}
+	want, err := sim.Run(set, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	var got []lang.Record
+	w := New(NewPlaybooks(bundle), Options{OnRecord: func(r lang.Record) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.At.Before(sc.Until) {
+			got = append(got, r)
+		}
+	}})
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(sc.Start)
+	env.SetDetachedChildWait(false)
+	w.Register(env)
+	env.RegisterWorkflow(scenarioDriver)
+	box := &outbox{}
+	box.register(env)
+	env.ExecuteWorkflow(scenarioDriver, drv)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("driver: %v", err)
+	}
+	wantL, gotL := canonical(append([]lang.Record(nil), want.Records...)), canonical(got)
+	if len(wantL) == 0 {
+		t.Fatal("simulate produced no records: the scenario tests nothing")
+	}
+	for i := 0; i < len(wantL) || i < len(gotL); i++ {
+		var w, g string
+		if i < len(wantL) {
+			w = wantL[i]
+		}
+		if i < len(gotL) {
+			g = gotL[i]
+		}
+		if w != g {
+			t.Fatalf("record %d differs (simulate %d records, workflows %d):\n simulate:  %s\n workflows: %s", i, len(wantL), len(gotL), w, g)
+		}
+	}
+	dup := map[string]bool{}
+	for _, k := range box.keys {
+		if dup[k] {
+			t.Errorf("action %s carried out twice", k)
+		}
+		dup[k] = true
+	}
+	return want.Records
 }

@@ -33,7 +33,7 @@ func TestSchema(t *testing.T) {
 		t.Errorf("type = %q, additionalProperties = %v; want a closed object (unknown keys are errors)", s.Type, s.AddProps)
 	}
 	// Every top-level key of a playbook (docs/language.md, Playbooks), and no others.
-	want := []string{"playbook", "description", "stage", "owner", "trigger", "exit_when", "expires", "steps"}
+	want := []string{"playbook", "description", "stage", "owner", "reply_to", "trigger", "exit_when", "expires", "steps"}
 	for _, k := range want {
 		if _, ok := s.Properties[k]; !ok {
 			t.Errorf("no property %s", k)

@@ -833,7 +833,35 @@ func (e *exprEnv) compileText(src string, loc tendfmt.Loc, what string, errs *te
 	}
 }
 
-// Render interpolates the text. An expression that fails renders as empty.
+// Interpolate renders the text, passing each interpolated value through
+// esc (nil keeps values as they are) and never the text's own literal
+// parts, which may hold markup on purpose. An expression that fails stops
+// it: the error names the expression, and no text with a hole comes back.
+func (t *Text) Interpolate(m *vm.VM, s *Scope, esc func(string) string) (string, error) {
+	if t == nil {
+		return "", nil
+	}
+	var b strings.Builder
+	for _, p := range t.parts {
+		if p.x == nil {
+			b.WriteString(p.lit)
+			continue
+		}
+		v, err := p.x.Eval(m, s)
+		if err != nil {
+			return "", err
+		}
+		if esc != nil {
+			b.WriteString(esc(Format(v)))
+		} else {
+			b.WriteString(Format(v))
+		}
+	}
+	return b.String(), nil
+}
+
+// Render interpolates the text. An expression that fails renders as empty:
+// use Interpolate where a hole must not go out.
 func (t *Text) Render(m *vm.VM, s *Scope) string {
 	if t == nil {
 		return ""

@@ -11,7 +11,7 @@ func JSONSchema() map[string]any {
 		"pattern": `^([0-9]+[mhdw]|[0-9]+ business days?)$`}
 	steps := map[string]any{"type": "array", "items": map[string]any{"$ref": "#/$defs/step"}}
 	fieldSchemas := map[string]any{
-		"to": exprS("recipient address"), "cc": map[string]any{"type": "array", "items": exprS("address")},
+		"to": exprS("recipient address"), "reply_to": exprS("Reply-To address, such as customer.csm"), "cc": map[string]any{"type": "array", "items": exprS("address")},
 		"template": str("a template name from templates/"), "subject": str("subject; may use {{ expr }}"),
 		"body": map[string]any{"description": "message body, or a webhook's body mapping"},
 		"kind": map[string]any{"enum": []string{"nps", "csat"}}, "title": str("title; may use {{ expr }}"),
@@ -73,6 +73,7 @@ func JSONSchema() map[string]any {
 			"description": str("what the playbook is for"),
 			"stage":       str("stage the customer moves to when a run starts"),
 			"owner":       exprS("default owner of this run's tasks"),
+			"reply_to":    exprS("Reply-To address of the playbook's emails and surveys, such as customer.csm"),
 			"trigger": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"on"},
 				"properties": map[string]any{
 					"on":       map[string]any{"oneOf": []any{str("an event type, or daily"), map[string]any{"type": "array", "items": str("an event type, or daily")}}},

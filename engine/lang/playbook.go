@@ -45,6 +45,7 @@ type Step struct {
 	Overdue     int // block index, or -1
 	WaitTask    bool
 	Owner       *Expr
+	ReplyTo     *Expr // email and survey; the playbook's reply_to unless the step has one
 	Channel     string
 	Endpoint    string
 	Fields      []BodyField
@@ -97,6 +98,7 @@ type Playbook struct {
 	Version     string
 	Stage       string
 	Owner       *Expr
+	ReplyTo     *Expr // the Reply-To of the playbook's email and survey steps
 	Trigger     Trigger
 	ExitWhen    *Expr
 	Expires     calendar.Duration
@@ -123,7 +125,7 @@ var (
 	endpointRe     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 )
 
-var playbookKeys = []string{"playbook", "description", "stage", "owner", "trigger", "exit_when", "expires", "steps"}
+var playbookKeys = []string{"playbook", "description", "stage", "owner", "reply_to", "trigger", "exit_when", "expires", "steps"}
 
 // MaxSteps caps the steps in one playbook, nested ones included.
 const MaxSteps = 500
@@ -186,6 +188,9 @@ func ParsePlaybook(file string, data []byte, s *Schema, templates map[string]*Te
 		pb.Owner = p.expr(p.run, v.Value, p.prefix+": owner", wantString, 0)
 	} else if s.Attr("csm") != nil {
 		pb.Owner = p.run.compile("customer.csm", tendfmt.PlainLoc("customer.csm", tendfmt.Pos{File: file, Line: 1, Col: 1}), "owner", wantString, 0, errs)
+	}
+	if v, ok := f["reply_to"]; ok {
+		pb.ReplyTo = p.expr(p.run, v.Value, p.prefix+": reply_to", wantString, 0)
 	}
 	if v, ok := f["exit_when"]; ok {
 		pb.ExitWhen = p.expr(p.run, v.Value, p.prefix+": exit_when", wantBool, 0)
@@ -533,6 +538,9 @@ func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Fiel
 	get := func(k string) (tendfmt.Node, bool) { v, ok := f[k]; return v.Value, ok }
 	if v, ok := get("to"); ok {
 		s.To = p.expr(p.run, v, where+": to", wantString, 0)
+	}
+	if v, ok := get("reply_to"); ok {
+		s.ReplyTo = p.expr(p.run, v, where+": reply_to", wantString, 0)
 	}
 	if v, ok := get("cc"); ok {
 		for _, it := range v.List(where+": cc", p.errs) {
