@@ -95,9 +95,9 @@ var Steps = []StepSpec{
 
 // Actions are the actions, in the order the spec lists them.
 var Actions = []ActionSpec{
-	{Name: ActionEmail, Keys: []string{"to", "template", "subject", "body", "cc"},
+	{Name: ActionEmail, Keys: []string{"to", "template", "subject", "body", "cc", "unsubscribe"},
 		CustomerFacing: true, Activity: "Email"},
-	{Name: ActionSurvey, Keys: []string{"kind", "to", "template"},
+	{Name: ActionSurvey, Keys: []string{"kind", "to", "template", "unsubscribe"},
 		CustomerFacing: true, Activity: "Survey", Needs: [][]string{{"kind"}, {"template"}}},
 	{Name: ActionCall, Keys: []string{"title", "attendees", "duration", "due", "overdue", "wait", "owner"},
 		Task: true, Meeting: true, Activity: "Call", Needs: [][]string{{"title"}}},
