@@ -60,11 +60,11 @@ func (c Config) Check() error {
 	u, err := url.Parse(c.BaseURL)
 	switch {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return fmt.Errorf("base url %q must be an http or https URL, such as https://tend.vendor.example", c.BaseURL)
+		return fmt.Errorf("base_url %q must be an http or https URL, such as https://tend.vendor.example", c.BaseURL)
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		return fmt.Errorf("base url %q must have no query, fragment or user", c.BaseURL)
+		return fmt.Errorf("base_url %q must have no query, fragment or user", c.BaseURL)
 	case utf8.RuneCountInString(c.Secret) < MinSecretLength:
-		return fmt.Errorf("the secret has %d characters; a link secret needs at least %d", utf8.RuneCountInString(c.Secret), MinSecretLength)
+		return fmt.Errorf("secret has %d characters; a link secret needs at least %d", utf8.RuneCountInString(c.Secret), MinSecretLength)
 	}
 	return nil
 }

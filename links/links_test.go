@@ -100,7 +100,7 @@ func TestConfigCheck(t *testing.T) {
 		{links.Config{BaseURL: "tend.vendor.example", Secret: "0123456789abcdef"}, "must be an http or https URL"},
 		{links.Config{BaseURL: "ftp://tend.vendor.example", Secret: "0123456789abcdef"}, "must be an http or https URL"},
 		{links.Config{BaseURL: "https://tend.vendor.example/?a=1", Secret: "0123456789abcdef"}, "no query"},
-		{links.Config{BaseURL: "https://tend.vendor.example", Secret: "short"}, "the secret has 5 characters; a link secret needs at least 16"},
+		{links.Config{BaseURL: "https://tend.vendor.example", Secret: "short"}, "secret has 5 characters; a link secret needs at least 16"},
 	} {
 		err := tt.c.Check()
 		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
