@@ -29,10 +29,23 @@ func (a *Activities) sendMessage(ctx context.Context, act engine.Action) (Result
 		return Result{}, permanent(ErrTypeInvalidAddress, "%s has no recipient: to is empty", act.Kind)
 	}
 	m := a.newMsg(act, to, cc, act.Subject)
+	text, html := act.Body, ""
 	if act.Kind == lang.ActionSurvey && act.Survey != "" {
 		m.SetGenHeader("X-Tend-Survey", headerValue(act.Survey))
+		if text, html, err = a.surveyBody(act, text); err != nil {
+			return Result{}, err
+		}
 	}
-	m.SetBodyString(gomail.TypeTextPlain, act.Body)
+	if act.Unsubscribe {
+		if err := a.listUnsubscribe(m, act); err != nil {
+			return Result{}, err
+		}
+	}
+	m.SetBodyString(gomail.TypeTextPlain, text)
+	if html != "" {
+		m.AddAlternativeString(gomail.TypeTextHTML, html)
+		m.SetBoundary("tend-" + keyHash(act.Key)) // a retry writes the same bytes
+	}
 	return a.deliver(ctx, act, m)
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/tend-cs/tend/config"
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/engine/tendfmt"
+	"github.com/tend-cs/tend/links"
 	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/workflows"
 	"go.temporal.io/sdk/client"
@@ -202,6 +203,9 @@ func ActivityOptions(c *config.Config) activities.Options {
 	}
 	for name, ch := range c.Chat.Channels {
 		o.Chat.Channels[name] = string(ch.Webhook)
+	}
+	if l := c.Links; l != nil {
+		o.Links = &links.Config{BaseURL: l.BaseURL, Secret: string(l.Secret)}
 	}
 	if len(c.Endpoints) > 0 {
 		o.Endpoints = map[string]activities.Endpoint{}
