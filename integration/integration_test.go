@@ -176,6 +176,7 @@ func startNodeWith(t *testing.T, playbooks string, wo workflows.Options) *node.N
 	cfg := config.Default()
 	cfg.Outbox = env.outbox
 	cfg.Endpoints = map[string]config.Endpoint{"crm": {URL: env.crm.url, Secret: "test-secret", Timeout: 10 * time.Second}}
+	cfg.Links = &config.Links{BaseURL: "https://tend.vendor.example", Secret: "link-secret-0123456789"}
 	wo.ActivityTimeout, wo.RetryInitial, wo.RetryMax = 3*time.Second, 100*time.Millisecond, time.Second
 	n, err := node.Start(node.Options{Client: env.cl, Config: cfg, Playbooks: playbooks, Logger: logger(), Reload: -1, Workflows: wo, Store: sets})
 	if err != nil {
