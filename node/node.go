@@ -99,6 +99,9 @@ func Start(opts Options) (*Node, error) {
 		pbw.Stop()
 		return nil, fmt.Errorf("activities: %w", err)
 	}
+	if step := pbw.Set().LinkedStep(); step != "" && opts.Config.Links == nil {
+		opts.Logger.Warn().Str("step", step).Msg("surveys and mail marked unsubscribe will fail: they need signed links; add a links: section (base_url, secret) to tend.yaml")
+	}
 	wopts := opts.Worker
 	wopts.OnFatalError = n.fatal
 	n.w = worker.New(opts.Client, workflows.TaskQueue, wopts)

@@ -84,3 +84,19 @@ func checkSurveys(s *Schema, pbs []*Playbook, errs *tendfmt.ErrorList) {
 		}
 	}
 }
+
+// LinkedStep names a step of the set whose mail carries signed links (a
+// survey, or mail marked unsubscribe: true), as "playbook/step", or ""
+// when there is none.
+func (s *Set) LinkedStep() string {
+	for _, pb := range s.Playbooks {
+		for _, block := range pb.Blocks {
+			for _, st := range block {
+				if st.Do == ActionSurvey || st.Unsubscribe {
+					return pb.Name + "/" + st.ID
+				}
+			}
+		}
+	}
+	return ""
+}

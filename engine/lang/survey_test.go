@@ -37,6 +37,9 @@ steps:
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
+	if got := set.LinkedStep(); got != "series/tip" {
+		t.Errorf("LinkedStep = %q, want series/tip", got)
+	}
 	pb := set.Playbook("series")
 	want := map[string]bool{"tip": true, "ask": true, "personal": false, "todo": false}
 	for id, w := range want {
@@ -53,6 +56,10 @@ steps:
 `))
 	if len(errs) > 0 {
 		t.Fatal(errs)
+	}
+	plain, errs := Load(surveyFiles(surveySchema, "playbook: plain\ntrigger: {on: [contract.signed]}\nsteps:\n  - {do: email, subject: Hi, body: hi}\n"))
+	if len(errs) > 0 || plain.LinkedStep() != "" {
+		t.Errorf("a set without surveys or marked mail: LinkedStep %q, %v", plain.LinkedStep(), errs)
 	}
 	if pb := set.Playbook("one"); !pb.Step("tip").Unsubscribe || pb.Step("other").Unsubscribe {
 		t.Errorf("step keys: tip %v, other %v; want true, false", pb.Step("tip").Unsubscribe, pb.Step("other").Unsubscribe)
