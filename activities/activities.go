@@ -19,6 +19,7 @@ import (
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/engine/calendar"
 	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/links"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 )
@@ -74,6 +75,9 @@ type Options struct {
 	// does not follow redirects; timeouts come from the endpoint or
 	// channel either way.
 	HTTPClient *http.Client
+	// Links signs the survey links and unsubscribe links of customer mail;
+	// nil fails surveys and mail marked unsubscribe for good, saying why.
+	Links *links.Config
 	// Now is the clock for Date headers, DTSTAMP and webhook timestamps.
 	// Nil means time.Now.
 	Now func() time.Time
@@ -130,6 +134,7 @@ type Activities struct {
 	users     map[string]string // by lower-case address
 	endpoints map[string]Endpoint
 	http      *http.Client
+	links     *links.Signer
 	now       func() time.Time
 	log       zerolog.Logger
 }
@@ -147,6 +152,13 @@ func New(opts Options, log zerolog.Logger) (*Activities, error) {
 	}
 	if a.outbox == "" {
 		return nil, errors.New("activities: the outbox directory is not set")
+	}
+	if opts.Links != nil {
+		l, err := links.New(*opts.Links)
+		if err != nil {
+			return nil, fmt.Errorf("activities: links: %w", err)
+		}
+		a.links = l
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -251,8 +263,9 @@ func (a *Activities) Email(ctx context.Context, act engine.Action) (Result, erro
 	return a.run(act, func() (Result, error) { return a.sendMessage(ctx, act) })
 }
 
-// Survey sends a survey email; Action.Survey (nps or csat) goes in the
-// X-Tend-Survey header.
+// Survey sends a survey email with a signed link for each score (as a
+// list in the text part and buttons in the HTML part); Action.Survey (nps
+// or csat) goes in the X-Tend-Survey header.
 func (a *Activities) Survey(ctx context.Context, act engine.Action) (Result, error) {
 	return a.run(act, func() (Result, error) { return a.sendMessage(ctx, act) })
 }

@@ -57,6 +57,17 @@ func (a *Activities) customerMessage(act engine.Action) (*gomail.Msg, error) {
 	}
 	if act.Kind == lang.ActionSurvey && act.Survey != "" {
 		m.SetGenHeader("X-Tend-Survey", headerValue(act.Survey))
+		l, err := a.surveyLinks(act)
+		if err != nil {
+			return nil, err
+		}
+		body.Text = strings.TrimRight(body.Text, "\n") + surveyText(act.Survey, l)
+		body.HTML += surveyHTML(act.Survey, l)
+	}
+	if act.Unsubscribe {
+		if err := a.listUnsubscribe(m, act); err != nil {
+			return nil, err
+		}
 	}
 	setBody(m, body)
 	return m, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/rs/zerolog"
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/links"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -133,8 +134,16 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
+// testLinks is the links configuration of the tests.
+var testLinks = links.Config{BaseURL: "https://tend.vendor.example", Secret: "link-secret-0123456789"}
+
+// newActivities returns activities with opts, and testLinks unless opts
+// has links.
 func newActivities(t *testing.T, opts Options) *Activities {
 	t.Helper()
+	if opts.Links == nil {
+		opts.Links = &testLinks
+	}
 	if opts.Outbox == "" {
 		opts.Outbox = t.TempDir()
 	}

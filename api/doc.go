@@ -18,6 +18,13 @@
 //	GET  /v1/playbooks               {"version", "playbooks": [...]}: the loaded set and each playbook's triggers
 //	GET  /healthz                    {"status": "ok"} when Temporal answers, else 503 (no credential needed)
 //	GET  /metrics                    Prometheus text (no credential needed)
+//	GET  /survey/{token}             a survey link: records the score, answers a page (the link is the credential)
+//	POST /survey/{token}             the page's comment form
+//	GET  /unsubscribe/{token}        an unsubscribe link: records email_opt_out: true, answers a page
+//	POST /unsubscribe/{token}        one-click unsubscribe (RFC 8058)
+//
+// The link endpoints (links.go) are served when Options.Links is set, and
+// answer HTML pages: 403 for a link that is not valid.
 //
 // POST /v1/events takes one event object or a JSON array of up to 500,
 // each with the fields id, type, customer, at, attributes and data; at is

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/links"
 )
 
 // DefaultMaxBody is the largest request body the API reads when
@@ -76,6 +77,9 @@ type Options struct {
 	// Now is the clock for signature timestamps, event receipt times and
 	// the rate limit; default time.Now.
 	Now func() time.Time
+	// Links checks the survey and unsubscribe links of customer mail;
+	// without it their endpoints (links.go) are not served.
+	Links *links.Config
 }
 
 // Server is tend's HTTP API. It is an http.Handler; Serve runs it on a
@@ -87,6 +91,7 @@ type Server struct {
 	tokens  [][sha256.Size]byte
 	secrets []string
 	reg     *prometheus.Registry
+	links   *links.Signer
 	metrics *apiMetrics
 	mux     *http.ServeMux
 	log     zerolog.Logger
@@ -136,6 +141,13 @@ func New(o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if o.Links != nil {
+		l, err := links.New(*o.Links)
+		if err != nil {
+			return nil, fmt.Errorf("api: links: %w", err)
+		}
+		s.links = l
+	}
 	if s.maxBody == 0 {
 		s.maxBody = DefaultMaxBody
 	}
@@ -165,6 +177,7 @@ func New(o Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/playbooks", s.authed(s.listPlaybooks))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	s.routeLinks(mux)
 	mux.HandleFunc("/", s.unmatched)
 	s.mux = mux
 	return s, nil

@@ -37,6 +37,9 @@
 //	    - {env: CRM_SIGNING_SECRET}
 //	  max_body: 1MiB                   # request body cap: bytes, or a size such as 512KiB, 1MiB or 2MB; at most 64MiB
 //	  rate_limit: 100                  # events per second per credential; 0 (the default) is unlimited
+//	links:                             # survey and unsubscribe links in customer mail, answered by the API
+//	  base_url: https://tend.vendor.example  # the API listener as customers reach it
+//	  secret: {env: TEND_LINK_SECRET}  # HMAC key of the links, 16+ characters; worker and API share it
 //
 // Any string value may instead name an environment variable, as
 // `{env: NAME}` or as the whole string `${NAME}`; it is read once, at load,
@@ -72,6 +75,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tend-cs/tend/engine/tendfmt"
+	"github.com/tend-cs/tend/links"
 	"gopkg.in/yaml.v3"
 )
 
@@ -119,6 +123,8 @@ type Config struct {
 	Users     map[string]User // by lower-case email address, for chat mentions
 	Endpoints map[string]Endpoint
 	API       API
+	// Links is nil when the file has no links section.
+	Links *Links
 }
 
 // User is one of the vendor's people, as chat knows them.
@@ -201,6 +207,17 @@ type API struct {
 	RateLimit float64
 	// Set reports that the file has an api section.
 	Set bool
+}
+
+// Links configures the signed links of customer mail: each score of a
+// survey, and the one-click unsubscribe link. The worker makes them and
+// the API answers them; both read this section.
+type Links struct {
+	// BaseURL is where customers reach the API listener, such as
+	// https://tend.vendor.example.
+	BaseURL string
+	// Secret keys the links' HMAC-SHA256.
+	Secret Secret
 }
 
 // Secret is a string that never prints: fmt and encoding/json show it as
@@ -504,6 +521,7 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 		"users":     func(v *yaml.Node) { cfg.Users = d.users(v) },
 		"endpoints": func(v *yaml.Node) { cfg.Endpoints = d.endpoints(v) },
 		"api":       func(v *yaml.Node) { d.api(v, &cfg.API) },
+		"links":     func(v *yaml.Node) { cfg.Links = d.links(v) },
 	})
 	if cfg.Temporal.APIKey != "" && !tlsSet {
 		cfg.Temporal.TLS = &TLS{}
@@ -805,6 +823,44 @@ func (d *decoder) api(n *yaml.Node, a *API) {
 			}
 		}
 	}
+}
+
+func (d *decoder) links(n *yaml.Node) *Links {
+	l := &Links{}
+	var baseNode, secretNode *yaml.Node
+	given := d.mapping(n, "links", map[string]func(*yaml.Node){
+		"base_url": func(v *yaml.Node) {
+			if s, ok := d.str(v, "links.base_url"); ok {
+				l.BaseURL, baseNode = s, v
+			}
+		},
+		"secret": func(v *yaml.Node) {
+			if s, ok := d.str(v, "links.secret"); ok {
+				l.Secret, secretNode = Secret(s), v
+			}
+		},
+	})
+	if given == nil {
+		return nil
+	}
+	if !given["base_url"] {
+		d.errorf(n, "links needs base_url: where customers reach the API, such as https://tend.vendor.example")
+	}
+	if !given["secret"] {
+		d.errorf(n, "links needs secret: the key that signs the links (use {env: NAME})")
+	}
+	if baseNode != nil {
+		if err := (links.Config{BaseURL: l.BaseURL, Secret: strings.Repeat("x", links.MinSecretLength)}).Check(); err != nil {
+			d.errorf(baseNode, "links.%s", err)
+		}
+	}
+	if secretNode != nil {
+		// The message names the length only, never the secret.
+		if err := (links.Config{BaseURL: "https://x", Secret: string(l.Secret)}).Check(); err != nil {
+			d.errorf(secretNode, "links.%s", err)
+		}
+	}
+	return l
 }
 
 // listItem is a value read from a list, with where it is, for messages.

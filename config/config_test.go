@@ -35,6 +35,7 @@ var testEnv = fakeEnv(map[string]string{
 	"TEND_API_TOKEN_COPY": "tok-0123456789abcdef",
 	"TEND_API_TOKEN_NEW":  "tok-fedcba9876543210",
 	"CRM_SIGNING_SECRET":  "crm-signing-secret",
+	"TEND_LINK_SECRET":    "link-secret-0123456789",
 })
 
 func TestParseFull(t *testing.T) {
@@ -148,6 +149,9 @@ func TestParseSmall(t *testing.T) {
 			c.Playbooks, c.Outbox = filepath.Join("conf", "pb"), "out"
 		}},
 		{"empty api section", "api: {}", func(c *Config) { c.API.Set = true }},
+		{"links", "links: {base_url: \"https://tend.vendor.example\", secret: {env: TEND_LINK_SECRET}}", func(c *Config) {
+			c.Links = &Links{BaseURL: "https://tend.vendor.example", Secret: "link-secret-0123456789"}
+		}},
 		{"api defaults", "api: {tokens: [\"${TEND_API_TOKEN}\"]}", func(c *Config) {
 			c.API = API{Tokens: []Secret{"tok-0123456789abcdef"}, MaxBody: DefaultMaxBody, Set: true}
 		}},

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 
+	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/workflows"
 )
 
@@ -80,6 +81,8 @@ type Customer struct {
 	Rejected   []workflows.RejectedEvent `json:"rejected"`
 	Stats      workflows.JourneyStats    `json:"stats"`
 	Version    string                    `json:"version"`
+	// Answers are the customer's latest survey answers, oldest first.
+	Answers []engine.SurveyAnswer `json:"answers,omitempty"`
 }
 
 // GetCustomer asks the customer's journey for its attributes, stage and
@@ -99,7 +102,7 @@ func GetCustomer(ctx context.Context, c client.Client, id string) (*Customer, er
 		attrs = map[string]any{}
 	}
 	cust := &Customer{ID: v.Customer, Stage: v.Stage, Attributes: attrs, Runs: runs, Rejected: v.Rejected,
-		Stats: v.Stats, Version: v.Version}
+		Stats: v.Stats, Version: v.Version, Answers: v.Answers}
 	if cust.Runs == nil {
 		cust.Runs = []RunSummary{}
 	}

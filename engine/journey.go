@@ -32,6 +32,8 @@ type JourneyState struct {
 	Live map[string]*LiveRun `json:"live,omitempty"`
 	// DailyFrom is the instant after which the next daily check is due.
 	DailyFrom time.Time `json:"daily_from,omitempty"`
+	// Answers are the latest survey answers, oldest first (survey.go).
+	Answers []SurveyAnswer `json:"answers,omitempty"`
 }
 
 // Journey is the interpreter for one customer: it applies events, evaluates
@@ -69,6 +71,10 @@ func ResumeJourney(st JourneyState) *Journey {
 // Applied is the outcome of applying an event to a journey.
 type Applied struct {
 	Duplicate bool
+	// Revised: the event changed the answer to a survey already answered
+	// (survey.go). It is passed on to the running runs; no trigger is
+	// evaluated again.
+	Revised bool
 	// Rejected says why the event was not applied: it would make the
 	// customer's record larger than MaxRecordBytes. The event is not
 	// marked as seen.
@@ -106,8 +112,13 @@ func (j *Journey) markSeen(id string) {
 
 // Apply applies an event at now. The event must have passed Schema.Normalize.
 func (j *Journey) Apply(set *lang.Set, now time.Time, ev *lang.Event) Applied {
-	if ev.ID != "" && j.isSeen(ev.ID) {
-		return Applied{Duplicate: true, Event: ev}
+	revised := false
+	if ev.ID != "" && (j.isSeen(ev.ID) || isSurveyAnswer(ev) && j.answer(ev.ID) != nil) {
+		rev := j.revision(ev)
+		if rev == nil {
+			return Applied{Duplicate: true, Event: ev}
+		}
+		ev, revised = rev, true
 	}
 	if ev.Type == lang.EventTaskCompleted {
 		if reason := j.taskTarget(ev); reason != "" {
@@ -134,14 +145,19 @@ func (j *Journey) Apply(set *lang.Set, now time.Time, ev *lang.Event) Applied {
 			return Applied{Event: ev, Rejected: fmt.Sprintf("the customer's record would be %s as JSON; at most %s are allowed: remove attributes (set them to null) or send smaller values", lang.ByteSize(n), lang.ByteSize(lang.MaxRecordBytes))}
 		}
 	}
-	if ev.ID != "" {
+	if ev.ID != "" && !j.isSeen(ev.ID) {
 		j.markSeen(ev.ID)
 	}
+	j.recordAnswer(now, ev, revised)
 	if next != nil {
 		j.Attrs = next
 		if from, to := stageOf(before), stageOf(next); from != to {
 			out.Records = append(out.Records, lang.Record{At: now.UTC(), Customer: j.Customer, Kind: lang.RecStageChanged, From: from, To: to, Reason: ev.Type})
 		}
+	}
+	if revised {
+		out.Revised, out.Forward, out.Attrs = true, j.Running(), j.Attrs
+		return out
 	}
 	j.evaluate(set, now, ev, before, &out)
 	return out

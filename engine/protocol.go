@@ -104,6 +104,7 @@ type Rejection struct {
 type Out struct {
 	Applied   bool // an event was applied (not a duplicate, not rejected)
 	Duplicate bool
+	Revised   bool // a survey answer was changed (Applied.Revised), not applied again
 	Rejected  []Rejection
 	Records   []lang.Record
 	Starts    []StartRun // runs to start, in order; the journey counts them live
@@ -151,7 +152,7 @@ func (j *Journey) apply(set *lang.Set, now time.Time, ev *lang.Event, out *Out) 
 		out.Duplicate = true
 		return
 	}
-	out.Applied = true
+	out.Applied, out.Revised = !a.Revised, a.Revised
 	j.deliver(a)
 	out.add(a, j.Attrs)
 	j.started(a.Starts)

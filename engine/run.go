@@ -86,6 +86,7 @@ type Action struct {
 	Subject     string            `json:"subject,omitempty"`
 	Body        string            `json:"body,omitempty"`
 	Survey      string            `json:"survey,omitempty"`
+	Unsubscribe bool              `json:"unsubscribe,omitempty"` // bulk mail: List-Unsubscribe, never to an opted-out customer
 	Attendees   []string          `json:"attendees,omitempty"`
 	Start       *time.Time        `json:"start,omitempty"`
 	Duration    time.Duration     `json:"duration,omitempty"`
@@ -479,8 +480,7 @@ func (r *Run) OnTimer(now time.Time, id string) []Command {
 					t.Stack = append(t.Stack, Frame{Block: s.OnTimeout})
 				}
 			case WaitSend:
-				a := t.Wait.Action
-				r.sendAction(now, t, a)
+				r.sendMessage(now, t, t.Wait.Action)
 			}
 			break
 		}
@@ -626,7 +626,7 @@ func (r *Run) OnSlot(now, at time.Time) []Command {
 			})
 			r.setTimer(id, at, "hold "+a.Summary+" for the contact policy "+r.holdUntil(at, reason))
 		} else {
-			r.sendAction(now, t, a)
+			r.sendMessage(now, t, a)
 		}
 		break
 	}
@@ -798,6 +798,10 @@ func (r *Run) stepThread(now time.Time, ti int) {
 			return
 		}
 	}
+	if s.Kind == lang.KindDo && s.Unsubscribe && OptedOut(r.Attrs) {
+		r.record(now, lang.RecStepSkipped, s.ID, func(rec *lang.Record) { rec.Reason = OptedOutReason })
+		return
+	}
 	r.Occ[s.ID]++
 	occ := r.Occ[s.ID]
 	switch s.Kind {
@@ -863,6 +867,17 @@ func (r *Run) repeatNext(now time.Time, t *Thread) {
 	top.Index = 0
 }
 
+// sendMessage sends a customer-facing message once the contact policy
+// allows it, unless the customer opted out of it meanwhile.
+func (r *Run) sendMessage(now time.Time, t *Thread, a *Action) {
+	if a.Unsubscribe && OptedOut(r.Attrs) {
+		t.Wait = Wait{}
+		r.record(now, lang.RecStepSkipped, a.Step, func(rec *lang.Record) { rec.Reason = OptedOutReason })
+		return
+	}
+	r.sendAction(now, t, a)
+}
+
 // sendAction emits the action and its timeline record, and waits for it.
 func (r *Run) sendAction(now time.Time, t *Thread, a *Action) {
 	t.Wait = Wait{Kind: WaitAction, Step: a.Step, Action: a}
@@ -921,6 +936,7 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 			a.Body = p.markdown(s.Body, "body")
 		}
 		a.Survey = s.SurveyKind
+		a.Unsubscribe = s.Unsubscribe
 		a.Title = a.Subject
 		what := s.Do
 		if s.Do == lang.ActionSurvey {

@@ -183,6 +183,7 @@ func startNodeConfig(t *testing.T, playbooks string, wo workflows.Options, confi
 	cfg := config.Default()
 	cfg.Outbox = env.outbox
 	cfg.Endpoints = map[string]config.Endpoint{"crm": {URL: env.crm.url, Secret: "test-secret", Timeout: 10 * time.Second}}
+	cfg.Links = &config.Links{BaseURL: "https://tend.vendor.example", Secret: "link-secret-0123456789"}
 	if configure != nil {
 		configure(cfg)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/tend-cs/tend/config"
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/engine/tendfmt"
+	"github.com/tend-cs/tend/links"
 	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/workflows"
 	"go.temporal.io/sdk/client"
@@ -97,6 +98,9 @@ func Start(opts Options) (*Node, error) {
 	if err != nil {
 		pbw.Stop()
 		return nil, fmt.Errorf("activities: %w", err)
+	}
+	if step := pbw.Set().LinkedStep(); step != "" && opts.Config.Links == nil {
+		opts.Logger.Warn().Str("step", step).Msg("surveys and mail marked unsubscribe will fail: they need signed links; add a links: section (base_url, secret) to tend.yaml")
 	}
 	wopts := opts.Worker
 	wopts.OnFatalError = n.fatal
@@ -226,6 +230,9 @@ func ActivityOptions(c *config.Config) activities.Options {
 		for addr, u := range c.Users {
 			o.Users[addr] = u.Slack
 		}
+	}
+	if l := c.Links; l != nil {
+		o.Links = &links.Config{BaseURL: l.BaseURL, Secret: string(l.Secret)}
 	}
 	if len(c.Endpoints) > 0 {
 		o.Endpoints = map[string]activities.Endpoint{}

@@ -28,6 +28,7 @@ customer:
 events:
   contract.signed: {plan: string}
   nps.responded: {score: int, comment: string}
+  csat.responded: {score: int}
 calendar:
   timezone: UTC
   workdays: [mon, tue, wed, thu, fri]

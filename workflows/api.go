@@ -180,11 +180,14 @@ type Signal struct {
 }
 
 // JourneyStats counts the events a journey has received: applied, dropped
-// as duplicates (an id seen before), and rejected by the schema.
+// as duplicates (an id seen before), rejected by the schema, and survey
+// answers revised (a survey answered again with another score or a
+// comment: not applied again, see engine.SurveyAnswer).
 type JourneyStats struct {
 	Applied    int `json:"applied"`
 	Duplicates int `json:"duplicates"`
 	Rejected   int `json:"rejected"`
+	Revised    int `json:"revised,omitempty"`
 }
 
 // JourneyView is what QueryState returns from a journey.
@@ -197,6 +200,8 @@ type JourneyView struct {
 	Timeline []lang.Record   `json:"timeline"`
 	Stats    JourneyStats    `json:"stats"`
 	Rejected []RejectedEvent `json:"rejected"`
+	// Answers are the customer's latest survey answers.
+	Answers []engine.SurveyAnswer `json:"answers,omitempty"`
 	// Error says why a playbook set the journey was asked to use (one
 	// recorded in its history, or another worker's) was not used: it no
 	// longer compiles with this build of tend. The journey runs on its

@@ -264,6 +264,8 @@ func (d *journey) out(o engine.Out) {
 		d.stats.Applied++
 	case o.Duplicate:
 		d.stats.Duplicates++
+	case o.Revised:
+		d.stats.Revised++
 	}
 	for _, r := range o.Rejected {
 		d.reject(r.Event, r.Reason, now)
@@ -455,7 +457,7 @@ func orNone(s string) string {
 
 func (d *journey) view() (JourneyView, error) {
 	return JourneyView{Customer: d.j.Customer, Stage: d.j.Stage(), Attrs: d.j.Attrs, Running: d.j.Running(),
-		Version: d.version, Timeline: d.timeline, Stats: d.stats, Rejected: d.rejected, Error: d.setErr}, nil
+		Version: d.version, Timeline: d.timeline, Stats: d.stats, Rejected: d.rejected, Answers: d.j.Answers, Error: d.setErr}, nil
 }
 
 // continueAsNew waits for every signal it sent (the server drops a signal

@@ -147,7 +147,7 @@ func compile(b Bundle) (*lang.Set, error) {
 	for i, f := range b.Files {
 		files[i] = lang.File{Path: f.Path, Data: []byte(f.Text)}
 	}
-	set, errs := lang.Load(files)
+	set, errs := lang.LoadStored(files)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("playbook set %s no longer compiles: %w", b.Version, errs.Err())
 	}

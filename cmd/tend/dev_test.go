@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/internal/zlog"
 	"github.com/tend-cs/tend/load"
+	"github.com/tend-cs/tend/links"
 )
 
 // freePort returns a port that was free a moment ago.
@@ -220,6 +222,7 @@ func TestDevEndToEnd(t *testing.T) {
   Temporal  ` + regexp.QuoteMeta(addr) + ` \(namespace default, state in ` + regexp.QuoteMeta(filepath.Join(dir, "temporal.db")) + `\)
   Web UI    http://127\.0\.0\.1:` + strconv.Itoa(uiPort) + `
   HTTP API  http://127\.0\.0\.1:` + strconv.Itoa(apiPort) + ` \(token in ` + regexp.QuoteMeta(filepath.Join(dir, "api-token")) + `: curl -H "Authorization: Bearer \$\(cat ` + regexp.QuoteMeta(filepath.Join(dir, "api-token")) + `\)"\)
+  Links     survey and unsubscribe links to http://localhost:` + strconv.Itoa(apiPort) + ` \(secret in ` + regexp.QuoteMeta(filepath.Join(dir, "link-secret")) + `\)
   Outbox    ` + regexp.QuoteMeta(filepath.Join(dir, "outbox")) + `
   Playbooks \.\./\.\./playbooks \(version [0-9a-f]+, \d+ playbooks\)
 Send events:  tend event send --help
@@ -301,7 +304,35 @@ Send events:  tend event send --help
 		" to gavin@hooli.example (step welcome)\n    held by the contact policy until ",
 		"message.held  welcome: email ")
 
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://127.0.0.1:" + strconv.Itoa(uiPort) + "/")
+	// Links work out of the box: signed with the secret tend dev keeps in
+	// its directory, answered by its API. An unsubscribe link, followed,
+	// opts initech out of email.
+	secret, err := os.ReadFile(filepath.Join(dir, "link-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := links.New(links.Config{BaseURL: "http://localhost:" + strconv.Itoa(apiPort), Secret: strings.TrimSpace(string(secret))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsub := strings.Replace(signer.Unsubscribe("initech", "run/smb-tech-touch-onboarding/initech/1", "welcome", 1), "localhost", "127.0.0.1", 1)
+	resp, err := http.Post(unsub, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("one-click unsubscribe: %s", resp.Status)
+	}
+	eventually(t, "initech opted out", deadline, func() (bool, string) {
+		cust, err := control.GetCustomer(ctx, c, "initech")
+		if err != nil {
+			return false, err.Error()
+		}
+		return cust.Attributes["email_opt_out"] == true, fmt.Sprint(cust.Attributes)
+	})
+
+	resp, err = (&http.Client{Timeout: 10 * time.Second}).Get("http://127.0.0.1:" + strconv.Itoa(uiPort) + "/")
 	if err != nil {
 		t.Fatalf("web ui: %v", err)
 	}

@@ -33,7 +33,7 @@ func TestSchema(t *testing.T) {
 		t.Errorf("type = %q, additionalProperties = %v; want a closed object (unknown keys are errors)", s.Type, s.AddProps)
 	}
 	// Every top-level key of a playbook (docs/language.md, Playbooks), and no others.
-	want := []string{"playbook", "description", "stage", "owner", "reply_to", "trigger", "exit_when", "expires", "steps"}
+	want := []string{"playbook", "description", "stage", "owner", "reply_to", "trigger", "exit_when", "expires", "unsubscribe", "steps"}
 	for _, k := range want {
 		if _, ok := s.Properties[k]; !ok {
 			t.Errorf("no property %s", k)
@@ -93,6 +93,11 @@ func TestSchema(t *testing.T) {
 			}
 			_ = json.Unmarshal(v.Properties["do"], &do)
 			k = "do: " + do.Const
+			// Bulk mail is marked with unsubscribe: true, and only mail.
+			_, unsub := v.Properties["unsubscribe"]
+			if want := do.Const == "email" || do.Const == "survey"; unsub != want {
+				t.Errorf("step variant %s: unsubscribe key %v, want %v", k, unsub, want)
+			}
 		}
 		kinds[k] = true
 		for _, common := range []string{"id", "when"} {

@@ -95,9 +95,9 @@ var Steps = []StepSpec{
 
 // Actions are the actions, in the order docs/language.md lists them.
 var Actions = []ActionSpec{
-	{Name: ActionEmail, Keys: []string{"to", "template", "subject", "body", "cc", "reply_to"},
+	{Name: ActionEmail, Keys: []string{"to", "template", "subject", "body", "cc", "reply_to", "unsubscribe"},
 		CustomerFacing: true, Activity: "Email"},
-	{Name: ActionSurvey, Keys: []string{"kind", "to", "template", "reply_to"},
+	{Name: ActionSurvey, Keys: []string{"kind", "to", "template", "reply_to", "unsubscribe"},
 		CustomerFacing: true, Activity: "Survey", Needs: [][]string{{"kind"}, {"template"}}},
 	{Name: ActionCall, Keys: []string{"title", "attendees", "duration", "due", "overdue", "wait", "owner"},
 		Task: true, Meeting: true, Activity: "Call", Needs: [][]string{{"title"}}},

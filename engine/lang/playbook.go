@@ -34,6 +34,7 @@ type Step struct {
 	Subject     *Text
 	Body        *Text
 	SurveyKind  string
+	SurveyPos   tendfmt.Pos // where kind: is, for Load's check of the schema
 	Title       *Text
 	Description *Text
 	Topic       *Text
@@ -51,6 +52,10 @@ type Step struct {
 	Fields      []BodyField
 	Set         []SetField
 	Stage       string
+	// Unsubscribe: the message carries a one-click unsubscribe link and is
+	// never sent to a customer who opted out of email (email_opt_out).
+	// A step's own unsubscribe: key, else its playbook's.
+	Unsubscribe bool
 
 	Wait calendar.Duration
 
@@ -102,6 +107,7 @@ type Playbook struct {
 	Trigger     Trigger
 	ExitWhen    *Expr
 	Expires     calendar.Duration
+	Unsubscribe bool      // unsubscribe: true, the default of its email and survey steps
 	Blocks      [][]*Step // Blocks[0] is the top-level steps
 	Templates   []string
 	steps       map[string]*Step
@@ -125,7 +131,7 @@ var (
 	endpointRe     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 )
 
-var playbookKeys = []string{"playbook", "description", "stage", "owner", "reply_to", "trigger", "exit_when", "expires", "steps"}
+var playbookKeys = []string{"playbook", "description", "stage", "owner", "reply_to", "trigger", "exit_when", "expires", "unsubscribe", "steps"}
 
 // MaxSteps caps the steps in one playbook, nested ones included.
 const MaxSteps = 500
@@ -197,6 +203,9 @@ func ParsePlaybook(file string, data []byte, s *Schema, templates map[string]*Te
 	}
 	if v, ok := f["expires"]; ok {
 		pb.Expires = p.duration(v.Value, p.prefix+": expires")
+	}
+	if v, ok := f["unsubscribe"]; ok {
+		pb.Unsubscribe, _ = v.Value.Bool(p.prefix+": unsubscribe", errs)
 	}
 	pb.Blocks = [][]*Step{nil}
 	if v, ok := f["steps"]; ok {
@@ -577,11 +586,18 @@ func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Fiel
 	}
 	if v, ok := get("kind"); ok {
 		if k, ok := v.Str(where+": kind", p.errs); ok {
-			if k != "nps" && k != "csat" {
-				p.errs.Add(v.Pos(), "%s: unknown survey kind %s; valid kinds are nps, csat", where, k)
+			if !slices.Contains(SurveyKinds, k) {
+				p.errs.Add(v.Pos(), "%s: unknown survey kind %s; valid kinds are %s", where, k, strings.Join(SurveyKinds, ", "))
 			}
 			s.SurveyKind = k
+			s.SurveyPos = v.Pos()
 		}
+	}
+	if s.Do == ActionEmail || s.Do == ActionSurvey {
+		s.Unsubscribe = p.pb.Unsubscribe
+	}
+	if v, ok := get("unsubscribe"); ok {
+		s.Unsubscribe, _ = v.Bool(where+": unsubscribe", p.errs)
 	}
 	if v, ok := get("duration"); ok {
 		d := p.duration(v, where+": duration")

@@ -46,7 +46,15 @@ func (s *Set) Triggered(eventType string) []*Playbook {
 // identified by their base name, so callers may pass any directory layout.
 // Every problem in every file is collected; the set is returned only when
 // there is none.
-func Load(files []File) (*Set, tendfmt.ErrorList) {
+func Load(files []File) (*Set, tendfmt.ErrorList) { return load(files, true) }
+
+// LoadStored compiles a set that was loaded (and stored) by an earlier
+// build of tend, for the runs pinned to it: checks added since (the
+// survey response events, checkSurveys) are not applied, so that those
+// runs go on. New sets go through Load.
+func LoadStored(files []File) (*Set, tendfmt.ErrorList) { return load(files, false) }
+
+func load(files []File, strict bool) (*Set, tendfmt.ErrorList) {
 	var errs tendfmt.ErrorList
 	var schemaFile *File
 	var pbFiles, tplFiles []File
@@ -107,6 +115,9 @@ func Load(files []File) (*Set, tendfmt.ErrorList) {
 		}
 		files2[pb.Name] = f.Path
 		set.Playbooks = append(set.Playbooks, pb)
+	}
+	if strict {
+		checkSurveys(schema, set.Playbooks, &errs)
 	}
 	if len(errs) > 0 {
 		return nil, sorted(errs)

@@ -1,0 +1,84 @@
+package activities
+
+import (
+	"fmt"
+	"html"
+	"strings"
+
+	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/links"
+	gomail "github.com/wneessen/go-mail"
+)
+
+// errNoLinks says how to give tend what signed links need.
+const errNoLinks = "links are not configured: add a links: section with base_url and secret to tend.yaml (tend dev sets them itself)"
+
+// surveyLinks are the links of every score of the survey act sends.
+func (a *Activities) surveyLinks(act engine.Action) ([]links.ScoreLink, error) {
+	if a.links == nil {
+		return nil, permanent(ErrTypeInvalidAction, "survey %s cannot carry answer links: %s", act.Key, errNoLinks)
+	}
+	l, err := a.links.Survey(act.Customer, act.Run, act.Step, act.Occurrence, act.Survey)
+	if err != nil {
+		return nil, permanent(ErrTypeInvalidAction, "survey %s: %s", act.Key, err)
+	}
+	return l, nil
+}
+
+// surveyWords are how each end of a survey's scale reads.
+func surveyWords(kind string) (low, high string) {
+	if kind == lang.SurveyCSAT {
+		return "very dissatisfied", "very satisfied"
+	}
+	return "not at all likely", "extremely likely"
+}
+
+// surveyText is the plain-text block of a survey's links: one line per
+// score, to append to the text body.
+func surveyText(kind string, l []links.ScoreLink) string {
+	if len(l) == 0 {
+		return ""
+	}
+	low, high := surveyWords(kind)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n\nYour answer, from %d (%s) to %d (%s). Open the link of your score:\n\n", l[0].Score, low, l[len(l)-1].Score, high)
+	for _, s := range l {
+		fmt.Fprintf(&b, "%2d  %s\n", s.Score, s.URL)
+	}
+	b.WriteString("\nYou can add a comment on the page that opens.\n")
+	return b.String()
+}
+
+// surveyHTML is the HTML block of a survey's links: a row of score
+// buttons with the scale's words beneath, styled inline as mail clients
+// need, to append to the HTML body.
+func surveyHTML(kind string, l []links.ScoreLink) string {
+	if len(l) == 0 {
+		return ""
+	}
+	low, high := surveyWords(kind)
+	var b strings.Builder
+	b.WriteString(`<table role="presentation" cellspacing="0" cellpadding="0" border="0" style="margin:16px 0 4px"><tr>`)
+	for _, s := range l {
+		fmt.Fprintf(&b, `<td style="padding:0 3px 0 0"><a href="%s" style="display:inline-block;min-width:30px;padding:9px 4px;border:1px solid #9aa5b1;border-radius:4px;background:#f5f7fa;color:#1f2933;font:bold 15px Arial,sans-serif;text-align:center;text-decoration:none">%d</a></td>`,
+			html.EscapeString(s.URL), s.Score)
+	}
+	b.WriteString("</tr></table>\n")
+	fmt.Fprintf(&b, `<table role="presentation" cellspacing="0" cellpadding="0" border="0" width="%d" style="margin:0 0 16px"><tr>`+
+		`<td style="font:12px Arial,sans-serif;color:#52606d">%d: %s</td><td style="font:12px Arial,sans-serif;color:#52606d;text-align:right">%d: %s</td></tr></table>`+"\n",
+		37*len(l), l[0].Score, html.EscapeString(low), l[len(l)-1].Score, html.EscapeString(high))
+	b.WriteString(`<p style="font:12px Arial,sans-serif;color:#52606d">Pick a score to answer; you can add a comment on the page that opens.</p>` + "\n")
+	return b.String()
+}
+
+// listUnsubscribe gives bulk mail (a step marked unsubscribe: true) its
+// one-click unsubscribe link (RFC 2369, RFC 8058).
+func (a *Activities) listUnsubscribe(m *gomail.Msg, act engine.Action) error {
+	if a.links == nil {
+		return permanent(ErrTypeInvalidAction, "%s %s is marked unsubscribe but cannot carry the link: %s", act.Kind, act.Key, errNoLinks)
+	}
+	m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribe, "<"+a.links.Unsubscribe(act.Customer, act.Run, act.Step, act.Occurrence)+">")
+	m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
+	return nil
+}

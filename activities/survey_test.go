@@ -1,0 +1,140 @@
+package activities
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/tend-cs/tend/links"
+)
+
+var (
+	surveyURL = regexp.MustCompile(`https://tend\.vendor\.example/survey/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+	hrefRe    = regexp.MustCompile(`<a href="(https://tend\.vendor\.example/survey/[^"]+)"[^>]*>(\d+)</a>`)
+)
+
+// A survey reaches a real SMTP server with a signed link for every score,
+// as a list in the text part and as buttons in the HTML part; mail marked
+// unsubscribe carries the one-click List-Unsubscribe headers.
+func TestSurveyLinksSMTP(t *testing.T) {
+	srv := startSMTP(t)
+	a := newActivities(t, Options{Email: smtpOptions(srv.addr)})
+	signer, err := links.New(testLinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		kind        string
+		scores      []int
+		unsubscribe bool
+	}{
+		{"nps", []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, true},
+		{"csat", []int{1, 2, 3, 4, 5}, false},
+	}
+	for i, tt := range tests {
+		act := actions()["survey"]
+		act.Survey, act.Unsubscribe = tt.kind, tt.unsubscribe
+		if _, err := a.Survey(context.Background(), act); err != nil {
+			t.Fatalf("%s: %v", tt.kind, err)
+		}
+		msgs := srv.messages()
+		if len(msgs) != i+1 {
+			t.Fatalf("server holds %d messages, want %d", len(msgs), i+1)
+		}
+		pm := parseMail(t, msgs[i].data)
+		text, ok1 := pm.part("text/plain", "")
+		html, ok2 := pm.part("text/html", "")
+		if !ok1 || !ok2 || text.params["charset"] != "UTF-8" {
+			t.Fatalf("%s: want a text/plain; charset=UTF-8 and a text/html part, got %+v", tt.kind, pm.parts)
+		}
+		if !strings.HasPrefix(unCRLF(text.body), act.Body) || !strings.Contains(html.body, "From 0 to 10?") {
+			t.Errorf("%s: the parts lost the body:\n%s\n%s", tt.kind, text.body, html.body)
+		}
+		check := func(part string, urls []string) {
+			if len(urls) != len(tt.scores) {
+				t.Fatalf("%s %s part: %d links, want %d:\n%s", tt.kind, part, len(urls), len(tt.scores), urls)
+			}
+			for j, u := range urls {
+				got, err := signer.Verify(strings.TrimPrefix(u, testLinks.BaseURL+links.SurveyPath))
+				want := links.Target{Kind: links.KindSurvey, Customer: "acme", Run: act.Run, Step: act.Step, Occurrence: 1, Survey: tt.kind, Score: tt.scores[j]}
+				if err != nil || got != want {
+					t.Errorf("%s %s link %d: %+v, %v; want %+v", tt.kind, part, j, got, err, want)
+				}
+			}
+		}
+		check("text", surveyURL.FindAllString(text.body, -1))
+		var hrefs, labels []string
+		for _, m := range hrefRe.FindAllStringSubmatch(html.body, -1) {
+			hrefs, labels = append(hrefs, m[1]), append(labels, m[2])
+		}
+		check("html", hrefs)
+		for j, l := range labels {
+			if l != strconv.Itoa(tt.scores[j]) {
+				t.Errorf("%s: button %d reads %s, want %d", tt.kind, j, l, tt.scores[j])
+			}
+		}
+
+		lu, lup := pm.header.Get("List-Unsubscribe"), pm.header.Get("List-Unsubscribe-Post")
+		if !tt.unsubscribe {
+			if lu != "" || lup != "" {
+				t.Errorf("%s: not marked, but List-Unsubscribe %q, %q", tt.kind, lu, lup)
+			}
+			continue
+		}
+		tok, ok := strings.CutPrefix(lu, "<"+testLinks.BaseURL+links.UnsubscribePath)
+		tok, ok3 := strings.CutSuffix(tok, ">")
+		if !ok || !ok3 || lup != "List-Unsubscribe=One-Click" {
+			t.Fatalf("List-Unsubscribe %q, List-Unsubscribe-Post %q", lu, lup)
+		}
+		if got, err := signer.Verify(tok); err != nil || got.Kind != links.KindUnsubscribe || got.Customer != "acme" || got.Run != act.Run {
+			t.Errorf("unsubscribe link: %+v, %v", got, err)
+		}
+	}
+
+	// A plain email marked unsubscribe gets the headers, and no HTML part
+	// from here.
+	email := actions()["email"]
+	email.Unsubscribe = true
+	if _, err := a.Email(context.Background(), email); err != nil {
+		t.Fatal(err)
+	}
+	msgs := srv.messages()
+	pm := parseMail(t, msgs[len(msgs)-1].data)
+	if pm.header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || !strings.HasPrefix(pm.header.Get("List-Unsubscribe"), "<https://tend.vendor.example/unsubscribe/") {
+		t.Errorf("email headers %v", pm.header)
+	}
+}
+
+// Without links configured, a survey or marked mail fails for good and
+// says what to configure; nothing is sent.
+func TestSurveyWithoutLinks(t *testing.T) {
+	srv := startSMTP(t)
+	a, err := New(Options{Outbox: t.TempDir(), Email: smtpOptions(srv.addr), Now: fixedNow}, zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	email := actions()["email"]
+	email.Unsubscribe = true
+	for _, act := range []struct {
+		run  func() (Result, error)
+		what string
+	}{
+		{func() (Result, error) { return a.Survey(context.Background(), actions()["survey"]) }, "survey enterprise-onboarding/acme/1/nps/1 cannot carry answer links"},
+		{func() (Result, error) { return a.Email(context.Background(), email) }, "email enterprise-onboarding/acme/1/welcome/1 is marked unsubscribe"},
+	} {
+		_, err := act.run()
+		retryable, typ := classify(err)
+		if err == nil || retryable || typ != ErrTypeInvalidAction || !strings.Contains(err.Error(), act.what) || !strings.Contains(err.Error(), "add a links: section") {
+			t.Errorf("error %v (retryable %v, %s), want a permanent %s naming links:", err, retryable, typ, act.what)
+		}
+	}
+	if n := len(srv.messages()); n != 0 {
+		t.Errorf("%d messages sent", n)
+	}
+	if _, err := New(Options{Outbox: t.TempDir(), Links: &links.Config{BaseURL: "tend.example", Secret: "0123456789abcdef"}}, zerolog.New(zerolog.NewTestWriter(t))); err == nil || !strings.Contains(err.Error(), "links: base_url") {
+		t.Errorf("bad links config: %v", err)
+	}
+}
