@@ -600,8 +600,7 @@ func checkOutboxFile(t *testing.T, act engine.Action, ext string, data []byte) {
 		}
 		p, _ := pm.part("text/plain", "")
 		want := plainBodies[act.Kind]
-		if body := unCRLF(p.body); body != want && (act.Kind != "survey" || !strings.HasPrefix(body, strings.TrimRight(want, "
-")) || !strings.Contains(body, testLinks.BaseURL+"/survey/")) {
+		if body := unCRLF(p.body); body != want && (act.Kind != "survey" || !strings.HasPrefix(body, strings.TrimRight(want, "\n")) || !strings.Contains(body, testLinks.BaseURL+"/survey/")) {
 			t.Errorf("body = %q, want %q", p.body, want)
 		}
 	case ".ics":
