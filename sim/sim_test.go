@@ -468,7 +468,9 @@ func TestDeterminism(t *testing.T) {
 			t.Fatalf("records %d and %d out of order: %+v, %+v", i-1, i, a, b)
 		}
 	}
-	// Every customer's records, read alone, match a simulation of that customer alone.
+	// Every customer's records, read alone, match a simulation of that
+	// customer alone, but for the slots of calls: customers share their
+	// owners' calendars (all of them csm@v.example here).
 	for _, c := range []string{"c00", "c17", "c42"} {
 		solo := in
 		solo.Customers = nil
@@ -489,7 +491,8 @@ func TestDeterminism(t *testing.T) {
 				mine = append(mine, r)
 			}
 		}
-		if got := run(t, set, solo); !reflect.DeepEqual(got, mine) || len(mine) == 0 {
+		got := run(t, set, solo)
+		if !reflect.DeepEqual(withoutStarts(got), withoutStarts(mine)) || len(mine) == 0 {
 			t.Errorf("customer %s alone: %d records, in the crowd: %d", c, len(got), len(mine))
 		}
 	}
@@ -523,4 +526,14 @@ steps:
 		"01-05 10:00 acme b-reader check step.skipped",
 		"01-05 10:00 acme b-reader - run.completed",
 	})
+}
+
+// withoutStarts copies records without the slots proposed for meetings.
+func withoutStarts(recs []lang.Record) []lang.Record {
+	out := make([]lang.Record, len(recs))
+	for i, r := range recs {
+		r.Start = nil
+		out[i] = r
+	}
+	return out
 }
