@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"sort"
 	"testing"
 	"time"
@@ -118,4 +119,48 @@ func TestOwnerCalendarSeparatesCalls(t *testing.T) {
 	}
 	// The booking path, for the replay corpus: one run and the calendar.
 	recordHistories(t, id, engine.RunID("onboarding", customers[0], 1))
+}
+
+// An owner's calendar that continues as new carries the meetings ahead:
+// slots booked after it never overlap those booked before, and a key
+// booked before gets its slot again.
+func TestOwnerCalendarContinuesAsNew(t *testing.T) {
+	n := startNodeWith(t, "testdata/playbooks", workflows.Options{HistoryLimit: 25})
+	defer n.Stop()
+	const owner = "slots.busy@vendor.example"
+	id := workflows.OwnerID(owner)
+	book := control.BookSlot(env.cl)
+	q := func(i int) engine.BookRequest {
+		now := time.Now().UTC()
+		return engine.BookRequest{Key: fmt.Sprintf("busy/%d", i), Owner: owner, Earliest: now, Due: now.Add(time.Hour),
+			Duration: 30 * time.Minute, Hours: "00:00-24:00", Timezone: "UTC",
+			Workdays: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}}
+	}
+	var starts []time.Time
+	for i := range 12 {
+		s, err := book(ctx(t), q(i))
+		if err != nil {
+			t.Fatalf("book %d: %v", i, err)
+		}
+		if i > 0 && !s.Equal(starts[i-1].Add(30*time.Minute)) {
+			t.Errorf("booking %d at %s, want right after %s", i, s, starts[i-1])
+		}
+		starts = append(starts, s)
+	}
+	if got := executions(t, id); got < 2 {
+		t.Fatalf("%d executions of %s; want it to have continued as new", got, id)
+	}
+	again, err := book(ctx(t), q(0))
+	if err != nil || !again.Equal(starts[0]) {
+		t.Errorf("busy/0 again: %s, %v; want %s", again, err, starts[0])
+	}
+	var view workflows.OwnerView
+	qv, err := env.cl.QueryWorkflow(ctx(t), id, "", workflows.QueryState)
+	if err == nil {
+		err = qv.Get(&view)
+	}
+	if err != nil || len(view.Bookings) != 12 {
+		t.Fatalf("calendar after continuing as new: %d bookings, %v", len(view.Bookings), err)
+	}
+	recordHistoriesAs(t, ".limit-25", id)
 }
