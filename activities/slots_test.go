@@ -31,7 +31,10 @@ func TestBookSlot(t *testing.T) {
 	}
 
 	bad := newActivities(t, Options{Staff: engine.Staff{"jo@v.example": {Hours: "12:00-10:00"}},
-		Book: func(context.Context, engine.BookRequest) (time.Time, error) { t.Error("booked an invalid request"); return time.Time{}, nil }})
+		Book: func(context.Context, engine.BookRequest) (time.Time, error) {
+			t.Error("booked an invalid request")
+			return time.Time{}, nil
+		}})
 	_, err = bad.BookSlot(context.Background(), q)
 	if retry, typ := classify(err); retry || typ != ErrTypeInvalidAction {
 		t.Errorf("invalid hours: %v (retry %v, type %s)", err, retry, typ)
