@@ -60,8 +60,8 @@ func New(pb *Playbooks, opts Options) *Workflows {
 	return &Workflows{pb: pb, opts: opts.withDefaults()}
 }
 
-// Register registers the workflow types under their names: the journey
-// and the run (SPEC 7), and the owners' calendars.
+// Register registers the workflow types under their fixed names: the
+// journey, the run and the owners' calendars.
 func (w *Workflows) Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(w.CustomerJourney, workflow.RegisterOptions{Name: JourneyWorkflow})
 	r.RegisterWorkflowWithOptions(w.PlaybookRun, workflow.RegisterOptions{Name: RunWorkflow})
