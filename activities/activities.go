@@ -81,6 +81,11 @@ type Options struct {
 	// Now is the clock for Date headers, DTSTAMP and webhook timestamps.
 	// Nil means time.Now.
 	Now func() time.Time
+	// Book books meeting slots in the owners' calendars (BookSlot); node
+	// wires the Temporal one. Staff are the owners' working calendars
+	// that BookSlot puts into each request.
+	Book  Booker
+	Staff engine.Staff
 }
 
 // EmailOptions is an SMTP server and the sender of every message.
@@ -137,6 +142,8 @@ type Activities struct {
 	links     *links.Signer
 	now       func() time.Time
 	log       zerolog.Logger
+	book      Booker
+	staff     engine.Staff
 }
 
 // New checks opts and returns the activities.
@@ -149,6 +156,8 @@ func New(opts Options, log zerolog.Logger) (*Activities, error) {
 		http:      opts.HTTPClient,
 		now:       opts.Now,
 		log:       log,
+		book:      opts.Book,
+		staff:     opts.Staff,
 	}
 	if a.outbox == "" {
 		return nil, errors.New("activities: the outbox directory is not set")
@@ -234,7 +243,7 @@ func checkURL(s string) error {
 
 // Register registers every activity on r (a worker, or a test
 // environment) under its fixed name, one per action of lang.Actions that
-// an activity carries out.
+// an activity carries out, and BookSlot.
 func (a *Activities) Register(r worker.ActivityRegistry) {
 	fns := map[string]func(context.Context, engine.Action) (Result, error){
 		lang.ActionEmail:    a.Email,
@@ -256,6 +265,7 @@ func (a *Activities) Register(r worker.ActivityRegistry) {
 		}
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: k.Activity})
 	}
+	r.RegisterActivityWithOptions(a.BookSlot, activity.RegisterOptions{Name: engine.BookSlotActivity})
 }
 
 // Email sends a customer-facing email.

@@ -40,6 +40,12 @@
 //	links:                             # survey and unsubscribe links in customer mail, answered by the API
 //	  base_url: https://tend.vendor.example  # the API listener as customers reach it
 //	  secret: {env: TEND_LINK_SECRET}  # HMAC key of the links, 16+ characters; worker and API share it
+//	staff:                             # working calendars of the people who hold calls and trainings
+//	  jo@vendor.example:               # an owner's address, in any letter case
+//	    timezone: Europe/Berlin        # instead of the customer's time zone
+//	    hours: "09:00-17:00"           # instead of the contact hours (or 09:00-17:00)
+//	    workdays: [mon, tue, wed, thu] # instead of the schema's calendar workdays
+//	    seats: 1                       # meetings at once: more for a team address such as pooled-cs@
 //
 // Any string value may instead name an environment variable, as
 // `{env: NAME}` or as the whole string `${NAME}`; it is read once, at load,
@@ -74,6 +80,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tend-cs/tend/engine/calendar"
 	"github.com/tend-cs/tend/engine/tendfmt"
 	"github.com/tend-cs/tend/links"
 	"gopkg.in/yaml.v3"
@@ -125,6 +132,9 @@ type Config struct {
 	API       API
 	// Links is nil when the file has no links section.
 	Links *Links
+	// Staff are the working calendars of the people who hold calls and
+	// trainings, by lower-cased address; nil when the file has none.
+	Staff map[string]StaffMember
 }
 
 // User is one of the vendor's people, as chat knows them.
@@ -132,6 +142,19 @@ type User struct {
 	// Slack is their Slack member id, such as U0123ABC.
 	Slack string
 }
+
+// StaffMember is one person's working calendar. Meetings they own are
+// proposed inside it; empty fields keep the defaults (the customer's time
+// zone, the contact hours or 09:00-17:00, the schema's workdays).
+type StaffMember struct {
+	Timezone string   // an IANA name
+	Hours    string   // HH:MM-HH:MM
+	Workdays []string // mon ... sun, in week order
+	Seats    int      // meetings at once; 0 means 1
+}
+
+// MaxSeats caps StaffMember.Seats.
+const MaxSeats = 1000
 
 // Temporal says how to reach the Temporal cluster.
 type Temporal struct {
@@ -522,6 +545,7 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 		"endpoints": func(v *yaml.Node) { cfg.Endpoints = d.endpoints(v) },
 		"api":       func(v *yaml.Node) { d.api(v, &cfg.API) },
 		"links":     func(v *yaml.Node) { cfg.Links = d.links(v) },
+		"staff":     func(v *yaml.Node) { cfg.Staff = d.staff(v) },
 	})
 	if cfg.Temporal.APIKey != "" && !tlsSet {
 		cfg.Temporal.TLS = &TLS{}
@@ -861,6 +885,108 @@ func (d *decoder) links(n *yaml.Node) *Links {
 		}
 	}
 	return l
+}
+
+// staff reads the staff: section: a mapping from addresses to working
+// calendars. Addresses ignore letter case, as owners are matched.
+func (d *decoder) staff(n *yaml.Node) map[string]StaffMember {
+	out := map[string]StaffMember{}
+	given := map[string]string{} // lower-cased address → as first written
+	d.named(n, "staff", func(name string, v *yaml.Node) {
+		what := "staff." + name
+		key := strings.ToLower(strings.TrimSpace(name))
+		if a, err := mail.ParseAddress(name); err != nil || a.Name != "" || !strings.EqualFold(a.Address, strings.TrimSpace(name)) {
+			d.errorf(v, "%s: %q is not an email address such as jo@vendor.example; staff are named by the addresses owners evaluate to", what, name)
+			return
+		}
+		if first, dup := given[key]; dup {
+			d.errorf(v, "%s is given twice, as %s too (addresses ignore letter case)", what, first)
+			return
+		}
+		given[key] = name
+		var m StaffMember
+		keys := d.mapping(v, what, map[string]func(*yaml.Node){
+			"timezone": func(v *yaml.Node) {
+				if s, ok := d.str(v, what+".timezone"); ok {
+					if _, err := calendar.LoadLocation(s); err != nil {
+						d.errorf(v, "%s: %v", what+".timezone", err)
+						return
+					}
+					m.Timezone = s
+				}
+			},
+			"hours": func(v *yaml.Node) {
+				if s, ok := d.str(v, what+".hours"); ok {
+					w, err := calendar.ParseWindow(s)
+					if err != nil {
+						d.errorf(v, "%s: %v", what+".hours", err)
+						return
+					}
+					m.Hours = w.String()
+				}
+			},
+			"workdays": func(v *yaml.Node) { m.Workdays = d.workdays(v, what+".workdays") },
+			"seats": func(v *yaml.Node) {
+				var seats int
+				if v.Kind != yaml.ScalarNode || v.Tag != "!!int" || v.Decode(&seats) != nil || seats < 1 || seats > MaxSeats {
+					d.errorf(v, "%s must be a whole number from 1 to %d: how many meetings the address can hold at once", what+".seats", MaxSeats)
+					return
+				}
+				m.Seats = seats
+			},
+		})
+		if keys == nil {
+			return
+		}
+		if len(keys) == 0 {
+			d.errorf(v, "%s sets nothing; give timezone, hours, workdays or seats, or leave the address out", what)
+			return
+		}
+		out[key] = m
+	})
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// workdays reads a non-empty list of weekday names, and returns them as
+// three-letter names in week order (Monday first).
+func (d *decoder) workdays(n *yaml.Node, what string) []string {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		d.errorf(n, "%s must be a list of weekdays, such as [mon, tue, wed, thu, fri]", what)
+		return nil
+	}
+	var days [7]bool
+	ok := true
+	for _, v := range n.Content {
+		s, isStr := d.str(v, what)
+		if !isStr {
+			ok = false
+			continue
+		}
+		wd, err := calendar.ParseWeekday(s)
+		if err != nil {
+			d.errorf(v, "%s: %v", what, err)
+			ok = false
+			continue
+		}
+		if days[wd] {
+			d.errorf(v, "%s lists %s twice", what, s)
+		}
+		days[wd] = true
+	}
+	if !ok {
+		return nil
+	}
+	var out []string
+	for i := range 7 {
+		wd := time.Weekday((i + 1) % 7) // Monday first
+		if days[wd] {
+			out = append(out, strings.ToLower(wd.String()[:3]))
+		}
+	}
+	return out
 }
 
 // listItem is a value read from a list, with where it is, for messages.

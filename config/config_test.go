@@ -84,6 +84,10 @@ func TestParseFull(t *testing.T) {
 			RateLimit:      2.5,
 			Set:            true,
 		},
+		Staff: map[string]StaffMember{
+			"jo@vendor.example":        {Timezone: "Europe/Berlin", Hours: "08:30-16:30", Workdays: []string{"mon", "tue", "thu"}},
+			"pooled-cs@vendor.example": {Seats: 4},
+		},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse(full.yaml):\n got %s\nwant %s", dump(got), dump(want))

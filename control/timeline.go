@@ -173,6 +173,9 @@ func recordText(r lang.Record, fmtTime func(time.Time) string) string {
 		if r.Due != nil {
 			add(", due %s", fmtTime(*r.Due))
 		}
+		if r.Start != nil {
+			add(", proposed for %s", fmtTime(*r.Start))
+		}
 		if r.Reason != "" {
 			add(": %s", r.Reason)
 		}

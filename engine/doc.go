@@ -4,7 +4,9 @@
 // contact-policy ledger, and decides which runs start; Run (per run) steps
 // through a compiled playbook, with its tasks and timers. Inputs carry now;
 // outputs are commands (CmdRecord, CmdAction, CmdTimer, CmdCancelTimer,
-// CmdReserve) that a driver carries out and answers.
+// CmdReserve, CmdBook) that a driver carries out and answers. A meeting's
+// slot comes from its owner's calendar, a Ledger shared by every customer
+// (slots.go).
 //
 // The customer protocol between a journey and its runs is here too
 // (protocol.go, peer.go): Journey's On* methods and Peer exchange numbered

@@ -33,14 +33,16 @@ const (
 // CmdKind is what a command asks the driver to do.
 type CmdKind int
 
-// Command kinds. A run never has more than one CmdAction or CmdReserve
-// outstanding: it waits for OnActionDone or OnSlot before going on.
+// Command kinds. A run never has more than one CmdAction, CmdReserve or
+// CmdBook outstanding: it waits for OnActionDone, OnSlot or OnBooked
+// before going on.
 const (
 	CmdRecord      CmdKind = iota + 1 // append Record to the timeline
 	CmdAction                         // carry out Action, then call OnActionDone or OnActionFailed
 	CmdTimer                          // call OnTimer(Timer.ID) at Timer.At
 	CmdCancelTimer                    // forget the timer Timer.ID
 	CmdReserve                        // reserve a contact-policy slot for Action, then call OnSlot
+	CmdBook                           // book Book in its owner's calendar, then call OnBooked (or OnActionFailed)
 )
 
 // Command is one instruction from the interpreter to its driver.
@@ -49,6 +51,7 @@ type Command struct {
 	Record *lang.Record
 	Action *Action
 	Timer  Timer
+	Book   *BookRequest // CmdBook: the slot a meeting (Action) asks for
 }
 
 // Timer is a durable timer of a run.
@@ -129,6 +132,7 @@ const (
 	WaitSlot            // a contact-policy reservation
 	WaitSend            // a message delayed by the contact policy
 	WaitAction          // an action being carried out
+	WaitBook            // a meeting's slot being booked in its owner's calendar
 )
 
 // Wait is the blocking state of a thread.
@@ -318,6 +322,8 @@ func (r *Run) Waiting() string {
 		return "holding " + w.Step + " for the contact policy"
 	case WaitAction:
 		return "carrying out " + w.Step
+	case WaitBook:
+		return "booking a slot for " + w.Step + " in the owner's calendar"
 	}
 	return "running"
 }
@@ -634,6 +640,26 @@ func (r *Run) OnSlot(now, at time.Time) []Command {
 	return r.flush()
 }
 
+// OnBooked answers CmdBook with the start of the slot booked in the
+// owner's calendar: the meeting goes out with it. The start goes into the
+// action and its record and nowhere else, which tend simulate relies on
+// (it books slots after simulating each customer on its own; see sim.Run).
+func (r *Run) OnBooked(now, start time.Time) []Command {
+	for i := range r.Threads {
+		t := &r.Threads[i]
+		if t.Wait.Kind != WaitBook {
+			continue
+		}
+		a := *t.Wait.Action
+		st := start.UTC()
+		a.Start = &st
+		r.sendAction(now, t, &a)
+		break
+	}
+	r.advance(now)
+	return r.flush()
+}
+
 // OnActionDone reports that the outstanding action was carried out.
 func (r *Run) OnActionDone(now time.Time) []Command {
 	for i := range r.Threads {
@@ -666,7 +692,7 @@ func (r *Run) OnActionDone(now time.Time) []Command {
 func (r *Run) OnActionFailed(now time.Time, reason string) []Command {
 	step := ""
 	for _, t := range r.Threads {
-		if t.Wait.Kind == WaitAction {
+		if t.Wait.Kind == WaitAction || t.Wait.Kind == WaitBook {
 			step = t.Wait.Step
 		}
 	}
@@ -684,11 +710,11 @@ func (r *Run) finish(now time.Time, st Status, kind, reason string) {
 	r.record(now, kind, "", func(rec *lang.Record) { rec.Reason = reason })
 }
 
-// effectPending reports whether an action or reservation is outstanding:
-// effects are carried out one at a time, in order.
+// effectPending reports whether an action, reservation or booking is
+// outstanding: effects are carried out one at a time, in order.
 func (r *Run) effectPending() bool {
 	for _, t := range r.Threads {
-		if t.Wait.Kind == WaitSlot || t.Wait.Kind == WaitAction {
+		if t.Wait.Kind == WaitSlot || t.Wait.Kind == WaitAction || t.Wait.Kind == WaitBook {
 			return true
 		}
 	}
@@ -745,7 +771,7 @@ func (r *Run) updateStatus() {
 		r.Status = StatusEscalated
 	case r.anyOverdue():
 		r.Status = StatusOverdue
-	case len(r.Threads) > 0 && r.Threads[0].Wait.Kind != WaitNone && r.Threads[0].Wait.Kind != WaitAction:
+	case len(r.Threads) > 0 && r.Threads[0].Wait.Kind != WaitNone && r.Threads[0].Wait.Kind != WaitAction && r.Threads[0].Wait.Kind != WaitBook:
 		r.Status = StatusWaiting
 	case r.StepsDone():
 		r.Status = StatusTasksOpen
@@ -819,6 +845,13 @@ func (r *Run) stepThread(now time.Time, ti int) {
 			r.emit(Command{Kind: CmdReserve, Action: a})
 			return
 		}
+		if a.Start == nil && lang.LookupAction(a.Kind).Meeting {
+			// A meeting: its slot comes from the owner's calendar.
+			t.Wait = Wait{Kind: WaitBook, Step: s.ID, Action: a}
+			q := r.bookRequest(now, a)
+			r.emit(Command{Kind: CmdBook, Action: a, Book: &q})
+			return
+		}
 		r.sendAction(now, t, a)
 	case lang.KindWait:
 		at := r.set.Schema.Calendar.Add(now, s.Wait, r.loc())
@@ -882,7 +915,7 @@ func (r *Run) sendMessage(now time.Time, t *Thread, a *Action) {
 func (r *Run) sendAction(now time.Time, t *Thread, a *Action) {
 	t.Wait = Wait{Kind: WaitAction, Step: a.Step, Action: a}
 	r.record(now, lang.RecAction, a.Step, func(rec *lang.Record) {
-		rec.Action, rec.To, rec.Title, rec.Due = a.Kind, a.To, a.Title, a.Due
+		rec.Action, rec.To, rec.Title, rec.Due, rec.Start = a.Kind, a.To, a.Title, a.Due, a.Start
 		if lang.IsTask(a.Kind) {
 			rec.Task, rec.Owner = a.Key, a.Owner
 		}
@@ -958,12 +991,11 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		a.Due = &due
 		if lang.LookupAction(s.Do).Meeting {
 			a.Duration = s.Duration
-			hours := r.set.Schema.Policy.Hours
-			if !r.set.Schema.Policy.HasHours {
-				hours = defaultHours
+			if OwnerKey(a.Owner) == "" {
+				// Nobody's calendar to book in: the first slot in hours.
+				start := r.set.Schema.Calendar.ProposeSlot(now, due, s.Duration, r.meetingHours(), r.loc()).UTC()
+				a.Start = &start
 			}
-			start := r.set.Schema.Calendar.ProposeSlot(now, due, s.Duration, hours, r.loc()).UTC()
-			a.Start = &start
 		}
 		owner := srcOr(s.Owner, srcOr(r.pb.Owner, "the run's owner"))
 		a.Summary = s.Do + " " + strconvQuote(a.Title) + " for " + person(a.Owner, owner) + ", due " + due.Format("2006-01-02")
@@ -1035,6 +1067,15 @@ func srcOr(x *lang.Expr, alt string) string {
 		return alt
 	}
 	return strings.TrimSpace(x.Src)
+}
+
+// meetingHours are the working hours meetings are proposed in, unless
+// tend.yaml's staff: says otherwise: the contact hours, or defaultHours.
+func (r *Run) meetingHours() calendar.Window {
+	if r.set.Schema.Policy.HasHours {
+		return r.set.Schema.Policy.Hours
+	}
+	return defaultHours
 }
 
 // defaultHours are the working hours for meeting proposals when the schema sets no contact hours.

@@ -850,7 +850,7 @@ func startRun(t *testing.T, set *lang.Set, attrs map[string]any, ev *lang.Event)
 }
 
 // cmds renders commands: "record run.started", "reserve email",
-// "action notify", "timer ID 01-05 10:00", "cancel ID".
+// "action notify", "book call", "timer ID 01-05 10:00", "cancel ID".
 func cmds(cs []engine.Command) []string {
 	out := []string{}
 	for _, c := range cs {
@@ -861,6 +861,8 @@ func cmds(cs []engine.Command) []string {
 			out = append(out, "reserve "+c.Action.Kind+" "+c.Action.Step)
 		case engine.CmdAction:
 			out = append(out, "action "+c.Action.Kind+" "+c.Action.Step)
+		case engine.CmdBook:
+			out = append(out, "book "+c.Action.Kind+" "+c.Action.Step)
 		case engine.CmdTimer:
 			out = append(out, "timer "+c.Timer.ID+" "+c.Timer.At.UTC().Format("01-02 15:04"))
 		case engine.CmdCancelTimer:
@@ -1033,8 +1035,9 @@ func TestRunSummariesNamePeople(t *testing.T) {
 	}
 }
 
-// A call proposes an invite slot inside working hours and opens a task with
-// a due timer; the run waits for the task.
+// A call asks its owner's calendar for a slot inside working hours, goes
+// out with the slot it is given, and opens a task with a due timer; the
+// run waits for the task.
 func TestRunCallInvite(t *testing.T) {
 	tests := []struct {
 		name, at, step, kind string
@@ -1070,10 +1073,40 @@ func TestRunCallInvite(t *testing.T) {
 			set := loadSet(t, testSchema, "p.yaml", "playbook: p\ntrigger: {on: [contract.signed]}\nsteps:\n  - "+tt.yaml+"\n")
 			now := utc(tt.at)
 			_, r, out := startRun(t, set, acmeAttrs(), signedAt(tt.at))
-			diffLines(t, cmds(out), []string{"record run.started -", "record action " + tt.step, "action " + tt.kind + " " + tt.step})
-			a := out[2].Action
-			if a.Start == nil || !a.Start.Equal(utc(tt.start)) {
-				t.Errorf("start %v, want %s", a.Start, tt.start)
+			diffLines(t, cmds(out), []string{"record run.started -", "book " + tt.kind + " " + tt.step})
+			q := out[1].Book
+			wantQ := engine.BookRequest{Key: "p/acme/1/" + tt.step + "/1", Owner: "jo@v.example", Earliest: now, Due: utc(tt.due),
+				Duration: tt.dur, Hours: "09:00-17:00", Timezone: "UTC", Workdays: []string{"mon", "tue", "wed", "thu", "fri"},
+				Holidays: []string{"2026-01-19"}}
+			if q == nil || !reflect.DeepEqual(*q, wantQ) {
+				t.Fatalf("book request\n got %+v\nwant %+v", q, wantQ)
+			}
+			if r.Status != engine.StatusRunning || !strings.Contains(r.Waiting(), "booking a slot for "+tt.step) {
+				t.Errorf("while booking: status %s %q", r.Status, r.Waiting())
+			}
+			// Another meeting of the owner takes the first slot: the call
+			// goes out with the one the calendar gives.
+			var l engine.Ledger
+			other := wantQ
+			other.Key = "other"
+			if _, err := l.Book(now, other); err != nil {
+				t.Fatal(err)
+			}
+			start, err := l.Book(now, *q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := utc(tt.start).Add(tt.dur); !start.Equal(want) {
+				t.Errorf("booked %s, want %s", start, want)
+			}
+			if p := q.Propose(); !p.Equal(utc(tt.start)) {
+				t.Errorf("propose %s, want %s", p, tt.start)
+			}
+			out = r.OnBooked(now, start)
+			diffLines(t, cmds(out), []string{"record action " + tt.step, "action " + tt.kind + " " + tt.step})
+			a := out[1].Action
+			if a.Start == nil || !a.Start.Equal(start) || out[0].Record.Start == nil || !out[0].Record.Start.Equal(start) {
+				t.Errorf("start %v, record %v, want %s", a.Start, out[0].Record.Start, start)
 			}
 			if a.Due == nil || !a.Due.Equal(utc(tt.due)) {
 				t.Errorf("due %v, want %s", a.Due, tt.due)
@@ -1175,10 +1208,11 @@ steps:
 	now := utc("2026-01-05T10:00:00Z")
 	j, r, out := startRun(t, set, acmeAttrs(), signedAt("2026-01-05T10:00:00Z"))
 	out = append(out, r.OnActionDone(now)...)
+	out = append(out, r.OnBooked(now, now)...)
 	out = append(out, r.OnActionDone(now)...)
 	diffLines(t, cmds(out), []string{
 		"record run.started -", "timer expires 03-06 10:00",
-		"record action todo", "action task todo", "timer due/p/acme/1/todo/1 01-07 10:00",
+		"record action todo", "action task todo", "timer due/p/acme/1/todo/1 01-07 10:00", "book call call",
 		"record action call", "action call call", "timer due/p/acme/1/call/1 01-07 10:00",
 	})
 	if len(r.Tasks) != 2 {
@@ -1221,6 +1255,7 @@ steps:
 `)
 	now := utc("2026-01-09T10:00:00Z")
 	_, r, _ := startRun(t, set, acmeAttrs(), signedAt("2026-01-09T10:00:00Z"))
+	r.OnBooked(now, now)
 	r.OnActionDone(now)
 	r.OnSlot(now, utc("2026-01-12T09:00:00Z"))
 	data, err := json.Marshal(r.RunState)
@@ -1245,6 +1280,8 @@ steps:
 					step(r.OnActionDone(at), at)
 				case engine.CmdReserve:
 					step(r.OnSlot(at, at), at)
+				case engine.CmdBook:
+					step(r.OnBooked(at, c.Book.Propose()), at)
 				}
 			}
 		}

@@ -26,6 +26,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tend-cs/tend/activities"
 	"github.com/tend-cs/tend/config"
+	"github.com/tend-cs/tend/control"
+	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/engine/tendfmt"
 	"github.com/tend-cs/tend/links"
@@ -94,7 +96,9 @@ func Start(opts Options) (*Node, error) {
 		pbw.Stop()
 		return nil, err
 	}
-	acts, err := activities.New(ActivityOptions(opts.Config), opts.Logger)
+	aopts := ActivityOptions(opts.Config)
+	aopts.Book = control.BookSlot(opts.Client)
+	acts, err := activities.New(aopts, opts.Logger)
 	if err != nil {
 		pbw.Stop()
 		return nil, fmt.Errorf("activities: %w", err)
@@ -240,5 +244,20 @@ func ActivityOptions(c *config.Config) activities.Options {
 			o.Endpoints[name] = activities.Endpoint{URL: ep.URL, Secret: string(ep.Secret), Timeout: ep.Timeout}
 		}
 	}
+	o.Staff = Staff(c)
 	return o
+}
+
+// Staff turns tend.yaml's staff: section into the owners' working
+// calendars that meetings are booked in, for the worker and for tend
+// simulate alike.
+func Staff(c *config.Config) engine.Staff {
+	if len(c.Staff) == 0 {
+		return nil
+	}
+	s := engine.Staff{}
+	for addr, m := range c.Staff {
+		s[addr] = engine.StaffMember{Timezone: m.Timezone, Hours: m.Hours, Workdays: m.Workdays, Seats: m.Seats}
+	}
+	return s
 }

@@ -6,6 +6,9 @@
 //
 // At one instant, external events come first (in input order), then timers
 // (in the order they were set), then the daily check.
+//
+// Calls and trainings are booked in their owners' calendars, which
+// customers share: see Run.
 package sim
 
 import (
@@ -39,6 +42,8 @@ type Input struct {
 	// runs as Temporal may: in any order within one instant, and some
 	// twice. The timeline must not change.
 	Disorder *Disorder
+	// Staff are the owners' working calendars (tend.yaml's staff:).
+	Staff engine.Staff
 }
 
 // Disorder seeds the reordering of messages.
@@ -52,6 +57,18 @@ type Result struct {
 }
 
 // Run simulates every customer from Start until Until (exclusive).
+//
+// Customers are simulated independently, in parallel, but calls and
+// trainings of different customers share their owners' calendars. So a
+// meeting's slot is booked afterwards: each customer's bookings are
+// collected, then booked in one engine.Ledger per owner in the order
+// (time asked, customer id, action key), and the starts are written into
+// the action records. This is sound because a slot's start changes
+// nothing in a run but that record (Run.OnBooked): runs get the slot of
+// an empty calendar meanwhile. Requests for one owner at the same instant
+// are thus booked in customer id order, and a customer's own in key order
+// (its runs act concurrently, so their order at one instant is not
+// fixed); the Temporal workers book in the order the requests arrive.
 func Run(set *lang.Set, in Input) (*Result, error) {
 	if !in.Until.After(in.Start) {
 		return nil, fmt.Errorf("until %s is not after start %s", in.Until.Format(time.RFC3339), in.Start.Format(time.RFC3339))
@@ -74,6 +91,7 @@ func Run(set *lang.Set, in Input) (*Result, error) {
 		byCustomer[e.Customer] = append(byCustomer[e.Customer], e)
 	}
 	results := make([][]lang.Record, len(order))
+	books := make([][]engine.BookRequest, len(order))
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -83,7 +101,7 @@ func Run(set *lang.Set, in Input) (*Result, error) {
 			defer wg.Done()
 			for i := range next {
 				id := order[i]
-				results[i] = simulateCustomer(set, in, id, attrs[id], byCustomer[id])
+				results[i], books[i] = simulateCustomer(set, in, id, attrs[id], byCustomer[id])
 			}
 		}()
 	}
@@ -92,7 +110,63 @@ func Run(set *lang.Set, in Input) (*Result, error) {
 	}
 	close(next)
 	wg.Wait()
+	bookSlots(order, results, books, in.Staff)
 	return &Result{Records: merge(order, results), Customers: len(order), Events: len(in.Events)}, nil
+}
+
+// bookSlots books every customer's meetings in their owners' calendars, in
+// the order of Run's comment, and sets the start of their action records.
+func bookSlots(order []string, results [][]lang.Record, books [][]engine.BookRequest, staff engine.Staff) {
+	type pending struct {
+		customer int
+		q        engine.BookRequest
+	}
+	var all []pending
+	for i, l := range books {
+		for _, q := range l {
+			all = append(all, pending{i, q})
+		}
+	}
+	if len(all) == 0 {
+		return
+	}
+	sort.Slice(all, func(a, b int) bool {
+		x, y := all[a], all[b]
+		if !x.q.Earliest.Equal(y.q.Earliest) {
+			return x.q.Earliest.Before(y.q.Earliest)
+		}
+		if order[x.customer] != order[y.customer] {
+			return order[x.customer] < order[y.customer]
+		}
+		return x.q.Key < y.q.Key
+	})
+	ledgers := map[string]*engine.Ledger{}
+	starts := make([]map[string]time.Time, len(order))
+	for _, p := range all {
+		q := p.q
+		staff.Apply(&q)
+		l := ledgers[engine.OwnerKey(q.Owner)]
+		if l == nil {
+			l = &engine.Ledger{}
+			ledgers[engine.OwnerKey(q.Owner)] = l
+		}
+		start, err := l.Book(q.Earliest, q)
+		if err != nil {
+			continue // the run's own proposal stays
+		}
+		if starts[p.customer] == nil {
+			starts[p.customer] = map[string]time.Time{}
+		}
+		starts[p.customer][q.Key] = start
+	}
+	for i, m := range starts {
+		for j := range results[i] {
+			r := &results[i][j]
+			if start, ok := m[r.Task]; ok && r.Kind == lang.RecAction && r.Start != nil {
+				r.Start = &start
+			}
+		}
+	}
 }
 
 type itemKind int
@@ -149,6 +223,7 @@ type customerSim struct {
 	q        queue
 	seq      int
 	recs     []lang.Record
+	books    []engine.BookRequest // meetings to book once every customer is simulated
 	daily    time.Time            // the journey's armed daily check
 	runDaily map[string]time.Time // each run's armed daily check
 	rng      *rand.Rand           // Disorder, if set
@@ -160,7 +235,7 @@ func (c *customerSim) push(it item) {
 	heap.Push(&c.q, it)
 }
 
-func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) []lang.Record {
+func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) ([]lang.Record, []engine.BookRequest) {
 	c := &customerSim{set: set, j: engine.NewJourney(id, attrs), peers: map[string]*engine.Peer{},
 		runDaily: map[string]time.Time{}}
 	if in.Disorder != nil {
@@ -204,7 +279,7 @@ func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, 
 		}
 		c.settle(now)
 	}
-	return c.recs
+	return c.recs, c.books
 }
 
 // settle arms the daily checks the journey and the runs want now: a
@@ -298,6 +373,10 @@ func (c *customerSim) peer(now time.Time, p *engine.Peer, out engine.PeerOut) {
 			// A cancelled timer that fires later is ignored by the run.
 		case engine.CmdAction:
 			c.peer(now, p, p.ActionDone(now))
+		case engine.CmdBook:
+			// Booked for real by bookSlots; see Run.
+			c.books = append(c.books, *cmd.Book)
+			c.peer(now, p, p.Booked(now, cmd.Book.Propose()))
 		}
 	}
 	for _, m := range out.Send {

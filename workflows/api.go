@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +22,10 @@ const (
 	DefaultNamespace = "default"
 )
 
+// OwnerWorkflow keeps one owner's calendar of proposed meetings (an
+// engine.Ledger), so that calls and trainings never overlap.
+const OwnerWorkflow = "OwnerCalendar"
+
 // Signal and query names. Clients send customer events to a journey with
 // SignalEvent (SignalWithStart, so the first event starts the journey) and
 // read a workflow's state with QueryState.
@@ -33,6 +39,13 @@ const (
 	// done (TaskDone); an accepted completion is answered once the run has
 	// recorded it.
 	UpdateCompleteTask = "complete-task"
+
+	// UpdateBookSlot books a slot in an owner's calendar (a Temporal
+	// Update of OwnerWorkflow with engine.BookRequest, answered with the
+	// start as a time.Time). Its update id is the meeting's action key,
+	// so a retried request is answered once. The validator rejects a
+	// request that does not parse (ErrBadSlotRequest).
+	UpdateBookSlot = "book-slot"
 
 	signalToRun   = "journey" // journey → run: an engine.ToRun
 	signalFromRun = "run"     // run → journey: an engine.FromRun
@@ -63,6 +76,14 @@ func SearchAttributes() map[string]enums.IndexedValueType {
 		"TendOwner":    enums.INDEXED_VALUE_TYPE_KEYWORD,
 		"TendStatus":   enums.INDEXED_VALUE_TYPE_KEYWORD,
 	}
+}
+
+// OwnerID is the workflow id of an owner's calendar: owner/ and the start
+// of the SHA-256 of the address as engine.OwnerKey writes it, so that the
+// id names nobody and Jo@ and jo@ share one calendar.
+func OwnerID(owner string) string {
+	sum := sha256.Sum256([]byte(engine.OwnerKey(owner)))
+	return "owner/" + hex.EncodeToString(sum[:12])
 }
 
 // JourneyID is the workflow id of a customer's journey.
@@ -238,6 +259,22 @@ const (
 	ErrTaskNotFound = "TaskNotFound"
 	ErrTaskDone     = "TaskDone"
 )
+
+// ErrBadSlotRequest is the error type of a rejected UpdateBookSlot: the
+// request does not parse, and never will.
+const ErrBadSlotRequest = "BadSlotRequest"
+
+// OwnerInput starts (or continues) an owner's calendar: the meetings
+// booked ahead, when it continues as new.
+type OwnerInput struct {
+	Ledger engine.Ledger `json:"ledger"`
+}
+
+// OwnerView is what QueryState returns from an owner's calendar: the
+// meetings booked that have not ended, by start.
+type OwnerView struct {
+	Bookings []engine.Booking `json:"bookings"`
+}
 
 // ParseTaskID splits a task id (<playbook>/<customer>/<n>/<step>/<occurrence>)
 // into its run id and customer. Customer ids may contain slashes; playbook

@@ -16,6 +16,7 @@ import (
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/engine/tendfmt"
 	"github.com/tend-cs/tend/load"
+	"github.com/tend-cs/tend/node"
 	"github.com/tend-cs/tend/sim"
 )
 
@@ -31,6 +32,7 @@ type simulateCmd struct {
 	Format    string   `enum:"table,jsonl" default:"table" help:"output: table or jsonl"`
 	Report    string   `help:"also write an HTML summary with charts to this file"`
 	Verbose   bool     `short:"v" help:"log what was simulated, and how long it took, to stderr"`
+	Config    string   `env:"TEND_CONFIG" help:"tend.yaml, for its staff: section (owners' working hours and time zones for calls and trainings); read only when given"`
 	Paths     []string `arg:"" optional:"" help:"playbook directory (default ./playbooks)"`
 }
 
@@ -65,6 +67,13 @@ func (a *simulateCmd) Run(env *cliEnv) error {
 	in, err := simInput(*a, set)
 	if err != nil {
 		return err
+	}
+	if a.Config != "" {
+		cfg, err := env.conf.use(a.Config)
+		if err != nil {
+			return err
+		}
+		in.Staff = node.Staff(cfg)
 	}
 	if n := outside(in); n > 0 {
 		fmt.Fprintf(stderr, "tend simulate: note: %d %s outside %s .. %s %s ignored\n", n, plural(n, "event", "events"),
@@ -292,6 +301,9 @@ func detail(r lang.Record) string {
 		}
 		if r.Due != nil {
 			parts = append(parts, "due "+r.Due.Format("2006-01-02 15:04Z07:00"))
+		}
+		if r.Start != nil {
+			parts = append(parts, "slot "+r.Start.Format("2006-01-02 15:04Z07:00"))
 		}
 	default:
 		if r.Title != "" {

@@ -508,3 +508,55 @@ func TestJSONLRecordShape(t *testing.T) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", out, in)
 	}
 }
+
+// With --config, tend simulate books calls in the working hours tend.yaml's
+// staff: gives their owners, as the worker does; without it, the contact
+// hours in the customer's zone. A config with mistakes is a usage error
+// naming each one.
+func TestSimulateStaff(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{
+		"tend.yaml": "staff:\n  Jo@Vendor.example: {timezone: Europe/Berlin, hours: \"08:00-10:00\", workdays: [tue, wed]}\n",
+		"bad.yaml":  "staff:\n  jo@vendor.example: {hours: \"10-12\"}\n",
+		// A worker's secret, unset here: simulate does not need it.
+		"secrets.yaml": "email: {smtp: mail.example:587, from: cs@vendor.example, username: tend, password: {env: TEND_TEST_UNSET_SMTP}}\n" +
+			"staff:\n  jo@vendor.example: {timezone: Europe/Berlin, hours: \"08:00-10:00\", workdays: [tue, wed]}\n",
+	})
+	const sc = "../../examples/enterprise-onboarding/scenario.yaml"
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := func(out string) map[string]time.Time {
+		m := map[string]time.Time{}
+		for _, r := range find(parseJSONL(t, out), map[string]string{"kind": "action", "owner": "jo@vendor.example"}) {
+			if s := r.s("start"); s != "" {
+				at, err := time.Parse(time.RFC3339, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m[r.s("task")] = at
+			}
+		}
+		return m
+	}
+	plain := starts(mustRun(t, exitOK, "simulate", "--scenario", sc, "--format", "jsonl", shippedPlaybooks).stdout)
+	for _, cfg := range []string{"tend.yaml", "secrets.yaml"} {
+		staffed := starts(mustRun(t, exitOK, "simulate", "--config", filepath.Join(dir, cfg), "--scenario", sc, "--format", "jsonl", shippedPlaybooks).stdout)
+		if len(staffed) < 3 || len(staffed) != len(plain) {
+			t.Fatalf("%s: %d meetings of jo with --config, %d without", cfg, len(staffed), len(plain))
+		}
+		for task, at := range staffed {
+			l := at.In(berlin)
+			if wd := l.Weekday(); wd != time.Tuesday && wd != time.Wednesday || l.Hour() < 8 || l.Hour() >= 10 {
+				t.Errorf("%s: %s at %s, outside Jo's Tuesday and Wednesday 08:00-10:00 in Berlin", cfg, task, l)
+			}
+			if at.Equal(plain[task]) {
+				t.Errorf("%s: %s at %s with and without staff settings", cfg, task, at)
+			}
+		}
+	}
+	r := mustRun(t, exitUsage, "simulate", "--config", filepath.Join(dir, "bad.yaml"), "--scenario", sc, shippedPlaybooks)
+	contains(t, "stderr", r.stderr, filepath.Join(dir, "bad.yaml")+`:2:30: staff.jo@vendor.example.hours: invalid hours "10-12"`)
+	r = mustRun(t, exitUsage, "simulate", "--config", filepath.Join(dir, "missing.yaml"), "--scenario", sc, shippedPlaybooks)
+	contains(t, "stderr", r.stderr, "missing.yaml")
+}

@@ -85,8 +85,10 @@ type Record struct {
 	Owner    string     `json:"owner,omitempty"`
 	Title    string     `json:"title,omitempty"`
 	Due      *time.Time `json:"due,omitempty"`
-	Task     string     `json:"task,omitempty"`
-	Reason   string     `json:"reason,omitempty"`
+	// Start is the slot proposed for a call or training, from its owner's calendar.
+	Start  *time.Time `json:"start,omitempty"`
+	Task   string     `json:"task,omitempty"`
+	Reason string     `json:"reason,omitempty"`
 	// Until is when a held message (message.held) goes out.
 	Until *time.Time `json:"until,omitempty"`
 }
