@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
 // Why a playbook did or did not start: tend explain. The journey keeps,
@@ -162,7 +165,15 @@ func (e Explanation) MarshalJSON() ([]byte, error) {
 	if p.Values == nil && e.x != nil {
 		p.Values = e.snap.values(e.x.Reads())
 	}
-	return json.Marshal(p)
+	// Leave escaping <, > and & to the caller's encoder: expressions are
+	// full of them, and an encoder that does not escape cannot undo it.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // taken is the explanation with its values read.
@@ -396,4 +407,34 @@ func (e Explanation) summary() string {
 		return "not evaluated at " + what + ": the playbook's trigger did not name it then (the playbook set has changed since)"
 	}
 	return string(e.Outcome)
+}
+
+// ErrUnknownPlaybook is the error of Report.Only for a playbook the set
+// does not have; match it with errors.Is.
+var ErrUnknownPlaybook = errors.New("unknown playbook")
+
+type unknownPlaybook struct{ msg string }
+
+func (e *unknownPlaybook) Error() string        { return e.msg }
+func (e *unknownPlaybook) Is(target error) bool { return target == ErrUnknownPlaybook }
+
+// Only keeps the named playbook's explanation. A name the report does not
+// have is an error that names the playbooks it has.
+func (r *Report) Only(name string) error {
+	names := make([]string, 0, len(r.Playbooks))
+	for _, p := range r.Playbooks {
+		if p.Playbook == name {
+			r.Playbooks = []PlaybookExplanation{p}
+			return nil
+		}
+		names = append(names, p.Playbook)
+	}
+	if len(names) == 0 {
+		return &unknownPlaybook{fmt.Sprintf("unknown playbook %s: the playbook set has none", name)}
+	}
+	hint := ""
+	if s := tendfmt.Suggest(name, names); s != "" {
+		hint = "; did you mean " + s + "?"
+	}
+	return &unknownPlaybook{fmt.Sprintf("unknown playbook %s%s; the playbooks are %s", name, hint, strings.Join(names, ", "))}
 }
