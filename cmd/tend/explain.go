@@ -143,11 +143,11 @@ func writeExplanation(w io.Writer, ex *control.Explanation) {
 		fmt.Fprintf(w, "\n%s (on %s)\n", p.Playbook, on)
 		if p.Event != nil && p.Event.Outcome == engine.OutcomeNoMatch && p.Earlier == nil &&
 			(p.Daily == nil || p.Daily.Outcome == engine.OutcomeNoMatch) {
-			what := "the last event (" + p.Event.Trigger + ")"
+			what := "not triggered by the last event (" + p.Event.Trigger + ")"
 			if p.Daily != nil {
-				what = "neither the last event (" + p.Event.Trigger + ") nor the last daily check"
+				what = "triggered by neither the last event (" + p.Event.Trigger + ") nor the last daily check"
 			}
-			fmt.Fprintf(w, "  not triggered by %s\n", what)
+			fmt.Fprintf(w, "  %s\n", what)
 			continue
 		}
 		if p.Event != nil {
