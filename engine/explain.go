@@ -69,7 +69,9 @@ type Explanation struct {
 	// JSON): reading them from the maps of the evaluation, which are never
 	// changed in place, costs nothing when nobody asks.
 	x    *lang.Expr
-	snap *snapshot
+	snap snapshot
+	err  error // Error, until it is needed
+	runN int   // Run is the runN-th run of the playbook, until it is needed
 }
 
 // Var is the value of a variable an expression read.
@@ -95,12 +97,13 @@ type Considered struct {
 	At   time.Time `json:"at"`
 }
 
-// snapshot is what an evaluation read: the scope of lang.Scope.Reset.
+// snapshot is what an evaluation read: the scope of lang.Scope.Reset. It
+// is kept by value, so that a daily check allocates nothing for it.
 type snapshot struct {
+	customer      string
 	attrs, before map[string]any
 	ev            *lang.Event
-	at            time.Time // when, in UTC
-	now           time.Time // the same instant in the customer's zone, as the scope has it
+	now           time.Time // in the customer's zone, as the scope has it
 	run           map[string]any
 }
 
@@ -136,7 +139,7 @@ func (s *snapshot) lookup(name string) (any, bool) {
 }
 
 func (s *snapshot) values(names []string) []Var {
-	if s == nil || len(names) == 0 {
+	if s.ev == nil || len(names) == 0 {
 		return nil
 	}
 	out := make([]Var, 0, min(len(names), maxVars))
@@ -161,10 +164,7 @@ func (s *snapshot) values(names []string) []Var {
 // MarshalJSON writes the explanation with the values its expression read.
 func (e Explanation) MarshalJSON() ([]byte, error) {
 	type plain Explanation
-	p := plain(e)
-	if p.Values == nil && e.x != nil {
-		p.Values = e.snap.values(e.x.Reads())
-	}
+	p := plain(e.taken())
 	// Leave escaping <, > and & to the caller's encoder: expressions are
 	// full of them, and an encoder that does not escape cannot undo it.
 	var b bytes.Buffer
@@ -176,38 +176,48 @@ func (e Explanation) MarshalJSON() ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
-// taken is the explanation with its values read.
+// taken is the explanation with its values and error read.
 func (e Explanation) taken() Explanation {
 	if e.Values == nil && e.x != nil {
 		e.Values = e.snap.values(e.x.Reads())
 	}
-	e.x, e.snap = nil, nil
+	if e.err != nil {
+		e.Error = e.err.Error()
+	}
+	if e.runN > 0 {
+		e.Run = RunID(e.Playbook, e.snap.customer, e.runN)
+	}
+	e.x, e.snap, e.err, e.runN = nil, snapshot{}, nil, 0
 	return e
 }
 
-// consider notes what the journey is about to evaluate triggers for.
+// consider notes what the journey is about to evaluate triggers for. It
+// writes in place: Explain hands out copies.
 func (j *Journey) consider(now time.Time, ev *lang.Event) {
-	c := &Considered{Type: ev.Type, ID: ev.ID, At: now.UTC()}
+	last := &j.LastEvent
 	if ev.Type == lang.EventDaily {
-		j.LastDaily = c
-	} else {
-		j.LastEvent = c
+		last = &j.LastDaily
 	}
+	if *last == nil {
+		*last = &Considered{}
+	}
+	**last = Considered{Type: ev.Type, ID: ev.ID, At: now.UTC()}
 }
 
 // snapshot notes what the trigger evaluation under way reads, as the
 // journey's scope has it: called whenever the scope is reset.
 func (j *Journey) snapshot(set *lang.Set, now time.Time, ev *lang.Event, before map[string]any) {
-	j.snap = &snapshot{attrs: j.Attrs, before: before, ev: ev, at: now.UTC(), now: now.In(j.loc(set))}
+	j.cur = snapshot{customer: j.Customer, attrs: j.Attrs, before: before, ev: ev, now: now.In(j.loc(set))}
 }
 
 // explain keeps e as playbook pb's explanation for the evaluation under way.
 // x, if set, is the expression whose values it shows.
 func (j *Journey) explain(set *lang.Set, pb *lang.Playbook, e Explanation, x *lang.Expr) {
-	s := j.snap
-	e.Playbook, e.Trigger, e.Event, e.At = pb.Name, s.ev.Type, s.ev.ID, s.at
+	s := &j.cur
+	e.Playbook, e.Trigger, e.Event, e.At = pb.Name, s.ev.Type, s.ev.ID, s.now.UTC()
+	e.snap = *s
 	if x != nil {
-		e.Expr, e.x, e.snap = x.Src, x, s
+		e.Expr, e.x = x.Src, x
 	}
 	// Sorted by playbook, an event's explanation before the daily one's.
 	daily := s.ev.Type == lang.EventDaily
@@ -237,7 +247,7 @@ func (j *Journey) explain(set *lang.Set, pb *lang.Playbook, e Explanation, x *la
 func (j *Journey) explainCondition(set *lang.Set, pb *lang.Playbook, err error) {
 	e := Explanation{Outcome: OutcomeWhenFalse}
 	if err != nil {
-		e.Outcome, e.Error = OutcomeWhenError, err.Error()
+		e.Outcome, e.err = OutcomeWhenError, err
 	}
 	j.explain(set, pb, e, pb.Trigger.When)
 }
@@ -246,14 +256,14 @@ func (j *Journey) explainCondition(set *lang.Set, pb *lang.Playbook, err error) 
 // for the same once_per key, or at all when it has none.
 func (j *Journey) explainUsed(set *lang.Set, pb *lang.Playbook, st *PlaybookRuns, key string) {
 	if pb.Trigger.OncePer == nil {
-		j.explain(set, pb, Explanation{Outcome: OutcomeRanBefore, Run: RunID(pb.Name, j.Customer, st.Runs)}, nil)
+		j.explain(set, pb, Explanation{Outcome: OutcomeRanBefore, runN: st.Runs}, nil)
 		return
 	}
 	e := Explanation{Outcome: OutcomeKeyUsed, Key: key}
 	// Keys are kept in the order of the runs that used them; when every
 	// run had a key, the i-th key is run i+1's.
 	if i := slices.Index(st.Keys, key); i >= 0 && len(st.Keys) == st.Runs {
-		e.Run = RunID(pb.Name, j.Customer, i+1)
+		e.runN = i + 1
 	}
 	j.explain(set, pb, e, pb.Trigger.OncePer)
 }
@@ -277,9 +287,7 @@ func (j *Journey) explainExits(set *lang.Set, now time.Time, ev *lang.Event, bef
 		if ok, _ := pb.ExitWhen.Bool(&j.vm, sc); !ok {
 			continue
 		}
-		snap := *j.snap
-		snap.attrs, snap.before, snap.run = j.Attrs, before, run
-		j.snap = &snap
+		j.cur.attrs, j.cur.before, j.cur.run = j.Attrs, before, run
 		j.explain(set, pb, Explanation{Outcome: OutcomeExited, Run: s.ID}, pb.ExitWhen)
 	}
 }
@@ -309,7 +317,7 @@ type Report struct {
 // Explain says, for every playbook of set, in name order, why it did or
 // did not start at the journey's last event and its last daily check.
 func (j *Journey) Explain(set *lang.Set) Report {
-	r := Report{Customer: j.Customer, LastEvent: j.LastEvent, LastDaily: j.LastDaily, Playbooks: []PlaybookExplanation{}}
+	r := Report{Customer: j.Customer, LastEvent: copyOf(j.LastEvent), LastDaily: copyOf(j.LastDaily), Playbooks: []PlaybookExplanation{}}
 	for _, pb := range set.Playbooks {
 		pe := PlaybookExplanation{Playbook: pb.Name, On: triggerTypes(pb)}
 		var kept, keptDaily *Explanation
@@ -351,6 +359,14 @@ func (j *Journey) Explain(set *lang.Set) Report {
 		r.Playbooks = append(r.Playbooks, pe)
 	}
 	return r
+}
+
+func copyOf(c *Considered) *Considered {
+	if c == nil {
+		return nil
+	}
+	x := *c
+	return &x
 }
 
 func triggerTypes(pb *lang.Playbook) []string {

@@ -51,7 +51,7 @@ type Journey struct {
 	vm   vm.VM
 	sc   lang.Scope
 	outq []*queued // messages for runs, until Flush
-	snap *snapshot // what the trigger evaluation under way reads
+	cur  snapshot  // what the trigger evaluation under way reads
 }
 
 // NewJourney starts a journey for a customer with initial attributes.
@@ -217,7 +217,7 @@ func (j *Journey) evaluate(set *lang.Set, now time.Time, ev *lang.Event, before 
 		if pb.Trigger.OncePer != nil {
 			v, err := pb.Trigger.OncePer.Eval(&j.vm, &j.sc)
 			if err != nil {
-				j.explain(set, pb, Explanation{Outcome: OutcomeKeyError, Error: err.Error()}, pb.Trigger.OncePer)
+				j.explain(set, pb, Explanation{Outcome: OutcomeKeyError, err: err}, pb.Trigger.OncePer)
 				continue
 			}
 			key = lang.Format(v)
