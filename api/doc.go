@@ -11,6 +11,7 @@
 //
 //	POST /v1/events                  send events
 //	GET  /v1/customers/{id}          a customer: id, stage, attributes, runs, rejected events, stats
+//	GET  /v1/customers/{id}/explain  why each playbook did or did not start for it: ?playbook=
 //	GET  /v1/runs                    runs, newest first: ?customer=&playbook=&status=&step=&owner=&limit=
 //	GET  /v1/runs/{id}               a run: state, what it waits for, timeline
 //	GET  /v1/tasks                   open tasks, soonest due first: ?owner=&overdue=true|false
@@ -43,7 +44,11 @@
 // their order.
 //
 // GET /v1/customers/{id} is 404 for a customer tend has never received an
-// event for. GET /v1/runs/{id} is 400 for a malformed run id and 404 for an
+// event for. GET /v1/customers/{id}/explain answers, per playbook, the
+// decision of the last event and of the last daily check (tend explain
+// --format json): 404 for an unknown customer, 400 for an unknown
+// playbook (the message lists the set's playbooks); a customer id that
+// itself ends in /explain is written with that slash encoded. GET /v1/runs/{id} is 400 for a malformed run id and 404 for an
 // unknown run; GET /v1/runs is 400 for an unknown status (the message lists
 // the valid ones), a limit outside 1 to 1000, or an unknown query
 // parameter. POST /v1/tasks/{id}/complete answers 200 with {"task", "run",

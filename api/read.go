@@ -88,8 +88,13 @@ func (s *Server) reachable(w http.ResponseWriter) bool {
 	return true
 }
 
-// getCustomer is GET /v1/customers/{id}.
+// getCustomer is GET /v1/customers/{id}, and hands over
+// GET /v1/customers/{id}/explain.
 func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, _ []byte) {
+	if id, ok := explainID(r); ok {
+		s.explainCustomer(w, r, id)
+		return
+	}
 	if !noQuery(w, r) {
 		return
 	}

@@ -34,6 +34,13 @@ type JourneyState struct {
 	DailyFrom time.Time `json:"daily_from,omitempty"`
 	// Answers are the latest survey answers, oldest first (survey.go).
 	Answers []SurveyAnswer `json:"answers,omitempty"`
+	// Explained is why each playbook did or did not start, the last time
+	// its trigger was evaluated for an event and for a daily check: at
+	// most two per playbook, by playbook then event before daily. LastEvent
+	// and LastDaily are what triggers were last evaluated for. See Explain.
+	Explained []Explanation `json:"explained,omitempty"`
+	LastEvent *Considered   `json:"last_event,omitempty"`
+	LastDaily *Considered   `json:"last_daily,omitempty"`
 }
 
 // Journey is the interpreter for one customer: it applies events, evaluates
@@ -46,6 +53,7 @@ type Journey struct {
 	vm   vm.VM
 	sc   lang.Scope
 	outq []*queued // messages for runs, until Flush
+	cur  snapshot  // what the trigger evaluation under way reads
 }
 
 // NewJourney starts a journey for a customer with initial attributes.
@@ -202,29 +210,36 @@ func stageOf(a map[string]any) string { s, _ := a[lang.AttrStage].(string); retu
 
 func (j *Journey) evaluate(set *lang.Set, now time.Time, ev *lang.Event, before map[string]any, out *Applied) {
 	out.Forward = j.Running()
+	j.consider(now, ev)
 	candidates := set.Triggered(ev.Type)
 	if len(candidates) == 0 {
 		out.Attrs = j.Attrs
 		return
 	}
 	j.sc.Reset(now, set.Schema, j.Attrs, before, ev, nil)
+	j.snapshot(set, now, ev, before)
 	for _, pb := range candidates {
 		st := j.Playbooks[pb.Name]
 		if st != nil && st.Active != "" {
-			continue // never two runs of a playbook at once for a customer
+			// never two runs of a playbook at once for a customer
+			j.explain(set, pb, Explanation{Outcome: OutcomeLive, Run: st.Active}, nil)
+			continue
 		}
-		if ok, _ := pb.Trigger.When.Bool(&j.vm, &j.sc); !ok {
+		if ok, err := pb.Trigger.When.Bool(&j.vm, &j.sc); !ok {
+			j.explainCondition(set, pb, err)
 			continue
 		}
 		key := ""
 		if pb.Trigger.OncePer != nil {
 			v, err := pb.Trigger.OncePer.Eval(&j.vm, &j.sc)
 			if err != nil {
+				j.explain(set, pb, Explanation{Outcome: OutcomeKeyError, err: err}, pb.Trigger.OncePer)
 				continue
 			}
 			key = lang.Format(v)
 		}
 		if st != nil && (pb.Trigger.OncePer == nil && st.Runs > 0 || slices.Contains(st.Keys, key)) {
+			j.explainUsed(set, pb, st, key)
 			continue
 		}
 		if st == nil {
@@ -247,9 +262,12 @@ func (j *Journey) evaluate(set *lang.Set, now time.Time, ev *lang.Event, before 
 			j.Attrs = next
 			out.Records = append(out.Records, lang.Record{At: now.UTC(), Customer: j.Customer, Playbook: pb.Name, Run: id, Kind: lang.RecStageChanged, From: from, To: pb.Stage, Reason: "run started"})
 			j.sc.Reset(now, set.Schema, j.Attrs, before, ev, nil)
+			j.snapshot(set, now, ev, before)
 		}
+		j.explain(set, pb, Explanation{Outcome: OutcomeStarted, Run: id}, nil)
 		out.Starts = append(out.Starts, StartRun{Playbook: pb, ID: id, N: st.Runs, Key: key, Event: ev, Attrs: j.Attrs, Before: before})
 	}
+	j.explainExits(set, now, ev, before, out.Starts)
 	out.Attrs = j.Attrs
 }
 

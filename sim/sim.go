@@ -236,6 +236,12 @@ func (c *customerSim) push(it item) {
 }
 
 func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) ([]lang.Record, []engine.BookRequest) {
+	c := runCustomer(set, in, id, attrs, events)
+	return c.recs, c.books
+}
+
+// runCustomer simulates one customer and returns the simulation as it ends.
+func runCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) *customerSim {
 	c := &customerSim{set: set, j: engine.NewJourney(id, attrs), peers: map[string]*engine.Peer{},
 		runDaily: map[string]time.Time{}}
 	if in.Disorder != nil {
@@ -279,7 +285,7 @@ func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, 
 		}
 		c.settle(now)
 	}
-	return c.recs, c.books
+	return c
 }
 
 // settle arms the daily checks the journey and the runs want now: a

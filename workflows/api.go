@@ -228,6 +228,10 @@ type JourneyView struct {
 	// longer compiles with this build of tend. The journey runs on its
 	// last good set, or the worker's current one.
 	Error string `json:"error,omitempty"`
+	// Explain says why each playbook of the set did or did not start at
+	// the last event and the last daily check (tend explain). Journeys of
+	// a worker older than the field leave it out.
+	Explain *engine.Report `json:"explain,omitempty"`
 }
 
 // RunView is what QueryState returns from a run: its state, what it is

@@ -275,6 +275,11 @@ Send events:  tend event send --help
 		}
 		return len(runs) > 0, "no runs"
 	})
+	// tend explain asks the journey why each playbook did or did not start.
+	eventually(t, "tend explain initech", deadline, func() (bool, string) {
+		r := runCLI("explain", "initech", "--address", addr, "--playbook", "sales-to-cs-handoff")
+		return r.code == exitOK && strings.Contains(r.stdout, "started run/sales-to-cs-handoff/initech/1"), r.stdout + r.stderr
+	})
 	eventually(t, "a file in the outbox", deadline, func() (bool, string) {
 		files, err := os.ReadDir(filepath.Join(dir, "outbox"))
 		if err != nil {

@@ -328,6 +328,7 @@ type Expr struct {
 	// expression reads the clock (now, days_since, days_until) or the
 	// event (which is the daily check itself then).
 	Daily bool
+	reads []string // see Reads
 }
 
 // want is the result type an expression must have.
@@ -390,7 +391,7 @@ func (e *exprEnv) compile(src string, loc tendfmt.Loc, what string, w want, t Ty
 		return nil
 	}
 	e.schema.flat.note(prog.Node())
-	return &Expr{Src: src, Pos: pos, prog: prog, Daily: readsClock(prog.Node())}
+	return &Expr{Src: src, Pos: pos, prog: prog, Daily: readsClock(prog.Node()), reads: readPaths(prog.Node())}
 }
 
 func typeFits(rt reflect.Type, t Type) bool {
