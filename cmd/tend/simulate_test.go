@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/load"
 )
 
 var recordKinds = map[string]bool{
@@ -140,7 +141,14 @@ func TestSimulateEnterpriseOnboardingGolden(t *testing.T) {
 	}
 }
 
-// Every shipped example runs, and its output has the documented shape.
+// TestSimulateExamples runs every shipped example scenario against the shipped
+// playbooks and compares the timeline (table output) with the scenario's
+// examples/<name>/timeline.golden, the expected outcome a reviewer reads. It
+// also checks the jsonl shape and that no run failed. After an intended change
+// to the playbooks, a scenario or the interpreter, regenerate every timeline
+// with one command, then read the diff:
+//
+//	go test ./cmd/tend -run TestSimulateExamples -update
 func TestSimulateExamples(t *testing.T) {
 	scenarios, err := filepath.Glob("../../examples/*/scenario.yaml")
 	if err != nil || len(scenarios) < 5 {
@@ -148,6 +156,11 @@ func TestSimulateExamples(t *testing.T) {
 	}
 	for _, sc := range scenarios {
 		t.Run(filepath.Base(filepath.Dir(sc)), func(t *testing.T) {
+			table := mustRun(t, exitOK, "simulate", "--scenario", sc, shippedPlaybooks)
+			if table.stderr != "" {
+				t.Errorf("stderr = %q", table.stderr)
+			}
+			goldenFile(t, filepath.Join(filepath.Dir(sc), "timeline.golden"), table.stdout)
 			r := mustRun(t, exitOK, "simulate", "--scenario", sc, "--format", "jsonl", shippedPlaybooks)
 			recs := parseJSONL(t, r.stdout)
 			if len(find(recs, map[string]string{"kind": "run.started"})) == 0 {
@@ -156,8 +169,40 @@ func TestSimulateExamples(t *testing.T) {
 			if failed := find(recs, map[string]string{"kind": "run.failed"}); len(failed) > 0 {
 				t.Errorf("%d runs failed, the first: %v", len(failed), failed[0])
 			}
+			// A task.completed event that completes nothing is a scenario
+			// telling a story the playbooks do not: the task never existed.
+			for _, e := range scenarioEvents(t, sc) {
+				if e.Type != lang.EventTaskCompleted {
+					continue
+				}
+				match := map[string]string{"kind": "task.completed", "customer": e.Customer, "at": e.At.UTC().Format(time.RFC3339)}
+				if step, _ := e.Data["step"].(string); step != "" {
+					match["step"] = step
+				}
+				if len(find(recs, match)) == 0 {
+					t.Errorf("the scenario's task.completed for %s at %s (%v) completes no task", e.Customer, e.At.UTC().Format(time.RFC3339), e.Data)
+				}
+			}
 		})
 	}
+}
+
+// scenarioEvents reads the events of a scenario checked against the shipped schema.
+func scenarioEvents(t *testing.T, path string) []*lang.Event {
+	t.Helper()
+	set, errs, err := load.Set(shippedPlaybooks)
+	if err != nil || len(errs) > 0 {
+		t.Fatalf("load %s: %v %v", shippedPlaybooks, err, errs)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, errs := lang.ParseScenario(path, data, set.Schema)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return sc.Events
 }
 
 func TestSimulateTable(t *testing.T) {
