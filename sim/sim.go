@@ -45,9 +45,26 @@ type Disorder struct{ Seed uint64 }
 
 // Result holds the merged timeline.
 type Result struct {
-	Records   []lang.Record
+	Records []lang.Record
+	// Holds lists the customer-facing messages the contact policy held,
+	// ordered by the time they were held, then customer id.
+	Holds     []Hold
 	Customers int
 	Events    int
+}
+
+// Hold is a message the contact policy held: its step was reached at From
+// and the message was due out at Until. A run that ended first dropped it:
+// then the timeline has no action record for it at Until.
+type Hold struct {
+	Customer string
+	Playbook string
+	Run      string
+	Step     string
+	Action   string // email or survey
+	Key      string // the action's idempotency key
+	From     time.Time
+	Until    time.Time
 }
 
 // Run simulates every customer from Start until Until (exclusive).
@@ -73,6 +90,7 @@ func Run(set *lang.Set, in Input) (*Result, error) {
 		byCustomer[e.Customer] = append(byCustomer[e.Customer], e)
 	}
 	results := make([][]lang.Record, len(order))
+	holds := make([][]Hold, len(order))
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -82,7 +100,7 @@ func Run(set *lang.Set, in Input) (*Result, error) {
 			defer wg.Done()
 			for i := range next {
 				id := order[i]
-				results[i] = simulateCustomer(set, in, id, attrs[id], byCustomer[id])
+				results[i], holds[i] = simulateCustomer(set, in, id, attrs[id], byCustomer[id])
 			}
 		}()
 	}
@@ -91,7 +109,23 @@ func Run(set *lang.Set, in Input) (*Result, error) {
 	}
 	close(next)
 	wg.Wait()
-	return &Result{Records: merge(order, results), Customers: len(order), Events: len(in.Events)}, nil
+	return &Result{Records: merge(order, results), Holds: mergeHolds(holds), Customers: len(order), Events: len(in.Events)}, nil
+}
+
+// mergeHolds orders the customers' holds by time, then customer id, as
+// merge orders records.
+func mergeHolds(lists [][]Hold) []Hold {
+	var out []Hold
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].From.Equal(out[j].From) {
+			return out[i].From.Before(out[j].From)
+		}
+		return out[i].Customer < out[j].Customer
+	})
+	return out
 }
 
 type itemKind int
@@ -151,6 +185,8 @@ type customerSim struct {
 	daily    time.Time            // the journey's armed daily check
 	runDaily map[string]time.Time // each run's armed daily check
 	rng      *rand.Rand           // Disorder, if set
+	holds    []Hold
+	held     map[string]bool // action keys already in holds
 }
 
 func (c *customerSim) push(it item) {
@@ -159,9 +195,9 @@ func (c *customerSim) push(it item) {
 	heap.Push(&c.q, it)
 }
 
-func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) []lang.Record {
+func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) ([]lang.Record, []Hold) {
 	c := &customerSim{set: set, j: engine.NewJourney(id, attrs), peers: map[string]*engine.Peer{},
-		runDaily: map[string]time.Time{}}
+		runDaily: map[string]time.Time{}, held: map[string]bool{}}
 	if in.Disorder != nil {
 		c.rng = rand.New(rand.NewPCG(in.Disorder.Seed, uint64(len(id))))
 	}
@@ -203,7 +239,7 @@ func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, 
 		}
 		c.settle(now)
 	}
-	return c.recs
+	return c.recs, c.holds
 }
 
 // settle arms the daily checks the journey and the runs want now: a
@@ -299,6 +335,7 @@ func (c *customerSim) peer(now time.Time, p *engine.Peer, out engine.PeerOut) {
 			c.peer(now, p, p.ActionDone(now))
 		}
 	}
+	c.noteHolds(now, p.R)
 	for _, m := range out.Send {
 		if c.rng != nil {
 			c.scatter(now, item{at: now, kind: itemMsg, run: p.R.ID, from: &m})
@@ -310,6 +347,19 @@ func (c *customerSim) peer(now time.Time, p *engine.Peer, out engine.PeerOut) {
 		delete(c.peers, p.R.ID)
 		delete(c.runDaily, p.R.ID)
 		c.j.OnRunClosed(p.R.ID)
+	}
+}
+
+// noteHolds adds the messages of r that the contact policy holds from now on.
+func (c *customerSim) noteHolds(now time.Time, r *engine.Run) {
+	for _, t := range r.Threads {
+		w := t.Wait
+		if w.Kind != engine.WaitSend || w.Action == nil || c.held[w.Action.Key] {
+			continue
+		}
+		c.held[w.Action.Key] = true
+		c.holds = append(c.holds, Hold{Customer: r.Customer, Playbook: r.Playbook, Run: r.ID, Step: w.Step,
+			Action: w.Action.Kind, Key: w.Action.Key, From: now, Until: w.Until})
 	}
 }
 
