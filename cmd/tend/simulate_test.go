@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/load"
 )
 
 var recordKinds = map[string]bool{
@@ -120,12 +125,13 @@ func one(t *testing.T, recs []rec, match map[string]string) rec {
 	return got[0]
 }
 
-func TestSimulateEnterpriseOnboardingGolden(t *testing.T) {
+// The jsonl of a shipped example: its records are those of the example's
+// timeline.golden (TestSimulateExamples), here checked field by field.
+func TestSimulateEnterpriseOnboardingJSONL(t *testing.T) {
 	r := mustRun(t, exitOK, "simulate", "--scenario", "../../examples/enterprise-onboarding/scenario.yaml", "--format", "jsonl", shippedPlaybooks)
 	if r.stderr != "" {
 		t.Errorf("stderr = %q", r.stderr)
 	}
-	golden(t, "simulate.enterprise-onboarding.jsonl.golden", r.stdout)
 	recs := parseJSONL(t, r.stdout)
 	first := recs[0]
 	if first.s("at") != "2026-01-05T15:00:00Z" || first.s("customer") != "acme" {
@@ -147,7 +153,14 @@ func TestSimulateEnterpriseOnboardingGolden(t *testing.T) {
 	}
 }
 
-// Every shipped example runs, and its output has the documented shape.
+// TestSimulateExamples runs every shipped example scenario against the shipped
+// playbooks and compares the timeline (table output) with the scenario's
+// examples/<name>/timeline.golden, the expected outcome a reviewer reads. It
+// also checks the jsonl shape and that no run failed. After an intended change
+// to the playbooks, a scenario or the interpreter, regenerate every timeline
+// with one command, then read the diff:
+//
+//	go test ./cmd/tend -run TestSimulateExamples -update
 func TestSimulateExamples(t *testing.T) {
 	scenarios, err := filepath.Glob("../../examples/*/scenario.yaml")
 	if err != nil || len(scenarios) < 5 {
@@ -155,6 +168,11 @@ func TestSimulateExamples(t *testing.T) {
 	}
 	for _, sc := range scenarios {
 		t.Run(filepath.Base(filepath.Dir(sc)), func(t *testing.T) {
+			table := mustRun(t, exitOK, "simulate", "--scenario", sc, shippedPlaybooks)
+			if table.stderr != "" {
+				t.Errorf("stderr = %q", table.stderr)
+			}
+			goldenFile(t, filepath.Join(filepath.Dir(sc), "timeline.golden"), table.stdout)
 			r := mustRun(t, exitOK, "simulate", "--scenario", sc, "--format", "jsonl", shippedPlaybooks)
 			recs := parseJSONL(t, r.stdout)
 			if len(find(recs, map[string]string{"kind": "run.started"})) == 0 {
@@ -163,8 +181,40 @@ func TestSimulateExamples(t *testing.T) {
 			if failed := find(recs, map[string]string{"kind": "run.failed"}); len(failed) > 0 {
 				t.Errorf("%d runs failed, the first: %v", len(failed), failed[0])
 			}
+			// A task.completed event that completes nothing is a scenario
+			// telling a story the playbooks do not: the task never existed.
+			for _, e := range scenarioEvents(t, sc) {
+				if e.Type != lang.EventTaskCompleted {
+					continue
+				}
+				match := map[string]string{"kind": "task.completed", "customer": e.Customer, "at": e.At.UTC().Format(time.RFC3339)}
+				if step, _ := e.Data["step"].(string); step != "" {
+					match["step"] = step
+				}
+				if len(find(recs, match)) == 0 {
+					t.Errorf("the scenario's task.completed for %s at %s (%v) completes no task", e.Customer, e.At.UTC().Format(time.RFC3339), e.Data)
+				}
+			}
 		})
 	}
+}
+
+// scenarioEvents reads the events of a scenario checked against the shipped schema.
+func scenarioEvents(t *testing.T, path string) []*lang.Event {
+	t.Helper()
+	set, errs, err := load.Set(shippedPlaybooks)
+	if err != nil || len(errs) > 0 {
+		t.Fatalf("load %s: %v %v", shippedPlaybooks, err, errs)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, errs := lang.ParseScenario(path, data, set.Schema)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return sc.Events
 }
 
 func TestSimulateTable(t *testing.T) {
@@ -296,36 +346,274 @@ func TestSimulateCustomersAndEvents(t *testing.T) {
 	}
 }
 
+// TestSimulateReport checks the planning report against the jsonl of the
+// same simulation: every number in the report's JSON block is recomputed
+// here from the records, a few are read back from the visible HTML, and the
+// page fetches nothing.
 func TestSimulateReport(t *testing.T) {
 	dir := t.TempDir()
-	report := filepath.Join(dir, "report.html")
-	r := mustRun(t, exitOK, "simulate", "--scenario", contactScenario, "--format", "jsonl", "--report", report, contactSet)
-	if len(parseJSONL(t, r.stdout)) != 16 {
-		t.Errorf("want 16 records on stdout as well")
+	tests := []struct {
+		name, scenario, playbooks string
+		holds                     []string // some holds the report must list: customer step reached -> until
+		peak                      string   // the task peak sentence, if any
+	}{
+		{name: "contact", scenario: contactScenario, playbooks: contactSet,
+			holds: []string{"a welcome 2026-01-03T20:00:00Z -> 2026-01-05T09:00:00Z", "b tips 2026-01-03T20:00:00Z -> 2026-01-12T09:00:00Z"},
+			peak:  "Peak week: the <b>week of 29 Dec 2025</b>, with 1 task opened."},
+		{name: "smb", scenario: "../../examples/smb-tech-touch-onboarding/scenario.yaml", playbooks: shippedPlaybooks,
+			holds: []string{"quickfix welcome 2026-01-07T21:30:00Z -> 2026-01-08T09:00:00Z", "quickfix getting-started 2026-01-09T21:30:00Z -> 2026-01-12T09:00:00Z"}},
+		{name: "renewal", scenario: "../../examples/renewal/scenario.yaml", playbooks: shippedPlaybooks,
+			peak: "Peak week: the <b>week of 5 Jan 2026</b>, with 3 tasks opened."},
+		{name: "training", scenario: "../../examples/training-follow-up/scenario.yaml", playbooks: shippedPlaybooks},
 	}
-	b, err := os.ReadFile(report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	html := string(b)
-	contains(t, "report", html, "<!doctype html>", "<svg", "<rect", "2 customers from 2026-01-03 until 2026-02-01: 16 timeline records",
-		"Runs started per playbook", "<td>onboard</td><td align=\"right\">2</td>", "<td>email</td><td align=\"right\">4</td>", "<td>2026-01</td>")
-	if n := strings.Count(html, "<svg"); n < 6 {
-		t.Errorf("%d bars, want at least 6", n)
-	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			report := filepath.Join(dir, tt.name+".html")
+			r := mustRun(t, exitOK, "simulate", "--scenario", tt.scenario, "--format", "jsonl", "--report", report, tt.playbooks)
+			recs := parseJSONL(t, r.stdout)
+			b, err := os.ReadFile(report)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := string(b)
+			selfContained(t, page)
+			got := reportJSON(t, page)
+			want := recompute(t, recs, got.Start, got.Until)
+			if got.Records != len(recs) {
+				t.Errorf("records = %d, want %d", got.Records, len(recs))
+			}
+			checkEqual(t, "weeks", got.Weeks, want.weeks)
+			checkEqual(t, "outreach", weekMap(got.Outreach), want.outreach)
+			checkEqual(t, "tasks", weekMap(got.Tasks), want.tasks)
+			checkEqual(t, "funnel", got.Funnel, want.funnel)
+			checkEqual(t, "touched", got.Touched, want.touched)
+			if got.TaskPeak != want.taskPeak || got.OutPeak != want.outPeak {
+				t.Errorf("peaks = %+v, %+v; want %+v, %+v", got.TaskPeak, got.OutPeak, want.taskPeak, want.outPeak)
+			}
+			for _, op := range got.OwnerPeaks {
+				if w := want.ownerPeaks[op.Owner]; op.Peak != w {
+					t.Errorf("peak of %s = %+v, want %+v", op.Owner, op.Peak, w)
+				}
+			}
+			if len(got.OwnerPeaks) != len(want.ownerPeaks) {
+				t.Errorf("%d owners, want %d", len(got.OwnerPeaks), len(want.ownerPeaks))
+			}
 
-	// The report of the shipped example, to a file that does not exist yet.
-	report2 := filepath.Join(dir, "enterprise.html")
-	mustRun(t, exitOK, "simulate", "--scenario", "../../examples/enterprise-onboarding/scenario.yaml", "--report", report2, shippedPlaybooks)
-	b, err = os.ReadFile(report2)
-	if err != nil {
-		t.Fatal(err)
+			// Holds: each one held went out at its until, as an action of its
+			// step (or never, when its run ended first), and was held.
+			var listed []string
+			for _, h := range got.Holds.Items {
+				listed = append(listed, h.Customer+" "+h.Step+" "+h.Reached+" -> "+h.Until)
+				sent := find(recs, map[string]string{"kind": "action", "customer": h.Customer, "playbook": h.Playbook, "step": h.Step, "at": h.Until, "action": h.Action})
+				if len(sent) != 1 && !h.Dropped || len(sent) != 0 && h.Dropped {
+					t.Errorf("hold %+v: %d action records at its end", h, len(sent))
+				}
+				if h.Reached >= h.Until || h.Seconds <= 0 {
+					t.Errorf("hold %+v is not held", h)
+				}
+			}
+			for _, h := range tt.holds {
+				if !slices.Contains(listed, h) {
+					t.Errorf("hold %q not in the report:\n%s", h, strings.Join(listed, "\n"))
+				}
+			}
+			if got.Holds.Count != len(got.Holds.Items) {
+				t.Errorf("holds count %d, %d listed", got.Holds.Count, len(got.Holds.Items))
+			}
+
+			// The visible page says the same.
+			if tt.peak != "" {
+				contains(t, "report", page, tt.peak)
+			}
+			for _, f := range want.funnel {
+				row := regexp.MustCompile(`<tr data-playbook="` + regexp.QuoteMeta(f.Playbook) + `"><td class="l">[^<]*</td><td class="l"><svg[^\n]*\n<td><b>(\d+)</b></td><td>(\d+)</td>`).FindStringSubmatch(page)
+				if row == nil || row[1] != strconv.Itoa(f.Entered) || row[2] != strconv.Itoa(f.Completed) {
+					t.Errorf("funnel row of %s = %v, want entered %d, completed %d", f.Playbook, row, f.Entered, f.Completed)
+				}
+			}
+			contains(t, "report", page, fmt.Sprintf("<b>%d</b>outreach messages", want.outPeakTotal), fmt.Sprintf("<b>%d</b>held by the contact policy", got.Holds.Count))
+		})
 	}
-	contains(t, "report", string(b), "<svg", "enterprise-onboarding")
 
 	// A report that cannot be written is a usage error.
 	bad := mustRun(t, exitUsage, "simulate", "--scenario", contactScenario, "--report", filepath.Join(dir, "no", "such", "dir", "r.html"), contactSet)
 	contains(t, "stderr", bad.stderr, "tend simulate: report:", "no such file or directory")
+}
+
+// selfContained fails if the page would fetch anything or run a script.
+func selfContained(t *testing.T, page string) {
+	t.Helper()
+	for _, bad := range []string{"src=", "href=", "<link", "@import", "url(", "http://", "https://", "<iframe", "<img"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("report contains %q: it must be self-contained", bad)
+		}
+	}
+	if n := strings.Count(page, "<script"); n != 1 || !strings.Contains(page, `<script type="application/json" id="tend-report">`) {
+		t.Errorf("report has %d scripts; want only the JSON data block", n)
+	}
+}
+
+// reportJSON decodes the report's JSON block.
+func reportJSON(t *testing.T, page string) reportData {
+	t.Helper()
+	const open = `<script type="application/json" id="tend-report">`
+	i := strings.Index(page, open)
+	j := strings.LastIndex(page, "</script>")
+	if i < 0 || j < i {
+		t.Fatalf("no JSON block in the report")
+	}
+	var d reportData
+	dec := json.NewDecoder(strings.NewReader(page[i+len(open) : j]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		t.Fatalf("JSON block: %v", err)
+	}
+	return d
+}
+
+func weekMap(ws []weekCounts) map[string]map[string]int {
+	m := map[string]map[string]int{}
+	for _, w := range ws {
+		if w.Total != sumValues(w.Counts) {
+			m["total "+w.Week] = map[string]int{"total": w.Total}
+		}
+		if len(w.Counts) > 0 {
+			m[w.Week] = w.Counts
+		}
+	}
+	return m
+}
+
+func sumValues(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func checkEqual(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		t.Errorf("%s differs from the jsonl:\n got  %s\n want %s", what, g, w)
+	}
+}
+
+// expected is what the report must say, recomputed from the jsonl records.
+type expected struct {
+	weeks             []string
+	outreach, tasks   map[string]map[string]int
+	outPeak, taskPeak peak
+	outPeakTotal      int // all outreach
+	ownerPeaks        map[string]peak
+	funnel            []funnelRow
+	touched           []touchedGroup
+}
+
+func recompute(t *testing.T, recs []rec, start, until string) expected {
+	t.Helper()
+	channel := map[string]string{"email": "email", "survey": "survey", "call": "invite", "training": "invite",
+		"notify": "chat", "webhook": "webhook", "escalate": "escalation"}
+	isTask := map[string]bool{"call": true, "training": true, "task": true, "escalate": true}
+	monday := func(at string) string {
+		tm, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for tm.Weekday() != time.Monday {
+			tm = tm.AddDate(0, 0, -1)
+		}
+		return tm.Format("2006-01-02")
+	}
+	e := expected{outreach: map[string]map[string]int{}, tasks: map[string]map[string]int{}, ownerPeaks: map[string]peak{}}
+	s, _ := time.Parse(time.RFC3339, start)
+	u, _ := time.Parse(time.RFC3339, until)
+	for w, _ := time.Parse("2006-01-02", monday(start)); w.Before(u); w = w.AddDate(0, 0, 7) {
+		e.weeks = append(e.weeks, w.Format("2006-01-02"))
+	}
+	if len(e.weeks) == 0 || s.IsZero() {
+		t.Fatalf("no weeks from %s to %s", start, until)
+	}
+	add := func(m map[string]map[string]int, w, k string) {
+		if m[w] == nil {
+			m[w] = map[string]int{}
+		}
+		m[w][k]++
+	}
+	funnel := map[string]*funnelRow{}
+	escalated := map[string]bool{}
+	last := map[string]map[string]*touchedCustomer{}
+	ends := map[string]string{"run.completed": "completed", "run.exited": "exited", "run.expired": "expired", "run.failed": "failed"}
+	for _, r := range recs {
+		pb := r.s("playbook")
+		switch k := r.s("kind"); k {
+		case "run.started":
+			if funnel[pb] == nil {
+				funnel[pb] = &funnelRow{Playbook: pb}
+				last[pb] = map[string]*touchedCustomer{}
+			}
+			funnel[pb].Entered++
+			c := last[pb][r.s("customer")]
+			if c == nil {
+				c = &touchedCustomer{ID: r.s("customer")}
+				last[pb][c.ID] = c
+			}
+			c.Runs++
+			c.Outcome = "running"
+		case "run.completed", "run.exited", "run.expired", "run.failed":
+			f := funnel[pb]
+			switch ends[k] {
+			case "completed":
+				f.Completed++
+			case "exited":
+				f.Exited++
+			case "expired":
+				f.Expired++
+			case "failed":
+				f.Failed++
+			}
+			last[pb][r.s("customer")].Outcome = ends[k]
+		case "action":
+			a, w := r.s("action"), monday(r.s("at"))
+			if ch, ok := channel[a]; ok {
+				add(e.outreach, w, ch)
+				e.outPeakTotal++
+			}
+			if isTask[a] {
+				add(e.tasks, w, r.s("owner"))
+			}
+			if a == "escalate" && !escalated[r.s("run")] {
+				escalated[r.s("run")] = true
+				funnel[pb].Escalated++
+			}
+		}
+	}
+	for _, pb := range sortedKeys(funnel) {
+		f := funnel[pb]
+		f.Running = f.Entered - f.Completed - f.Exited - f.Expired - f.Failed
+		e.funnel = append(e.funnel, *f)
+		g := touchedGroup{Playbook: pb}
+		for _, id := range sortedKeys(last[pb]) {
+			g.Customers = append(g.Customers, *last[pb][id])
+		}
+		e.touched = append(e.touched, g)
+	}
+	for _, w := range e.weeks {
+		if n := sumValues(e.outreach[w]); n > e.outPeak.Count {
+			e.outPeak = peak{Week: w, Count: n}
+		}
+		if n := sumValues(e.tasks[w]); n > e.taskPeak.Count {
+			e.taskPeak = peak{Week: w, Count: n}
+		}
+		for o, n := range e.tasks[w] {
+			if n > e.ownerPeaks[o].Count {
+				e.ownerPeaks[o] = peak{Week: w, Count: n}
+			}
+		}
+	}
+	return e
 }
 
 func TestSimulateInvalidPlaybooks(t *testing.T) {

@@ -50,9 +50,9 @@ func TestValidateExitCodes(t *testing.T) {
 		stdout []string
 		stderr []string
 	}{
-		{"shipped playbooks", []string{"validate", shippedPlaybooks}, exitOK, []string{"ok: 11 playbooks valid"}, nil},
+		{"shipped playbooks", []string{"validate", shippedPlaybooks}, exitOK, []string{"ok: 14 playbooks valid"}, nil},
 		{"one valid file", []string{"validate", filepath.Join(valid, "hello.yaml")}, exitOK, []string{"ok: 1 playbook valid"}, nil},
-		{"shipped and temp sets together", []string{"validate", shippedPlaybooks, valid}, exitOK, []string{"ok: 12 playbooks valid"}, nil},
+		{"shipped and temp sets together", []string{"validate", shippedPlaybooks, valid}, exitOK, []string{"ok: 15 playbooks valid"}, nil},
 		{"invalid set", []string{"validate", invalid}, exitInvalid,
 			[]string{filepath.Join(invalid, "hello.yaml") + ":8:33: playbook hello: step welcome: subject: unknown attribute nam; did you mean name?"},
 			[]string{"1 error\n"}},
@@ -229,7 +229,7 @@ func TestValidateJSON(t *testing.T) {
 			t.Errorf("playbook %s has no version", p.Name)
 		}
 	}
-	if len(names) != 11 || !sort.StringsAreSorted(names) || names[0] != "adoption-nudge" {
+	if len(names) != 14 || !sort.StringsAreSorted(names) || names[0] != "adoption-nudge" {
 		t.Errorf("playbooks = %v", names)
 	}
 
