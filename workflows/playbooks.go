@@ -134,7 +134,7 @@ func NewBundle(files []lang.File) (Bundle, *lang.Set, tendfmt.ErrorList) {
 	if len(errs) > 0 {
 		return Bundle{}, nil, errs
 	}
-	b := Bundle{Version: set.Version}
+	b := Bundle{Version: set.Version, Semantics: set.Semantics}
 	for _, f := range files {
 		b.Files = append(b.Files, BundleFile{Path: f.Path, Text: string(f.Data)})
 	}
@@ -147,7 +147,7 @@ func compile(b Bundle) (*lang.Set, error) {
 	for i, f := range b.Files {
 		files[i] = lang.File{Path: f.Path, Data: []byte(f.Text)}
 	}
-	set, errs := lang.Load(files)
+	set, errs := lang.LoadSemantics(files, b.Semantics)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("playbook set %s no longer compiles: %w", b.Version, errs.Err())
 	}

@@ -649,6 +649,7 @@ func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Fiel
 				continue
 			}
 			x := p.expr(p.run, fe.Value, where+": set."+a.Name, wantType, a.Type)
+			p.run.checkEnumResult(x, tendfmt.ScalarLoc(p.src, fe.Value), where+": set."+a.Name, a, p.errs)
 			s.Set = append(s.Set, SetField{Attr: a.Name, X: x})
 		}
 	}
