@@ -46,7 +46,9 @@ type Step struct {
 	WaitTask    bool
 	Owner       *Expr
 	Channel     string
+	ChannelPos  tendfmt.Pos
 	Endpoint    string
+	EndpointPos tendfmt.Pos
 	Fields      []BodyField
 	Set         []SetField
 	Stage       string
@@ -614,7 +616,7 @@ func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Fiel
 			if !endpointRe.MatchString(c) {
 				p.errs.Add(v.Pos(), "%s: channel %q must be a name from tend.yaml such as cs-alerts", where, c)
 			}
-			s.Channel = c
+			s.Channel, s.ChannelPos = c, v.Pos()
 		}
 	}
 	if v, ok := get("endpoint"); ok {
@@ -624,7 +626,7 @@ func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Fiel
 			} else if !endpointRe.MatchString(e) {
 				p.errs.Add(v.Pos(), "%s: endpoint %q must be a name from tend.yaml such as crm", where, e)
 			}
-			s.Endpoint = e
+			s.Endpoint, s.EndpointPos = e, v.Pos()
 		}
 	}
 	if s.Do == ActionWebhook { // its body is a mapping of texts
