@@ -166,16 +166,27 @@ func readBundle(dir string, targets *lang.Targets) (workflows.Bundle, *lang.Set,
 		return workflows.Bundle{}, nil, [32]byte{}, nil, err
 	}
 	var files []lang.File
+	var refused tendfmt.ErrorList // files too large, or not regular files
 	for _, g := range groups {
 		files = append(files, g.Files...)
+		refused = append(refused, g.Errs...)
 	}
 	h := sha256.New()
 	for _, f := range files {
 		fmt.Fprintf(h, "%s\x00%d\x00", f.Path, len(f.Data))
 		h.Write(f.Data)
 	}
+	for _, e := range refused {
+		fmt.Fprintf(h, "%s\x00", e.Error()) // a refused file changes the sum, so it is reported once
+	}
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
+	if len(refused) > 0 {
+		for _, e := range refused {
+			e.Pos.File = relative(dir, []lang.File{{Path: e.Pos.File}})[0].Path
+		}
+		return workflows.Bundle{}, nil, sum, refused, nil
+	}
 	b, set, errs := workflows.NewBundle(relative(dir, files))
 	if len(errs) == 0 && targets != nil {
 		if errs = set.CheckTargets(*targets); len(errs) > 0 {

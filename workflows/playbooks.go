@@ -11,6 +11,7 @@ import (
 
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/engine/tendfmt"
+	"github.com/tend-cs/tend/internal/filecap"
 )
 
 // Playbooks is the worker's current playbook set and its store of every set
@@ -182,6 +183,10 @@ func (s *MemStore) Get(v string) (Bundle, error) {
 	return b, nil
 }
 
+// maxBundleFile caps a stored set's file: far above any real set (files
+// are capped at 1 MiB each), it only stops what is not a set.
+const maxBundleFile = 1 << 30
+
 // DirStore is a Store in a directory: one JSON file per version, written
 // once. Every worker that may run a workflow must read the same directory.
 type DirStore struct{ Dir string }
@@ -231,7 +236,10 @@ func (s DirStore) Get(v string) (Bundle, error) {
 	if err != nil {
 		return Bundle{}, err
 	}
-	data, err := os.ReadFile(p)
+	// Sets are written by tend, but the directory is shared: a file there
+	// that is not a regular one (or absurdly large) must not hang or
+	// exhaust a worker.
+	data, err := filecap.Read(p, maxBundleFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return Bundle{}, fmt.Errorf("%w in %s", ErrSetNotFound, s.Dir)
 	}

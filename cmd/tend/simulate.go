@@ -15,6 +15,7 @@ import (
 
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/engine/tendfmt"
+	"github.com/tend-cs/tend/internal/filecap"
 	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/sim"
 )
@@ -58,7 +59,7 @@ func (a *simulateCmd) Run(env *cliEnv) error {
 	if len(groups) != 1 {
 		return usagef("simulate takes one playbook directory, got %d", len(groups))
 	}
-	set, errs := lang.Load(groups[0].Files)
+	set, errs := groups[0].Load()
 	if len(errs) > 0 {
 		return failed(&listError{errs: errs, msg: fmt.Sprintf("the playbooks have %s; fix them first (tend validate)", errorCount(len(errs)))})
 	}
@@ -237,20 +238,14 @@ func openErr(path string, err error) error {
 	return fmt.Errorf("cannot read %s: %w", path, err)
 }
 
+// readCapped reads a whole input file: a regular file of at most limit
+// bytes, checked before it is read.
 func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	data, err := filecap.Read(path, limit)
+	if err != nil && !filecap.IsRefused(err) {
 		return nil, openErr(path, err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: file is larger than %d bytes", path, limit)
-	}
-	return data, nil
+	return data, err
 }
 
 func writeTable(w io.Writer, recs []lang.Record) {

@@ -64,7 +64,7 @@ func (a *validateCmd) Run(env *cliEnv) error {
 	var all tendfmt.ErrorList
 	var pbs []jsonPlaybook
 	for _, g := range groups {
-		set, errs := lang.Load(g.Files)
+		set, errs := g.Load()
 		for _, e := range errs {
 			if e.Pos.File == "" {
 				// A problem of the whole set, such as a missing schema.yaml:
