@@ -82,18 +82,22 @@ func (a *simulateCmd) Run(env *cliEnv) error {
 	log.Debug().Int("customers", res.Customers).Int("records", len(res.Records)).
 		Str("took", time.Since(began).Round(time.Millisecond).String()).Msg("simulated")
 	w := bufio.NewWriterSize(stdout, 1<<16)
-	defer w.Flush()
 	switch a.Format {
 	case "jsonl":
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		for i := range res.Records {
 			if err := enc.Encode(&res.Records[i]); err != nil {
-				return usageError(err)
+				return failedf("writing the output: %v", err)
 			}
 		}
 	default:
 		writeTable(w, res.Records)
+	}
+	// The writer keeps its first error: a full disk or a closed pipe
+	// shows here, and the output is known to be cut short.
+	if err := w.Flush(); err != nil {
+		return failedf("writing the output: %v", err)
 	}
 	if a.Report != "" {
 		if err := writeReport(a.Report, set, in, res); err != nil {
