@@ -319,17 +319,22 @@ func (e *exprEnv) compileProgram(src string) (*vm.Program, error) {
 	return compiler.Compile(tree, e.cfg)
 }
 
-// anyType is the type of an operand that may be nil at run time.
-var anyType = reflect.TypeOf((*any)(nil)).Elem()
+// maybeNil types an operand that may be nil at run time, for the compiler
+// only: a named type is not "simple", so == compiles to the generic
+// OpEqual, and a struct kind needs no dereference (the interface type
+// would add an OpDeref, a reflection per comparison: a third slower).
+type maybeNil struct{}
+
+var maybeNilType = reflect.TypeOf(maybeNil{})
 
 // nilEquality makes == and != (and in) follow expr's rules for nil when an
 // operand is an attribute, a data field or any other value that may be
 // missing at run time. The type checker has proven both sides ints or
 // strings; the compiler would then emit OpEqualInt or OpEqualString, which
-// fail on nil. Typing the operand `any` after the check makes it emit the
-// generic OpEqual, so `customer.stage != "churned"` is true for a customer
-// with no stage. Type errors are still found at load time: the pass runs
-// after the checker.
+// fail on nil. Retyping the operand (maybeNil) after the check makes it
+// emit the generic OpEqual, so `customer.stage != "churned"` is true for a
+// customer with no stage. Type errors are still found at load time: the
+// pass runs after the checker.
 type nilEquality struct{}
 
 func (nilEquality) Visit(n *ast.Node) {
@@ -341,7 +346,7 @@ func (nilEquality) Visit(n *ast.Node) {
 	case "==", "!=":
 		for _, op := range []ast.Node{b.Left, b.Right} {
 			if k := op.Type().Kind(); (k == reflect.Int || k == reflect.String) && !isLiteral(op) {
-				op.SetType(anyType)
+				op.SetType(maybeNilType)
 			}
 		}
 	case "in":
@@ -349,7 +354,7 @@ func (nilEquality) Visit(n *ast.Node) {
 		// map[int]struct{}, where nil finds the zero key: nil in [0] would
 		// be true.
 		if b.Left.Type().Kind() == reflect.Int && !isLiteral(b.Left) {
-			b.Left.SetType(anyType)
+			b.Left.SetType(maybeNilType)
 		}
 	}
 }
