@@ -82,6 +82,7 @@ import (
 
 	"github.com/tend-cs/tend/engine/calendar"
 	"github.com/tend-cs/tend/engine/tendfmt"
+	"github.com/tend-cs/tend/internal/filecap"
 	"github.com/tend-cs/tend/links"
 	"gopkg.in/yaml.v3"
 )
@@ -286,19 +287,17 @@ func Load(path string) (*Config, error) {
 	if !explicit {
 		path = DefaultPath
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			if !explicit {
-				return Default(), nil
-			}
-			return nil, fmt.Errorf("%s: config file does not exist", path)
+	// A named pipe or a huge file is refused before it is read.
+	data, err := filecap.Read(path, MaxFileSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if !explicit {
+			return Default(), nil
 		}
+		return nil, fmt.Errorf("%s: config file does not exist", path)
+	case filecap.IsRefused(err):
 		return nil, fmt.Errorf("read config: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("read config %s: %w", path, err)
 	}
 	return Parse(path, data, os.LookupEnv)
@@ -331,7 +330,7 @@ func LoadClient(path string) (*Config, error) {
 		}
 		return unsetValue + name, true
 	}
-	data, rerr := os.ReadFile(cfg0(path))
+	data, rerr := filecap.Read(cfg0(path), MaxFileSize)
 	if rerr != nil {
 		return nil, err
 	}

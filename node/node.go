@@ -83,7 +83,8 @@ func Start(opts Options) (*Node, error) {
 			return nil, err
 		}
 	}
-	pbw, err := Watch(opts.Playbooks, opts.Reload, opts.Logger, func(b workflows.Bundle) {
+	targets := Targets(opts.Config)
+	pbw, err := Watch(opts.Playbooks, opts.Reload, opts.Logger, &targets, func(b workflows.Bundle) {
 		if err := n.pb.Swap(b); err != nil {
 			opts.Logger.Error().Err(err).Str("version", b.Version).Msg("playbook set not swapped in")
 		}
@@ -182,26 +183,50 @@ func (n *Node) Stop() {
 	n.end.Do(func() { close(n.done) })
 }
 
-// readBundle reads and validates a playbook directory. sum covers the
-// bytes, so an unchanged directory is not validated again.
-func readBundle(dir string) (workflows.Bundle, *lang.Set, [32]byte, tendfmt.ErrorList, error) {
+// readBundle reads and validates a playbook directory, and checks its
+// chat channels and endpoints against targets unless that is nil. sum
+// covers the bytes, so an unchanged directory is not validated again.
+func readBundle(dir string, targets *lang.Targets) (workflows.Bundle, *lang.Set, [32]byte, tendfmt.ErrorList, error) {
 	groups, err := load.Files([]string{dir})
 	if err != nil {
 		return workflows.Bundle{}, nil, [32]byte{}, nil, err
 	}
 	var files []lang.File
+	var refused tendfmt.ErrorList // files too large, or not regular files
 	for _, g := range groups {
 		files = append(files, g.Files...)
+		refused = append(refused, g.Errs...)
 	}
 	h := sha256.New()
 	for _, f := range files {
 		fmt.Fprintf(h, "%s\x00%d\x00", f.Path, len(f.Data))
 		h.Write(f.Data)
 	}
+	for _, e := range refused {
+		fmt.Fprintf(h, "%s\x00", e.Error()) // a refused file changes the sum, so it is reported once
+	}
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
+	if len(refused) > 0 {
+		for _, e := range refused {
+			e.Pos.File = relative(dir, []lang.File{{Path: e.Pos.File}})[0].Path
+		}
+		return workflows.Bundle{}, nil, sum, refused, nil
+	}
 	b, set, errs := workflows.NewBundle(relative(dir, files))
+	if len(errs) == 0 && targets != nil {
+		if errs = set.CheckTargets(*targets); len(errs) > 0 {
+			return workflows.Bundle{}, nil, sum, errs, nil
+		}
+	}
 	return b, set, sum, errs, nil
+}
+
+// Targets are the chat channels and webhook endpoints cfg configures, which
+// the playbooks may name. Workers check every set against them at start
+// and at each reload, as tend validate --config does.
+func Targets(cfg *config.Config) lang.Targets {
+	return lang.Targets{File: cfg.Path, Channels: cfg.Chat.ChannelNames(), DefaultChannel: cfg.Chat.Default, Endpoints: cfg.EndpointNames()}
 }
 
 // relative strips the directory from file paths, so that a bundle's

@@ -303,6 +303,10 @@ func ParseTaskID(id string) (runID, customer string, ok bool) {
 type Bundle struct {
 	Version string       `json:"version"`
 	Files   []BundleFile `json:"files"`
+	// Semantics is the lang.Semantics level the set was validated at;
+	// a bundle stored by an earlier release has none (0), and keeps the
+	// meaning its expressions had then.
+	Semantics int `json:"semantics,omitempty"`
 }
 
 // BundleFile is one file of a Bundle, as text so the Temporal UI shows it.

@@ -73,7 +73,7 @@ func (a *devCmd) Run(env *cliEnv) error {
 		cfg.Outbox = filepath.Join(a.Dir, "outbox")
 	}
 	playbooks := a.Set.Playbooks
-	count, err := checkPlaybooks(playbooks)
+	count, err := checkPlaybooks(playbooks, cfg)
 	if err != nil {
 		return err
 	}

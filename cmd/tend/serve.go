@@ -73,7 +73,8 @@ func (a *serveCmd) Run(env *cliEnv) error {
 	}
 	ctx := env.context()
 	log := a.Log.logger(env.stderr)
-	w, err := node.Watch(a.Client.Set.Playbooks, reload, log, nil)
+	targets := node.Targets(cfg)
+	w, err := node.Watch(a.Client.Set.Playbooks, reload, log, &targets, nil)
 	if err != nil {
 		return usageError(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/engine/tendfmt"
+	"github.com/tend-cs/tend/internal/filecap"
 	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/node"
 	"github.com/tend-cs/tend/sim"
@@ -60,7 +61,7 @@ func (a *simulateCmd) Run(env *cliEnv) error {
 	if len(groups) != 1 {
 		return usagef("simulate takes one playbook directory, got %d", len(groups))
 	}
-	set, errs := lang.Load(groups[0].Files)
+	set, errs := groups[0].Load()
 	if len(errs) > 0 {
 		return failed(&listError{errs: errs, msg: fmt.Sprintf("the playbooks have %s; fix them first (tend validate)", errorCount(len(errs)))})
 	}
@@ -90,18 +91,22 @@ func (a *simulateCmd) Run(env *cliEnv) error {
 	log.Debug().Int("customers", res.Customers).Int("records", len(res.Records)).
 		Str("took", time.Since(began).Round(time.Millisecond).String()).Msg("simulated")
 	w := bufio.NewWriterSize(stdout, 1<<16)
-	defer w.Flush()
 	switch a.Format {
 	case "jsonl":
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		for i := range res.Records {
 			if err := enc.Encode(&res.Records[i]); err != nil {
-				return usageError(err)
+				return failedf("writing the output: %v", err)
 			}
 		}
 	default:
 		writeTable(w, res.Records)
+	}
+	// The writer keeps its first error: a full disk or a closed pipe
+	// shows here, and the output is known to be cut short.
+	if err := w.Flush(); err != nil {
+		return failedf("writing the output: %v", err)
 	}
 	if a.Report != "" {
 		if err := writeReport(a.Report, set, in, res); err != nil {
@@ -246,20 +251,14 @@ func openErr(path string, err error) error {
 	return fmt.Errorf("cannot read %s: %w", path, err)
 }
 
+// readCapped reads a whole input file: a regular file of at most limit
+// bytes, checked before it is read.
 func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	data, err := filecap.Read(path, limit)
+	if err != nil && !filecap.IsRefused(err) {
 		return nil, openErr(path, err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: file is larger than %d bytes", path, limit)
-	}
-	return data, nil
+	return data, err
 }
 
 func writeTable(w io.Writer, recs []lang.Record) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -847,4 +848,43 @@ func TestSimulateStaff(t *testing.T) {
 	contains(t, "stderr", r.stderr, filepath.Join(dir, "bad.yaml")+`:2:30: staff.jo@vendor.example.hours: invalid hours "10-12"`)
 	r = mustRun(t, exitUsage, "simulate", "--config", filepath.Join(dir, "missing.yaml"), "--scenario", sc, shippedPlaybooks)
 	contains(t, "stderr", r.stderr, "missing.yaml")
+
+// failingWriter accepts n bytes, then fails every write, as a full disk does.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) <= w.n {
+		w.n -= len(p)
+		return len(p), nil
+	}
+	k := w.n
+	w.n = 0
+	return k, errors.New("no space left on device")
+}
+
+// TestSimulateWriteFails: output that cannot be written fails the command
+// (exit 1) with the reason, in both formats, and with /dev/full where
+// there is one.
+func TestSimulateWriteFails(t *testing.T) {
+	scenario := "../../examples/enterprise-onboarding/scenario.yaml"
+	for _, format := range []string{"table", "jsonl"} {
+		for _, n := range []int{0, 100} {
+			var stderr bytes.Buffer
+			code := run([]string{"simulate", "--scenario", scenario, "--format", format, shippedPlaybooks}, strings.NewReader(""), &failingWriter{n: n}, &stderr)
+			if code != exitInvalid || !strings.Contains(stderr.String(), "tend simulate: writing the output: no space left on device") {
+				t.Errorf("%s, failing after %d bytes: exit %d, stderr %q", format, n, code, stderr.String())
+			}
+		}
+	}
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Logf("no /dev/full: %v", err)
+		return
+	}
+	defer full.Close()
+	var stderr bytes.Buffer
+	code := run([]string{"simulate", "--scenario", scenario, shippedPlaybooks}, strings.NewReader(""), full, &stderr)
+	if code != exitInvalid || !strings.Contains(stderr.String(), "writing the output: write /dev/full: no space left on device") {
+		t.Errorf("/dev/full: exit %d, stderr %q", code, stderr.String())
+	}
 }

@@ -292,3 +292,46 @@ func TestGitHubEscaping(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateConfig: with --config, every channel and endpoint a
+// playbook names must be one tend.yaml configures; without it, any name
+// passes. Secrets may be unset, as in CI.
+func TestValidateConfig(t *testing.T) {
+	set := writeFiles(t, t.TempDir(), map[string]string{"schema.yaml": tinySchema, "hello.yaml": tinyPlaybook + `
+  - id: team
+    do: notify
+    channel: cs-alert
+    text: "{{ customer.name }} signed"
+  - id: crm
+    do: webhook
+    endpoint: hubspt
+    body: {customer: "{{ customer.id }}"}
+`})
+	cfgDir := t.TempDir()
+	good := writeFiles(t, cfgDir, map[string]string{
+		"good.yaml": "chat: {channels: {cs-alert: {webhook: {env: TEND_TEST_UNSET_HOOK}}}}\nendpoints: {hubspt: {url: https://crm.example/h, secret: {env: TEND_TEST_UNSET_SECRET}}}\n",
+		"bad.yaml":  "playbooks: " + set + "\nchat: {channels: {cs-alerts: {webhook: https://hooks.example/a}, wins: {webhook: https://hooks.example/b}}}\nendpoints: {hubspot: {url: https://crm.example/h, secret: s3cret-s3cret-s3cret}}\n",
+	})
+	bad := filepath.Join(cfgDir, "bad.yaml")
+	hello := filepath.Join(set, "hello.yaml")
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+	}{
+		{"no config: any name", []string{"validate", set}, exitOK, []string{"ok: 1 playbook valid"}},
+		{"names configured", []string{"validate", "--config", filepath.Join(good, "good.yaml"), set}, exitOK, []string{"ok: 1 playbook valid"}},
+		{"names not configured; the config's playbooks", []string{"validate", "--config", bad}, exitInvalid, []string{
+			hello + ":13:14: playbook hello: step team: chat channel cs-alert is not configured in " + bad + " (its channels are cs-alerts, wins); did you mean cs-alerts?\n",
+			hello + ":17:15: playbook hello: step crm: endpoint hubspt is not configured in " + bad + " (its endpoints are hubspot); did you mean hubspot?\n",
+		}},
+		{"missing config", []string{"validate", "--config", filepath.Join(cfgDir, "nope.yaml"), set}, exitUsage, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustRun(t, tt.code, tt.args...)
+			contains(t, "stdout", r.stdout, tt.stdout...)
+		})
+	}
+}

@@ -197,3 +197,17 @@ func TestWaitWorker(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkerUnknownChannel: the worker checks the playbooks' channels and
+// endpoints against tend.yaml before it dials Temporal.
+func TestWorkerUnknownChannel(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{"tend.yaml": "chat: {channels: {alerts: {webhook: https://hooks.example/a}}}\n"})
+	file := filepath.Join(dir, "tend.yaml")
+	r := mustRun(t, exitInvalid, "worker", "--config", file, "--address", closedAddr(t), "--playbooks", shippedPlaybooks)
+	contains(t, "stderr", r.stderr,
+		shippedPlaybooks+"/renewal.yaml:118:14: playbook renewal: step lapsed: chat channel cs-alerts is not configured in "+file+" (its channels are alerts); did you mean alerts?\n",
+		"tend worker: the playbooks in "+shippedPlaybooks+" name chat channels or endpoints not in "+file)
+	if strings.Contains(r.stderr, "cannot reach") {
+		t.Errorf("the worker dialed Temporal:\n%s", r.stderr)
+	}
+}

@@ -48,7 +48,9 @@ type Step struct {
 	Owner       *Expr
 	ReplyTo     *Expr // email and survey; the playbook's reply_to unless the step has one
 	Channel     string
+	ChannelPos  tendfmt.Pos
 	Endpoint    string
+	EndpointPos tendfmt.Pos
 	Fields      []BodyField
 	Set         []SetField
 	Stage       string
@@ -638,7 +640,7 @@ func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Fiel
 			if !endpointRe.MatchString(c) {
 				p.errs.Add(v.Pos(), "%s: channel %q must be a name from tend.yaml such as cs-alerts", where, c)
 			}
-			s.Channel = c
+			s.Channel, s.ChannelPos = c, v.Pos()
 		}
 	}
 	if v, ok := get("endpoint"); ok {
@@ -648,7 +650,7 @@ func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Fiel
 			} else if !endpointRe.MatchString(e) {
 				p.errs.Add(v.Pos(), "%s: endpoint %q must be a name from tend.yaml such as crm", where, e)
 			}
-			s.Endpoint = e
+			s.Endpoint, s.EndpointPos = e, v.Pos()
 		}
 	}
 	if s.Do == ActionWebhook { // its body is a mapping of texts
@@ -673,6 +675,7 @@ func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Fiel
 				continue
 			}
 			x := p.expr(p.run, fe.Value, where+": set."+a.Name, wantType, a.Type)
+			p.run.checkEnumResult(x, tendfmt.ScalarLoc(p.src, fe.Value), where+": set."+a.Name, a, p.errs)
 			s.Set = append(s.Set, SetField{Attr: a.Name, X: x})
 		}
 	}

@@ -137,9 +137,10 @@ type Schema struct {
 	Policy   ContactPolicy
 	source   []byte
 
-	attrs  map[string]*Attr
-	events map[string]*EventType
-	flat   *flatKeys
+	attrs     map[string]*Attr
+	events    map[string]*EventType
+	flat      *flatKeys
+	semantics int // see Semantics; set by LoadSemantics
 }
 
 // Attr returns the named attribute, or nil.
@@ -176,7 +177,7 @@ var exprReserved = []string{"and", "or", "not", "in", "matches", "contains", "st
 
 // ParseSchema parses schema.yaml. Problems are added to errs.
 func ParseSchema(file string, data []byte, errs *tendfmt.ErrorList) *Schema {
-	s := &Schema{File: file, source: data, Calendar: calendar.Default(), Stages: DefaultStages}
+	s := &Schema{File: file, source: data, Calendar: calendar.Default(), Stages: DefaultStages, semantics: Semantics}
 	root := tendfmt.Parse(file, data, errs)
 	if root == nil {
 		return nil

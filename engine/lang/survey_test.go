@@ -94,8 +94,8 @@ func TestSurveyProblem(t *testing.T) {
 			t.Errorf("%s, kind %s: errors %q, want p.yaml:4 and %q", tt.events, tt.kind, got, tt.want)
 		}
 		// A set stored by an earlier build still compiles for its runs.
-		if set, errs := LoadStored(files); len(errs) > 0 || set == nil {
-			t.Errorf("%s, kind %s: LoadStored: %v", tt.events, tt.kind, errs)
+		if set, errs := LoadSemantics(files, 0); len(errs) > 0 || set == nil {
+			t.Errorf("%s, kind %s: LoadSemantics(0): %v", tt.events, tt.kind, errs)
 		}
 	}
 }
