@@ -848,6 +848,7 @@ func TestSimulateStaff(t *testing.T) {
 	contains(t, "stderr", r.stderr, filepath.Join(dir, "bad.yaml")+`:2:30: staff.jo@vendor.example.hours: invalid hours "10-12"`)
 	r = mustRun(t, exitUsage, "simulate", "--config", filepath.Join(dir, "missing.yaml"), "--scenario", sc, shippedPlaybooks)
 	contains(t, "stderr", r.stderr, "missing.yaml")
+}
 
 // failingWriter accepts n bytes, then fails every write, as a full disk does.
 type failingWriter struct{ n int }
