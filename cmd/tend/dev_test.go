@@ -21,8 +21,8 @@ import (
 
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/internal/zlog"
-	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/links"
+	"github.com/tend-cs/tend/load"
 )
 
 // freePort returns a port that was free a moment ago.
