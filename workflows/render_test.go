@@ -46,7 +46,7 @@ events:
 	}
 	last := recs[len(recs)-1]
 	if strings.Join(kinds, " ") != "run.started run.failed" ||
-		!strings.HasPrefix(last.Reason, `step mail failed: subject: `) || !strings.Contains(last.Reason, `evaluating "customer.seats + 1": invalid operation`) {
+		!strings.HasPrefix(last.Reason, `step mail failed: subject: `) || !strings.Contains(last.Reason, `evaluating "customer.seats + 1": customer.seats is not set (nil): + cannot be applied to nil and an int`) {
 		t.Errorf("timeline %v, reason %q", kinds, last.Reason)
 	}
 }

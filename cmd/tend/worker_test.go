@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -205,8 +206,11 @@ func TestWorkerUnknownChannel(t *testing.T) {
 	file := filepath.Join(dir, "tend.yaml")
 	r := mustRun(t, exitInvalid, "worker", "--config", file, "--address", closedAddr(t), "--playbooks", shippedPlaybooks)
 	contains(t, "stderr", r.stderr,
-		shippedPlaybooks+"/renewal.yaml:118:14: playbook renewal: step lapsed: chat channel cs-alerts is not configured in "+file+" (its channels are alerts); did you mean alerts?\n",
+		"playbook renewal: step lapsed: chat channel cs-alerts is not configured in "+file+" (its channels are alerts); did you mean alerts?\n",
 		"tend worker: the playbooks in "+shippedPlaybooks+" name chat channels or endpoints not in "+file)
+	if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(shippedPlaybooks+"/renewal.yaml:") + `\d+:\d+: playbook renewal: step lapsed: `).MatchString(r.stderr) {
+		t.Errorf("no file:line:col for renewal's lapsed step:\n%s", r.stderr)
+	}
 	if strings.Contains(r.stderr, "cannot reach") {
 		t.Errorf("the worker dialed Temporal:\n%s", r.stderr)
 	}

@@ -999,7 +999,12 @@ func (x *Expr) evalError(err error, s *Scope) error {
 	}
 	reason = fe.Message
 	if m := nilOpRe.FindStringSubmatch(reason); m != nil {
-		reason = fmt.Sprintf("%s cannot compare %s with %s", m[2], exprTypeName(m[1]), exprTypeName(m[3]))
+		switch m[2] {
+		case "<", "<=", ">", ">=":
+			reason = fmt.Sprintf("%s cannot compare %s with %s", m[2], exprTypeName(m[1]), exprTypeName(m[3]))
+		default:
+			reason = fmt.Sprintf("%s cannot be applied to %s and %s", m[2], exprTypeName(m[1]), exprTypeName(m[3]))
+		}
 	} else if m := nilConvRe.FindStringSubmatch(reason); m != nil {
 		reason = fmt.Sprintf("got nil where %s is needed", exprTypeName(m[1]))
 	}
