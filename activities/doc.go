@@ -9,7 +9,11 @@
 // and returning a Result: "Email" (email), "Survey" (survey), "Call"
 // (call), "Training" (training), "Task" (task), "Escalate" (escalate),
 // "Notify" (notify) and "Webhook" (webhook). Kind update is not an
-// activity: the workflow applies it.
+// activity: the workflow applies it. It also registers "BookSlot", which
+// takes an engine.BookRequest, puts the owner's staff settings into it
+// and books the meeting's slot in the owner's calendar through
+// Options.Book (an update-with-start of the OwnerCalendar workflow),
+// returning the slot's start.
 //
 // # Channels
 //
@@ -17,7 +21,12 @@
 //     SMTP, with Reply-To when Action.ReplyTo is set. The body is Markdown:
 //     it goes out as multipart/alternative, a text/plain part without
 //     markup and a text/html part rendered by goldmark (CommonMark, raw
-//     HTML left out). The engine escaped the interpolated values.
+//     HTML left out). The engine escaped the interpolated values. A survey
+//     adds a signed link per score (0-10 for nps, 1-5 for csat): a list in
+//     the text part, buttons in the HTML part. Mail marked unsubscribe
+//     carries List-Unsubscribe (a signed https link) and
+//     List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058). Both
+//     need Options.Links; without it they fail for good, saying so.
 //   - Call and Training send an iCalendar invite (METHOD:REQUEST) to the
 //     owner and the attendees: a text/plain summary, the invite as a
 //     text/calendar alternative, and invite.ics attached (text/calendar;
@@ -98,7 +107,8 @@
 // ApplicationErrors whose message names the bad value and whose type is
 // one of the ErrType constants: an invalid email address, an SMTP 5xx
 // answer to the sender, a recipient or the message, an HTTP 4xx answer,
-// an unknown chat channel or endpoint. Errors from connecting or logging
+// an unknown chat channel or endpoint, a survey or marked mail without
+// links, a slot request that does not parse. Errors from connecting or logging
 // in to the SMTP server stay retryable: they are the worker's
 // configuration, which an operator can fix while the action waits.
 //

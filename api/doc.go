@@ -10,10 +10,10 @@
 // message, except a 400 for invalid events (below).
 //
 //	POST /v1/events                  send events
-//	GET  /v1/customers/{id}          a customer: id, stage, attributes, runs, rejected events, stats
+//	GET  /v1/customers/{id}          a customer: id, stage, attributes, runs, rejected events, stats, survey answers
 //	GET  /v1/customers/{id}/explain  why each playbook did or did not start for it: ?playbook=
 //	GET  /v1/runs                    runs, newest first: ?customer=&playbook=&status=&step=&owner=&limit=
-//	GET  /v1/runs/{id}               a run: state, what it waits for, timeline
+//	GET  /v1/runs/{id}               a run: state, what it waits for, held messages, timeline
 //	GET  /v1/tasks                   open tasks, soonest due first: ?owner=&overdue=true|false
 //	POST /v1/tasks/{id}/complete     complete a task; optional body {"outcome": "..."}
 //	GET  /v1/playbooks               {"version", "playbooks": [...]}: the loaded set and each playbook's triggers
@@ -25,7 +25,12 @@
 //	POST /unsubscribe/{token}        one-click unsubscribe (RFC 8058)
 //
 // The link endpoints (links.go) are served when Options.Links is set, and
-// answer HTML pages: 403 for a link that is not valid.
+// answer HTML pages: 200 once the event is handed to the customer's
+// journey (the survey's answer event with the link's score, or
+// customer.updated {email_opt_out: true}), 403 for a link that is not
+// valid (nothing is recorded), 503 when Temporal or the playbook set is not
+// there yet. HEAD records nothing. A survey's links all record one event
+// id, so a second answer is a duplicate or a revision, never a new answer.
 //
 // POST /v1/events takes one event object or a JSON array of up to 500,
 // each with the fields id, type, customer, at, attributes and data; at is
@@ -69,7 +74,8 @@
 //
 // # Authentication
 //
-// Every endpoint but /healthz and /metrics needs one credential:
+// Every endpoint but /healthz, /metrics and the link endpoints (whose
+// signed token is their credential) needs one credential:
 //
 //   - a bearer token, Authorization: Bearer <token>, compared in constant
 //     time with every token of Options.Tokens;
@@ -129,7 +135,7 @@
 // # Observability
 //
 // Each request is logged as one line: method, escaped path, status,
-// duration, credential kind (bearer, signed or none) and, for POST
+// duration, credential kind (bearer, signed, link or none) and, for POST
 // /v1/events, the event count; never a token, a secret or a body. GET
 // /metrics serves Options.Registry: tend_events_accepted_total,
 // tend_events_rejected_total{reason} (invalid, too_large, rate_limited,
