@@ -96,13 +96,13 @@ func TestRunInterpolationFailure(t *testing.T) {
 		name, step, reason string
 	}{
 		{"subject", "{id: mail, do: email, subject: 'You have {{ customer.seats + 1 }} seats', body: hello}",
-			`step mail failed: subject: playbooks/p.yaml:5:49: evaluating "customer.seats + 1": invalid operation: <nil> + int (1:16)`},
+			`step mail failed: subject: playbooks/p.yaml:5:49: evaluating "customer.seats + 1": customer.seats is not set (nil): + cannot be applied to nil and an int`},
 		{"template body", "{id: mail, do: email, template: t}",
-			`step mail failed: template t: body: playbooks/templates/t.md:4:13: evaluating "customer.seats * 2": invalid operation: <nil> * int (1:16)`},
+			`step mail failed: template t: body: playbooks/templates/t.md:4:13: evaluating "customer.seats * 2": customer.seats is not set (nil): * cannot be applied to nil and an int`},
 		{"notify text", "{id: tell, do: notify, text: 'seats: {{ customer.seats - 1 }}'}",
-			`step tell failed: text: playbooks/p.yaml:5:45: evaluating "customer.seats - 1": invalid operation: <nil> - int (1:16)`},
+			`step tell failed: text: playbooks/p.yaml:5:45: evaluating "customer.seats - 1": customer.seats is not set (nil): - cannot be applied to nil and an int`},
 		{"reply_to", "{id: mail, do: email, reply_to: 'customer.seats > 3 ? customer.csm : customer.manager', subject: s, body: b}",
-			`step mail failed: reply_to: playbooks/p.yaml:5:38: evaluating "customer.seats > 3 ? customer.csm : customer.manager": invalid operation: <nil> > int (1:16)`},
+			`step mail failed: reply_to: playbooks/p.yaml:5:38: evaluating "customer.seats > 3 ? customer.csm : customer.manager": customer.seats is not set (nil): > cannot compare nil with an int`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
