@@ -880,7 +880,12 @@ func (r *Run) stepThread(now time.Time, ti int) {
 	case lang.KindRepeat:
 		t.Stack = append(t.Stack, Frame{Block: s.Steps, Repeat: s.ID, Iter: 1})
 	case lang.KindStop:
-		reason := s.StopReason.Render(&r.vm, sc)
+		p := &render{r: r, sc: sc}
+		reason := p.text(s.StopReason, "reason", nil)
+		if p.err != nil {
+			r.finish(now, StatusFailed, lang.RecRunFailed, fmt.Sprintf("step %s failed: %s", s.ID, p.err))
+			return
+		}
 		r.finish(now, StatusCompleted, lang.RecRunCompleted, "stopped at "+s.ID+": "+reason)
 	}
 }
@@ -1027,7 +1032,12 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		a.Set = map[string]any{}
 		var parts []string
 		for _, f := range s.Set {
-			v, _ := f.X.Eval(&r.vm, sc)
+			v, err := f.X.Eval(&r.vm, sc)
+			if err != nil {
+				// Applied as nil, it would delete the attribute.
+				p.fail("set."+f.Attr, err)
+				continue
+			}
 			if attr := r.set.Schema.Attr(f.Attr); attr != nil {
 				if cv, err := lang.Coerce(attr.Type, v); err == nil {
 					v = cv

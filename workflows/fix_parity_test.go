@@ -76,3 +76,41 @@ events:
 		})
 	}
 }
+
+// A `do: update` value or a `stop` reason that fails at run time stops the
+// run with the reason, in the workflows as in the simulator: the update
+// is not applied (it would delete the attribute).
+func TestUpdateAndStopFailureParity(t *testing.T) {
+	const schema = "customer:\n  name: string\n  seats: int\n  health: int\nevents:\n  contract.signed: {}\n"
+	for _, tc := range []struct{ name, step, reason string }{
+		{"update", `{id: bump, do: update, set: {health: "customer.seats + 1"}}`,
+			`step bump failed: set.health: `},
+		{"stop", `{id: halt, stop: "seats: {{ customer.seats + 1 }}"}`,
+			`step halt failed: reason: `},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bundle, set := paritySet(t, map[string]string{
+				"schema.yaml": schema,
+				"p.yaml":      "playbook: p\ntrigger: {on: [contract.signed]}\nsteps:\n  - " + tc.step + "\n  - {id: after, do: notify, channel: c, text: never}\n",
+				"health.yaml": "playbook: health\ntrigger: {on: [customer.updated]}\nsteps:\n  - {id: seen, do: notify, channel: c, text: 'health {{ customer.health }}'}\n",
+			})
+			sc, errs := lang.ParseScenario("scenario.yaml", []byte(`
+start: 2026-01-05T00:00:00Z
+until: 2026-01-06T00:00:00Z
+customers:
+  - {id: acme, name: Acme, health: 70}
+events:
+  - {at: 2026-01-05T10:00:00Z, customer: acme, type: contract.signed}
+`), set.Schema)
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			recs := checkParity(t, bundle, set, sc)
+			last := recs[len(recs)-1]
+			if got := kinds(recs); got != "p:run.started p:run.failed" ||
+				!strings.HasPrefix(last.Reason, tc.reason) || !strings.Contains(last.Reason, `evaluating "customer.seats + 1": customer.seats is not set (nil): + cannot be applied to nil and an int`) {
+				t.Errorf("timeline %s, reason %q", got, last.Reason)
+			}
+		})
+	}
+}
