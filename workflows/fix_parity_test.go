@@ -3,6 +3,7 @@ package workflows
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -112,5 +113,66 @@ events:
 				t.Errorf("timeline %s, reason %q", got, last.Reason)
 			}
 		})
+	}
+}
+
+// Conditions that cannot be evaluated are named in the run's record: an if
+// each time, until and exit_when once per run however many events and
+// daily checks evaluate them; the same in the workflows as in the
+// simulator.
+func TestConditionFailureParity(t *testing.T) {
+	bundle, set := paritySet(t, map[string]string{
+		"schema.yaml": "customer:\n  name: string\n  nps: int\n  plan: string\nevents:\n  contract.signed: {}\ncalendar: {timezone: UTC, daily_at: \"09:00\"}\n",
+		"p.yaml": `playbook: p
+trigger: {on: [contract.signed]}
+exit_when: customer.nps < 3 && days_since(run.started_at) > 100
+steps:
+  - id: check
+    if: customer.nps < 7
+    then: [{id: low, do: notify, channel: c, text: low}]
+    else: [{id: fine, do: notify, channel: c, text: fine}]
+  - id: chase
+    repeat:
+      every: 1d
+      times: 3
+      until: customer.nps > 0
+      steps: [{id: ask, do: notify, channel: c, text: ask}]
+  - {id: answer, wait_for: {until: customer.nps >= 9}}
+  - {id: thanks, do: notify, channel: c, text: thanks}
+`,
+	})
+	sc, errs := lang.ParseScenario("scenario.yaml", []byte(`
+start: 2026-01-05T00:00:00Z
+until: 2026-01-20T00:00:00Z
+customers:
+  - {id: acme, name: Acme}
+events:
+  - {at: 2026-01-05T10:00:00Z, customer: acme, type: contract.signed}
+  - {at: 2026-01-09T12:00:00Z, customer: acme, type: customer.updated, attributes: {plan: pro}}
+  - {at: 2026-01-12T12:00:00Z, customer: acme, type: customer.updated, attributes: {nps: 10}}
+`), set.Schema)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	recs := checkParity(t, bundle, set, sc)
+	var got []string
+	for _, r := range recs {
+		if r.Kind == lang.RecConditionFailed {
+			// The position names the file by its path in a temporary directory.
+			reason := regexp.MustCompile(`\(\S*/p\.yaml`).ReplaceAllString(r.Reason, "(p.yaml")
+			got = append(got, r.At.Format("01-02 15:04")+" "+r.Step+": "+reason)
+		}
+	}
+	want := []string{
+		"01-05 10:00 : exit_when customer.nps < 3 && days_since(run.started_at) > 100 could not be evaluated (p.yaml:3:12): customer.nps is not set (nil): < cannot compare nil with an int; counts as false: the run goes on",
+		"01-05 10:00 check: if customer.nps < 7 could not be evaluated (p.yaml:6:9): customer.nps is not set (nil): < cannot compare nil with an int; counts as false: took else",
+		"01-06 10:00 chase: repeat until customer.nps > 0 could not be evaluated (p.yaml:13:14): customer.nps is not set (nil): > cannot compare nil with an int; counts as false: the repeat goes on",
+		"01-07 10:00 answer: until customer.nps >= 9 could not be evaluated (p.yaml:15:36): customer.nps is not set (nil): >= cannot compare nil with an int; counts as false: the run keeps waiting",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("condition records\n got:\n%s\nwant:\n%s\ntimeline: %s", strings.Join(got, "\n"), strings.Join(want, "\n"), kinds(recs))
+	}
+	if last := recs[len(recs)-1]; last.Kind != lang.RecRunCompleted {
+		t.Errorf("the run ends with %s, want run.completed: %s", last.Kind, kinds(recs))
 	}
 }
