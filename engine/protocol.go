@@ -17,7 +17,11 @@ import (
 // messages. Each direction numbers its messages per run from 1, and the
 // receiver handles them in that order, holding any that arrive early and
 // dropping any it has handled: Temporal does not keep the order of signals
-// sent in one workflow task, and a transport may retry.
+// sent in one workflow task, and a transport may retry. So a transport
+// never drops a message to a live run: a run the journey has just started
+// is live at once, and what is sent to it before the transport has started
+// it (another run's update at the same instant) is delivered once it has;
+// a gap in the numbers would hold every later message.
 //
 // Whether a run is live is not a message: the transport learns it from
 // Temporal (a child's completion, a signal that finds no workflow) and calls

@@ -103,6 +103,11 @@ func TestRunInterpolationFailure(t *testing.T) {
 			`step tell failed: text: playbooks/p.yaml:5:45: evaluating "customer.seats - 1": customer.seats is not set (nil): - cannot be applied to nil and an int`},
 		{"reply_to", "{id: mail, do: email, reply_to: 'customer.seats > 3 ? customer.csm : customer.manager', subject: s, body: b}",
 			`step mail failed: reply_to: playbooks/p.yaml:5:38: evaluating "customer.seats > 3 ? customer.csm : customer.manager": customer.seats is not set (nil): > cannot compare nil with an int`},
+		// An update would delete the attribute: it stops as well.
+		{"update", "{id: bump, do: update, set: {plan: '\"gold\"', health: 'customer.seats + 1'}}",
+			`step bump failed: set.health: playbooks/p.yaml:5:59: evaluating "customer.seats + 1": customer.seats is not set (nil): + cannot be applied to nil and an int`},
+		{"stop reason", "{id: halt, stop: 'seats: {{ customer.seats + 1 }}'}",
+			`step halt failed: reason: playbooks/p.yaml:5:33: evaluating "customer.seats + 1": customer.seats is not set (nil): + cannot be applied to nil and an int`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +119,9 @@ func TestRunInterpolationFailure(t *testing.T) {
 			out = append(out, r.OnActionDone(utc("2026-01-05T10:00:00Z"))...)
 			diffLines(t, cmds(out), []string{"record run.started -", "record action first", "action notify first", "record run.failed -"})
 			rec := out[len(out)-1].Record
+			if rec == nil {
+				t.Fatal("the run did not end with a record")
+			}
 			if rec.Reason != tt.reason || r.Status != engine.StatusFailed || r.Reason != rec.Reason {
 				t.Errorf("run %s, reason\n %q\nwant\n %q", r.Status, rec.Reason, tt.reason)
 			}

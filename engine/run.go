@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -184,6 +186,10 @@ type RunState struct {
 	Escalated bool           `json:"escalated,omitempty"`
 	Status    Status         `json:"status"`
 	Reason    string         `json:"reason,omitempty"`
+	// FailedConds names the conditions whose failure the run has recorded
+	// (exit_when, until/<step>, repeat/<step>): they are evaluated at
+	// every event, and recorded once.
+	FailedConds []string `json:"failed_conds,omitempty"`
 }
 
 // Run is the interpreter for one run of one playbook for one customer. It is
@@ -446,10 +452,12 @@ func (r *Run) Start(now time.Time) []Command {
 		r.setTimer("expires", at, "expire after "+r.pb.Expires.String()+" at "+r.local(at))
 	}
 	if r.pb.ExitWhen != nil {
-		if ok, _ := r.pb.ExitWhen.Bool(&r.vm, r.scope(now)); ok {
+		ok, err := r.pb.ExitWhen.Bool(&r.vm, r.scope(now))
+		if ok {
 			r.finish(now, StatusExited, lang.RecRunExited, "exit_when "+r.pb.ExitWhen.Src+" already true at start")
 			return r.flush()
 		}
+		r.condFailed(now, "exit_when", "", "exit_when", r.pb.ExitWhen, err, "counts as false: the run goes on")
 	}
 	r.Threads = []Thread{{Stack: []Frame{{Block: 0}}}}
 	r.advance(now)
@@ -510,10 +518,12 @@ func (r *Run) OnEvent(now time.Time, ev *lang.Event, attrs, before map[string]an
 	r.sc.Reset(now, r.set.Schema, attrs, before, ev, r.runVars())
 	sc := &r.sc
 	if r.pb.ExitWhen != nil {
-		if ok, _ := r.pb.ExitWhen.Bool(&r.vm, sc); ok {
+		ok, err := r.pb.ExitWhen.Bool(&r.vm, sc)
+		if ok {
 			r.finish(now, StatusExited, lang.RecRunExited, "exit_when "+r.pb.ExitWhen.Src+" on "+ev.Type)
 			return r.flush()
 		}
+		r.condFailed(now, "exit_when", "", "exit_when", r.pb.ExitWhen, err, "counts as false: the run goes on")
 	}
 	if ev.Type == lang.EventTaskCompleted {
 		r.completeTask(now, ev)
@@ -524,12 +534,15 @@ func (r *Run) OnEvent(now time.Time, ev *lang.Event, attrs, before map[string]an
 			continue
 		}
 		s := r.pb.Step(t.Wait.Step)
-		if ok, _ := s.Until.Bool(&r.vm, sc); ok {
+		ok, err := s.Until.Bool(&r.vm, sc)
+		if ok {
 			if t.Wait.Timer != "" {
 				r.cancelTimer(t.Wait.Timer)
 			}
 			t.Wait = Wait{}
+			continue
 		}
+		r.condFailed(now, "until/"+s.ID, s.ID, "until", s.Until, err, "counts as false: the run keeps waiting")
 	}
 	r.advance(now)
 	return r.flush()
@@ -818,7 +831,7 @@ func (r *Run) stepThread(now time.Time, ti int) {
 			r.record(now, lang.RecStepSkipped, s.ID, func(rec *lang.Record) {
 				rec.Reason = "when " + s.When.Src + " is false"
 				if err != nil {
-					rec.Reason = "when " + s.When.Src + " could not be evaluated: " + err.Error()
+					rec.Reason = notEvaluated("when", s.When, err)
 				}
 			})
 			return
@@ -859,9 +872,11 @@ func (r *Run) stepThread(now time.Time, ti int) {
 		t.Wait = Wait{Kind: WaitTimer, Step: s.ID, Timer: id, Until: at}
 		r.setTimer(id, at, "wait "+s.Wait.String()+" until "+at.Format("2006-01-02 15:04 MST"))
 	case lang.KindWaitFor:
-		if ok, _ := s.Until.Bool(&r.vm, sc); ok {
+		ok, err := s.Until.Bool(&r.vm, sc)
+		if ok {
 			return
 		}
+		r.condFailed(now, "until/"+s.ID, s.ID, "until", s.Until, err, "counts as false: the run keeps waiting")
 		t.Wait = Wait{Kind: WaitEvent, Step: s.ID}
 		if !s.Timeout.IsZero() {
 			at := r.set.Schema.Calendar.Add(now, s.Timeout, r.loc())
@@ -870,7 +885,18 @@ func (r *Run) stepThread(now time.Time, ti int) {
 			r.setTimer(id, at, "wait for "+s.Until.Src+" at most until "+at.Format("2006-01-02 15:04 MST"))
 		}
 	case lang.KindIf:
-		ok, _ := s.Cond.Bool(&r.vm, sc)
+		ok, err := s.Cond.Bool(&r.vm, sc)
+		if err != nil {
+			// Not once per run, like a when guard: each if taken is a
+			// decision of its own.
+			took := "counts as false: took else"
+			if s.Else < 0 {
+				took = "counts as false: skipped its steps"
+			}
+			r.record(now, lang.RecConditionFailed, s.ID, func(rec *lang.Record) {
+				rec.Reason = notEvaluated("if", s.Cond, err) + "; " + took
+			})
+		}
 		switch {
 		case ok && s.Then >= 0:
 			t.Stack = append(t.Stack, Frame{Block: s.Then})
@@ -880,7 +906,12 @@ func (r *Run) stepThread(now time.Time, ti int) {
 	case lang.KindRepeat:
 		t.Stack = append(t.Stack, Frame{Block: s.Steps, Repeat: s.ID, Iter: 1})
 	case lang.KindStop:
-		reason := s.StopReason.Render(&r.vm, sc)
+		p := &render{r: r, sc: sc}
+		reason := p.text(s.StopReason, "reason", nil)
+		if p.err != nil {
+			r.finish(now, StatusFailed, lang.RecRunFailed, fmt.Sprintf("step %s failed: %s", s.ID, p.err))
+			return
+		}
 		r.finish(now, StatusCompleted, lang.RecRunCompleted, "stopped at "+s.ID+": "+reason)
 	}
 }
@@ -891,13 +922,41 @@ func (r *Run) repeatNext(now time.Time, t *Thread) {
 	t.Wait = Wait{}
 	top := &t.Stack[len(t.Stack)-1]
 	if s.RepeatUntil != nil {
-		if ok, _ := s.RepeatUntil.Bool(&r.vm, r.scope(now)); ok {
+		ok, err := s.RepeatUntil.Bool(&r.vm, r.scope(now))
+		if ok {
 			t.Stack = t.Stack[:len(t.Stack)-1]
 			return
 		}
+		r.condFailed(now, "repeat/"+s.ID, s.ID, "repeat until", s.RepeatUntil, err, "counts as false: the repeat goes on")
 	}
 	top.Iter++
 	top.Index = 0
+}
+
+// condFailed records, once per run for each key, that a condition it
+// evaluates again and again (at every event, every iteration) could not be
+// evaluated; then says what the run does.
+func (r *Run) condFailed(now time.Time, key, step, name string, x *lang.Expr, err error, then string) {
+	if err == nil || slices.Contains(r.FailedConds, key) {
+		return
+	}
+	r.FailedConds = append(r.FailedConds, key)
+	r.record(now, lang.RecConditionFailed, step, func(rec *lang.Record) {
+		rec.Reason = notEvaluated(name, x, err) + "; " + then
+	})
+}
+
+// notEvaluated says that condition x (name: when, if, until, ...) could
+// not be evaluated, where it is, and why: "if customer.health < 60 could
+// not be evaluated (p.yaml:7:9): customer.health is not set (nil): <
+// cannot compare nil with an int".
+func notEvaluated(name string, x *lang.Expr, err error) string {
+	src := strings.TrimSpace(x.Src)
+	var ee *lang.EvalError
+	if errors.As(err, &ee) {
+		return fmt.Sprintf("%s %s could not be evaluated (%s): %s", name, src, ee.Pos, ee.Reason)
+	}
+	return fmt.Sprintf("%s %s could not be evaluated: %s", name, src, err)
 }
 
 // sendMessage sends a customer-facing message once the contact policy
@@ -1027,7 +1086,12 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		a.Set = map[string]any{}
 		var parts []string
 		for _, f := range s.Set {
-			v, _ := f.X.Eval(&r.vm, sc)
+			v, err := f.X.Eval(&r.vm, sc)
+			if err != nil {
+				// Applied as nil, it would delete the attribute.
+				p.fail("set."+f.Attr, err)
+				continue
+			}
 			if attr := r.set.Schema.Attr(f.Attr); attr != nil {
 				if cv, err := lang.Coerce(attr.Type, v); err == nil {
 					v = cv

@@ -630,9 +630,111 @@ steps:
 			want: []string{
 				"01-05 10:00 p - run.started owner=jo@v.example",
 				"01-05 10:00 p ask action action=notify",
+				// nps is unset on Monday: until fails, once.
+				"01-06 10:00 p chase condition.failed",
 				"01-06 10:00 p ask action action=notify",
 				"01-07 10:00 p end action action=notify",
 				"01-07 10:00 p - run.completed",
+			},
+		},
+		{
+			// acme has no nps: an if that orders it takes else, and says so.
+			name: "if that cannot be evaluated",
+			files: []string{"p.yaml", `
+playbook: p
+trigger: {on: [contract.signed]}
+steps:
+  - id: check
+    if: customer.nps < 7
+    then:
+      - {id: low, do: notify, text: low}
+    else:
+      - {id: fine, do: notify, text: fine}
+  - id: only-then
+    if: customer.nps < 7
+    then:
+      - {id: low2, do: notify, text: low}
+  - {id: guarded, when: customer.nps >= 9, do: notify, text: promoter}
+`},
+			until:  "2026-01-06T00:00:00Z",
+			events: []string{signed},
+			want: []string{
+				"01-05 10:00 p - run.started owner=jo@v.example",
+				"01-05 10:00 p check condition.failed",
+				"01-05 10:00 p fine action action=notify",
+				"01-05 10:00 p only-then condition.failed",
+				"01-05 10:00 p guarded step.skipped",
+				"01-05 10:00 p - run.completed",
+			},
+			reasons: []string{
+				"run.started -: triggered by contract.signed",
+				"condition.failed check: if customer.nps < 7 could not be evaluated (playbooks/p.yaml:6:9): customer.nps is not set (nil): < cannot compare nil with an int; counts as false: took else",
+				"condition.failed only-then: if customer.nps < 7 could not be evaluated (playbooks/p.yaml:12:9): customer.nps is not set (nil): < cannot compare nil with an int; counts as false: skipped its steps",
+				"step.skipped guarded: when customer.nps >= 9 could not be evaluated (playbooks/p.yaml:15:25): customer.nps is not set (nil): >= cannot compare nil with an int",
+				"run.completed -: all steps done",
+			},
+		},
+		{
+			// until and exit_when are evaluated at every event: a failure
+			// is recorded once per run, not at every event.
+			name: "until and exit_when that cannot be evaluated",
+			files: []string{"p.yaml", `
+playbook: p
+trigger: {on: [contract.signed]}
+exit_when: customer.nps < 3
+steps:
+  - {id: answer, wait_for: {until: customer.nps >= 9}}
+  - {id: thanks, do: notify, text: thanks}
+`},
+			until: "2026-01-31T00:00:00Z",
+			events: []string{
+				signed,
+				`{at: 2026-01-06T12:00:00Z, customer: acme, type: customer.updated, attributes: {plan: pro}}`,
+				`{at: 2026-01-07T12:00:00Z, customer: acme, type: customer.updated, attributes: {plan: max}}`,
+				`{at: 2026-01-08T12:00:00Z, customer: acme, type: nps.responded, data: {score: 10}, attributes: {nps: 10}}`,
+			},
+			want: []string{
+				"01-05 10:00 p - run.started owner=jo@v.example",
+				"01-05 10:00 p - condition.failed",
+				"01-05 10:00 p answer condition.failed",
+				"01-08 12:00 p thanks action action=notify",
+				"01-08 12:00 p - run.completed",
+			},
+			reasons: []string{
+				"run.started -: triggered by contract.signed",
+				"condition.failed -: exit_when customer.nps < 3 could not be evaluated (playbooks/p.yaml:4:12): customer.nps is not set (nil): < cannot compare nil with an int; counts as false: the run goes on",
+				"condition.failed answer: until customer.nps >= 9 could not be evaluated (playbooks/p.yaml:6:36): customer.nps is not set (nil): >= cannot compare nil with an int; counts as false: the run keeps waiting",
+				"run.completed -: all steps done",
+			},
+		},
+		{
+			name: "repeat until that cannot be evaluated",
+			files: []string{"p.yaml", `
+playbook: p
+trigger: {on: [contract.signed]}
+steps:
+  - id: chase
+    repeat:
+      every: 1d
+      times: 3
+      until: customer.nps > 0
+      steps:
+        - {id: ask, do: notify, text: ask}
+`},
+			until:  "2026-01-31T00:00:00Z",
+			events: []string{signed},
+			want: []string{
+				"01-05 10:00 p - run.started owner=jo@v.example",
+				"01-05 10:00 p ask action action=notify",
+				"01-06 10:00 p chase condition.failed",
+				"01-06 10:00 p ask action action=notify",
+				"01-07 10:00 p ask action action=notify",
+				"01-07 10:00 p - run.completed",
+			},
+			reasons: []string{
+				"run.started -: triggered by contract.signed",
+				"condition.failed chase: repeat until customer.nps > 0 could not be evaluated (playbooks/p.yaml:9:14): customer.nps is not set (nil): > cannot compare nil with an int; counts as false: the repeat goes on",
+				"run.completed -: all steps done",
 			},
 		},
 		{
@@ -1308,7 +1410,8 @@ steps:
   - {id: thanks, do: notify, text: "thanks {{ customer.nps }}"}
 `)
 	_, r, out := startRun(t, set, acmeAttrs(), signedAt("2026-01-05T10:00:00Z"))
-	diffLines(t, cmds(out), []string{"record run.started -", "timer timeout/answer/1 01-10 10:00"})
+	// acme has no nps yet: until cannot be evaluated, which is recorded.
+	diffLines(t, cmds(out), []string{"record run.started -", "record condition.failed answer", "timer timeout/answer/1 01-10 10:00"})
 	if r.Status != engine.StatusWaiting || r.Waiting() != "waiting for customer.nps >= 9 until Sat 10 Jan 10:00 UTC" {
 		t.Errorf("status %s %q", r.Status, r.Waiting())
 	}
@@ -1357,4 +1460,37 @@ steps:
 	later := due.Add(time.Hour)
 	out = r.OnEvent(later, engine.CompleteTaskEvent("acme", "p/acme/1/todo/1", "done", later), r.Attrs, r.Attrs)
 	diffLines(t, cmds(out), []string{"record task.completed todo", "record run.completed -"})
+}
+
+// A run records a failed until once, and remembers it across a resume
+// (continue-as-new): the next events record nothing again.
+func TestRunConditionFailedOnceAcrossResume(t *testing.T) {
+	set := loadSet(t, testSchema, "p.yaml", `
+playbook: p
+trigger: {on: [contract.signed]}
+steps:
+  - {id: answer, wait_for: {until: customer.nps >= 9}}
+  - {id: thanks, do: notify, text: thanks}
+`)
+	_, r, out := startRun(t, set, acmeAttrs(), signedAt("2026-01-05T10:00:00Z"))
+	diffLines(t, cmds(out), []string{"record run.started -", "record condition.failed answer"})
+	data, err := json.Marshal(r.RunState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st engine.RunState
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	r = engine.ResumeRun(set, set.Playbook("p"), st)
+	at := utc("2026-01-06T10:00:00Z")
+	attrs := acmeAttrs()
+	attrs["plan"] = "pro"
+	if out := r.OnEvent(at, &lang.Event{Type: lang.EventCustomerUpdated, Customer: "acme", At: at}, attrs, r.Attrs); len(out) != 0 {
+		t.Errorf("a second event: %v, want nothing", cmds(out))
+	}
+	attrs = acmeAttrs()
+	attrs["nps"] = 10
+	out = r.OnEvent(at, &lang.Event{Type: lang.EventCustomerUpdated, Customer: "acme", At: at}, attrs, r.Attrs)
+	diffLines(t, cmds(out), []string{"record action thanks", "action notify thanks"})
 }

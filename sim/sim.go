@@ -263,6 +263,9 @@ type customerSim struct {
 	rng      *rand.Rand           // Disorder, if set
 	holds    []Hold
 	held     map[string]bool // action keys already in holds
+	// starting holds the messages to runs the journey has started but
+	// whose peers are not started yet (see journey).
+	starting map[string][]engine.ToRun
 }
 
 func (c *customerSim) push(it item) {
@@ -279,7 +282,7 @@ func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, 
 // runCustomer simulates one customer and returns the simulation as it ends.
 func runCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) *customerSim {
 	c := &customerSim{set: set, j: engine.NewJourney(id, attrs), peers: map[string]*engine.Peer{},
-		runDaily: map[string]time.Time{}, held: map[string]bool{}}
+		runDaily: map[string]time.Time{}, held: map[string]bool{}, starting: map[string][]engine.ToRun{}}
 	if in.Disorder != nil {
 		c.rng = rand.New(rand.NewPCG(in.Disorder.Seed, uint64(len(id))))
 	}
@@ -356,8 +359,18 @@ func sortedIDs(m map[string]*engine.Peer) []string {
 // journey carries out what the journey asked: its records, then its
 // messages to runs, then the runs it starts, then its replies, as tend
 // simulate has always ordered them.
+//
+// The runs start one after the other, and what an earlier one does at
+// once (an update) may already send messages to a later one: the journey
+// counts every run it starts as live. Those messages wait until the run
+// has started, as Temporal delivers a signal to a child only once it has
+// started; dropped, they would leave a gap in the run's message numbers,
+// and the run would wait for it for ever.
 func (c *customerSim) journey(now time.Time, out engine.Out) {
 	c.recs = append(c.recs, out.Records...)
+	for _, s := range out.Starts {
+		c.starting[s.ID] = nil
+	}
 	msgs := c.j.Flush(false)
 	for _, m := range msgs {
 		if m.Msg.Reply == nil {
@@ -367,7 +380,14 @@ func (c *customerSim) journey(now time.Time, out engine.Out) {
 	for _, s := range out.Starts {
 		p := engine.NewPeer(engine.NewRun(c.set, s))
 		c.peers[s.ID] = p
+		early := c.starting[s.ID]
+		delete(c.starting, s.ID)
 		c.peer(now, p, p.Start(now))
+		for _, m := range early {
+			if c.peers[s.ID] == p {
+				c.peer(now, p, p.Msg(now, m))
+			}
+		}
 	}
 	for _, m := range msgs {
 		if m.Msg.Reply != nil {
@@ -383,6 +403,8 @@ func (c *customerSim) toRun(now time.Time, m engine.Outgoing) {
 	}
 	if p := c.peers[m.Run]; p != nil {
 		c.peer(now, p, p.Msg(now, m.Msg))
+	} else if early, ok := c.starting[m.Run]; ok {
+		c.starting[m.Run] = append(early, m.Msg)
 	}
 }
 

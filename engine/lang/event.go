@@ -109,4 +109,8 @@ const (
 	// RecMessageHeld: the contact policy holds a customer-facing message
 	// until Until, for Reason; its action record follows when it goes out.
 	RecMessageHeld = "message.held"
+	// RecConditionFailed: a condition of a run (if, until, exit_when,
+	// repeat.until) could not be evaluated; Reason names it, the error, and
+	// what the run did. Each until and exit_when is recorded once per run.
+	RecConditionFailed = "condition.failed"
 )

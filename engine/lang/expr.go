@@ -1177,29 +1177,6 @@ func (t *Text) Interpolate(m *vm.VM, s *Scope, esc func(string) string) (string,
 	return b.String(), nil
 }
 
-// Render interpolates the text. An expression that fails renders as empty:
-// use Interpolate where a hole must not go out.
-func (t *Text) Render(m *vm.VM, s *Scope) string {
-	if t == nil {
-		return ""
-	}
-	if len(t.parts) == 1 && t.parts[0].x == nil {
-		return t.parts[0].lit
-	}
-	var b strings.Builder
-	for _, p := range t.parts {
-		if p.x == nil {
-			b.WriteString(p.lit)
-			continue
-		}
-		v, err := p.x.Eval(m, s)
-		if err == nil {
-			b.WriteString(Format(v))
-		}
-	}
-	return b.String()
-}
-
 // readsClock reports whether a compiled expression reads now or the event.
 func readsClock(n ast.Node) bool {
 	v := &clockReader{}
