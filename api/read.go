@@ -38,7 +38,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterUnavailable))
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 	default:
-		s.log.Error().Str("method", r.Method).Str("path", r.URL.EscapedPath()).Str("error", err.Error()).Msg("request failed")
+		s.log.Error().Str("method", r.Method).Str("path", logPath(r)).Str("error", err.Error()).Msg("request failed")
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
 }
