@@ -255,6 +255,10 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request, body []byt
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if err := control.CheckOutcome(in.Outcome); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	if !s.reachable(w) {
 		return
 	}
