@@ -14,7 +14,7 @@ import (
 type Targets struct {
 	File           string   // the configuration file, for messages; "" for the defaults
 	Channels       []string // chat channels
-	DefaultChannel string   // the channel of a notify that names none; "" when there is none
+	DefaultChannel string   // the channel of a notify or escalate that names none; "" when there is none
 	Endpoints      []string // webhook endpoints
 }
 
