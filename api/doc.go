@@ -134,9 +134,10 @@
 //
 // # Observability
 //
-// Each request is logged as one line: method, escaped path, status,
-// duration, credential kind (bearer, signed, link or none) and, for POST
-// /v1/events, the event count; never a token, a secret or a body. GET
+// Each request is logged as one line: method, escaped path (with the token
+// of a survey or unsubscribe link redacted), status, duration, credential
+// kind (bearer, signed, link or none) and, for POST /v1/events, the event
+// count; never a token, a secret or a body. GET
 // /metrics serves Options.Registry: tend_events_accepted_total,
 // tend_events_rejected_total{reason} (invalid, too_large, rate_limited,
 // unauthorized, unavailable, malformed, failed; events where the request

@@ -38,7 +38,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterUnavailable))
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 	default:
-		s.log.Error().Str("method", r.Method).Str("path", r.URL.EscapedPath()).Str("error", err.Error()).Msg("request failed")
+		s.log.Error().Str("method", r.Method).Str("path", logPath(r)).Str("error", err.Error()).Msg("request failed")
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
 }
@@ -252,6 +252,10 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request, body []byt
 		}
 	}
 	if _, _, err := control.ParseTaskID(id); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := control.CheckOutcome(in.Outcome); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}

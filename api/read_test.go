@@ -22,6 +22,7 @@ import (
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/engine/calendar"
 	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/links"
 	"github.com/tend-cs/tend/workflows"
 )
 
@@ -444,27 +445,37 @@ func TestNewOptions(t *testing.T) {
 }
 
 // TestRequestLog: one line per request with method, escaped path, status,
-// duration, credential kind and event count, and never a token, a secret
-// or a body.
+// duration, credential kind and event count, and never a token, a secret,
+// a link's token or a body.
 func TestRequestLog(t *testing.T) {
 	var buf syncBuffer
 	srv, err := api.New(api.Options{Client: unreachableClient(t), Set: func() *lang.Set { return mustSet(t) },
-		Tokens: tokens[:1], SigningSecrets: secrets[:1], Logger: zerolog.New(&buf), Registry: prometheus.NewRegistry()})
+		Tokens: tokens[:1], SigningSecrets: secrets[:1], Logger: zerolog.New(&buf), Registry: prometheus.NewRegistry(),
+		Links: &testLinks})
 	if err != nil {
 		t.Fatal(err)
 	}
 	body := []byte(`[{"type":"nope","customer":"secret-customer-body"},{"type":"customer.updated","customer":"c"}]`)
 	ts, sig := api.Sign(secrets[0], time.Now(), body)
+	signer := testSigner(t)
+	survey := signer.Token(links.Target{Kind: links.KindSurvey, Customer: "c", Run: "run/nps/c/1", Step: "pulse", Occurrence: 1, Survey: "nps", Score: 9})
+	optOut := signer.Token(links.Target{Kind: links.KindUnsubscribe, Customer: "c", Run: "run/tech-touch/c/1", Step: "welcome", Occurrence: 1})
 	for _, r := range []struct {
+		method string
 		header map[string]string
 		path   string
 	}{
-		{map[string]string{"Authorization": "Bearer " + tokens[0]}, "/v1/events"},
-		{map[string]string{api.HeaderTimestamp: ts, api.HeaderSignature: sig}, "/v1/events"},
-		{nil, "/v1/events"},
-		{map[string]string{"Authorization": "Bearer " + tokens[0]}, "/v1/nope/zo%C3%AB"},
+		{"POST", map[string]string{"Authorization": "Bearer " + tokens[0]}, "/v1/events"},
+		{"POST", map[string]string{api.HeaderTimestamp: ts, api.HeaderSignature: sig}, "/v1/events"},
+		{"POST", nil, "/v1/events"},
+		{"POST", map[string]string{"Authorization": "Bearer " + tokens[0]}, "/v1/nope/zo%C3%AB"},
+		// A valid link (503: Temporal is unreachable), a tampered one
+		// (403), and a link path the routes do not take (405).
+		{"GET", nil, "/survey/" + survey},
+		{"POST", nil, "/unsubscribe/" + flipFirst(optOut)},
+		{"PUT", nil, "/unsubscribe/" + optOut},
 	} {
-		req := httptest.NewRequest(http.MethodPost, r.path, bytes.NewReader(body))
+		req := httptest.NewRequest(r.method, r.path, bytes.NewReader(body))
 		for k, v := range r.header {
 			req.Header.Set(k, v)
 		}
@@ -476,6 +487,9 @@ func TestRequestLog(t *testing.T) {
 		`"method":"POST","path":"/v1/events","status":400,"duration":*,"credential":"signed","events":2`,
 		`"method":"POST","path":"/v1/events","status":401,"duration":*,"credential":"none","message":"request"}`,
 		`"method":"POST","path":"/v1/nope/zo%C3%AB","status":404,"duration":*,"credential":"none","message":"request"}`,
+		`"method":"GET","path":"/survey/<redacted>","status":503,"duration":*,"credential":"link","message":"request"}`,
+		`"method":"POST","path":"/unsubscribe/<redacted>","status":403,"duration":*,"credential":"link","message":"request"}`,
+		`"method":"PUT","path":"/unsubscribe/<redacted>","status":405,"duration":*,"credential":"none","message":"request"}`,
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("want %d lines, got:\n%s", len(want), buf.String())
@@ -486,7 +500,7 @@ func TestRequestLog(t *testing.T) {
 		if j < 0 || !strings.Contains(l[j+len(pre):], post) {
 			t.Errorf("line %d: %s\nwant %s", i, l, want[i])
 		}
-		for _, secret := range []string{tokens[0], secrets[0], sig, "secret-customer-body"} {
+		for _, secret := range []string{tokens[0], secrets[0], sig, "secret-customer-body", survey, optOut, flipFirst(optOut)[1:]} {
 			if strings.Contains(l, secret) {
 				t.Errorf("line %d logs %q: %s", i, secret, l)
 			}

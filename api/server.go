@@ -214,7 +214,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			s.log.Error().Str("method", r.Method).Str("path", r.URL.EscapedPath()).Str("panic", fmt.Sprint(p)).Msg("handler panicked")
+			s.log.Error().Str("method", r.Method).Str("path", logPath(r)).Str("panic", fmt.Sprint(p)).Msg("handler panicked")
 			if !rec.wrote {
 				writeError(rec, http.StatusInternalServerError, "internal error")
 			}
@@ -229,7 +229,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if status >= 500 {
 			e = s.log.Warn()
 		}
-		e = e.Str("method", r.Method).Str("path", r.URL.EscapedPath()).Int("status", status).
+		e = e.Str("method", r.Method).Str("path", logPath(r)).Int("status", status).
 			Dur("duration", d).Str("credential", info.cred)
 		if info.events >= 0 {
 			e = e.Int("events", info.events)
@@ -237,6 +237,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.Msg("request")
 	}()
 	s.mux.ServeHTTP(rec, r)
+}
+
+// redacted stands in the logs for the token of a survey or unsubscribe link.
+const redacted = "<redacted>"
+
+// logPath is the escaped path of a request as the logs show it: the token
+// of a link path is a credential (it records an answer or an opt-out for
+// the customer), so it is redacted, whether or not it verifies.
+func logPath(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	for _, prefix := range []string{links.SurveyPath, links.UnsubscribePath} {
+		if strings.HasPrefix(p, prefix) && len(p) > len(prefix) {
+			return prefix + redacted
+		}
+	}
+	return p
 }
 
 // methodLabel keeps the method label of the duration histogram to a fixed set.

@@ -192,7 +192,7 @@ type Email struct {
 // Chat holds the Slack-compatible incoming webhooks that notify and
 // escalate post to, by channel name.
 type Chat struct {
-	// Default is the channel of a `do: notify` that names none. With a
+	// Default is the channel of a `do: notify` or `do: escalate` that names none. With a
 	// single channel it defaults to that channel.
 	Default  string
 	Channels map[string]Channel

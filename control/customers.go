@@ -190,11 +190,8 @@ func CompleteTask(ctx context.Context, c client.Client, taskID, outcome string, 
 	if err != nil {
 		return nil, err
 	}
-	if len(outcome) > MaxOutcome {
-		return nil, kindf(ErrInvalid, "outcome is %d bytes; at most %d are allowed", len(outcome), MaxOutcome)
-	}
-	if !utf8.ValidString(outcome) {
-		return nil, kindf(ErrInvalid, "outcome is not valid UTF-8")
+	if err := CheckOutcome(outcome); err != nil {
+		return nil, err
 	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflows.WorkflowID(runID),
@@ -229,6 +226,20 @@ func CompleteTask(ctx context.Context, c client.Client, taskID, outcome string, 
 
 // MaxOutcome is the longest outcome a task completion may carry, in bytes.
 const MaxOutcome = 4096
+
+// CheckOutcome says what is wrong with a task completion's outcome (too
+// long, or not UTF-8), as ErrInvalid, or nil. CompleteTask checks it too;
+// callers check it first so that a bad outcome is refused even while
+// Temporal is unreachable.
+func CheckOutcome(outcome string) error {
+	if len(outcome) > MaxOutcome {
+		return kindf(ErrInvalid, "outcome is %d bytes; at most %d are allowed", len(outcome), MaxOutcome)
+	}
+	if !utf8.ValidString(outcome) {
+		return kindf(ErrInvalid, "outcome is not valid UTF-8")
+	}
+	return nil
+}
 
 // isClosed reports whether err says the workflow has already ended.
 func isClosed(err error) bool {

@@ -73,7 +73,7 @@ type Options struct {
 	// LogLevel is the lowest level of server logs passed to Logger, which filters them
 	// again at its own level. The zero value (zerolog.DebugLevel) means
 	// zerolog.WarnLevel; use zerolog.TraceLevel to see debug logs. Routine warnings
-	// (see benign) are passed at debug level whatever LogLevel is.
+	// (see routine) are passed at debug level whatever LogLevel is.
 	LogLevel zerolog.Level
 
 	// sqliteDefaults leaves a DBFile on SQLite's own settings (rollback journal,

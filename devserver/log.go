@@ -12,7 +12,7 @@ import (
 )
 
 // serverLogger passes the server's logs to zerolog: those at min or above, and the
-// benign warnings at debug. Fatal and Panic are logged at their level but, unlike the
+// routine warnings at debug. Fatal and Panic are logged at their level but, unlike the
 // server's own logger, neither exit nor panic. Once muted is set (when Stop begins) it
 // drops everything: shutdown is noisy, and a few of the server's system workers are never
 // stopped and keep retrying against the stopped frontend.
@@ -22,13 +22,33 @@ type serverLogger struct {
 	muted *atomic.Bool
 }
 
-// benign lists warnings that say nothing to a tend user: those of every start, and those
-// the Web UI causes as it is browsed (it asks for history pages of 1,000 events, above
-// the server's warning threshold, every time it shows or refreshes a workflow). They go
-// out at debug, so --log-level debug shows them.
-var benign = []string{
+// routine lists, by prefix, the server's warnings that a tend user can do nothing about.
+// They go out at debug, so --log-level debug shows them:
+//   - of every start: no HTTP API port (tend has its own API);
+//   - of browsing the Web UI: it asks for history pages of 1,000 events, above the
+//     server's warning threshold, every time it shows or refreshes a workflow; and its list
+//     and count queries can take longer than the server's 1 s slow-query threshold on
+//     SQLite;
+//   - of the server's own plumbing: its services pass request metadata to each other in
+//     gRPC trailers, and say so (throttled) when a call had no context to take it.
+//
+// Errors are never demoted, nor warnings that may mean something is wrong (failed
+// tasks, slow gRPC calls, histories over their size limits).
+var routine = []string{
 	"HTTP API port has not been set.",
 	"GetHistory page size is larger than threshold",
+	"List query exceeded threshold",
+	"Count query exceeded threshold",
+	"TrailerToContextMetadataInterceptor: ",
+	"ContextMetadataInterceptor: ",
+}
+
+// levelOf is the level a server log at level goes out at: a routine warning at debug.
+func levelOf(level zerolog.Level, msg string) zerolog.Level {
+	if level == zerolog.WarnLevel && slices.ContainsFunc(routine, func(p string) bool { return strings.HasPrefix(msg, p) }) {
+		return zerolog.DebugLevel
+	}
+	return level
 }
 
 var (
@@ -52,10 +72,10 @@ func (l serverLogger) log(level zerolog.Level, msg string, tags []tag.Tag) {
 	if l.muted.Load() {
 		return
 	}
-	switch {
-	case level == zerolog.WarnLevel && slices.ContainsFunc(benign, func(p string) bool { return strings.HasPrefix(msg, p) }):
-		level = zerolog.DebugLevel
-	case level < l.min:
+	// A routine warning goes to the caller's logger at debug, whatever min is.
+	if d := levelOf(level, msg); d != level {
+		level = d
+	} else if level < l.min {
 		return
 	}
 	// WithLevel never exits or panics, even at FatalLevel and PanicLevel.

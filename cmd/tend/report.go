@@ -99,7 +99,7 @@ type funnelRow struct {
 
 type holdSummary struct {
 	Count         int        `json:"count"`
-	Dropped       int        `json:"dropped"` // the run ended before the message could go out
+	Dropped       int        `json:"dropped"` // never sent: the run ended (or the customer opted out) first, or the simulation did
 	MedianSeconds int64      `json:"median_seconds"`
 	MaxSeconds    int64      `json:"max_seconds"`
 	Buckets       []bucket   `json:"buckets"`
@@ -171,7 +171,6 @@ func buildReport(in sim.Input, res *sim.Result) reportData {
 	}
 	touched := map[string]map[string]*cust{}
 	runOutcome := map[string]string{}
-	sent := map[string]bool{} // run + step + at of every action
 	count := func(m map[string]map[string]int, week, key string) {
 		if m[week] == nil {
 			m[week] = map[string]int{}
@@ -215,7 +214,6 @@ func buildReport(in sim.Input, res *sim.Result) reportData {
 				c.outcome = o
 			}
 		case lang.RecAction:
-			sent[r.Run+"\x00"+r.Step+"\x00"+r.At.UTC().Format(time.RFC3339)] = true
 			if ch, ok := channelOf[r.Action]; ok {
 				count(outreach, week, ch)
 			}
@@ -255,7 +253,7 @@ func buildReport(in sim.Input, res *sim.Result) reportData {
 		}
 		d.OwnerPeaks = append(d.OwnerPeaks, op)
 	}
-	d.Holds = summarizeHolds(res.Holds, sent)
+	d.Holds = summarizeHolds(res.Records)
 	for _, pb := range sortedKeys(touched) {
 		g := touchedGroup{Playbook: pb}
 		for _, id := range sortedKeys(touched[pb]) {
@@ -286,39 +284,54 @@ func perWeek(weeks []string, m map[string]map[string]int) ([]weekCounts, peak) {
 	return out, p
 }
 
-func summarizeHolds(holds []sim.Hold, sent map[string]bool) holdSummary {
-	s := holdSummary{Count: len(holds)}
+// summarizeHolds sums up the message.held records of a timeline. Each
+// is matched to the action record of its run and step that follows it,
+// when the message went out; a run that ended first, or a customer who
+// opted out meanwhile, leaves it unmatched: dropped.
+func summarizeHolds(records []lang.Record) holdSummary {
+	var s holdSummary
 	for _, b := range holdBuckets {
 		s.Buckets = append(s.Buckets, bucket{Label: b.label})
 	}
+	pending := map[string][]int{} // run + step: the held items not yet sent, in order
+	for _, r := range records {
+		k := r.Run + "\x00" + r.Step
+		switch {
+		case r.Kind == lang.RecMessageHeld && r.Until != nil:
+			held := r.Until.Sub(r.At)
+			pending[k] = append(pending[k], len(s.Items))
+			s.Items = append(s.Items, holdItem{Customer: r.Customer, Playbook: r.Playbook, Step: r.Step, Action: r.Action,
+				Reached: r.At.UTC().Format(time.RFC3339), Until: r.Until.UTC().Format(time.RFC3339),
+				Seconds: int64(held / time.Second), Dropped: true})
+		case len(pending[k]) > 0 && (r.Kind == lang.RecAction && r.Action == s.Items[pending[k][0]].Action || r.Kind == lang.RecStepSkipped):
+			s.Items[pending[k][0]].Dropped = r.Kind == lang.RecStepSkipped
+			pending[k] = pending[k][1:]
+		}
+	}
+	s.Count = len(s.Items)
 	var secs []int64
 	steps := map[string]*holdStep{}
 	stepSecs := map[string][]int64{}
-	for _, h := range holds {
-		held := h.Until.Sub(h.From)
-		it := holdItem{Customer: h.Customer, Playbook: h.Playbook, Step: h.Step, Action: h.Action,
-			Reached: h.From.UTC().Format(time.RFC3339), Until: h.Until.UTC().Format(time.RFC3339), Seconds: int64(held / time.Second)}
-		k := h.Playbook + "\x00" + h.Step
+	for _, it := range s.Items {
+		k := it.Playbook + "\x00" + it.Step
 		st := steps[k]
 		if st == nil {
-			st = &holdStep{Playbook: h.Playbook, Step: h.Step, Action: h.Action}
+			st = &holdStep{Playbook: it.Playbook, Step: it.Step, Action: it.Action}
 			steps[k] = st
 		}
 		st.Count++
-		if !sent[h.Run+"\x00"+h.Step+"\x00"+it.Until] {
-			it.Dropped = true
+		if it.Dropped {
 			s.Dropped++
 			st.Dropped++
 		}
 		for i, b := range holdBuckets {
-			if held < b.upTo {
+			if time.Duration(it.Seconds)*time.Second < b.upTo {
 				s.Buckets[i].Count++
 				break
 			}
 		}
 		secs = append(secs, it.Seconds)
 		stepSecs[k] = append(stepSecs[k], it.Seconds)
-		s.Items = append(s.Items, it)
 	}
 	s.MedianSeconds, s.MaxSeconds = medianMax(secs)
 	for _, k := range sortedKeys(steps) {

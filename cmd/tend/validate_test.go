@@ -306,6 +306,10 @@ func TestValidateConfig(t *testing.T) {
     do: webhook
     endpoint: hubspt
     body: {customer: "{{ customer.id }}"}
+  - id: boss
+    do: escalate
+    to: customer.csm
+    reason: no reply
 `})
 	cfgDir := t.TempDir()
 	good := writeFiles(t, cfgDir, map[string]string{
@@ -325,6 +329,7 @@ func TestValidateConfig(t *testing.T) {
 		{"names not configured; the config's playbooks", []string{"validate", "--config", bad}, exitInvalid, []string{
 			hello + ":13:14: playbook hello: step team: chat channel cs-alert is not configured in " + bad + " (its channels are cs-alerts, wins); did you mean cs-alerts?\n",
 			hello + ":17:15: playbook hello: step crm: endpoint hubspt is not configured in " + bad + " (its endpoints are hubspot); did you mean hubspot?\n",
+			hello + ":19:5: playbook hello: step boss: escalate needs channel: or chat.default when " + bad + " has several chat channels; name one of cs-alerts or wins\n",
 		}},
 		{"missing config", []string{"validate", "--config", filepath.Join(cfgDir, "nope.yaml"), set}, exitUsage, nil},
 	}

@@ -14,14 +14,15 @@ import (
 type Targets struct {
 	File           string   // the configuration file, for messages; "" for the defaults
 	Channels       []string // chat channels
-	DefaultChannel string   // the channel of a notify that names none; "" when there is none
+	DefaultChannel string   // the channel of a notify or escalate that names none; "" when there is none
 	Endpoints      []string // webhook endpoints
 }
 
 // CheckTargets reports every step of the set that names a chat channel or
-// an endpoint t does not configure, and every notify that names no channel
-// where there is no default one, at the step's position: these runs would
-// otherwise fail when they get there.
+// an endpoint t does not configure, and every notify or escalate that
+// names no channel where there is no default one, at the step's position:
+// the runs would otherwise fail when they get there (a notify) or leave
+// out the chat message (an escalate).
 func (s *Set) CheckTargets(t Targets) tendfmt.ErrorList {
 	var errs tendfmt.ErrorList
 	cfg := t.File
@@ -40,6 +41,8 @@ func (s *Set) CheckTargets(t Targets) tendfmt.ErrorList {
 					errs.Add(st.ChannelPos, "%s: chat channel %s is not configured in %s (its channels are %s)%s", where, st.Channel, cfg, strings.Join(channels, ", "), suggestion(st.Channel, channels))
 				case st.Channel == "" && st.Do == ActionNotify && t.DefaultChannel == "":
 					errs.Add(st.Pos, "%s: do: notify names no channel, and %s sets no chat.default; name one of %s", where, cfg, listOf(channels))
+				case st.Channel == "" && st.Do == ActionEscalate && t.DefaultChannel == "":
+					errs.Add(st.Pos, "%s: escalate needs channel: or chat.default when %s has several chat channels; name one of %s", where, cfg, listOf(channels))
 				}
 				if st.Kind == KindDo && st.Endpoint != "" && len(endpoints) > 0 && !slices.Contains(endpoints, st.Endpoint) {
 					errs.Add(st.EndpointPos, "%s: endpoint %s is not configured in %s (its endpoints are %s)%s", where, st.Endpoint, cfg, strings.Join(endpoints, ", "), suggestion(st.Endpoint, endpoints))

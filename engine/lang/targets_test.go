@@ -36,6 +36,10 @@ steps:
       - id: nested-crm
         do: webhook
         endpoint: crm
+  - id: boss-anywhere
+    do: escalate
+    to: customer.csm
+    reason: late
 `
 
 func TestCheckTargets(t *testing.T) {
@@ -59,6 +63,7 @@ func TestCheckTargets(t *testing.T) {
 		}},
 		{"no default channel", Targets{File: "tend.yaml", Channels: []string{"cs-alert", "cs-alerts", "exec"}}, []string{
 			"alerts.yaml:9:5: playbook alerts: step default: do: notify names no channel, and tend.yaml sets no chat.default; name one of cs-alert, cs-alerts or exec",
+			"alerts.yaml:32:5: playbook alerts: step boss-anywhere: escalate needs channel: or chat.default when tend.yaml has several chat channels; name one of cs-alert, cs-alerts or exec",
 		}},
 		{"escalation and nested steps", Targets{Channels: []string{"cs-alert"}, DefaultChannel: "cs-alert", Endpoints: []string{"hubspt"}}, []string{
 			"alerts.yaml:20:14: playbook alerts: step boss: chat channel exec is not configured in the configuration (its channels are cs-alert)",
