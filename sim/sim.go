@@ -51,26 +51,9 @@ type Disorder struct{ Seed uint64 }
 
 // Result holds the merged timeline.
 type Result struct {
-	Records []lang.Record
-	// Holds lists the customer-facing messages the contact policy held,
-	// ordered by the time they were held, then customer id.
-	Holds     []Hold
+	Records   []lang.Record
 	Customers int
 	Events    int
-}
-
-// Hold is a message the contact policy held: its step was reached at From
-// and the message was due out at Until. A run that ended first dropped it:
-// then the timeline has no action record for it at Until.
-type Hold struct {
-	Customer string
-	Playbook string
-	Run      string
-	Step     string
-	Action   string // email or survey
-	Key      string // the action's idempotency key
-	From     time.Time
-	Until    time.Time
 }
 
 // Run simulates every customer from Start until Until (exclusive).
@@ -109,7 +92,6 @@ func Run(set *lang.Set, in Input) (*Result, error) {
 	}
 	results := make([][]lang.Record, len(order))
 	books := make([][]engine.BookRequest, len(order))
-	holds := make([][]Hold, len(order))
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -119,7 +101,7 @@ func Run(set *lang.Set, in Input) (*Result, error) {
 			defer wg.Done()
 			for i := range next {
 				id := order[i]
-				results[i], books[i], holds[i] = simulateCustomer(set, in, id, attrs[id], byCustomer[id])
+				results[i], books[i] = simulateCustomer(set, in, id, attrs[id], byCustomer[id])
 			}
 		}()
 	}
@@ -129,23 +111,7 @@ func Run(set *lang.Set, in Input) (*Result, error) {
 	close(next)
 	wg.Wait()
 	bookSlots(order, results, books, in.Staff)
-	return &Result{Records: merge(order, results), Holds: mergeHolds(holds), Customers: len(order), Events: len(in.Events)}, nil
-}
-
-// mergeHolds orders the customers' holds by time, then customer id, as
-// merge orders records.
-func mergeHolds(lists [][]Hold) []Hold {
-	var out []Hold
-	for _, l := range lists {
-		out = append(out, l...)
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].From.Equal(out[j].From) {
-			return out[i].From.Before(out[j].From)
-		}
-		return out[i].Customer < out[j].Customer
-	})
-	return out
+	return &Result{Records: merge(order, results), Customers: len(order), Events: len(in.Events)}, nil
 }
 
 // bookSlots books every customer's meetings in their owners' calendars, in
@@ -261,8 +227,6 @@ type customerSim struct {
 	daily    time.Time            // the journey's armed daily check
 	runDaily map[string]time.Time // each run's armed daily check
 	rng      *rand.Rand           // Disorder, if set
-	holds    []Hold
-	held     map[string]bool // action keys already in holds
 	// starting holds the messages to runs the journey has started but
 	// whose peers are not started yet (see journey).
 	starting map[string][]engine.ToRun
@@ -274,15 +238,15 @@ func (c *customerSim) push(it item) {
 	heap.Push(&c.q, it)
 }
 
-func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) ([]lang.Record, []engine.BookRequest, []Hold) {
+func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) ([]lang.Record, []engine.BookRequest) {
 	c := runCustomer(set, in, id, attrs, events)
-	return c.recs, c.books, c.holds
+	return c.recs, c.books
 }
 
 // runCustomer simulates one customer and returns the simulation as it ends.
 func runCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) *customerSim {
 	c := &customerSim{set: set, j: engine.NewJourney(id, attrs), peers: map[string]*engine.Peer{},
-		runDaily: map[string]time.Time{}, held: map[string]bool{}, starting: map[string][]engine.ToRun{}}
+		runDaily: map[string]time.Time{}, starting: map[string][]engine.ToRun{}}
 	if in.Disorder != nil {
 		c.rng = rand.New(rand.NewPCG(in.Disorder.Seed, uint64(len(id))))
 	}
@@ -443,7 +407,6 @@ func (c *customerSim) peer(now time.Time, p *engine.Peer, out engine.PeerOut) {
 			c.peer(now, p, p.Booked(now, cmd.Book.Propose()))
 		}
 	}
-	c.noteHolds(now, p.R)
 	for _, m := range out.Send {
 		if c.rng != nil {
 			c.scatter(now, item{at: now, kind: itemMsg, run: p.R.ID, from: &m})
@@ -455,19 +418,6 @@ func (c *customerSim) peer(now time.Time, p *engine.Peer, out engine.PeerOut) {
 		delete(c.peers, p.R.ID)
 		delete(c.runDaily, p.R.ID)
 		c.j.OnRunClosed(p.R.ID)
-	}
-}
-
-// noteHolds adds the messages of r that the contact policy holds from now on.
-func (c *customerSim) noteHolds(now time.Time, r *engine.Run) {
-	for _, t := range r.Threads {
-		w := t.Wait
-		if w.Kind != engine.WaitSend || w.Action == nil || c.held[w.Action.Key] {
-			continue
-		}
-		c.held[w.Action.Key] = true
-		c.holds = append(c.holds, Hold{Customer: r.Customer, Playbook: r.Playbook, Run: r.ID, Step: w.Step,
-			Action: w.Action.Kind, Key: w.Action.Key, From: now, Until: w.Until})
 	}
 }
 
