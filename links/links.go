@@ -135,7 +135,10 @@ func (s *Signer) Verify(token string) (Target, error) {
 	}
 	payload, err1 := b64.DecodeString(p)
 	sum, err2 := b64.DecodeString(m)
-	if err1 != nil || err2 != nil || !hmac.Equal(sum, s.mac(payload)) {
+	// The decoder skips \r and \n: only the encoding the signer wrote is
+	// the token, so that one link has one spelling.
+	if err1 != nil || err2 != nil || b64.EncodeToString(payload) != p || b64.EncodeToString(sum) != m ||
+		!hmac.Equal(sum, s.mac(payload)) {
 		return Target{}, ErrInvalid
 	}
 	var t Target
