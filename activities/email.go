@@ -24,9 +24,10 @@ func (a *Activities) sendMessage(ctx context.Context, act engine.Action) (Result
 	return a.deliver(ctx, act, m)
 }
 
-// customerMessage builds an email or survey: its headers (Reply-To and
-// X-Tend-Survey included), and its Markdown body as a text/plain part
-// with a text/html alternative.
+// customerMessage builds an email or survey: its headers (Reply-To,
+// X-Tend-Survey and List-Unsubscribe included), and its Markdown body as a
+// text/plain part with a text/html alternative, followed by the survey's
+// links and the unsubscribe footer.
 func (a *Activities) customerMessage(act engine.Action) (*gomail.Msg, error) {
 	to, err := addresses("to", []string{act.To})
 	if err != nil {
@@ -65,9 +66,12 @@ func (a *Activities) customerMessage(act engine.Action) (*gomail.Msg, error) {
 		body.HTML += surveyHTML(act.Survey, l)
 	}
 	if act.Unsubscribe {
-		if err := a.listUnsubscribe(m, act); err != nil {
+		link, err := a.listUnsubscribe(m, act)
+		if err != nil {
 			return nil, err
 		}
+		body.Text = strings.TrimRight(body.Text, "\n") + "\n" + unsubscribeText(link)
+		body.HTML += unsubscribeHTML(link)
 	}
 	setBody(m, body)
 	return m, nil

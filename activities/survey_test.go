@@ -18,7 +18,8 @@ var (
 
 // A survey reaches a real SMTP server with a signed link for every score,
 // as a list in the text part and as buttons in the HTML part; mail marked
-// unsubscribe carries the one-click List-Unsubscribe headers.
+// unsubscribe carries the one-click List-Unsubscribe headers and a footer
+// with the same link in both parts.
 func TestSurveyLinksSMTP(t *testing.T) {
 	srv := startSMTP(t)
 	a := newActivities(t, Options{Email: smtpOptions(srv.addr)})
@@ -79,8 +80,8 @@ func TestSurveyLinksSMTP(t *testing.T) {
 
 		lu, lup := pm.header.Get("List-Unsubscribe"), pm.header.Get("List-Unsubscribe-Post")
 		if !tt.unsubscribe {
-			if lu != "" || lup != "" {
-				t.Errorf("%s: not marked, but List-Unsubscribe %q, %q", tt.kind, lu, lup)
+			if lu != "" || lup != "" || strings.Contains(text.body, "Unsubscribe") || strings.Contains(html.body, "Unsubscribe") {
+				t.Errorf("%s: not marked, but List-Unsubscribe %q, %q, or a footer:\n%s", tt.kind, lu, lup, text.body)
 			}
 			continue
 		}
@@ -92,6 +93,7 @@ func TestSurveyLinksSMTP(t *testing.T) {
 		if got, err := signer.Verify(tok); err != nil || got.Kind != links.KindUnsubscribe || got.Customer != "acme" || got.Run != act.Run {
 			t.Errorf("unsubscribe link: %+v, %v", got, err)
 		}
+		checkUnsubscribeFooter(t, tt.kind, text.body, html.body, strings.Trim(lu, "<>"))
 	}
 
 	// A plain email marked unsubscribe gets the headers, and no HTML part
@@ -105,6 +107,23 @@ func TestSurveyLinksSMTP(t *testing.T) {
 	pm := parseMail(t, msgs[len(msgs)-1].data)
 	if pm.header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || !strings.HasPrefix(pm.header.Get("List-Unsubscribe"), "<https://tend.vendor.example/unsubscribe/") {
 		t.Errorf("email headers %v", pm.header)
+	}
+	text, _ := pm.part("text/plain", "")
+	html, _ := pm.part("text/html", "")
+	checkUnsubscribeFooter(t, "email", text.body, html.body, strings.Trim(pm.header.Get("List-Unsubscribe"), "<>"))
+}
+
+// checkUnsubscribeFooter checks that marked mail ends, in both parts,
+// with why it came and the unsubscribe link of its List-Unsubscribe.
+func checkUnsubscribeFooter(t *testing.T, what, text, html, link string) {
+	t.Helper()
+	wantText := "\n\nYou get these emails as part of our automated updates for your account.\nUnsubscribe: " + link + "\n"
+	if !strings.HasSuffix(unCRLF(text), wantText) {
+		t.Errorf("%s: the text part does not end with %q:\n%s", what, wantText, text)
+	}
+	wantHTML := `You get these emails as part of our automated updates for your account. <a href="` + link + `" style="color:#52606d">Unsubscribe</a></p>`
+	if !strings.Contains(unCRLF(html), wantHTML) {
+		t.Errorf("%s: the HTML part has no %q:\n%s", what, wantHTML, html)
 	}
 }
 
