@@ -44,7 +44,14 @@ func (a *Activities) customerMessage(act engine.Action) (*gomail.Msg, error) {
 	if len(to) == 0 {
 		return nil, permanent(ErrTypeInvalidAddress, "%s has no recipient: to is empty", act.Kind)
 	}
-	body, err := markdownBody(act.Body)
+	// A survey's links go where its template says (SurveyMarker), or
+	// after the body; the rest of the body, a sign-off, follows them.
+	src, rest := act.Body, ""
+	isSurvey := act.Kind == lang.ActionSurvey && act.Survey != ""
+	if isSurvey {
+		src, rest = splitAtSurveyMarker(act.Body)
+	}
+	body, err := markdownBody(src)
 	if err != nil {
 		return nil, permanent(ErrTypeInvalidAction, "%s", err)
 	}
@@ -56,7 +63,7 @@ func (a *Activities) customerMessage(act engine.Action) (*gomail.Msg, error) {
 	if len(replyTo) > 0 {
 		m.ReplyToMailAddress(replyTo...)
 	}
-	if act.Kind == lang.ActionSurvey && act.Survey != "" {
+	if isSurvey {
 		m.SetGenHeader("X-Tend-Survey", headerValue(act.Survey))
 		l, err := a.surveyLinks(act)
 		if err != nil {
@@ -64,6 +71,14 @@ func (a *Activities) customerMessage(act engine.Action) (*gomail.Msg, error) {
 		}
 		body.Text = strings.TrimRight(body.Text, "\n") + surveyText(act.Survey, l)
 		body.HTML += surveyHTML(act.Survey, l)
+		if strings.TrimSpace(rest) != "" {
+			after, err := markdownBody(rest)
+			if err != nil {
+				return nil, permanent(ErrTypeInvalidAction, "%s", err)
+			}
+			body.Text += "\n" + after.Text
+			body.HTML += after.HTML
+		}
 	}
 	if act.Unsubscribe {
 		link, err := a.listUnsubscribe(m, act)

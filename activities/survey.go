@@ -3,6 +3,7 @@ package activities
 import (
 	"fmt"
 	"html"
+	"regexp"
 	"strings"
 
 	"github.com/tend-cs/tend/engine"
@@ -24,6 +25,23 @@ func (a *Activities) surveyLinks(act engine.Action) ([]links.ScoreLink, error) {
 		return nil, permanent(ErrTypeInvalidAction, "survey %s: %s", act.Key, err)
 	}
 	return l, nil
+}
+
+// surveyMarker matches the line "<!-- survey -->" of a survey template,
+// where the survey's score links go, such as above its sign-off. An HTML
+// comment, it shows in no mail: Markdown leaves raw HTML out of both parts.
+var surveyMarker = regexp.MustCompile(`(?m)^[ \t]*<!--[ \t]*survey[ \t]*-->[ \t]*(?:\r?\n|$)`)
+
+// splitAtSurveyMarker splits a survey's Markdown body at its first marker
+// line: what goes before the links, and what goes after them ("" without
+// a marker). Each half is rendered on its own, so the marker must stand
+// between blocks, as a line of its own does.
+func splitAtSurveyMarker(body string) (before, after string) {
+	loc := surveyMarker.FindStringIndex(body)
+	if loc == nil {
+		return body, ""
+	}
+	return body[:loc[0]], body[loc[1]:]
 }
 
 // surveyWords are how each end of a survey's scale reads.

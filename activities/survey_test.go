@@ -157,3 +157,61 @@ func TestSurveyWithoutLinks(t *testing.T) {
 		t.Errorf("bad links config: %v", err)
 	}
 }
+
+// A survey template's "<!-- survey -->" line places the score links: the
+// sign-off after it follows them, in both parts, and the marker shows
+// nowhere. Without a marker the links close the body; in a plain email
+// the marker is just left out.
+func TestSurveyMarker(t *testing.T) {
+	srv := startSMTP(t)
+	a := newActivities(t, Options{Email: smtpOptions(srv.addr)})
+	const signOff = "Thank you,\\\nThe Customer Success team\n"
+	tests := []struct {
+		name, kind, body string
+		unsubscribe      bool
+		text             []string // in this order in the text part
+		html             []string // in this order in the HTML part
+	}{
+		{"marker before the sign-off", "survey", "One question.\n\n<!-- survey -->\n\n" + signOff, true,
+			[]string{"One question.\n\nYour answer, from 0", "10  https://", "on the page that opens.\n\nThank you,\nThe Customer Success team\n\nYou get these emails"},
+			[]string{"<p>One question.</p>", ">10</a>", "<p>Thank you,<br>\nThe Customer Success team</p>", ">Unsubscribe</a>"}},
+		{"no marker: the links last", "survey", "One question.\n\n" + signOff, false,
+			[]string{"One question.\n\nThank you,\nThe Customer Success team\n\nYour answer, from 0"},
+			[]string{"The Customer Success team</p>", ">10</a>"}},
+		{"a marker in an email", "email", "Hello.\n\n<!-- survey -->\n\nBye.\n", false,
+			[]string{"Hello.\n\nBye.\n"}, []string{"<p>Hello.</p>", "<p>Bye.</p>"}},
+	}
+	for i, tt := range tests {
+		act := actions()[tt.kind]
+		act.Body, act.Unsubscribe = tt.body, tt.unsubscribe
+		var err error
+		if tt.kind == "survey" {
+			_, err = a.Survey(context.Background(), act)
+		} else {
+			_, err = a.Email(context.Background(), act)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		pm := parseMail(t, srv.messages()[i].data)
+		text, _ := pm.part("text/plain", "")
+		html, _ := pm.part("text/html", "")
+		for _, part := range []struct {
+			name, body string
+			want       []string
+		}{{"text", unCRLF(text.body), tt.text}, {"html", unCRLF(html.body), tt.html}} {
+			if strings.Contains(part.body, "survey -->") || strings.Contains(part.body, "raw HTML") && part.name == "text" {
+				t.Errorf("%s: the marker shows in the %s part:\n%s", tt.name, part.name, part.body)
+			}
+			rest := part.body
+			for _, w := range part.want {
+				j := strings.Index(rest, w)
+				if j < 0 {
+					t.Errorf("%s: %s part: no %q after what came before, in:\n%s", tt.name, part.name, w, part.body)
+					break
+				}
+				rest = rest[j+len(w):]
+			}
+		}
+	}
+}
