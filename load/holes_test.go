@@ -294,3 +294,22 @@ func drive(t *testing.T, r *engine.Run, now time.Time) []engine.Action {
 	t.Fatalf("the run did not settle in 1000 commands: %s, waiting %s", r.Status, r.Waiting())
 	return nil
 }
+
+// Every step of the shipped playbooks has an id: runs list and runs show
+// name the step a run waits at, and "steps.2" tells nobody anything.
+func TestShippedStepsHaveIDs(t *testing.T) {
+	n := 0
+	for _, pb := range shippedSet(t).Playbooks {
+		for _, block := range pb.Blocks {
+			for _, s := range block {
+				n++
+				if s.ID == s.Path {
+					t.Errorf("%s:%d: step %s has no id", rel(pb.File), s.Pos.Line, s.Path)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no steps")
+	}
+}
