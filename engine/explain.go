@@ -53,20 +53,18 @@ const (
 // Explanation is one trigger decision for one playbook.
 type Explanation struct {
 	Playbook string    `json:"playbook"`
-	Trigger  string    `json:"trigger"`         // the event type, or daily
-	Event    string    `json:"event,omitempty"` // the event's id
-	At       time.Time `json:"at"`              // when the journey evaluated it
-	// EventAt is the event's own at, which may be long before At (an
-	// event sent late, or retried); zero for a daily check.
-	EventAt time.Time `json:"event_at,omitzero"`
-	Outcome Outcome   `json:"outcome"`
-	Run     string    `json:"run,omitempty"`
-	Key     string    `json:"key,omitempty"`
-	Expr    string    `json:"expr,omitempty"` // the condition the outcome is about
-	Error   string    `json:"error,omitempty"`
-	Values  []Var     `json:"values,omitempty"` // what Expr read, as it was
-	On      []string  `json:"on,omitempty"`     // OutcomeNoMatch: the trigger's types
-	Summary string    `json:"summary,omitempty"`
+	Trigger  string    `json:"trigger"`           // the event type, or daily
+	Event    string    `json:"event,omitempty"`   // the event's id
+	At       time.Time `json:"at"`                // when the journey evaluated it
+	EventAt  time.Time `json:"event_at,omitzero"` // the event's own at, maybe long before (sent late); zero for daily
+	Outcome  Outcome   `json:"outcome"`
+	Run      string    `json:"run,omitempty"`
+	Key      string    `json:"key,omitempty"`
+	Expr     string    `json:"expr,omitempty"` // the condition the outcome is about
+	Error    string    `json:"error,omitempty"`
+	Values   []Var     `json:"values,omitempty"` // what Expr read, as it was
+	On       []string  `json:"on,omitempty"`     // OutcomeNoMatch: the trigger's types
+	Summary  string    `json:"summary,omitempty"`
 
 	// The values are taken when they are needed (a report, or the state's
 	// JSON): reading them from the maps of the evaluation, which are never
