@@ -25,8 +25,9 @@
 //     adds a signed link per score (0-10 for nps, 1-5 for csat): a list in
 //     the text part, buttons in the HTML part. Mail marked unsubscribe
 //     carries List-Unsubscribe (a signed https link) and
-//     List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058). Both
-//     need Options.Links; without it they fail for good, saying so.
+//     List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058), and
+//     the same link in a footer of both parts. Both need Options.Links;
+//     without it they fail for good, saying so.
 //   - Call and Training send an iCalendar invite (METHOD:REQUEST) to the
 //     owner and the attendees: a text/plain summary, the invite as a
 //     text/calendar alternative, and invite.ics attached (text/calendar;

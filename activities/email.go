@@ -24,9 +24,10 @@ func (a *Activities) sendMessage(ctx context.Context, act engine.Action) (Result
 	return a.deliver(ctx, act, m)
 }
 
-// customerMessage builds an email or survey: its headers (Reply-To and
-// X-Tend-Survey included), and its Markdown body as a text/plain part
-// with a text/html alternative.
+// customerMessage builds an email or survey: its headers (Reply-To,
+// X-Tend-Survey and List-Unsubscribe included), and its Markdown body as a
+// text/plain part with a text/html alternative, followed by the survey's
+// links and the unsubscribe footer.
 func (a *Activities) customerMessage(act engine.Action) (*gomail.Msg, error) {
 	to, err := addresses("to", []string{act.To})
 	if err != nil {
@@ -43,7 +44,14 @@ func (a *Activities) customerMessage(act engine.Action) (*gomail.Msg, error) {
 	if len(to) == 0 {
 		return nil, permanent(ErrTypeInvalidAddress, "%s has no recipient: to is empty", act.Kind)
 	}
-	body, err := markdownBody(act.Body)
+	// A survey's links go where its template says (SurveyMarker), or
+	// after the body; the rest of the body, a sign-off, follows them.
+	src, rest := act.Body, ""
+	isSurvey := act.Kind == lang.ActionSurvey && act.Survey != ""
+	if isSurvey {
+		src, rest = splitAtSurveyMarker(act.Body)
+	}
+	body, err := markdownBody(src)
 	if err != nil {
 		return nil, permanent(ErrTypeInvalidAction, "%s", err)
 	}
@@ -55,7 +63,7 @@ func (a *Activities) customerMessage(act engine.Action) (*gomail.Msg, error) {
 	if len(replyTo) > 0 {
 		m.ReplyToMailAddress(replyTo...)
 	}
-	if act.Kind == lang.ActionSurvey && act.Survey != "" {
+	if isSurvey {
 		m.SetGenHeader("X-Tend-Survey", headerValue(act.Survey))
 		l, err := a.surveyLinks(act)
 		if err != nil {
@@ -63,11 +71,22 @@ func (a *Activities) customerMessage(act engine.Action) (*gomail.Msg, error) {
 		}
 		body.Text = strings.TrimRight(body.Text, "\n") + surveyText(act.Survey, l)
 		body.HTML += surveyHTML(act.Survey, l)
+		if strings.TrimSpace(rest) != "" {
+			after, err := markdownBody(rest)
+			if err != nil {
+				return nil, permanent(ErrTypeInvalidAction, "%s", err)
+			}
+			body.Text += "\n" + after.Text
+			body.HTML += after.HTML
+		}
 	}
 	if act.Unsubscribe {
-		if err := a.listUnsubscribe(m, act); err != nil {
+		link, err := a.listUnsubscribe(m, act)
+		if err != nil {
 			return nil, err
 		}
+		body.Text = strings.TrimRight(body.Text, "\n") + "\n" + unsubscribeText(link)
+		body.HTML += unsubscribeHTML(link)
 	}
 	setBody(m, body)
 	return m, nil

@@ -3,6 +3,7 @@ package activities
 import (
 	"fmt"
 	"html"
+	"regexp"
 	"strings"
 
 	"github.com/tend-cs/tend/engine"
@@ -24,6 +25,23 @@ func (a *Activities) surveyLinks(act engine.Action) ([]links.ScoreLink, error) {
 		return nil, permanent(ErrTypeInvalidAction, "survey %s: %s", act.Key, err)
 	}
 	return l, nil
+}
+
+// surveyMarker matches the line "<!-- survey -->" of a survey template,
+// where the survey's score links go, such as above its sign-off. An HTML
+// comment, it shows in no mail: Markdown leaves raw HTML out of both parts.
+var surveyMarker = regexp.MustCompile(`(?m)^[ \t]*<!--[ \t]*survey[ \t]*-->[ \t]*(?:\r?\n|$)`)
+
+// splitAtSurveyMarker splits a survey's Markdown body at its first marker
+// line: what goes before the links, and what goes after them ("" without
+// a marker). Each half is rendered on its own, so the marker must stand
+// between blocks, as a line of its own does.
+func splitAtSurveyMarker(body string) (before, after string) {
+	loc := surveyMarker.FindStringIndex(body)
+	if loc == nil {
+		return body, ""
+	}
+	return body[:loc[0]], body[loc[1]:]
 }
 
 // surveyWords are how each end of a survey's scale reads.
@@ -73,12 +91,31 @@ func surveyHTML(kind string, l []links.ScoreLink) string {
 }
 
 // listUnsubscribe gives bulk mail (a step marked unsubscribe: true) its
-// one-click unsubscribe link (RFC 2369, RFC 8058).
-func (a *Activities) listUnsubscribe(m *gomail.Msg, act engine.Action) error {
+// one-click unsubscribe link (RFC 2369, RFC 8058), and returns it.
+func (a *Activities) listUnsubscribe(m *gomail.Msg, act engine.Action) (string, error) {
 	if a.links == nil {
-		return permanent(ErrTypeInvalidAction, "%s %s is marked unsubscribe but cannot carry the link: %s", act.Kind, act.Key, errNoLinks)
+		return "", permanent(ErrTypeInvalidAction, "%s %s is marked unsubscribe but cannot carry the link: %s", act.Kind, act.Key, errNoLinks)
 	}
-	m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribe, "<"+a.links.Unsubscribe(act.Customer, act.Run, act.Step, act.Occurrence)+">")
+	link := a.links.Unsubscribe(act.Customer, act.Run, act.Step, act.Occurrence)
+	m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribe, "<"+link+">")
 	m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
-	return nil
+	return link, nil
+}
+
+// unsubscribeWhy says, at the foot of bulk mail, why it came. A playbook's
+// description is written for the people who run it, not for customers, so
+// the words are the same for every playbook.
+const unsubscribeWhy = "You get these emails as part of our automated updates for your account."
+
+// unsubscribeText is the plain-text footer of bulk mail: why it came, and
+// the link that opts out (the page it opens asks to confirm).
+func unsubscribeText(link string) string {
+	return "\n" + unsubscribeWhy + "\nUnsubscribe: " + link + "\n"
+}
+
+// unsubscribeHTML is the footer of the HTML part.
+func unsubscribeHTML(link string) string {
+	return `<hr style="border:0;border-top:1px solid #d9dee3;margin:24px 0 8px">` + "\n" +
+		`<p style="font:12px Arial,sans-serif;color:#52606d">` + html.EscapeString(unsubscribeWhy) +
+		` <a href="` + html.EscapeString(link) + `" style="color:#52606d">Unsubscribe</a></p>` + "\n"
 }

@@ -18,7 +18,8 @@ var (
 
 // A survey reaches a real SMTP server with a signed link for every score,
 // as a list in the text part and as buttons in the HTML part; mail marked
-// unsubscribe carries the one-click List-Unsubscribe headers.
+// unsubscribe carries the one-click List-Unsubscribe headers and a footer
+// with the same link in both parts.
 func TestSurveyLinksSMTP(t *testing.T) {
 	srv := startSMTP(t)
 	a := newActivities(t, Options{Email: smtpOptions(srv.addr)})
@@ -79,8 +80,8 @@ func TestSurveyLinksSMTP(t *testing.T) {
 
 		lu, lup := pm.header.Get("List-Unsubscribe"), pm.header.Get("List-Unsubscribe-Post")
 		if !tt.unsubscribe {
-			if lu != "" || lup != "" {
-				t.Errorf("%s: not marked, but List-Unsubscribe %q, %q", tt.kind, lu, lup)
+			if lu != "" || lup != "" || strings.Contains(text.body, "Unsubscribe") || strings.Contains(html.body, "Unsubscribe") {
+				t.Errorf("%s: not marked, but List-Unsubscribe %q, %q, or a footer:\n%s", tt.kind, lu, lup, text.body)
 			}
 			continue
 		}
@@ -92,6 +93,7 @@ func TestSurveyLinksSMTP(t *testing.T) {
 		if got, err := signer.Verify(tok); err != nil || got.Kind != links.KindUnsubscribe || got.Customer != "acme" || got.Run != act.Run {
 			t.Errorf("unsubscribe link: %+v, %v", got, err)
 		}
+		checkUnsubscribeFooter(t, tt.kind, text.body, html.body, strings.Trim(lu, "<>"))
 	}
 
 	// A plain email marked unsubscribe gets the headers, and no HTML part
@@ -105,6 +107,23 @@ func TestSurveyLinksSMTP(t *testing.T) {
 	pm := parseMail(t, msgs[len(msgs)-1].data)
 	if pm.header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || !strings.HasPrefix(pm.header.Get("List-Unsubscribe"), "<https://tend.vendor.example/unsubscribe/") {
 		t.Errorf("email headers %v", pm.header)
+	}
+	text, _ := pm.part("text/plain", "")
+	html, _ := pm.part("text/html", "")
+	checkUnsubscribeFooter(t, "email", text.body, html.body, strings.Trim(pm.header.Get("List-Unsubscribe"), "<>"))
+}
+
+// checkUnsubscribeFooter checks that marked mail ends, in both parts,
+// with why it came and the unsubscribe link of its List-Unsubscribe.
+func checkUnsubscribeFooter(t *testing.T, what, text, html, link string) {
+	t.Helper()
+	wantText := "\n\nYou get these emails as part of our automated updates for your account.\nUnsubscribe: " + link + "\n"
+	if !strings.HasSuffix(unCRLF(text), wantText) {
+		t.Errorf("%s: the text part does not end with %q:\n%s", what, wantText, text)
+	}
+	wantHTML := `You get these emails as part of our automated updates for your account. <a href="` + link + `" style="color:#52606d">Unsubscribe</a></p>`
+	if !strings.Contains(unCRLF(html), wantHTML) {
+		t.Errorf("%s: the HTML part has no %q:\n%s", what, wantHTML, html)
 	}
 }
 
@@ -136,5 +155,63 @@ func TestSurveyWithoutLinks(t *testing.T) {
 	}
 	if _, err := New(Options{Outbox: t.TempDir(), Links: &links.Config{BaseURL: "tend.example", Secret: "0123456789abcdef"}}, zerolog.New(zerolog.NewTestWriter(t))); err == nil || !strings.Contains(err.Error(), "links: base_url") {
 		t.Errorf("bad links config: %v", err)
+	}
+}
+
+// A survey template's "<!-- survey -->" line places the score links: the
+// sign-off after it follows them, in both parts, and the marker shows
+// nowhere. Without a marker the links close the body; in a plain email
+// the marker is just left out.
+func TestSurveyMarker(t *testing.T) {
+	srv := startSMTP(t)
+	a := newActivities(t, Options{Email: smtpOptions(srv.addr)})
+	const signOff = "Thank you,\\\nThe Customer Success team\n"
+	tests := []struct {
+		name, kind, body string
+		unsubscribe      bool
+		text             []string // in this order in the text part
+		html             []string // in this order in the HTML part
+	}{
+		{"marker before the sign-off", "survey", "One question.\n\n<!-- survey -->\n\n" + signOff, true,
+			[]string{"One question.\n\nYour answer, from 0", "10  https://", "on the page that opens.\n\nThank you,\nThe Customer Success team\n\nYou get these emails"},
+			[]string{"<p>One question.</p>", ">10</a>", "<p>Thank you,<br>\nThe Customer Success team</p>", ">Unsubscribe</a>"}},
+		{"no marker: the links last", "survey", "One question.\n\n" + signOff, false,
+			[]string{"One question.\n\nThank you,\nThe Customer Success team\n\nYour answer, from 0"},
+			[]string{"The Customer Success team</p>", ">10</a>"}},
+		{"a marker in an email", "email", "Hello.\n\n<!-- survey -->\n\nBye.\n", false,
+			[]string{"Hello.\n\nBye.\n"}, []string{"<p>Hello.</p>", "<p>Bye.</p>"}},
+	}
+	for i, tt := range tests {
+		act := actions()[tt.kind]
+		act.Body, act.Unsubscribe = tt.body, tt.unsubscribe
+		var err error
+		if tt.kind == "survey" {
+			_, err = a.Survey(context.Background(), act)
+		} else {
+			_, err = a.Email(context.Background(), act)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		pm := parseMail(t, srv.messages()[i].data)
+		text, _ := pm.part("text/plain", "")
+		html, _ := pm.part("text/html", "")
+		for _, part := range []struct {
+			name, body string
+			want       []string
+		}{{"text", unCRLF(text.body), tt.text}, {"html", unCRLF(html.body), tt.html}} {
+			if strings.Contains(part.body, "survey -->") || strings.Contains(part.body, "raw HTML") && part.name == "text" {
+				t.Errorf("%s: the marker shows in the %s part:\n%s", tt.name, part.name, part.body)
+			}
+			rest := part.body
+			for _, w := range part.want {
+				j := strings.Index(rest, w)
+				if j < 0 {
+					t.Errorf("%s: %s part: no %q after what came before, in:\n%s", tt.name, part.name, w, part.body)
+					break
+				}
+				rest = rest[j+len(w):]
+			}
+		}
 	}
 }

@@ -21,8 +21,8 @@
 //	GET  /metrics                    Prometheus text (no credential needed)
 //	GET  /survey/{token}             a survey link: records the score, answers a page (the link is the credential)
 //	POST /survey/{token}             the page's comment form
-//	GET  /unsubscribe/{token}        an unsubscribe link: records email_opt_out: true, answers a page
-//	POST /unsubscribe/{token}        one-click unsubscribe (RFC 8058)
+//	GET  /unsubscribe/{token}        an unsubscribe link: a page whose button confirms; records nothing
+//	POST /unsubscribe/{token}        the button, or one-click unsubscribe (RFC 8058): records email_opt_out: true
 //
 // The link endpoints (links.go) are served when Options.Links is set, and
 // answer HTML pages: 200 once the event is handed to the customer's

@@ -21,10 +21,14 @@ import (
 //
 //	GET  /survey/{token}       record the link's score; a thank-you page with a comment form
 //	POST /survey/{token}       the form: record the score with comment=...
-//	GET  /unsubscribe/{token}  record email_opt_out: true; a confirmation page
-//	POST /unsubscribe/{token}  the same, for one-click unsubscribe (RFC 8058)
+//	GET  /unsubscribe/{token}  a page asking to confirm, with a button that POSTs
+//	POST /unsubscribe/{token}  record email_opt_out: true: the button, or a mail
+//	                           client's one-click unsubscribe (RFC 8058)
 //
-// A token that does not verify is a 403 page saying the link is invalid,
+// An unsubscribe GET records nothing, because mail gateways and link
+// scanners fetch the links of incoming mail before anyone reads it; a
+// survey GET records its score, as the survey's buttons are links. A
+// token that does not verify is a 403 page saying the link is invalid,
 // and records nothing. HEAD shows the page and records nothing.
 
 // MaxCommentLength is the most characters of a survey comment kept.
@@ -52,6 +56,8 @@ type page struct {
 	Action           string
 	Comment          bool
 	Commented        bool
+	// Confirm is where an unsubscribe page's button posts to.
+	Confirm string
 }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
@@ -73,6 +79,9 @@ textarea{width:100%;box-sizing:border-box;font:inherit}button{font:inherit;paddi
 <button type="submit">Send comment</button>
 </form>
 {{- end}}
+{{- end}}
+{{- if .Confirm}}
+<form method="post" action="{{.Confirm}}"><button type="submit">Unsubscribe</button></form>
 {{- end}}
 </body></html>
 `))
@@ -174,12 +183,20 @@ func (s *Server) readComment(w http.ResponseWriter, r *http.Request) (string, bo
 	return c, true
 }
 
-// unsubscribe is GET and POST /unsubscribe/{token}.
+// unsubscribe is GET and POST /unsubscribe/{token}: GET asks, POST records.
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	t, ok := s.verifyLink(w, r, links.KindUnsubscribe)
 	if !ok {
 		return
 	}
+	if r.Method != http.MethodPost {
+		writePage(w, http.StatusOK, page{Title: "Unsubscribe from these emails?",
+			Message: "Press the button to stop receiving these emails from us. Messages you have asked for, and those your account team writes to you in person, still reach you.",
+			Confirm: r.URL.EscapedPath()})
+		return
+	}
+	// The form's body, or RFC 8058's List-Unsubscribe=One-Click, says
+	// nothing more than the POST itself; it is not read.
 	set := s.opts.Set()
 	if set == nil {
 		writePage(w, http.StatusServiceUnavailable, unavailablePage)

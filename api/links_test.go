@@ -189,8 +189,11 @@ func mustToken(t *testing.T, base, c, run string) string {
 	return s.Token(links.Target{Kind: links.KindSurvey, Customer: c, Run: run, Step: "nps-pulse", Occurrence: 1, Survey: "nps", Score: 0})
 }
 
-// One-click unsubscribe (RFC 8058) sets email_opt_out, and a later email
-// marked unsubscribe (the tech-touch series) is skipped with the reason.
+// An unsubscribe link in a browser asks first: its GET, which mail
+// gateways fetch on their own, records nothing; the page's button and a
+// mail client's one-click POST (RFC 8058) set email_opt_out, once. A later
+// email marked unsubscribe (the tech-touch series) is skipped with the
+// reason.
 func TestUnsubscribeLink(t *testing.T) {
 	start(t)
 	c := customer("optout")
@@ -199,17 +202,29 @@ func TestUnsubscribeLink(t *testing.T) {
 	handled(t, c, 1)
 	signer := testSigner(t)
 	link := signer.Unsubscribe(c, "run/adoption-nudge/"+c+"/1", "tips", 1)
+	path := strings.TrimPrefix(link, testLinks.BaseURL)
 
-	// The link in a browser shows the confirmation page; the one-click
-	// POST of a mail client records the same opt-out once.
-	if res := follow(t, http.MethodGet, link, ""); res.status != http.StatusOK || !contains(string(res.body), "You are unsubscribed") {
+	res := follow(t, http.MethodGet, link, "")
+	if res.status != http.StatusOK || !contains(string(res.body), "Unsubscribe from these emails?") ||
+		!contains(string(res.body), `<form method="post" action="`+path+`"><button type="submit">Unsubscribe</button></form>`) {
 		t.Fatalf("GET unsubscribe: %s", res)
+	}
+	// Events of one sender reach the journey in order: once the marker
+	// sent after the GET is applied, an opt-out the GET recorded would be.
+	accepted(t, mustJSON(t, ev{"id": c + "-marker", "type": "customer.updated", "customer": c, "attributes": ev{"seats": 6}}))
+	cu := handled(t, c, 2)
+	if cu.Attributes["email_opt_out"] == true || cu.Stats.Applied != 2 {
+		t.Fatalf("a GET unsubscribed: attributes %v, stats %+v", cu.Attributes, cu.Stats)
+	}
+
+	if res := follow(t, http.MethodPost, link, ""); res.status != http.StatusOK || !contains(string(res.body), "You are unsubscribed") {
+		t.Fatalf("the page's button: %s", res)
 	}
 	if res := follow(t, http.MethodPost, link, "List-Unsubscribe=One-Click"); res.status != http.StatusOK {
 		t.Fatalf("one-click POST: %s", res)
 	}
-	cu := handled(t, c, 3)
-	if cu.Attributes["email_opt_out"] != true || cu.Stats.Applied != 2 || cu.Stats.Duplicates != 1 {
+	cu = handled(t, c, 4)
+	if cu.Attributes["email_opt_out"] != true || cu.Stats.Applied != 3 || cu.Stats.Duplicates != 1 {
 		t.Fatalf("after unsubscribing: attributes %v, stats %+v", cu.Attributes, cu.Stats)
 	}
 

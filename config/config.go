@@ -152,6 +152,10 @@ type StaffMember struct {
 	Hours    string   // HH:MM-HH:MM
 	Workdays []string // mon ... sun, in week order
 	Seats    int      // meetings at once; 0 means 1
+	// Notice is the least notice of their meetings, as a playbook
+	// duration ("4h", "2 business days", "0m" for none); "" keeps
+	// engine.DefaultNotice.
+	Notice string
 }
 
 // MaxSeats caps StaffMember.Seats.
@@ -933,12 +937,22 @@ func (d *decoder) staff(n *yaml.Node) map[string]StaffMember {
 				}
 				m.Seats = seats
 			},
+			"notice": func(v *yaml.Node) {
+				if s, ok := d.str(v, what+".notice"); ok {
+					n, err := calendar.ParseDuration(s)
+					if err != nil {
+						d.errorf(v, "%s: %v", what+".notice", err)
+						return
+					}
+					m.Notice = n.String()
+				}
+			},
 		})
 		if keys == nil {
 			return
 		}
 		if len(keys) == 0 {
-			d.errorf(v, "%s sets nothing; give timezone, hours, workdays or seats, or leave the address out", what)
+			d.errorf(v, "%s sets nothing; give timezone, hours, workdays, seats or notice, or leave the address out", what)
 			return
 		}
 		out[key] = m

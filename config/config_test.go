@@ -86,7 +86,7 @@ func TestParseFull(t *testing.T) {
 		},
 		Staff: map[string]StaffMember{
 			"jo@vendor.example":        {Timezone: "Europe/Berlin", Hours: "08:30-16:30", Workdays: []string{"mon", "tue", "thu"}},
-			"pooled-cs@vendor.example": {Seats: 4},
+			"pooled-cs@vendor.example": {Seats: 4, Notice: "4h"},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {

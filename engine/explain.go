@@ -53,9 +53,10 @@ const (
 // Explanation is one trigger decision for one playbook.
 type Explanation struct {
 	Playbook string    `json:"playbook"`
-	Trigger  string    `json:"trigger"`         // the event type, or daily
-	Event    string    `json:"event,omitempty"` // the event's id
-	At       time.Time `json:"at"`              // when the journey evaluated it
+	Trigger  string    `json:"trigger"`           // the event type, or daily
+	Event    string    `json:"event,omitempty"`   // the event's id
+	At       time.Time `json:"at"`                // when the journey evaluated it
+	EventAt  time.Time `json:"event_at,omitzero"` // the event's own at, maybe long before (sent late); zero for daily
 	Outcome  Outcome   `json:"outcome"`
 	Run      string    `json:"run,omitempty"`
 	Key      string    `json:"key,omitempty"`
@@ -90,11 +91,21 @@ func (v Var) String() string {
 }
 
 // Considered names the event (or daily check) a journey last evaluated
-// triggers for.
+// triggers for: At is when it was applied, EventAt the event's own at
+// (zero for a daily check, and in journeys from before it was kept).
 type Considered struct {
-	Type string    `json:"type"`
-	ID   string    `json:"id,omitempty"`
-	At   time.Time `json:"at"`
+	Type    string    `json:"type"`
+	ID      string    `json:"id,omitempty"`
+	At      time.Time `json:"at"`
+	EventAt time.Time `json:"event_at,omitzero"`
+}
+
+// eventAt is the at of ev that explanations show: zero for a daily check.
+func eventAt(ev *lang.Event) time.Time {
+	if ev.Type == lang.EventDaily {
+		return time.Time{}
+	}
+	return ev.At.UTC()
 }
 
 // snapshot is what an evaluation read: the scope of lang.Scope.Reset. It
@@ -201,7 +212,7 @@ func (j *Journey) consider(now time.Time, ev *lang.Event) {
 	if *last == nil {
 		*last = &Considered{}
 	}
-	**last = Considered{Type: ev.Type, ID: ev.ID, At: now.UTC()}
+	**last = Considered{Type: ev.Type, ID: ev.ID, At: now.UTC(), EventAt: eventAt(ev)}
 }
 
 // snapshot notes what the trigger evaluation under way reads, as the
@@ -214,7 +225,7 @@ func (j *Journey) snapshot(set *lang.Set, now time.Time, ev *lang.Event, before 
 // x, if set, is the expression whose values it shows.
 func (j *Journey) explain(set *lang.Set, pb *lang.Playbook, e Explanation, x *lang.Expr) {
 	s := &j.cur
-	e.Playbook, e.Trigger, e.Event, e.At = pb.Name, s.ev.Type, s.ev.ID, s.now.UTC()
+	e.Playbook, e.Trigger, e.Event, e.At, e.EventAt = pb.Name, s.ev.Type, s.ev.ID, s.now.UTC(), eventAt(s.ev)
 	e.snap = *s
 	if x != nil {
 		e.Expr, e.x = x.Src, x
@@ -340,7 +351,7 @@ func (j *Journey) Explain(set *lang.Set) Report {
 			case kept != nil && kept.Trigger == c.Type && kept.Event == c.ID && kept.At.Equal(c.At):
 				pe.Event = explained(*kept)
 			default:
-				pe.Event = explained(Explanation{Playbook: pb.Name, Trigger: c.Type, Event: c.ID, At: c.At, Outcome: OutcomeNotConsidered})
+				pe.Event = explained(Explanation{Playbook: pb.Name, Trigger: c.Type, Event: c.ID, At: c.At, EventAt: c.EventAt, Outcome: OutcomeNotConsidered})
 				if kept != nil {
 					pe.Earlier = explained(*kept)
 				}
@@ -378,7 +389,7 @@ func triggerTypes(pb *lang.Playbook) []string {
 }
 
 func noMatch(pb *lang.Playbook, c *Considered, on []string) *Explanation {
-	return explained(Explanation{Playbook: pb.Name, Trigger: c.Type, Event: c.ID, At: c.At, Outcome: OutcomeNoMatch, On: on})
+	return explained(Explanation{Playbook: pb.Name, Trigger: c.Type, Event: c.ID, At: c.At, EventAt: c.EventAt, Outcome: OutcomeNoMatch, On: on})
 }
 
 func explained(e Explanation) *Explanation {

@@ -282,3 +282,30 @@ func TestExplainStateSurvivesJSON(t *testing.T) {
 		t.Errorf("a playbook whose trigger still names the event: %s", got)
 	}
 }
+
+// An event applied long after its at (sent late, or retried) is explained
+// at its own at; when it was applied is kept beside it. A daily check has
+// no at of its own.
+func TestExplainKeepsTheEventsAt(t *testing.T) {
+	set := loadSet(t, testSchema, "p.yaml", "playbook: p\ntrigger: {on: [contract.signed], when: customer.health < 60}\n"+quick,
+		"d.yaml", "playbook: d\ntrigger: {on: daily}\n"+quick)
+	j := engine.NewJourney("acme", map[string]any{"health": 80.0})
+	at := time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)
+	applied := time.Date(2026, 11, 30, 4, 57, 0, 0, time.UTC)
+	j.OnEvent(set, applied, &lang.Event{ID: "acme-signed", Type: "contract.signed", Customer: "acme", At: at})
+	j.Daily(set, applied.Add(time.Hour))
+	r := j.Explain(set)
+	if c := r.LastEvent; c == nil || !c.EventAt.Equal(at) || !c.At.Equal(applied) {
+		t.Errorf("last event %+v, want at %s, applied %s", c, at, applied)
+	}
+	if e := r.Playbooks[1].Event; e == nil || !e.EventAt.Equal(at) || !e.At.Equal(applied) {
+		t.Errorf("explanation %+v, want at %s, applied %s", e, at, applied)
+	}
+	if c := r.LastDaily; c == nil || !c.EventAt.IsZero() {
+		t.Errorf("daily check %+v has an event at", c)
+	}
+	data, _ := json.Marshal(r.LastEvent)
+	if want := `"event_at":"2026-11-23T14:00:00Z"`; !strings.Contains(string(data), want) {
+		t.Errorf("json %s has no %s", data, want)
+	}
+}

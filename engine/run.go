@@ -1051,8 +1051,9 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		if lang.LookupAction(s.Do).Meeting {
 			a.Duration = s.Duration
 			if OwnerKey(a.Owner) == "" {
-				// Nobody's calendar to book in: the first slot in hours.
-				start := r.set.Schema.Calendar.ProposeSlot(now, due, s.Duration, r.meetingHours(), r.loc()).UTC()
+				// Nobody's calendar to book in: the slot an empty calendar
+				// would give, with the same notice.
+				start := r.bookRequest(now, a).Propose()
 				a.Start = &start
 			}
 		}

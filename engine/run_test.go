@@ -1150,24 +1150,38 @@ func TestRunCallInvite(t *testing.T) {
 		title, topic         string
 	}{
 		{
-			// Friday 16:50 rounds up to 17:00, the end of the day: Monday 09:00.
-			name: "call after hours", at: "2026-01-09T16:50:00Z", step: "kickoff", kind: "call",
+			// A business day of notice: Friday 16:50 gets Monday 09:00.
+			name: "call late on Friday", at: "2026-01-09T16:50:00Z", step: "kickoff", kind: "call",
 			yaml:  "{id: kickoff, do: call, title: 'Kickoff with {{ customer.name }}', attendees: [customer.contact_email]}",
 			start: "2026-01-12T09:00:00Z", due: "2026-01-13T16:50:00Z", dur: 30 * time.Minute,
 			attendees: []string{"it@acme.example"}, title: "Kickoff with Acme",
 		},
 		{
-			// 16:00 + 90 minutes ends after 17:00: the next workday.
-			name: "training that does not fit today", at: "2026-01-15T15:45:00Z", step: "admin", kind: "training",
+			name: "training the next day", at: "2026-01-15T15:45:00Z", step: "admin", kind: "training",
 			yaml:  "{id: admin, do: training, title: Admin training, topic: 'SSO for {{ customer.seats }} seats', duration: 90m, due: 5 business days}",
 			start: "2026-01-16T09:00:00Z", due: "2026-01-23T15:45:00Z", dur: 90 * time.Minute,
 			title: "Admin training", topic: "SSO for 120 seats",
 		},
 		{
-			name: "call in hours", at: "2026-01-06T10:10:00Z", step: "c", kind: "call",
+			name: "call in hours: not today but tomorrow", at: "2026-01-06T10:10:00Z", step: "c", kind: "call",
 			yaml:  "{id: c, do: call, title: Check-in, duration: 1h, due: 3d}",
-			start: "2026-01-06T10:30:00Z", due: "2026-01-09T10:10:00Z", dur: time.Hour,
+			start: "2026-01-07T09:00:00Z", due: "2026-01-09T10:10:00Z", dur: time.Hour,
 			title: "Check-in",
+		},
+		{
+			// Sunday night is not notice: Monday is the first day the owner
+			// could act, so the call is on Tuesday.
+			name: "call asked for on Sunday night", at: "2026-01-11T23:57:00Z", step: "c", kind: "call",
+			yaml:  "{id: c, do: call, title: Check-in}",
+			start: "2026-01-13T09:00:00Z", due: "2026-01-13T23:57:00Z", dur: 30 * time.Minute,
+			title: "Check-in",
+		},
+		{
+			// Due before the notice ends: the earliest slot that meets it.
+			name: "call due sooner than the notice", at: "2026-01-06T10:10:00Z", step: "c", kind: "call",
+			yaml:  "{id: c, do: call, title: Urgent, due: 2h}",
+			start: "2026-01-06T10:30:00Z", due: "2026-01-06T12:10:00Z", dur: 30 * time.Minute,
+			title: "Urgent",
 		},
 	}
 	for _, tt := range tests {
@@ -1179,7 +1193,7 @@ func TestRunCallInvite(t *testing.T) {
 			q := out[1].Book
 			wantQ := engine.BookRequest{Key: "p/acme/1/" + tt.step + "/1", Owner: "jo@v.example", Earliest: now, Due: utc(tt.due),
 				Duration: tt.dur, Hours: "09:00-17:00", Timezone: "UTC", Workdays: []string{"mon", "tue", "wed", "thu", "fri"},
-				Holidays: []string{"2026-01-19"}}
+				Holidays: []string{"2026-01-19"}, Notice: engine.DefaultNotice}
 			if q == nil || !reflect.DeepEqual(*q, wantQ) {
 				t.Fatalf("book request\n got %+v\nwant %+v", q, wantQ)
 			}
@@ -1231,6 +1245,28 @@ func TestRunCallInvite(t *testing.T) {
 			diffLines(t, cmds(out), []string{"cancel due/" + key, "record task.completed " + tt.step, "record run.completed -"})
 			if out[1].Record.Reason != "held" || len(r.Tasks) != 0 || len(r.Timers) != 0 {
 				t.Errorf("completion %+v, tasks %v, timers %v", out[1].Record, r.Tasks, r.Timers)
+			}
+		})
+	}
+}
+
+// A meeting with no owner books in nobody's calendar but gets the same
+// notice: the slot an empty calendar gives, which is the run's own.
+func TestRunMeetingWithoutOwner(t *testing.T) {
+	tests := []struct{ at, step, start string }{
+		{"2026-01-11T23:57:00Z", "{id: c, do: call, title: Check-in}", "2026-01-13T09:00:00Z"},
+		{"2026-01-06T10:10:00Z", "{id: c, do: call, title: Check-in, due: 3d}", "2026-01-07T09:00:00Z"},
+		{"2026-01-06T10:10:00Z", "{id: c, do: call, title: Urgent, due: 2h}", "2026-01-06T10:30:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.at+" "+tt.step, func(t *testing.T) {
+			set := loadSet(t, testSchema, "p.yaml", "playbook: p\ntrigger: {on: [contract.signed]}\nsteps:\n  - "+tt.step+"\n")
+			attrs := acmeAttrs()
+			delete(attrs, "csm")
+			_, _, out := startRun(t, set, attrs, signedAt(tt.at))
+			diffLines(t, cmds(out), []string{"record run.started -", "record action c", "action call c"})
+			if a := out[2].Action; a.Start == nil || !a.Start.Equal(utc(tt.start)) {
+				t.Errorf("start %v, want %s", a.Start, tt.start)
 			}
 		})
 	}

@@ -43,7 +43,15 @@ type BookRequest struct {
 	// Seats is how many meetings the owner can hold at once (a team
 	// address); 0 means 1.
 	Seats int `json:"seats,omitempty"`
+	// Notice is the least notice the owner and the customer get, as a
+	// playbook duration ("1 business day", "4h"); see Ledger.Book. Empty
+	// means none, as for requests recorded before notice existed.
+	Notice string `json:"notice,omitempty"`
 }
+
+// DefaultNotice is the notice of a meeting whose owner tend.yaml's staff:
+// gives none: it is proposed on the business day after the step's.
+const DefaultNotice = "1 business day"
 
 // weekdayNames are the names BookRequest.Workdays uses, by time.Weekday.
 var weekdayNames = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
@@ -55,7 +63,7 @@ var weekdayNames = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 func (r *Run) bookRequest(now time.Time, a *Action) BookRequest {
 	cal := r.set.Schema.Calendar
 	q := BookRequest{Key: a.Key, Owner: a.Owner, Earliest: now.UTC(), Due: a.Due.UTC(), Duration: a.Duration,
-		Hours: r.meetingHours().String(), Timezone: r.loc().String()}
+		Hours: r.meetingHours().String(), Timezone: r.loc().String(), Notice: DefaultNotice}
 	for d, ok := range cal.Workdays {
 		if ok {
 			q.Workdays = append(q.Workdays, weekdayNames[d])
@@ -69,10 +77,11 @@ func (r *Run) bookRequest(now time.Time, a *Action) BookRequest {
 
 // slotRules is a BookRequest's calendar, parsed.
 type slotRules struct {
-	cal   *calendar.Calendar
-	hours calendar.Window
-	loc   *time.Location
-	seats int
+	cal    *calendar.Calendar
+	hours  calendar.Window
+	loc    *time.Location
+	seats  int
+	notice calendar.Duration
 }
 
 // rules parses the request's calendar, saying what is wrong with it.
@@ -104,6 +113,12 @@ func (q BookRequest) rules() (slotRules, error) {
 		errs = append(errs, err)
 	}
 	c.Location = loc
+	var notice calendar.Duration
+	if q.Notice != "" {
+		if notice, err = calendar.ParseDuration(q.Notice); err != nil {
+			errs = append(errs, fmt.Errorf("notice: %w", err))
+		}
+	}
 	switch {
 	case q.Key == "":
 		errs = append(errs, errors.New("no key"))
@@ -115,7 +130,27 @@ func (q BookRequest) rules() (slotRules, error) {
 	if err := errors.Join(errs...); err != nil {
 		return slotRules{}, fmt.Errorf("slot request %s: %w", q.Key, err)
 	}
-	return slotRules{cal: c, hours: w, loc: loc, seats: max(q.Seats, 1)}, nil
+	return slotRules{cal: c, hours: w, loc: loc, seats: max(q.Seats, 1), notice: notice}, nil
+}
+
+// noticeFrom is the earliest start that gives the notice from t. A fixed
+// notice is added to t. A notice of n business days starts at the
+// beginning of the n-th business day after the one t falls on, counted
+// from the first working moment at or after t: a step on Monday 10:00
+// gets Tuesday, one on Monday after hours or on Sunday night Wednesday
+// and Tuesday, as the owner could first act on it on Tuesday and Monday.
+func (r slotRules) noticeFrom(t time.Time) time.Time {
+	if r.notice.IsZero() {
+		return t
+	}
+	from := t.Add(r.notice.Fixed)
+	if n := r.notice.BusinessDays; n > 0 {
+		d := r.cal.AddBusinessDays(r.cal.NextInWindow(from, r.hours, r.loc), n, r.loc).In(r.loc)
+		if day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, r.loc); day.After(from) {
+			from = day
+		}
+	}
+	return from
 }
 
 // Check says what is wrong with the request, or returns nil.
@@ -124,16 +159,18 @@ func (q BookRequest) Check() error {
 	return err
 }
 
-// Propose is the slot of the request in an empty calendar: the first start
-// at or after Earliest that calendar.ProposeSlot allows. Drivers use it for
-// runs that do not book (Temporal histories from before owner calendars).
-// A request that does not parse gets Earliest.
+// Propose is the slot of the request in an empty calendar, booked at
+// Earliest: what Ledger.Book would answer if the owner had nothing else.
+// Runs use it for meetings with no owner, and drivers for runs that do
+// not book (Temporal histories from before owner calendars). A request
+// that does not parse gets Earliest.
 func (q BookRequest) Propose() time.Time {
-	r, err := q.rules()
+	var l Ledger
+	s, err := l.Book(q.Earliest, q)
 	if err != nil {
 		return q.Earliest
 	}
-	return r.cal.ProposeSlot(q.Earliest, q.Due, q.Duration, r.hours, r.loc).UTC()
+	return s
 }
 
 // Booking is a slot booked in a Ledger: [Start, End).
@@ -152,16 +189,20 @@ type Ledger struct {
 // Book books the request at now and returns the slot's start, in UTC.
 //
 // The slot is the first start, on a half hour of the owner's local time
-// (or the start of the working hours), at or after both Earliest and now,
-// inside the working hours of a workday that is not a holiday, that ends
-// by the end of those hours and overlaps fewer than Seats (1) meetings
-// already booked. Meetings may follow each other without a gap.
+// (or the start of the working hours), at or after now and Earliest plus
+// the Notice (see noticeFrom), inside the working hours of a workday
+// that is not a holiday, that ends by the end of those hours and overlaps
+// fewer than Seats (1) meetings already booked. Meetings may follow each
+// other without a gap.
 //
-// Due is a wish, not a limit: when no free slot ends by Due, the first
-// free one after it is booked all the same (the caller can tell by
-// comparing start+Duration with Due), so a meeting is late rather than
-// never proposed. A meeting longer than the working hours, or a calendar
-// with no workdays, gets the first free start inside the hours anyway.
+// The notice gives way to Due: when the first slot after the notice ends
+// after Due but an earlier free one ends by it, that earlier one is
+// booked. Due is a wish, not a limit: when no free slot ends by Due, the
+// first free one after the notice is booked all the same (the caller can
+// tell by comparing start+Duration with Due), so a meeting is late rather
+// than never proposed. A meeting longer than the working hours, or a
+// calendar with no workdays, gets the first free start inside the hours
+// anyway.
 //
 // Book is idempotent by Key: a key already booked gets its slot again,
 // whatever the rest of the request says. Bookings that ended by now are
@@ -183,6 +224,28 @@ func (l *Ledger) Book(now time.Time, q BookRequest) (time.Time, error) {
 		// A request that arrives late never gets a start in the past.
 		from = now
 	}
+	// The notice counts from the step, so that the drivers agree however
+	// late the request arrives.
+	noticed := r.noticeFrom(q.Earliest)
+	if noticed.Before(from) {
+		noticed = from
+	}
+	s, ok := l.free(noticed, q, r)
+	if late := s.Add(q.Duration).After(q.Due); late && noticed.After(from) {
+		if early, found := l.free(from, q, r); found && !early.Add(q.Duration).After(q.Due) {
+			s, ok = early, true
+		}
+	}
+	if !ok {
+		return time.Time{}, fmt.Errorf("slot request %s: no free slot found", q.Key) // unreachable: see free
+	}
+	l.insert(Booking{Key: q.Key, Start: s.UTC(), End: s.Add(q.Duration).UTC()})
+	return s.UTC(), nil
+}
+
+// free is the first start at or after from that Book's rules allow, but
+// for the notice.
+func (l *Ledger) free(from time.Time, q BookRequest, r slotRules) (time.Time, bool) {
 	// Each round either finds the slot or moves past the end of a booking
 	// that overlaps every start before it: at most one round per booking.
 	for range len(l.Bookings) + 1 {
@@ -198,14 +261,13 @@ func (l *Ledger) Book(now time.Time, q BookRequest) (time.Time, error) {
 			}
 		}
 		if n < r.seats {
-			l.insert(Booking{Key: q.Key, Start: s.UTC(), End: e.UTC()})
-			return s.UTC(), nil
+			return s, true
 		}
 		// Every start before the earliest end of the overlapping
 		// meetings overlaps all of them too.
 		from = next
 	}
-	return time.Time{}, fmt.Errorf("slot request %s: no free slot found", q.Key) // unreachable
+	return time.Time{}, false
 }
 
 func (l *Ledger) insert(b Booking) {
@@ -249,6 +311,7 @@ type StaffMember struct {
 	Hours    string   // HH:MM-HH:MM
 	Workdays []string // mon ... sun
 	Seats    int      // meetings at once: people behind a team address
+	Notice   string   // least notice, a playbook duration: "4h", "2 business days", "0m"
 }
 
 // Staff are the working calendars of the vendor's people, by OwnerKey.
@@ -256,7 +319,8 @@ type Staff map[string]StaffMember
 
 // Apply puts the owner's working calendar, if staff has one, into the
 // request: their zone, hours, workdays and seats instead of the customer's
-// zone and the schema's hours and workdays. Holidays stay the schema's.
+// zone and the schema's hours and workdays, and their notice instead of
+// DefaultNotice. Holidays stay the schema's.
 func (s Staff) Apply(q *BookRequest) {
 	m, ok := s[OwnerKey(q.Owner)]
 	if !ok {
@@ -273,5 +337,8 @@ func (s Staff) Apply(q *BookRequest) {
 	}
 	if m.Seats > 0 {
 		q.Seats = m.Seats
+	}
+	if m.Notice != "" {
+		q.Notice = m.Notice
 	}
 }

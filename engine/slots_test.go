@@ -18,6 +18,10 @@ func req(key, at string) engine.BookRequest {
 		Workdays: []string{"mon", "tue", "wed", "thu", "fri"}, Holidays: []string{"2026-01-19"}}
 }
 
+// notice and due set a request's Notice and Due.
+func notice(q engine.BookRequest, n string) engine.BookRequest { q.Notice = n; return q }
+func due(q engine.BookRequest, at string) engine.BookRequest   { q.Due = utc(at); return q }
+
 func TestLedgerBook(t *testing.T) {
 	type booking struct {
 		q    engine.BookRequest
@@ -94,6 +98,32 @@ func TestLedgerBook(t *testing.T) {
 			{q: with(req("b", "2026-01-05T10:00:00Z"), func(q *engine.BookRequest) { q.Seats = 2 }), want: "2026-01-05T10:00:00Z"},
 			{q: with(req("c", "2026-01-05T10:00:00Z"), func(q *engine.BookRequest) { q.Seats = 2 }), want: "2026-01-05T10:30:00Z"},
 		}},
+		{"a business day of notice: the next business day, twice after a weekend night", []booking{
+			{q: notice(req("a", "2026-01-05T10:00:00Z"), "1 business day"), want: "2026-01-06T09:00:00Z"},
+			{q: notice(req("b", "2026-01-05T08:00:00Z"), "1 business day"), want: "2026-01-06T09:30:00Z"},
+			{q: notice(req("c", "2026-01-04T23:57:00Z"), "1 business day"), want: "2026-01-06T10:00:00Z"},
+			{q: notice(req("d", "2026-01-05T17:30:00Z"), "1 business day"), want: "2026-01-07T09:00:00Z"},
+			{q: notice(req("e", "2026-01-16T16:00:00Z"), "1 business day"), want: "2026-01-20T09:00:00Z"},
+		}},
+		{"two business days, and a fixed notice", []booking{
+			{q: notice(req("a", "2026-01-05T10:00:00Z"), "2 business days"), want: "2026-01-07T09:00:00Z"},
+			{q: notice(req("b", "2026-01-05T10:00:00Z"), "4h"), want: "2026-01-05T14:00:00Z"},
+			{q: notice(req("c", "2026-01-05T10:00:00Z"), "0m"), want: "2026-01-05T10:00:00Z"},
+		}},
+		{"notice in the owner's zone: Tuesday 00:30 in Berlin is Monday in UTC", []booking{
+			{q: with(notice(req("a", "2026-01-05T23:30:00Z"), "1 business day"), func(q *engine.BookRequest) { q.Timezone = "Europe/Berlin" }),
+				want: "2026-01-07T08:00:00Z"},
+		}},
+		{"notice counts from the step, not from a late booking", []booking{
+			{q: notice(req("a", "2026-01-05T16:50:00Z"), "1 business day"), now: "2026-01-05T17:10:00Z", want: "2026-01-06T09:00:00Z"},
+		}},
+		// Due sooner than the notice: the earliest free slot that meets
+		// it; when none does, the slot after the notice, late.
+		{"due sooner than the notice", []booking{
+			{q: due(notice(req("a", "2026-01-05T10:00:00Z"), "1 business day"), "2026-01-05T12:00:00Z"), want: "2026-01-05T10:00:00Z"},
+			{q: due(notice(req("b", "2026-01-05T10:00:00Z"), "1 business day"), "2026-01-05T12:00:00Z"), want: "2026-01-05T10:30:00Z"},
+			{q: due(notice(req("c", "2026-01-05T10:00:00Z"), "1 business day"), "2026-01-05T10:30:00Z"), want: "2026-01-06T09:00:00Z"},
+		}},
 		{"no workdays: the first free start, any day", []booking{
 			{q: with(req("a", "2026-01-10T10:00:00Z"), func(q *engine.BookRequest) { q.Workdays = nil }), want: "2026-01-10T10:00:00Z"},
 			{q: with(req("b", "2026-01-10T10:00:00Z"), func(q *engine.BookRequest) { q.Workdays = nil }), want: "2026-01-10T10:30:00Z"},
@@ -166,12 +196,12 @@ func TestLedgerBusyOwner(t *testing.T) {
 
 func TestBookRequestCheck(t *testing.T) {
 	bad := req("k", "2026-01-05T10:00:00Z")
-	bad.Timezone, bad.Hours, bad.Workdays, bad.Duration = "Mars/Olympus", "17:00-09:00", []string{"mon", "funday"}, 0
+	bad.Timezone, bad.Hours, bad.Workdays, bad.Duration, bad.Notice = "Mars/Olympus", "17:00-09:00", []string{"mon", "funday"}, 0, "1 day"
 	err := bad.Check()
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"slot request k", `unknown time zone "Mars/Olympus"`, `"17:00-09:00"`, `unknown weekday "funday"`, "duration 0s is not positive"} {
+	for _, want := range []string{"slot request k", `unknown time zone "Mars/Olympus"`, `"17:00-09:00"`, `unknown weekday "funday"`, "duration 0s is not positive", `notice: `} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -188,11 +218,11 @@ func TestBookRequestCheck(t *testing.T) {
 // Staff settings replace the customer's zone and the schema's hours and
 // workdays for the people they name, whatever the letter case.
 func TestStaffApply(t *testing.T) {
-	staff := engine.Staff{"jo@v.example": {Timezone: "Europe/Berlin", Hours: "08:00-12:00", Workdays: []string{"tue"}, Seats: 2}}
-	q := req("k", "2026-01-05T10:00:00Z")
+	staff := engine.Staff{"jo@v.example": {Timezone: "Europe/Berlin", Hours: "08:00-12:00", Workdays: []string{"tue"}, Seats: 2, Notice: "0m"}}
+	q := notice(req("k", "2026-01-05T10:00:00Z"), engine.DefaultNotice)
 	q.Owner = " Jo@V.example"
 	staff.Apply(&q)
-	if q.Timezone != "Europe/Berlin" || q.Hours != "08:00-12:00" || strings.Join(q.Workdays, ",") != "tue" || q.Seats != 2 {
+	if q.Timezone != "Europe/Berlin" || q.Hours != "08:00-12:00" || strings.Join(q.Workdays, ",") != "tue" || q.Seats != 2 || q.Notice != "0m" {
 		t.Errorf("applied: %+v", q)
 	}
 	var l engine.Ledger
@@ -200,11 +230,11 @@ func TestStaffApply(t *testing.T) {
 	if want := utc("2026-01-06T07:00:00Z"); !got.Equal(want) {
 		t.Errorf("booked %s, want %s (Tuesday 08:00 Berlin)", got, want)
 	}
-	other := req("k", "2026-01-05T10:00:00Z")
+	other := notice(req("k", "2026-01-05T10:00:00Z"), engine.DefaultNotice)
 	other.Owner = "ana@v.example"
 	before := other
 	staff.Apply(&other)
-	if other.Timezone != before.Timezone || other.Hours != before.Hours {
+	if other.Timezone != before.Timezone || other.Hours != before.Hours || other.Notice != engine.DefaultNotice {
 		t.Errorf("someone else's request changed: %+v", other)
 	}
 }

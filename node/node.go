@@ -282,7 +282,7 @@ func Staff(c *config.Config) engine.Staff {
 	}
 	s := engine.Staff{}
 	for addr, m := range c.Staff {
-		s[addr] = engine.StaffMember{Timezone: m.Timezone, Hours: m.Hours, Workdays: m.Workdays, Seats: m.Seats}
+		s[addr] = engine.StaffMember{Timezone: m.Timezone, Hours: m.Hours, Workdays: m.Workdays, Seats: m.Seats, Notice: m.Notice}
 	}
 	return s
 }

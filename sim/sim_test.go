@@ -596,15 +596,19 @@ steps:
 		}
 		return out
 	}
+	// A business day of notice: the meetings asked for on Monday are on
+	// Tuesday.
 	diffLines(t, slots(run(t, set, in)), []string{
-		"a kick 01-05 10:00",
-		"b kick 01-05 11:00",
-		"c kick 01-05 12:00",
-		"c admin 01-05 13:00",
-		"z kick 01-05 10:00",
+		"a kick 01-06 09:00",
+		"b kick 01-06 10:00",
+		"c kick 01-06 11:00",
+		"c admin 01-06 12:00",
+		"z kick 01-06 09:00",
 	})
 	// Jo works 09:00-12:00 in New York (14:00-17:00 UTC), Tuesday to
-	// Thursday: the three hours of Tuesday take the calls; the training
+	// Thursday. Jo's first working day after the step is Tuesday, so the
+	// notice asks for Wednesday, but the calls are due Wednesday 10:00
+	// UTC: the three hours of Tuesday take them. The training, due later,
 	// goes to Wednesday.
 	in.Staff = engine.Staff{"jo@v.example": {Timezone: "America/New_York", Hours: "09:00-12:00", Workdays: []string{"tue", "wed", "thu"}}}
 	diffLines(t, slots(run(t, set, in)), []string{
@@ -612,6 +616,6 @@ steps:
 		"b kick 01-06 15:00",
 		"c kick 01-06 16:00",
 		"c admin 01-07 14:00",
-		"z kick 01-05 10:00",
+		"z kick 01-06 09:00",
 	})
 }

@@ -199,6 +199,12 @@ func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, cou
 			send += " --address " + srv.Address()
 		}
 	}
+	// Other terminals reach this server only with its address.
+	env := "TEMPORAL_ADDRESS=" + srv.Address()
+	if srv.Namespace() != "default" {
+		env += " TEMPORAL_NAMESPACE=" + srv.Namespace()
+	}
+	fmt.Fprintf(&b, "Other terminals: export %s\n", env)
 	fmt.Fprintf(&b, "Send events:  %s\n", send)
 	return b.String()
 }

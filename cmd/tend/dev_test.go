@@ -225,6 +225,7 @@ func TestDevEndToEnd(t *testing.T) {
   Links     survey and unsubscribe links to http://localhost:` + strconv.Itoa(apiPort) + ` \(secret in ` + regexp.QuoteMeta(filepath.Join(dir, "link-secret")) + `\)
   Outbox    ` + regexp.QuoteMeta(filepath.Join(dir, "outbox")) + `
   Playbooks \.\./\.\./playbooks \(version [0-9a-f]+, \d+ playbooks\)
+Other terminals: export TEMPORAL_ADDRESS=` + regexp.QuoteMeta(addr) + `
 Send events:  tend event send --help
 `)
 	if !want.MatchString(banner) {

@@ -126,7 +126,7 @@ func (a *explainCmd) simulated() (*control.Explanation, error) {
 func writeExplanation(w io.Writer, ex *control.Explanation) {
 	fmt.Fprintf(w, "customer %s, playbook set %s\n", ex.Customer, ex.Version)
 	if c := ex.LastEvent; c != nil {
-		fmt.Fprintf(w, "last event: %s at %s\n", eventName(c.Type, c.ID), c.At.UTC().Format(control.TimeLayout))
+		fmt.Fprintf(w, "last event: %s at %s\n", eventName(c.Type, c.ID), eventTimes(c.EventAt, c.At))
 	} else {
 		fmt.Fprintln(w, "last event: none yet")
 	}
@@ -155,7 +155,7 @@ func writeExplanation(w io.Writer, ex *control.Explanation) {
 		}
 		if p.Earlier != nil {
 			writeDecision(w, fmt.Sprintf("at its last event (%s at %s)", eventName(p.Earlier.Trigger, p.Earlier.Event),
-				p.Earlier.At.UTC().Format(control.TimeLayout)), p.Earlier)
+				eventTimes(p.Earlier.EventAt, p.Earlier.At)), p.Earlier)
 		}
 		if p.Daily != nil {
 			writeDecision(w, "at the last daily check", p.Daily)
@@ -169,6 +169,19 @@ func writeDecision(w io.Writer, when string, e *engine.Explanation) {
 	for _, v := range e.Values {
 		fmt.Fprintf(w, "      %s\n", v)
 	}
+}
+
+// eventTimes shows an event's own at and, when the journey applied it in
+// another minute (sent late, or retried), when that was.
+func eventTimes(at, applied time.Time) string {
+	if at.IsZero() {
+		return applied.UTC().Format(control.TimeLayout)
+	}
+	s := at.UTC().Format(control.TimeLayout)
+	if a := applied.UTC().Format(control.TimeLayout); a != s {
+		s += ", applied " + a
+	}
+	return s
 }
 
 func eventName(typ, id string) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/engine"
@@ -133,4 +134,34 @@ func TestExplainUsage(t *testing.T) {
 func TestExplainUnreachable(t *testing.T) {
 	r := mustRun(t, exitUnreachable, "explain", "acme", "--address", closedAddr(t), "--timeout", "2s")
 	contains(t, "stderr", r.stderr, "cannot reach Temporal at ")
+}
+
+// An event applied long after its at is shown at its own at, with when it
+// was applied beside it; one applied in the same minute shows its at only.
+func TestExplainShowsTheEventsAt(t *testing.T) {
+	at := time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)
+	applied := time.Date(2026, 11, 30, 4, 57, 0, 0, time.UTC)
+	late := &engine.Explanation{Playbook: "p", Trigger: "contract.signed", Event: "acme-signed", At: applied, EventAt: at,
+		Outcome: engine.OutcomeStarted, Run: "run/p/acme/1", Summary: "started run/p/acme/1"}
+	ex := &control.Explanation{Version: "v1", Report: engine.Report{Customer: "acme",
+		LastEvent: &engine.Considered{Type: "nps.responded", ID: "n1", At: applied.Add(30 * time.Second), EventAt: applied.Add(-time.Second)},
+		Playbooks: []engine.PlaybookExplanation{{Playbook: "p", On: []string{"contract.signed"},
+			Event:   &engine.Explanation{Playbook: "p", Trigger: "nps.responded", Event: "n1", Outcome: engine.OutcomeNoMatch},
+			Earlier: late}}}}
+	var b strings.Builder
+	writeExplanation(&b, ex)
+	for _, want := range []string{
+		"last event: nps.responded n1 at 2026-11-30 04:56 UTC, applied 2026-11-30 04:57 UTC\n",
+		"  at its last event (contract.signed acme-signed at 2026-11-23 14:00 UTC, applied 2026-11-30 04:57 UTC): started run/p/acme/1\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %q in\n%s", want, b.String())
+		}
+	}
+	ex.LastEvent.EventAt = applied.Add(10 * time.Second)
+	b.Reset()
+	writeExplanation(&b, ex)
+	if want := "last event: nps.responded n1 at 2026-11-30 04:57 UTC\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("no %q in\n%s", want, b.String())
+	}
 }

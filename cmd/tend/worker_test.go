@@ -80,8 +80,8 @@ func TestWorkerAddressPrecedence(t *testing.T) {
 			}
 			r := mustRun(t, exitUnreachable, append([]string{"worker"}, tt.args...)...)
 			want := "tend worker: cannot reach Temporal at " + tt.want + ": "
-			if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, "; start one with `tend dev`\n") {
-				t.Errorf("stderr = %q, want %q ... start one with `tend dev`", r.stderr, want)
+			if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, "; "+dialHint+"\n") {
+				t.Errorf("stderr = %q, want %q ... %s", r.stderr, want, dialHint)
 			}
 		})
 	}
