@@ -19,6 +19,7 @@ import (
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/engine/calendar"
 	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/links"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 )
@@ -40,7 +41,8 @@ const (
 
 // Result says what an activity did.
 type Result struct {
-	// Channel is "smtp", "outbox", "chat" or "webhook".
+	// Channel is "smtp", "outbox", "chat" or "webhook"; "smtp+chat" for an
+	// escalation sent both ways.
 	Channel string `json:"channel"`
 	// Target is the chat channel or webhook endpoint posted to.
 	Target string `json:"target,omitempty"`
@@ -63,15 +65,27 @@ type Options struct {
 	Email *EmailOptions
 	// Chat holds the chat channels; none sends notifications to the outbox.
 	Chat ChatOptions
+	// Users are people's chat user ids (Slack member ids such as U0123ABC)
+	// by email address, so that an escalation's chat message mentions the
+	// person escalated to.
+	Users map[string]string
 	// Endpoints are the webhook targets by name; none sends webhooks to the outbox.
 	Endpoints map[string]Endpoint
 	// HTTPClient posts chat messages and webhooks. Nil means a client that
 	// does not follow redirects; timeouts come from the endpoint or
 	// channel either way.
 	HTTPClient *http.Client
+	// Links signs the survey links and unsubscribe links of customer mail;
+	// nil fails surveys and mail marked unsubscribe for good, saying why.
+	Links *links.Config
 	// Now is the clock for Date headers, DTSTAMP and webhook timestamps.
 	// Nil means time.Now.
 	Now func() time.Time
+	// Book books meeting slots in the owners' calendars (BookSlot); node
+	// wires the Temporal one. Staff are the owners' working calendars
+	// that BookSlot puts into each request.
+	Book  Booker
+	Staff engine.Staff
 }
 
 // EmailOptions is an SMTP server and the sender of every message.
@@ -122,10 +136,14 @@ type Activities struct {
 	email     *EmailOptions
 	from      *mail.Address
 	chat      ChatOptions
+	users     map[string]string // by lower-case address
 	endpoints map[string]Endpoint
 	http      *http.Client
+	links     *links.Signer
 	now       func() time.Time
 	log       zerolog.Logger
+	book      Booker
+	staff     engine.Staff
 }
 
 // New checks opts and returns the activities.
@@ -138,15 +156,28 @@ func New(opts Options, log zerolog.Logger) (*Activities, error) {
 		http:      opts.HTTPClient,
 		now:       opts.Now,
 		log:       log,
+		book:      opts.Book,
+		staff:     opts.Staff,
 	}
 	if a.outbox == "" {
 		return nil, errors.New("activities: the outbox directory is not set")
+	}
+	if opts.Links != nil {
+		l, err := links.New(*opts.Links)
+		if err != nil {
+			return nil, fmt.Errorf("activities: links: %w", err)
+		}
+		a.links = l
 	}
 	if a.now == nil {
 		a.now = time.Now
 	}
 	if a.http == nil {
 		a.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	a.users = map[string]string{}
+	for addr, id := range opts.Users {
+		a.users[strings.ToLower(strings.TrimSpace(addr))] = id
 	}
 	if a.chat.Timeout <= 0 {
 		a.chat.Timeout = defaultHTTPTimeout
@@ -212,7 +243,7 @@ func checkURL(s string) error {
 
 // Register registers every activity on r (a worker, or a test
 // environment) under its fixed name, one per action of lang.Actions that
-// an activity carries out.
+// an activity carries out, and BookSlot.
 func (a *Activities) Register(r worker.ActivityRegistry) {
 	fns := map[string]func(context.Context, engine.Action) (Result, error){
 		lang.ActionEmail:    a.Email,
@@ -234,6 +265,7 @@ func (a *Activities) Register(r worker.ActivityRegistry) {
 		}
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: k.Activity})
 	}
+	r.RegisterActivityWithOptions(a.BookSlot, activity.RegisterOptions{Name: engine.BookSlotActivity})
 }
 
 // Email sends a customer-facing email.
@@ -241,8 +273,9 @@ func (a *Activities) Email(ctx context.Context, act engine.Action) (Result, erro
 	return a.run(act, func() (Result, error) { return a.sendMessage(ctx, act) })
 }
 
-// Survey sends a survey email; Action.Survey (nps or csat) goes in the
-// X-Tend-Survey header.
+// Survey sends a survey email with a signed link for each score (as a
+// list in the text part and buttons in the HTML part); Action.Survey (nps
+// or csat) goes in the X-Tend-Survey header.
 func (a *Activities) Survey(ctx context.Context, act engine.Action) (Result, error) {
 	return a.run(act, func() (Result, error) { return a.sendMessage(ctx, act) })
 }
@@ -268,18 +301,68 @@ func (a *Activities) Task(ctx context.Context, act engine.Action) (Result, error
 	})
 }
 
-// Escalate tells the person escalated to (Action.To): in Action.Channel
-// when it is set and chat is configured, else by email, else in the outbox.
+// Escalate tells the person escalated to (Action.To) by email when SMTP is
+// configured, and in chat when chat is: in Action.Channel, or the default
+// channel, mentioning them when Options.Users has their chat id. With
+// neither, it writes to the outbox.
+//
+// Each channel is sent once however often the activity is retried: after
+// the email goes, the activity records that in its heartbeat details, which
+// Temporal hands to the next attempt, so a retry after a chat failure does
+// not mail again (and the other way round).
 func (a *Activities) Escalate(ctx context.Context, act engine.Action) (Result, error) {
 	return a.run(act, func() (Result, error) {
-		if act.Channel != "" && len(a.chat.Channels) > 0 {
-			return a.postChat(ctx, act, act.Channel, escalationText(act))
+		channel := act.Channel
+		if channel == "" {
+			channel = a.chat.Default
 		}
-		if a.email == nil {
+		if len(a.chat.Channels) == 0 {
+			channel = ""
+		}
+		if channel == "" && a.email == nil {
 			return a.writeJSON(act, outboxRecord(act))
 		}
-		return a.sendNotice(ctx, act, act.To, "to", escalationSubject(act), escalationBody(act))
+		var done escalation
+		if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
+			_ = activity.GetHeartbeatDetails(ctx, &done)
+		}
+		res := done.Result
+		if a.email != nil && !done.Email {
+			r, err := a.sendNotice(ctx, act, act.To, "to", escalationSubject(act), escalationBody(act))
+			if err != nil {
+				return Result{}, err
+			}
+			res, done.Email, done.Result = r, true, r
+			if activity.IsActivity(ctx) {
+				activity.RecordHeartbeat(ctx, done)
+			}
+		}
+		if channel != "" && !done.Chat {
+			r, err := a.postChat(ctx, act, channel, a.escalationText(act))
+			if err != nil {
+				return Result{}, err
+			}
+			done.Chat = true
+			if activity.IsActivity(ctx) {
+				activity.RecordHeartbeat(ctx, done)
+			}
+			res.Target, res.Status = r.Target, r.Status
+			if res.Channel == "" {
+				res.Channel = r.Channel
+			} else {
+				res.Channel += "+" + r.Channel
+			}
+		}
+		return res, nil
 	})
+}
+
+// escalation is what an escalation has sent so far, kept across retries
+// in the activity's heartbeat details.
+type escalation struct {
+	Email  bool   `json:"email"`
+	Chat   bool   `json:"chat"`
+	Result Result `json:"result"`
 }
 
 // Notify posts Action.Text to a chat channel.

@@ -79,8 +79,11 @@ func TestEmailSMTP(t *testing.T) {
 			t.Errorf("Date = %v, %v; want the clock", date, err)
 		}
 		body, ok := pm.part("text/plain", "")
-		if !ok || unCRLF(body.body) != act.Body {
-			t.Errorf("text/plain body = %q, want %q (parts %+v)", body.body, act.Body, pm.parts)
+		if want := plainBodies["email"]; !ok || unCRLF(body.body) != want {
+			t.Errorf("text/plain body = %q, want %q (parts %+v)", body.body, want, pm.parts)
+		}
+		if h, ok := pm.part("text/html", ""); !ok || !strings.Contains(h.body, "<p>Hello <strong>Acme</strong>,</p>") {
+			t.Errorf("text/html body = %q, want the Markdown as HTML", h.body)
 		}
 	}
 }
@@ -595,8 +598,10 @@ func checkOutboxFile(t *testing.T, act engine.Action, ext string, data []byte) {
 		if got := pm.header.Get("X-Tend-Key"); got != act.Key {
 			t.Errorf("X-Tend-Key = %q", got)
 		}
-		if p, _ := pm.part("text/plain", ""); unCRLF(p.body) != act.Body {
-			t.Errorf("body = %q", p.body)
+		p, _ := pm.part("text/plain", "")
+		want := plainBodies[act.Kind]
+		if body := unCRLF(p.body); body != want && (act.Kind != "survey" || !strings.HasPrefix(body, strings.TrimRight(want, "\n")) || !strings.Contains(body, testLinks.BaseURL+"/survey/")) {
+			t.Errorf("body = %q, want %q", p.body, want)
 		}
 	case ".ics":
 		ev := checkInvite(t, string(data), act)
@@ -691,7 +696,7 @@ func TestNew(t *testing.T) {
 
 func TestLogsLeaveBodiesOut(t *testing.T) {
 	var buf bytes.Buffer
-	a, err := New(Options{Outbox: t.TempDir(), Now: fixedNow}, zerolog.New(&buf))
+	a, err := New(Options{Outbox: t.TempDir(), Now: fixedNow, Links: &testLinks}, zerolog.New(&buf))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,21 +9,37 @@
 // and returning a Result: "Email" (email), "Survey" (survey), "Call"
 // (call), "Training" (training), "Task" (task), "Escalate" (escalate),
 // "Notify" (notify) and "Webhook" (webhook). Kind update is not an
-// activity: the workflow applies it.
+// activity: the workflow applies it. It also registers "BookSlot", which
+// takes an engine.BookRequest, puts the owner's staff settings into it
+// and books the meeting's slot in the owner's calendar through
+// Options.Book (an update-with-start of the OwnerCalendar workflow),
+// returning the slot's start.
 //
 // # Channels
 //
-//   - Email and Survey send the rendered Subject and Body (Markdown, sent as
-//     text/plain) to To and Cc over SMTP.
+//   - Email and Survey send the rendered Subject and Body to To and Cc over
+//     SMTP, with Reply-To when Action.ReplyTo is set. The body is Markdown:
+//     it goes out as multipart/alternative, a text/plain part without
+//     markup and a text/html part rendered by goldmark (CommonMark, raw
+//     HTML left out). The engine escaped the interpolated values. A survey
+//     adds a signed link per score (0-10 for nps, 1-5 for csat): a list in
+//     the text part, buttons in the HTML part. Mail marked unsubscribe
+//     carries List-Unsubscribe (a signed https link) and
+//     List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058), and
+//     the same link in a footer of both parts. Both need Options.Links;
+//     without it they fail for good, saying so.
 //   - Call and Training send an iCalendar invite (METHOD:REQUEST) to the
 //     owner and the attendees: a text/plain summary, the invite as a
-//     text/calendar alternative, and invite.ics attached. The event's UID
+//     text/calendar alternative, and invite.ics attached (text/calendar;
+//     charset=UTF-8; method=REQUEST). The event's UID
 //     is stable per action key, so a resend updates the event instead of
 //     adding a second one.
 //   - Task emails the owner that a task is theirs, with its id, which
 //     `tend tasks complete` takes.
-//   - Escalate posts to Action.Channel when it is set and chat is
-//     configured, and otherwise emails the person escalated to.
+//   - Escalate emails the person escalated to when SMTP is configured, and
+//     posts to Action.Channel (or the default channel) when chat is, with
+//     a <@id> mention when Options.Users knows their chat id. A retry does
+//     not repeat the channel that went through (see Idempotency).
 //   - Notify posts {"text": ...} to a Slack-compatible incoming webhook:
 //     Action.Channel, or the default channel.
 //   - Webhook posts JSON to the named endpoint (below).
@@ -43,6 +59,9 @@
 //     header X-Tend-Key: <key>. Surveys add X-Tend-Survey: nps|csat.
 //   - Invites: UID h@tend, with h as above.
 //   - Webhooks: the header Idempotency-Key: <key>.
+//   - Escalations: the email as above; chat posts carry no key, so the
+//     activity records in its heartbeat details that the email, then the
+//     chat message, went out, and a retried attempt skips them.
 //
 // # Webhooks
 //
@@ -89,7 +108,8 @@
 // ApplicationErrors whose message names the bad value and whose type is
 // one of the ErrType constants: an invalid email address, an SMTP 5xx
 // answer to the sender, a recipient or the message, an HTTP 4xx answer,
-// an unknown chat channel or endpoint. Errors from connecting or logging
+// an unknown chat channel or endpoint, a survey or marked mail without
+// links, a slot request that does not parse. Errors from connecting or logging
 // in to the SMTP server stay retryable: they are the worker's
 // configuration, which an operator can fix while the action waits.
 //

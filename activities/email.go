@@ -17,23 +17,79 @@ import (
 // sendMessage sends an email or survey: the rendered subject and body to
 // To and Cc.
 func (a *Activities) sendMessage(ctx context.Context, act engine.Action) (Result, error) {
-	to, err := addresses("to", []string{act.To})
+	m, err := a.customerMessage(act)
 	if err != nil {
 		return Result{}, err
+	}
+	return a.deliver(ctx, act, m)
+}
+
+// customerMessage builds an email or survey: its headers (Reply-To,
+// X-Tend-Survey and List-Unsubscribe included), and its Markdown body as a
+// text/plain part with a text/html alternative, followed by the survey's
+// links and the unsubscribe footer.
+func (a *Activities) customerMessage(act engine.Action) (*gomail.Msg, error) {
+	to, err := addresses("to", []string{act.To})
+	if err != nil {
+		return nil, err
 	}
 	cc, err := addresses("cc", act.Cc)
 	if err != nil {
-		return Result{}, err
+		return nil, err
+	}
+	replyTo, err := addresses("reply_to", []string{act.ReplyTo})
+	if err != nil {
+		return nil, err
 	}
 	if len(to) == 0 {
-		return Result{}, permanent(ErrTypeInvalidAddress, "%s has no recipient: to is empty", act.Kind)
+		return nil, permanent(ErrTypeInvalidAddress, "%s has no recipient: to is empty", act.Kind)
+	}
+	// A survey's links go where its template says (SurveyMarker), or
+	// after the body; the rest of the body, a sign-off, follows them.
+	src, rest := act.Body, ""
+	isSurvey := act.Kind == lang.ActionSurvey && act.Survey != ""
+	if isSurvey {
+		src, rest = splitAtSurveyMarker(act.Body)
+	}
+	body, err := markdownBody(src)
+	if err != nil {
+		return nil, permanent(ErrTypeInvalidAction, "%s", err)
 	}
 	m := a.newMsg(act, to, cc, act.Subject)
-	if act.Kind == lang.ActionSurvey && act.Survey != "" {
-		m.SetGenHeader("X-Tend-Survey", headerValue(act.Survey))
+	// A boundary of the key's own makes a resend, and a rewritten outbox
+	// file, the same bytes. go-mail uses it for every multipart level, so
+	// this holds only while the message has one: its alternatives.
+	m.SetBoundary("tend-" + keyHash(act.Key))
+	if len(replyTo) > 0 {
+		m.ReplyToMailAddress(replyTo...)
 	}
-	m.SetBodyString(gomail.TypeTextPlain, act.Body)
-	return a.deliver(ctx, act, m)
+	if isSurvey {
+		m.SetGenHeader("X-Tend-Survey", headerValue(act.Survey))
+		l, err := a.surveyLinks(act)
+		if err != nil {
+			return nil, err
+		}
+		body.Text = strings.TrimRight(body.Text, "\n") + surveyText(act.Survey, l)
+		body.HTML += surveyHTML(act.Survey, l)
+		if strings.TrimSpace(rest) != "" {
+			after, err := markdownBody(rest)
+			if err != nil {
+				return nil, permanent(ErrTypeInvalidAction, "%s", err)
+			}
+			body.Text += "\n" + after.Text
+			body.HTML += after.HTML
+		}
+	}
+	if act.Unsubscribe {
+		link, err := a.listUnsubscribe(m, act)
+		if err != nil {
+			return nil, err
+		}
+		body.Text = strings.TrimRight(body.Text, "\n") + "\n" + unsubscribeText(link)
+		body.HTML += unsubscribeHTML(link)
+	}
+	setBody(m, body)
+	return m, nil
 }
 
 // sendNotice emails a task or escalation notice to one of the vendor's
@@ -47,7 +103,7 @@ func (a *Activities) sendNotice(ctx context.Context, act engine.Action, addr, fi
 		return Result{}, permanent(ErrTypeInvalidAddress, "%s has no recipient: %s is empty", act.Kind, field)
 	}
 	m := a.newMsg(act, to, nil, subject)
-	m.SetBodyString(gomail.TypeTextPlain, body)
+	setBody(m, mailBody{Text: body})
 	return a.deliver(ctx, act, m)
 }
 
@@ -76,7 +132,7 @@ func (a *Activities) newMsg(act engine.Action, to, cc []*mail.Address, subject s
 	if len(cc) > 0 {
 		m.CcMailAddress(cc...)
 	}
-	m.Subject(subject)
+	m.Subject(headerValue(subject))
 	m.SetMessageIDWithValue(a.messageID(act.Key))
 	m.SetDateWithValue(a.now())
 	m.SetGenHeader("X-Tend-Key", headerValue(act.Key))
@@ -96,14 +152,7 @@ func (a *Activities) messageID(key string) string {
 
 // headerValue keeps control characters (a newline in a customer id) out of
 // a header.
-func headerValue(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-}
+func headerValue(s string) string { return engine.SingleLine(s) }
 
 // deliver sends m over SMTP, or writes it to the outbox when no server is
 // configured.
@@ -226,16 +275,34 @@ func escalationBody(act engine.Action) string {
 	return b.String()
 }
 
-func escalationText(act engine.Action) string {
+// escalationText is an escalation's chat message. Everything in it that
+// comes from data is escaped as Slack requires; the engine escaped the
+// reason's interpolated values (Action.Chat).
+func (a *Activities) escalationText(act engine.Action) string {
 	s := "Escalation"
 	if act.To != "" {
-		s += " to " + act.To
+		s += " to " + a.mention(act.To)
 	}
-	s += ": " + act.Reason + " (customer " + act.Customer + ", playbook " + act.Playbook + ", task " + act.Key
+	reason := act.Chat
+	if reason == "" {
+		reason = engine.ChatValue(act.Reason) // an action from before Chat existed
+	}
+	s += ": " + reason + " (customer " + engine.ChatValue(act.Customer) + ", playbook " + act.Playbook + ", task " + engine.ChatValue(act.Key)
 	if act.Due != nil {
 		s += ", due " + act.Due.In(location(act)).Format("2006-01-02")
 	}
 	return s + ")"
+}
+
+// mention names a person in chat: <@id> when Options.Users has their chat
+// id, their address otherwise.
+func (a *Activities) mention(addr string) string {
+	if p, err := mail.ParseAddress(addr); err == nil {
+		if id := a.users[strings.ToLower(p.Address)]; id != "" {
+			return "<@" + id + ">"
+		}
+	}
+	return engine.ChatValue(engine.SingleLine(addr))
 }
 
 func noticeFooter(b *strings.Builder, act engine.Action) {

@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/rs/zerolog"
 	"github.com/tend-cs/tend/engine"
+	"github.com/tend-cs/tend/links"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -35,6 +36,7 @@ type smtpServer struct {
 	mu     sync.Mutex
 	msgs   []received
 	reject map[string]*smtp.SMTPError
+	once   map[string]bool // reject only the next RCPT of these
 }
 
 type received struct {
@@ -45,7 +47,7 @@ type received struct {
 
 func startSMTP(t *testing.T) *smtpServer {
 	t.Helper()
-	srv := &smtpServer{reject: map[string]*smtp.SMTPError{}}
+	srv := &smtpServer{reject: map[string]*smtp.SMTPError{}, once: map[string]bool{}}
 	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		return &smtpSession{srv: srv}, nil
 	}))
@@ -66,6 +68,14 @@ func (s *smtpServer) rejectRcpt(addr string, code int, enhanced smtp.EnhancedCod
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reject[addr] = &smtp.SMTPError{Code: code, EnhancedCode: enhanced, Message: msg}
+}
+
+// rejectRcptOnce refuses the next RCPT of addr only.
+func (s *smtpServer) rejectRcptOnce(addr string, code int, enhanced smtp.EnhancedCode, msg string) {
+	s.rejectRcpt(addr, code, enhanced, msg)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.once[addr] = true
 }
 
 func (s *smtpServer) messages() []received {
@@ -91,6 +101,10 @@ func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.srv.mu.Lock()
 	defer s.srv.mu.Unlock()
 	if e := s.srv.reject[to]; e != nil {
+		if s.srv.once[to] {
+			delete(s.srv.reject, to)
+			delete(s.srv.once, to)
+		}
 		return e
 	}
 	s.to = append(s.to, to)
@@ -120,8 +134,16 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
+// testLinks is the links configuration of the tests.
+var testLinks = links.Config{BaseURL: "https://tend.vendor.example", Secret: "link-secret-0123456789"}
+
+// newActivities returns activities with opts, and testLinks unless opts
+// has links.
 func newActivities(t *testing.T, opts Options) *Activities {
 	t.Helper()
+	if opts.Links == nil {
+		opts.Links = &testLinks
+	}
 	if opts.Outbox == "" {
 		opts.Outbox = t.TempDir()
 	}
@@ -177,6 +199,13 @@ func actions() map[string]engine.Action {
 		"email": email, "survey": survey, "call": call, "training": training,
 		"task": task, "escalate": escalate, "notify": notify, "webhook": webhook,
 	}
+}
+
+// plainBodies are the text/plain parts of the email and survey of actions():
+// their Markdown without markup.
+var plainBodies = map[string]string{
+	"email":  "Hello Acme,\n\nwelcome aboard. Your CSM is Jo.\n",
+	"survey": "From 0 to 10?\n",
 }
 
 // runKind calls the activity for act's kind directly.

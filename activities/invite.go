@@ -57,9 +57,11 @@ func (a *Activities) sendInvite(ctx context.Context, act engine.Action) (Result,
 	// Calendar clients act on the text/calendar alternative (it carries
 	// the method); the attachment is for the ones that do not, and for
 	// people who save it.
+	// go-mail adds the charset of a part itself; an attachment's must be
+	// given, or names with accents decode wrongly.
 	m.AddAlternativeString(gomail.ContentType("text/calendar; method=REQUEST"), text)
 	if err := m.AttachReader("invite.ics", strings.NewReader(text),
-		gomail.WithFileContentType(gomail.ContentType("text/calendar"))); err != nil {
+		gomail.WithFileContentType(gomail.ContentType("text/calendar; charset=UTF-8; method=REQUEST"))); err != nil {
 		return Result{}, fmt.Errorf("attach invite: %w", err)
 	}
 	res, err := a.deliver(ctx, act, m)
@@ -128,17 +130,25 @@ func inviteBody(act engine.Action, loc *time.Location) string {
 	if d <= 0 {
 		d = defaultMeeting
 	}
-	fmt.Fprintf(&b, " (%s)\n", shortDuration(d))
+	fmt.Fprintf(&b, " (%s)\n", meetingLength(d))
 	if desc := inviteDescription(act); desc != "" {
 		fmt.Fprintf(&b, "\n%s\n", desc)
 	}
 	return b.String()
 }
 
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	return strings.TrimSuffix(s, "0m")
+// meetingLength says how long a meeting is, as people write it: 30 min,
+// 2 h, 1 h 30 min.
+func meetingLength(d time.Duration) string {
+	d = d.Round(time.Minute)
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%d min", m)
+	case m == 0:
+		return fmt.Sprintf("%d h", h)
+	}
+	return fmt.Sprintf("%d h %d min", h, m)
 }
 
 func uniqueAddrs(in []*mail.Address) []*mail.Address {

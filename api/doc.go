@@ -10,14 +10,27 @@
 // message, except a 400 for invalid events (below).
 //
 //	POST /v1/events                  send events
-//	GET  /v1/customers/{id}          a customer: id, stage, attributes, runs, rejected events, stats
+//	GET  /v1/customers/{id}          a customer: id, stage, attributes, runs, rejected events, stats, survey answers
+//	GET  /v1/customers/{id}/explain  why each playbook did or did not start for it: ?playbook=
 //	GET  /v1/runs                    runs, newest first: ?customer=&playbook=&status=&step=&owner=&limit=
-//	GET  /v1/runs/{id}               a run: state, what it waits for, timeline
+//	GET  /v1/runs/{id}               a run: state, what it waits for, held messages, timeline
 //	GET  /v1/tasks                   open tasks, soonest due first: ?owner=&overdue=true|false
 //	POST /v1/tasks/{id}/complete     complete a task; optional body {"outcome": "..."}
 //	GET  /v1/playbooks               {"version", "playbooks": [...]}: the loaded set and each playbook's triggers
 //	GET  /healthz                    {"status": "ok"} when Temporal answers, else 503 (no credential needed)
 //	GET  /metrics                    Prometheus text (no credential needed)
+//	GET  /survey/{token}             a survey link: records the score, answers a page (the link is the credential)
+//	POST /survey/{token}             the page's comment form
+//	GET  /unsubscribe/{token}        an unsubscribe link: a page whose button confirms; records nothing
+//	POST /unsubscribe/{token}        the button, or one-click unsubscribe (RFC 8058): records email_opt_out: true
+//
+// The link endpoints (links.go) are served when Options.Links is set, and
+// answer HTML pages: 200 once the event is handed to the customer's
+// journey (the survey's answer event with the link's score, or
+// customer.updated {email_opt_out: true}), 403 for a link that is not
+// valid (nothing is recorded), 503 when Temporal or the playbook set is not
+// there yet. HEAD records nothing. A survey's links all record one event
+// id, so a second answer is a duplicate or a revision, never a new answer.
 //
 // POST /v1/events takes one event object or a JSON array of up to 500,
 // each with the fields id, type, customer, at, attributes and data; at is
@@ -36,7 +49,11 @@
 // their order.
 //
 // GET /v1/customers/{id} is 404 for a customer tend has never received an
-// event for. GET /v1/runs/{id} is 400 for a malformed run id and 404 for an
+// event for. GET /v1/customers/{id}/explain answers, per playbook, the
+// decision of the last event and of the last daily check (tend explain
+// --format json): 404 for an unknown customer, 400 for an unknown
+// playbook (the message lists the set's playbooks); a customer id that
+// itself ends in /explain is written with that slash encoded. GET /v1/runs/{id} is 400 for a malformed run id and 404 for an
 // unknown run; GET /v1/runs is 400 for an unknown status (the message lists
 // the valid ones), a limit outside 1 to 1000, or an unknown query
 // parameter. POST /v1/tasks/{id}/complete answers 200 with {"task", "run",
@@ -57,7 +74,8 @@
 //
 // # Authentication
 //
-// Every endpoint but /healthz and /metrics needs one credential:
+// Every endpoint but /healthz, /metrics and the link endpoints (whose
+// signed token is their credential) needs one credential:
 //
 //   - a bearer token, Authorization: Bearer <token>, compared in constant
 //     time with every token of Options.Tokens;
@@ -78,10 +96,10 @@
 //	202  accepted: every event handed to Temporal
 //	400  invalid events ({"errors": [...]}), or a malformed body ({"error": ...})
 //	401  no valid credential
-//	413  body over Options.MaxBody (default 1 MiB); the message names the limit
-//	429  over Options.RateLimit for this credential, with Retry-After (seconds);
-//	     a batch larger than the burst (max(1, ceil(RateLimit)) events) is 429
-//	     without Retry-After, and must be split
+//	413  body over Options.MaxBody (default 1 MiB), naming the limit; or a
+//	     batch larger than the rate limit's burst (max(1, ceil(RateLimit))
+//	     events), which can never pass and must be split
+//	429  over Options.RateLimit for this credential, with Retry-After (seconds)
 //	503  Temporal unreachable, with Retry-After; see below
 //	500  Temporal refused an event for another reason; body as a partial 503
 //
@@ -102,9 +120,10 @@
 // once. An event sent without an id gets one, returned in ids:
 //
 //   - with an Idempotency-Key header: "idem_" and a hash of the credential,
-//     the key and the event's index, so a retry of the request with the same
-//     key and credential is applied once (a key is scoped to the credential
-//     that sent it; another token with the same key makes other events);
+//     the key, the body and the event's index, so a retry of the request
+//     with the same key, credential and body is applied once (a key is
+//     scoped to the credential that sent it, and the same key with another
+//     body makes other events);
 //   - else, for a signed request: "sig_" and the first 32 hex digits of
 //     SHA-256(X-Tend-Signature + ":" + index) (SignedEventID), so a signed
 //     request replayed within the ±300 s window is applied once (a request
@@ -115,9 +134,10 @@
 //
 // # Observability
 //
-// Each request is logged as one line: method, escaped path, status,
-// duration, credential kind (bearer, signed or none) and, for POST
-// /v1/events, the event count; never a token, a secret or a body. GET
+// Each request is logged as one line: method, escaped path (with the token
+// of a survey or unsubscribe link redacted), status, duration, credential
+// kind (bearer, signed, link or none) and, for POST /v1/events, the event
+// count; never a token, a secret or a body. GET
 // /metrics serves Options.Registry: tend_events_accepted_total,
 // tend_events_rejected_total{reason} (invalid, too_large, rate_limited,
 // unauthorized, unavailable, malformed, failed; events where the request

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -302,6 +303,34 @@ func TestUnavailable(t *testing.T) {
 	start(t)
 	if res := request(t, env.url, http.MethodGet, "/healthz", nil, nil); res.status != http.StatusOK || !contains(string(res.body), `"status":"ok"`) {
 		t.Fatalf("/healthz of the running server: %s", res)
+	}
+}
+
+// TestCompleteUnavailable: with Temporal unreachable, a task completion
+// with an outcome over the limit is still a 400 (the request is checked
+// first), and a valid one is a 503.
+func TestCompleteUnavailable(t *testing.T) {
+	srv, err := api.New(api.Options{Client: unreachableClient(t), Set: func() *lang.Set { return mustSet(t) },
+		Tokens: tokens, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	path := "/v1/tasks/" + url.PathEscape("enterprise-onboarding/down/1/kickoff/1") + "/complete"
+	for _, tt := range []struct {
+		outcome string
+		status  int
+		want    string
+	}{
+		{strings.Repeat("x", control.MaxOutcome+1), http.StatusBadRequest, "outcome is 4097 bytes; at most 4096 are allowed"},
+		{strings.Repeat("é", control.MaxOutcome/2+1), http.StatusBadRequest, "outcome is 4098 bytes; at most 4096 are allowed"},
+		{strings.Repeat("x", control.MaxOutcome), http.StatusServiceUnavailable, "unavailable"},
+	} {
+		res := request(t, hs.URL, http.MethodPost, path, mustJSON(t, ev{"outcome": tt.outcome}), bearer(0))
+		if res.status != tt.status || !contains(res.errorText(t), tt.want) {
+			t.Errorf("complete with a %d-byte outcome: want %d saying %q, got %s", len(tt.outcome), tt.status, tt.want, res)
+		}
 	}
 }
 

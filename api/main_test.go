@@ -28,6 +28,7 @@ import (
 	"github.com/tend-cs/tend/devserver"
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/internal/zlog"
+	"github.com/tend-cs/tend/links"
 	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/node"
 	"github.com/tend-cs/tend/workflows"
@@ -40,6 +41,10 @@ var (
 	tokens  = []string{"token-alpha-0123456789", "token-beta-9876543210"}
 	secrets = []string{"secret-alpha", "secret-beta"}
 )
+
+// testLinks signs the survey and unsubscribe links of the worker's mail,
+// which the API answers.
+var testLinks = links.Config{BaseURL: "https://tend.vendor.example", Secret: "link-secret-0123456789"}
 
 // playbooksDir is the shipped playbook set the worker runs and the API
 // validates against.
@@ -156,12 +161,13 @@ func startEnv() error {
 	}
 	cfg := config.Default()
 	cfg.Outbox = filepath.Join(env.dir, "outbox")
+	cfg.Links = &config.Links{BaseURL: testLinks.BaseURL, Secret: config.Secret(testLinks.Secret)}
 	env.node, err = node.Start(node.Options{Client: env.cl, Config: cfg, Playbooks: playbooksDir, Logger: logger(), Reload: -1})
 	if err != nil {
 		return err
 	}
 	env.api, err = api.New(api.Options{Client: env.cl, Set: func() *lang.Set { return set },
-		Tokens: tokens, SigningSecrets: secrets, Logger: logger(), Registry: env.reg})
+		Tokens: tokens, SigningSecrets: secrets, Logger: logger(), Registry: env.reg, Links: &testLinks})
 	if err != nil {
 		return err
 	}

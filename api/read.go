@@ -22,12 +22,14 @@ import (
 // MaxRunsLimit is the largest limit GET /v1/runs takes.
 const MaxRunsLimit = 1000
 
-// fail answers an error from control: 404 for ErrNotFound (or a workflow
-// Temporal does not have), 409 for ErrConflict, 503 when Temporal is
+// fail answers an error from control: 400 for ErrInvalid, 404 for
+// ErrNotFound (or a workflow Temporal does not have), 409 for ErrConflict, 503 when Temporal is
 // unavailable or no worker answers, and 500 otherwise.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var nf *serviceerror.NotFound
 	switch {
+	case errors.Is(err, control.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, control.ErrNotFound) || errors.As(err, &nf):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, control.ErrConflict):
@@ -36,7 +38,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterUnavailable))
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 	default:
-		s.log.Error().Str("method", r.Method).Str("path", r.URL.EscapedPath()).Str("error", err.Error()).Msg("request failed")
+		s.log.Error().Str("method", r.Method).Str("path", logPath(r)).Str("error", err.Error()).Msg("request failed")
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
 }
@@ -86,8 +88,13 @@ func (s *Server) reachable(w http.ResponseWriter) bool {
 	return true
 }
 
-// getCustomer is GET /v1/customers/{id}.
+// getCustomer is GET /v1/customers/{id}, and hands over
+// GET /v1/customers/{id}/explain.
 func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, _ []byte) {
+	if id, ok := explainID(r); ok {
+		s.explainCustomer(w, r, id)
+		return
+	}
 	if !noQuery(w, r) {
 		return
 	}
@@ -245,6 +252,10 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request, body []byt
 		}
 	}
 	if _, _, err := control.ParseTaskID(id); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := control.CheckOutcome(in.Outcome); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}

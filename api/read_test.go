@@ -20,7 +20,9 @@ import (
 
 	"github.com/tend-cs/tend/api"
 	"github.com/tend-cs/tend/control"
+	"github.com/tend-cs/tend/engine/calendar"
 	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/links"
 	"github.com/tend-cs/tend/workflows"
 )
 
@@ -106,6 +108,10 @@ func TestRunsAndTasks(t *testing.T) {
 	if res := post(t, completePath, []byte(`{"outcome":"held","notes":"x"}`)); res.status != http.StatusBadRequest || !contains(res.errorText(t), "unknown field") {
 		t.Fatalf("unknown field: want 400, got %s", res)
 	}
+	long := []byte(`{"outcome":"` + strings.Repeat("x", control.MaxOutcome+1) + `"}`)
+	if res := post(t, completePath, long); res.status != http.StatusBadRequest || !contains(res.errorText(t), "at most 4096") {
+		t.Fatalf("complete with a %d-byte outcome: want 400 naming the limit, got %s", control.MaxOutcome+1, res)
+	}
 	res := post(t, completePath, []byte(`{"outcome": "held"}`))
 	if res.status != http.StatusOK {
 		t.Fatalf("complete: want 200, got %s", res)
@@ -145,6 +151,62 @@ func TestRunsAndTasks(t *testing.T) {
 		if res.status != b.status || !contains(res.errorText(t), b.want) {
 			t.Errorf("%s %s: want %d saying %q, got %s", b.method, b.path, b.status, b.want, res)
 		}
+	}
+}
+
+// GET /v1/runs/{id} lists the messages the contact policy holds, with the
+// time they go out and why, in the customer's time zone.
+func TestRunHeld(t *testing.T) {
+	start(t)
+	set := mustSet(t)
+	cal, p := set.Schema.Calendar, set.Schema.Policy
+	now := time.Now()
+	// A zone where it is now, and for the next hour, outside the contact
+	// hours: offsets from -11 to +14 hours, never more than 5 apart.
+	zone := ""
+	for _, tz := range []string{"Pacific/Pago_Pago", "Pacific/Honolulu", "America/Los_Angeles", "America/New_York", "UTC",
+		"Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo", "Pacific/Kiritimati"} {
+		if cal.NextInWindow(now, p.Hours, cal.Loc(tz)).After(now.Add(time.Hour)) {
+			zone = tz
+			break
+		}
+	}
+	if zone == "" {
+		t.Fatalf("no time zone is outside the contact hours %s now", p.Hours)
+	}
+	cust := customer("hooli")
+	accepted(t, mustJSON(t, []ev{
+		{"type": "customer.updated", "customer": cust, "attributes": ev{"name": "Hooli", "segment": "smb", "seats": 5,
+			"manager": "max@vendor.example", "contact_email": "gavin@hooli.example", "timezone": zone, "health": 80}},
+		{"type": "contract.signed", "customer": cust, "data": ev{"plan": "starter", "arr": 1200}},
+	}))
+	path := "/v1/runs/" + url.PathEscape("run/smb-tech-touch-onboarding/"+cust+"/1")
+	var view workflows.RunView
+	waitFor(t, "a held message in GET "+path, 60*time.Second, func() (bool, string) {
+		res := get(t, path)
+		if res.status != http.StatusOK {
+			return false, res.String()
+		}
+		res.json(t, &view)
+		return len(view.Held) > 0, res.String()
+	})
+	h := view.Held[0]
+	until := cal.NextInWindow(h.Until.Add(-time.Minute), p.Hours, cal.Loc(zone))
+	if len(view.Held) != 1 || h.Step != "welcome" || h.Kind != "email" || h.Template != "smb-welcome" || h.Subject != "Welcome to the team, Hooli!" ||
+		h.To != "gavin@hooli.example" || !h.Until.After(now.Add(time.Hour)) || !until.Equal(h.Until) || h.Reason == "" {
+		t.Fatalf("held %+v", view.Held)
+	}
+	if want := "held by the contact policy until " + calendar.Local(h.Until, cal.Loc(zone)) + " (" + h.Reason + ")"; h.Text != want {
+		t.Errorf("text %q, want %q", h.Text, want)
+	}
+	var rec *lang.Record
+	for i, r := range view.Timeline {
+		if r.Kind == lang.RecMessageHeld {
+			rec = &view.Timeline[i]
+		}
+	}
+	if rec == nil || rec.Step != "welcome" || rec.Reason != h.Text || rec.Until == nil || !rec.Until.Equal(h.Until) {
+		t.Errorf("message.held record %+v", rec)
 	}
 }
 
@@ -383,27 +445,37 @@ func TestNewOptions(t *testing.T) {
 }
 
 // TestRequestLog: one line per request with method, escaped path, status,
-// duration, credential kind and event count, and never a token, a secret
-// or a body.
+// duration, credential kind and event count, and never a token, a secret,
+// a link's token or a body.
 func TestRequestLog(t *testing.T) {
 	var buf syncBuffer
 	srv, err := api.New(api.Options{Client: unreachableClient(t), Set: func() *lang.Set { return mustSet(t) },
-		Tokens: tokens[:1], SigningSecrets: secrets[:1], Logger: zerolog.New(&buf), Registry: prometheus.NewRegistry()})
+		Tokens: tokens[:1], SigningSecrets: secrets[:1], Logger: zerolog.New(&buf), Registry: prometheus.NewRegistry(),
+		Links: &testLinks})
 	if err != nil {
 		t.Fatal(err)
 	}
 	body := []byte(`[{"type":"nope","customer":"secret-customer-body"},{"type":"customer.updated","customer":"c"}]`)
 	ts, sig := api.Sign(secrets[0], time.Now(), body)
+	signer := testSigner(t)
+	survey := signer.Token(links.Target{Kind: links.KindSurvey, Customer: "c", Run: "run/nps/c/1", Step: "pulse", Occurrence: 1, Survey: "nps", Score: 9})
+	optOut := signer.Token(links.Target{Kind: links.KindUnsubscribe, Customer: "c", Run: "run/tech-touch/c/1", Step: "welcome", Occurrence: 1})
 	for _, r := range []struct {
+		method string
 		header map[string]string
 		path   string
 	}{
-		{map[string]string{"Authorization": "Bearer " + tokens[0]}, "/v1/events"},
-		{map[string]string{api.HeaderTimestamp: ts, api.HeaderSignature: sig}, "/v1/events"},
-		{nil, "/v1/events"},
-		{map[string]string{"Authorization": "Bearer " + tokens[0]}, "/v1/nope/zo%C3%AB"},
+		{"POST", map[string]string{"Authorization": "Bearer " + tokens[0]}, "/v1/events"},
+		{"POST", map[string]string{api.HeaderTimestamp: ts, api.HeaderSignature: sig}, "/v1/events"},
+		{"POST", nil, "/v1/events"},
+		{"POST", map[string]string{"Authorization": "Bearer " + tokens[0]}, "/v1/nope/zo%C3%AB"},
+		// A valid link (503: Temporal is unreachable), a tampered one
+		// (403), and a link path the routes do not take (405).
+		{"GET", nil, "/survey/" + survey},
+		{"POST", nil, "/unsubscribe/" + flipFirst(optOut)},
+		{"PUT", nil, "/unsubscribe/" + optOut},
 	} {
-		req := httptest.NewRequest(http.MethodPost, r.path, bytes.NewReader(body))
+		req := httptest.NewRequest(r.method, r.path, bytes.NewReader(body))
 		for k, v := range r.header {
 			req.Header.Set(k, v)
 		}
@@ -415,6 +487,9 @@ func TestRequestLog(t *testing.T) {
 		`"method":"POST","path":"/v1/events","status":400,"duration":*,"credential":"signed","events":2`,
 		`"method":"POST","path":"/v1/events","status":401,"duration":*,"credential":"none","message":"request"}`,
 		`"method":"POST","path":"/v1/nope/zo%C3%AB","status":404,"duration":*,"credential":"none","message":"request"}`,
+		`"method":"GET","path":"/survey/<redacted>","status":503,"duration":*,"credential":"link","message":"request"}`,
+		`"method":"POST","path":"/unsubscribe/<redacted>","status":403,"duration":*,"credential":"link","message":"request"}`,
+		`"method":"PUT","path":"/unsubscribe/<redacted>","status":405,"duration":*,"credential":"none","message":"request"}`,
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("want %d lines, got:\n%s", len(want), buf.String())
@@ -425,7 +500,7 @@ func TestRequestLog(t *testing.T) {
 		if j < 0 || !strings.Contains(l[j+len(pre):], post) {
 			t.Errorf("line %d: %s\nwant %s", i, l, want[i])
 		}
-		for _, secret := range []string{tokens[0], secrets[0], sig, "secret-customer-body"} {
+		for _, secret := range []string{tokens[0], secrets[0], sig, "secret-customer-body", survey, optOut, flipFirst(optOut)[1:]} {
 			if strings.Contains(l, secret) {
 				t.Errorf("line %d logs %q: %s", i, secret, l)
 			}

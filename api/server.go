@@ -24,6 +24,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/links"
 )
 
 // DefaultMaxBody is the largest request body the API reads when
@@ -76,6 +77,9 @@ type Options struct {
 	// Now is the clock for signature timestamps, event receipt times and
 	// the rate limit; default time.Now.
 	Now func() time.Time
+	// Links checks the survey and unsubscribe links of customer mail;
+	// without it their endpoints (links.go) are not served.
+	Links *links.Config
 }
 
 // Server is tend's HTTP API. It is an http.Handler; Serve runs it on a
@@ -87,6 +91,7 @@ type Server struct {
 	tokens  [][sha256.Size]byte
 	secrets []string
 	reg     *prometheus.Registry
+	links   *links.Signer
 	metrics *apiMetrics
 	mux     *http.ServeMux
 	log     zerolog.Logger
@@ -136,6 +141,13 @@ func New(o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if o.Links != nil {
+		l, err := links.New(*o.Links)
+		if err != nil {
+			return nil, fmt.Errorf("api: links: %w", err)
+		}
+		s.links = l
+	}
 	if s.maxBody == 0 {
 		s.maxBody = DefaultMaxBody
 	}
@@ -165,6 +177,7 @@ func New(o Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/playbooks", s.authed(s.listPlaybooks))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	s.routeLinks(mux)
 	mux.HandleFunc("/", s.unmatched)
 	s.mux = mux
 	return s, nil
@@ -201,7 +214,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			s.log.Error().Str("method", r.Method).Str("path", r.URL.EscapedPath()).Str("panic", fmt.Sprint(p)).Msg("handler panicked")
+			s.log.Error().Str("method", r.Method).Str("path", logPath(r)).Str("panic", fmt.Sprint(p)).Msg("handler panicked")
 			if !rec.wrote {
 				writeError(rec, http.StatusInternalServerError, "internal error")
 			}
@@ -216,7 +229,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if status >= 500 {
 			e = s.log.Warn()
 		}
-		e = e.Str("method", r.Method).Str("path", r.URL.EscapedPath()).Int("status", status).
+		e = e.Str("method", r.Method).Str("path", logPath(r)).Int("status", status).
 			Dur("duration", d).Str("credential", info.cred)
 		if info.events >= 0 {
 			e = e.Int("events", info.events)
@@ -224,6 +237,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.Msg("request")
 	}()
 	s.mux.ServeHTTP(rec, r)
+}
+
+// redacted stands in the logs for the token of a survey or unsubscribe link.
+const redacted = "<redacted>"
+
+// logPath is the escaped path of a request as the logs show it: the token
+// of a link path is a credential (it records an answer or an opt-out for
+// the customer), so it is redacted, whether or not it verifies.
+func logPath(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	for _, prefix := range []string{links.SurveyPath, links.UnsubscribePath} {
+		if strings.HasPrefix(p, prefix) && len(p) > len(prefix) {
+			return prefix + redacted
+		}
+	}
+	return p
 }
 
 // methodLabel keeps the method label of the duration histogram to a fixed set.

@@ -188,6 +188,7 @@ func (g *gauges) get(name string) float64 {
 func benchConfig(outbox string) *config.Config {
 	cfg := config.Default()
 	cfg.Outbox = outbox
+	cfg.Links = &config.Links{BaseURL: "https://tend.vendor.example", Secret: "link-secret-0123456789"}
 	return cfg
 }
 

@@ -1,5 +1,5 @@
 // Package config reads tend.yaml, the runtime configuration of tend's
-// worker, server and dev commands (SPEC 3): how to reach Temporal, where
+// worker, server and dev commands: how to reach Temporal, where
 // playbooks and the outbox live, the outreach channels, and the HTTP API.
 //
 // The whole file, with every key optional:
@@ -26,6 +26,8 @@
 //	  default: cs-alerts               # optional with a single channel
 //	  channels:
 //	    cs-alerts: {webhook: {env: SLACK_CS_ALERTS}}
+//	users:                             # people's chat ids by email address, for mentions
+//	  max@vendor.example: {slack: U0123ABC}
 //	endpoints:                         # targets of `do: webhook`, by name
 //	  crm: {url: https://crm.example/hooks/tend, secret: {env: CRM_SECRET}, timeout: 10s}
 //	api:                               # the HTTP API of `tend serve`
@@ -35,6 +37,15 @@
 //	    - {env: CRM_SIGNING_SECRET}
 //	  max_body: 1MiB                   # request body cap: bytes, or a size such as 512KiB, 1MiB or 2MB; at most 64MiB
 //	  rate_limit: 100                  # events per second per credential; 0 (the default) is unlimited
+//	links:                             # survey and unsubscribe links in customer mail, answered by the API
+//	  base_url: https://tend.vendor.example  # the API listener as customers reach it
+//	  secret: {env: TEND_LINK_SECRET}  # HMAC key of the links, 16+ characters; worker and API share it
+//	staff:                             # working calendars of the people who hold calls and trainings
+//	  jo@vendor.example:               # an owner's address, in any letter case
+//	    timezone: Europe/Berlin        # instead of the customer's time zone
+//	    hours: "09:00-17:00"           # instead of the contact hours (or 09:00-17:00)
+//	    workdays: [mon, tue, wed, thu] # instead of the schema's calendar workdays
+//	    seats: 1                       # meetings at once: more for a team address such as pooled-cs@
 //
 // Any string value may instead name an environment variable, as
 // `{env: NAME}` or as the whole string `${NAME}`; it is read once, at load,
@@ -69,7 +80,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tend-cs/tend/engine/calendar"
 	"github.com/tend-cs/tend/engine/tendfmt"
+	"github.com/tend-cs/tend/internal/filecap"
+	"github.com/tend-cs/tend/links"
 	"gopkg.in/yaml.v3"
 )
 
@@ -114,9 +128,38 @@ type Config struct {
 	// Email is nil when the file configures no SMTP server.
 	Email     *Email
 	Chat      Chat
+	Users     map[string]User // by lower-case email address, for chat mentions
 	Endpoints map[string]Endpoint
 	API       API
+	// Links is nil when the file has no links section.
+	Links *Links
+	// Staff are the working calendars of the people who hold calls and
+	// trainings, by lower-cased address; nil when the file has none.
+	Staff map[string]StaffMember
 }
+
+// User is one of the vendor's people, as chat knows them.
+type User struct {
+	// Slack is their Slack member id, such as U0123ABC.
+	Slack string
+}
+
+// StaffMember is one person's working calendar. Meetings they own are
+// proposed inside it; empty fields keep the defaults (the customer's time
+// zone, the contact hours or 09:00-17:00, the schema's workdays).
+type StaffMember struct {
+	Timezone string   // an IANA name
+	Hours    string   // HH:MM-HH:MM
+	Workdays []string // mon ... sun, in week order
+	Seats    int      // meetings at once; 0 means 1
+	// Notice is the least notice of their meetings, as a playbook
+	// duration ("4h", "2 business days", "0m" for none); "" keeps
+	// engine.DefaultNotice.
+	Notice string
+}
+
+// MaxSeats caps StaffMember.Seats.
+const MaxSeats = 1000
 
 // Temporal says how to reach the Temporal cluster.
 type Temporal struct {
@@ -153,7 +196,7 @@ type Email struct {
 // Chat holds the Slack-compatible incoming webhooks that notify and
 // escalate post to, by channel name.
 type Chat struct {
-	// Default is the channel of a `do: notify` that names none. With a
+	// Default is the channel of a `do: notify` or `do: escalate` that names none. With a
 	// single channel it defaults to that channel.
 	Default  string
 	Channels map[string]Channel
@@ -192,6 +235,17 @@ type API struct {
 	RateLimit float64
 	// Set reports that the file has an api section.
 	Set bool
+}
+
+// Links configures the signed links of customer mail: each score of a
+// survey, and the one-click unsubscribe link. The worker makes them and
+// the API answers them; both read this section.
+type Links struct {
+	// BaseURL is where customers reach the API listener, such as
+	// https://tend.vendor.example.
+	BaseURL string
+	// Secret keys the links' HMAC-SHA256.
+	Secret Secret
 }
 
 // Secret is a string that never prints: fmt and encoding/json show it as
@@ -237,19 +291,17 @@ func Load(path string) (*Config, error) {
 	if !explicit {
 		path = DefaultPath
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			if !explicit {
-				return Default(), nil
-			}
-			return nil, fmt.Errorf("%s: config file does not exist", path)
+	// A named pipe or a huge file is refused before it is read.
+	data, err := filecap.Read(path, MaxFileSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if !explicit {
+			return Default(), nil
 		}
+		return nil, fmt.Errorf("%s: config file does not exist", path)
+	case filecap.IsRefused(err):
 		return nil, fmt.Errorf("read config: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("read config %s: %w", path, err)
 	}
 	return Parse(path, data, os.LookupEnv)
@@ -282,7 +334,7 @@ func LoadClient(path string) (*Config, error) {
 		}
 		return unsetValue + name, true
 	}
-	data, rerr := os.ReadFile(cfg0(path))
+	data, rerr := filecap.Read(cfg0(path), MaxFileSize)
 	if rerr != nil {
 		return nil, err
 	}
@@ -492,8 +544,11 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 		},
 		"email":     func(v *yaml.Node) { cfg.Email = d.email(v) },
 		"chat":      func(v *yaml.Node) { cfg.Chat = d.chat(v) },
+		"users":     func(v *yaml.Node) { cfg.Users = d.users(v) },
 		"endpoints": func(v *yaml.Node) { cfg.Endpoints = d.endpoints(v) },
 		"api":       func(v *yaml.Node) { d.api(v, &cfg.API) },
+		"links":     func(v *yaml.Node) { cfg.Links = d.links(v) },
+		"staff":     func(v *yaml.Node) { cfg.Staff = d.staff(v) },
 	})
 	if cfg.Temporal.APIKey != "" && !tlsSet {
 		cfg.Temporal.TLS = &TLS{}
@@ -667,6 +722,62 @@ func (d *decoder) chat(n *yaml.Node) Chat {
 	return c
 }
 
+// slackID is a Slack member id: U or W, then capitals and digits.
+var slackID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+
+func (d *decoder) users(n *yaml.Node) map[string]User {
+	out := map[string]User{}
+	keys := map[string]string{} // lower-case address → as written
+	d.named(n, "users", func(name string, v *yaml.Node) {
+		what := "users." + name
+		key := d.userKey(n, name, what)
+		if prev, dup := keys[key]; dup && key != "" {
+			d.errorf(v, "%s is the same address as users.%s; list each person once", what, prev)
+			return
+		}
+		var u User
+		given := d.mapping(v, what, map[string]func(*yaml.Node){
+			"slack": func(v *yaml.Node) {
+				if s, ok := d.str(v, what+".slack"); ok {
+					if !slackID.MatchString(s) {
+						d.errorf(v, "%s %q is not a Slack member id such as U0123ABC (in Slack: the person's profile, More, Copy member ID)", what+".slack", s)
+					}
+					u.Slack = s
+				}
+			},
+		})
+		if given != nil && len(v.Content) == 0 { // an unknown key is reported, with a suggestion
+			d.errorf(v, "%s needs slack: their Slack member id, such as U0123ABC", what)
+		}
+		if key != "" {
+			keys[key] = name
+			out[key] = u
+		}
+	})
+	return out
+}
+
+// userKey checks that a key of users: is a bare email address and returns
+// it in lower case, or "" after reporting why not.
+func (d *decoder) userKey(users *yaml.Node, name, what string) string {
+	var at *yaml.Node
+	for i := 0; i+1 < len(users.Content); i += 2 {
+		if users.Content[i].Value == name {
+			at = users.Content[i]
+		}
+	}
+	addr, err := mail.ParseAddress(name)
+	switch {
+	case err != nil:
+		d.errorf(at, "%s: %q is not an email address: %s", "users", name, lowerFirst(strings.TrimPrefix(err.Error(), "mail: ")))
+		return ""
+	case addr.Address != name:
+		d.errorf(at, "%s: write the bare address %s, without a name or brackets", what, addr.Address)
+		return ""
+	}
+	return strings.ToLower(name)
+}
+
 func (d *decoder) endpoints(n *yaml.Node) map[string]Endpoint {
 	out := map[string]Endpoint{}
 	d.named(n, "endpoints", func(name string, v *yaml.Node) {
@@ -739,6 +850,156 @@ func (d *decoder) api(n *yaml.Node, a *API) {
 			}
 		}
 	}
+}
+
+func (d *decoder) links(n *yaml.Node) *Links {
+	l := &Links{}
+	var baseNode, secretNode *yaml.Node
+	given := d.mapping(n, "links", map[string]func(*yaml.Node){
+		"base_url": func(v *yaml.Node) {
+			if s, ok := d.str(v, "links.base_url"); ok {
+				l.BaseURL, baseNode = s, v
+			}
+		},
+		"secret": func(v *yaml.Node) {
+			if s, ok := d.str(v, "links.secret"); ok {
+				l.Secret, secretNode = Secret(s), v
+			}
+		},
+	})
+	if given == nil {
+		return nil
+	}
+	if !given["base_url"] {
+		d.errorf(n, "links needs base_url: where customers reach the API, such as https://tend.vendor.example")
+	}
+	if !given["secret"] {
+		d.errorf(n, "links needs secret: the key that signs the links (use {env: NAME})")
+	}
+	if baseNode != nil {
+		if err := (links.Config{BaseURL: l.BaseURL, Secret: strings.Repeat("x", links.MinSecretLength)}).Check(); err != nil {
+			d.errorf(baseNode, "links.%s", err)
+		}
+	}
+	if secretNode != nil {
+		// The message names the length only, never the secret.
+		if err := (links.Config{BaseURL: "https://x", Secret: string(l.Secret)}).Check(); err != nil {
+			d.errorf(secretNode, "links.%s", err)
+		}
+	}
+	return l
+}
+
+// staff reads the staff: section: a mapping from addresses to working
+// calendars. Addresses ignore letter case, as owners are matched.
+func (d *decoder) staff(n *yaml.Node) map[string]StaffMember {
+	out := map[string]StaffMember{}
+	given := map[string]string{} // lower-cased address → as first written
+	d.named(n, "staff", func(name string, v *yaml.Node) {
+		what := "staff." + name
+		key := strings.ToLower(strings.TrimSpace(name))
+		if a, err := mail.ParseAddress(name); err != nil || a.Name != "" || !strings.EqualFold(a.Address, strings.TrimSpace(name)) {
+			d.errorf(v, "%s: %q is not an email address such as jo@vendor.example; staff are named by the addresses owners evaluate to", what, name)
+			return
+		}
+		if first, dup := given[key]; dup {
+			d.errorf(v, "%s is given twice, as %s too (addresses ignore letter case)", what, first)
+			return
+		}
+		given[key] = name
+		var m StaffMember
+		keys := d.mapping(v, what, map[string]func(*yaml.Node){
+			"timezone": func(v *yaml.Node) {
+				if s, ok := d.str(v, what+".timezone"); ok {
+					if _, err := calendar.LoadLocation(s); err != nil {
+						d.errorf(v, "%s: %v", what+".timezone", err)
+						return
+					}
+					m.Timezone = s
+				}
+			},
+			"hours": func(v *yaml.Node) {
+				if s, ok := d.str(v, what+".hours"); ok {
+					w, err := calendar.ParseWindow(s)
+					if err != nil {
+						d.errorf(v, "%s: %v", what+".hours", err)
+						return
+					}
+					m.Hours = w.String()
+				}
+			},
+			"workdays": func(v *yaml.Node) { m.Workdays = d.workdays(v, what+".workdays") },
+			"seats": func(v *yaml.Node) {
+				var seats int
+				if v.Kind != yaml.ScalarNode || v.Tag != "!!int" || v.Decode(&seats) != nil || seats < 1 || seats > MaxSeats {
+					d.errorf(v, "%s must be a whole number from 1 to %d: how many meetings the address can hold at once", what+".seats", MaxSeats)
+					return
+				}
+				m.Seats = seats
+			},
+			"notice": func(v *yaml.Node) {
+				if s, ok := d.str(v, what+".notice"); ok {
+					n, err := calendar.ParseDuration(s)
+					if err != nil {
+						d.errorf(v, "%s: %v", what+".notice", err)
+						return
+					}
+					m.Notice = n.String()
+				}
+			},
+		})
+		if keys == nil {
+			return
+		}
+		if len(keys) == 0 {
+			d.errorf(v, "%s sets nothing; give timezone, hours, workdays, seats or notice, or leave the address out", what)
+			return
+		}
+		out[key] = m
+	})
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// workdays reads a non-empty list of weekday names, and returns them as
+// three-letter names in week order (Monday first).
+func (d *decoder) workdays(n *yaml.Node, what string) []string {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		d.errorf(n, "%s must be a list of weekdays, such as [mon, tue, wed, thu, fri]", what)
+		return nil
+	}
+	var days [7]bool
+	ok := true
+	for _, v := range n.Content {
+		s, isStr := d.str(v, what)
+		if !isStr {
+			ok = false
+			continue
+		}
+		wd, err := calendar.ParseWeekday(s)
+		if err != nil {
+			d.errorf(v, "%s: %v", what, err)
+			ok = false
+			continue
+		}
+		if days[wd] {
+			d.errorf(v, "%s lists %s twice", what, s)
+		}
+		days[wd] = true
+	}
+	if !ok {
+		return nil
+	}
+	var out []string
+	for i := range 7 {
+		wd := time.Weekday((i + 1) % 7) // Monday first
+		if days[wd] {
+			out = append(out, strings.ToLower(wd.String()[:3]))
+		}
+	}
+	return out
 }
 
 // listItem is a value read from a list, with where it is, for messages.

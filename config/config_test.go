@@ -35,6 +35,7 @@ var testEnv = fakeEnv(map[string]string{
 	"TEND_API_TOKEN_COPY": "tok-0123456789abcdef",
 	"TEND_API_TOKEN_NEW":  "tok-fedcba9876543210",
 	"CRM_SIGNING_SECRET":  "crm-signing-secret",
+	"TEND_LINK_SECRET":    "link-secret-0123456789",
 })
 
 func TestParseFull(t *testing.T) {
@@ -70,6 +71,7 @@ func TestParseFull(t *testing.T) {
 			"cs-alerts": {Webhook: "https://hooks.slack.example/T1/B1/cs"},
 			"sales":     {Webhook: "https://hooks.slack.example/T1/B2/sales"},
 		}},
+		Users: map[string]User{"max@vendor.example": {Slack: "U0123ABC"}, "jo@vendor.example": {Slack: "W0456DEF"}},
 		Endpoints: map[string]Endpoint{
 			"crm":     {URL: "https://crm.example/hooks/tend", Secret: "crm-secret", Timeout: 5 * time.Second},
 			"billing": {URL: "http://localhost:9000/tend", Secret: "literal-secret", Timeout: DefaultEndpointTimeout},
@@ -81,6 +83,10 @@ func TestParseFull(t *testing.T) {
 			MaxBody:        512 << 10,
 			RateLimit:      2.5,
 			Set:            true,
+		},
+		Staff: map[string]StaffMember{
+			"jo@vendor.example":        {Timezone: "Europe/Berlin", Hours: "08:30-16:30", Workdays: []string{"mon", "tue", "thu"}},
+			"pooled-cs@vendor.example": {Seats: 4, Notice: "4h"},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -147,6 +153,9 @@ func TestParseSmall(t *testing.T) {
 			c.Playbooks, c.Outbox = filepath.Join("conf", "pb"), "out"
 		}},
 		{"empty api section", "api: {}", func(c *Config) { c.API.Set = true }},
+		{"links", "links: {base_url: \"https://tend.vendor.example\", secret: {env: TEND_LINK_SECRET}}", func(c *Config) {
+			c.Links = &Links{BaseURL: "https://tend.vendor.example", Secret: "link-secret-0123456789"}
+		}},
 		{"api defaults", "api: {tokens: [\"${TEND_API_TOKEN}\"]}", func(c *Config) {
 			c.API = API{Tokens: []Secret{"tok-0123456789abcdef"}, MaxBody: DefaultMaxBody, Set: true}
 		}},

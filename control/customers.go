@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 
+	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/workflows"
 )
 
@@ -27,6 +28,8 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrUnavailable: Temporal cannot be reached, or did not answer.
 	ErrUnavailable = errors.New("temporal unavailable")
+	// ErrInvalid: the request itself is wrong (too long, not UTF-8).
+	ErrInvalid = errors.New("invalid request")
 )
 
 // kindError is an error of one of the kinds above, with its own message.
@@ -78,6 +81,8 @@ type Customer struct {
 	Rejected   []workflows.RejectedEvent `json:"rejected"`
 	Stats      workflows.JourneyStats    `json:"stats"`
 	Version    string                    `json:"version"`
+	// Answers are the customer's latest survey answers, oldest first.
+	Answers []engine.SurveyAnswer `json:"answers,omitempty"`
 }
 
 // GetCustomer asks the customer's journey for its attributes, stage and
@@ -97,7 +102,7 @@ func GetCustomer(ctx context.Context, c client.Client, id string) (*Customer, er
 		attrs = map[string]any{}
 	}
 	cust := &Customer{ID: v.Customer, Stage: v.Stage, Attributes: attrs, Runs: runs, Rejected: v.Rejected,
-		Stats: v.Stats, Version: v.Version}
+		Stats: v.Stats, Version: v.Version, Answers: v.Answers}
 	if cust.Runs == nil {
 		cust.Runs = []RunSummary{}
 	}
@@ -185,11 +190,8 @@ func CompleteTask(ctx context.Context, c client.Client, taskID, outcome string, 
 	if err != nil {
 		return nil, err
 	}
-	if len(outcome) > MaxOutcome {
-		return nil, fmt.Errorf("outcome is %d bytes; at most %d are allowed", len(outcome), MaxOutcome)
-	}
-	if !utf8.ValidString(outcome) {
-		return nil, errors.New("outcome is not valid UTF-8")
+	if err := CheckOutcome(outcome); err != nil {
+		return nil, err
 	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflows.WorkflowID(runID),
@@ -224,6 +226,20 @@ func CompleteTask(ctx context.Context, c client.Client, taskID, outcome string, 
 
 // MaxOutcome is the longest outcome a task completion may carry, in bytes.
 const MaxOutcome = 4096
+
+// CheckOutcome says what is wrong with a task completion's outcome (too
+// long, or not UTF-8), as ErrInvalid, or nil. CompleteTask checks it too;
+// callers check it first so that a bad outcome is refused even while
+// Temporal is unreachable.
+func CheckOutcome(outcome string) error {
+	if len(outcome) > MaxOutcome {
+		return kindf(ErrInvalid, "outcome is %d bytes; at most %d are allowed", len(outcome), MaxOutcome)
+	}
+	if !utf8.ValidString(outcome) {
+		return kindf(ErrInvalid, "outcome is not valid UTF-8")
+	}
+	return nil
+}
 
 // isClosed reports whether err says the workflow has already ended.
 func isClosed(err error) bool {

@@ -24,7 +24,7 @@ import (
 // DefaultLimit is how many runs ListRuns returns when the filter sets no limit.
 const DefaultLimit = 100
 
-// Statuses are the run statuses a RunFilter may name (SPEC 7).
+// Statuses are the run statuses a RunFilter may name (docs/temporal.md).
 var Statuses = []engine.Status{
 	engine.StatusRunning, engine.StatusWaiting, engine.StatusTasksOpen, engine.StatusOverdue, engine.StatusEscalated,
 	engine.StatusCompleted, engine.StatusExited, engine.StatusExpired, engine.StatusFailed,

@@ -69,6 +69,12 @@ func FormatTimeline(w io.Writer, view *workflows.RunView) {
 			fmt.Fprintf(w, "  %s\n    id %s\n", taskText(t, fmtTime), t.ID)
 		}
 	}
+	if len(view.Held) > 0 {
+		fmt.Fprintln(w, "Held messages:")
+		for _, h := range view.Held {
+			fmt.Fprintf(w, "  %s (step %s)\n    %s\n", HoldText(h), h.Step, h.Text)
+		}
+	}
 	fmt.Fprintln(w)
 	if len(view.Timeline) == 0 {
 		fmt.Fprintln(w, "Nothing has happened yet.")
@@ -99,6 +105,23 @@ func taskText(t engine.Task, fmtTime func(time.Time) string) string {
 	}
 	if t.Overdue {
 		b.WriteString(" (overdue)")
+	}
+	return b.String()
+}
+
+// HoldText says what a held message is and to whom: email
+// welcome-enterprise "Welcome to tend, Acme" to it@acme.example.
+func HoldText(h engine.Hold) string {
+	var b strings.Builder
+	b.WriteString(h.Kind)
+	if h.Template != "" {
+		b.WriteString(" " + h.Template)
+	}
+	if h.Subject != "" {
+		b.WriteString(" " + strconv.Quote(h.Subject))
+	}
+	if h.To != "" {
+		b.WriteString(" to " + h.To)
 	}
 	return b.String()
 }
@@ -150,9 +173,22 @@ func recordText(r lang.Record, fmtTime func(time.Time) string) string {
 		if r.Due != nil {
 			add(", due %s", fmtTime(*r.Due))
 		}
+		if r.Start != nil {
+			add(", proposed for %s", fmtTime(*r.Start))
+		}
 		if r.Reason != "" {
 			add(": %s", r.Reason)
 		}
+	case lang.RecMessageHeld:
+		step()
+		add("%s", r.Action)
+		if r.Title != "" {
+			add(" %s", strconv.Quote(r.Title))
+		}
+		if r.To != "" {
+			add(" to %s", r.To)
+		}
+		add(" %s", orText(r.Reason, "held by the contact policy"))
 	case lang.RecTaskCompleted:
 		step()
 		add("%s done", orText(strconv.Quote(r.Title), "task"))

@@ -70,8 +70,10 @@ type Options struct {
 	SearchAttributes map[string]enums.IndexedValueType
 	// Logger receives the server's logs; the zero value discards them.
 	Logger zerolog.Logger
-	// LogLevel is the lowest level of server logs passed to Logger. The zero value
-	// (zerolog.DebugLevel) means zerolog.WarnLevel; use zerolog.TraceLevel to see debug logs.
+	// LogLevel is the lowest level of server logs passed to Logger, which filters them
+	// again at its own level. The zero value (zerolog.DebugLevel) means
+	// zerolog.WarnLevel; use zerolog.TraceLevel to see debug logs. Routine warnings
+	// (see routine) are passed at debug level whatever LogLevel is.
 	LogLevel zerolog.Level
 
 	// sqliteDefaults leaves a DBFile on SQLite's own settings (rollback journal,
@@ -237,7 +239,7 @@ func (s *Server) startTemporal(conf *config.Config) (err error) {
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(hosts),
-		temporal.WithLogger(serverLogger{s.log, &s.muted}),
+		temporal.WithLogger(serverLogger{s.opts.Logger.With().Str("component", "temporal").Logger(), s.opts.LogLevel, &s.muted}),
 		temporal.WithAuthorizer(authorization.NewNoopAuthorizer()),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper {
 			return authorization.NewNoopClaimMapper()

@@ -11,18 +11,44 @@ import (
 	"go.temporal.io/server/common/log/tag"
 )
 
-// serverLogger passes the server's logs to zerolog. Fatal and Panic are logged at their
-// level but, unlike the server's own logger, neither exit nor panic. Once muted is set
-// (when Stop begins) it drops everything: shutdown is noisy, and a few of the server's
-// system workers are never stopped and keep retrying against the stopped frontend.
+// serverLogger passes the server's logs to zerolog: those at min or above, and the
+// routine warnings at debug. Fatal and Panic are logged at their level but, unlike the
+// server's own logger, neither exit nor panic. Once muted is set (when Stop begins) it
+// drops everything: shutdown is noisy, and a few of the server's system workers are never
+// stopped and keep retrying against the stopped frontend.
 type serverLogger struct {
-	zl    zerolog.Logger
+	zl    zerolog.Logger // the caller's logger, with its own level
+	min   zerolog.Level  // Options.LogLevel: the server's own debug and info logs are a firehose
 	muted *atomic.Bool
 }
 
-// benign lists warnings of every start that say nothing to a tend user; they go out at debug.
-var benign = []string{
+// routine lists, by prefix, the server's warnings that a tend user can do nothing about.
+// They go out at debug, so --log-level debug shows them:
+//   - of every start: no HTTP API port (tend has its own API);
+//   - of browsing the Web UI: it asks for history pages of 1,000 events, above the
+//     server's warning threshold, every time it shows or refreshes a workflow; and its list
+//     and count queries can take longer than the server's 1 s slow-query threshold on
+//     SQLite;
+//   - of the server's own plumbing: its services pass request metadata to each other in
+//     gRPC trailers, and say so (throttled) when a call had no context to take it.
+//
+// Errors are never demoted, nor warnings that may mean something is wrong (failed
+// tasks, slow gRPC calls, histories over their size limits).
+var routine = []string{
 	"HTTP API port has not been set.",
+	"GetHistory page size is larger than threshold",
+	"List query exceeded threshold",
+	"Count query exceeded threshold",
+	"TrailerToContextMetadataInterceptor: ",
+	"ContextMetadataInterceptor: ",
+}
+
+// levelOf is the level a server log at level goes out at: a routine warning at debug.
+func levelOf(level zerolog.Level, msg string) zerolog.Level {
+	if level == zerolog.WarnLevel && slices.ContainsFunc(routine, func(p string) bool { return strings.HasPrefix(msg, p) }) {
+		return zerolog.DebugLevel
+	}
+	return level
 }
 
 var (
@@ -39,15 +65,18 @@ func (l serverLogger) Panic(msg string, tags ...tag.Tag)  { l.log(zerolog.PanicL
 func (l serverLogger) Fatal(msg string, tags ...tag.Tag)  { l.log(zerolog.FatalLevel, msg, tags) }
 
 func (l serverLogger) With(tags ...tag.Tag) log.Logger {
-	return serverLogger{l.zl.With().Fields(fields(tags)).Logger(), l.muted}
+	return serverLogger{l.zl.With().Fields(fields(tags)).Logger(), l.min, l.muted}
 }
 
 func (l serverLogger) log(level zerolog.Level, msg string, tags []tag.Tag) {
 	if l.muted.Load() {
 		return
 	}
-	if level == zerolog.WarnLevel && slices.ContainsFunc(benign, func(p string) bool { return strings.HasPrefix(msg, p) }) {
-		level = zerolog.DebugLevel
+	// A routine warning goes to the caller's logger at debug, whatever min is.
+	if d := levelOf(level, msg); d != level {
+		level = d
+	} else if level < l.min {
+		return
 	}
 	// WithLevel never exits or panics, even at FatalLevel and PanicLevel.
 	if ev := l.zl.WithLevel(level); ev != nil {

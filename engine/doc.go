@@ -1,10 +1,15 @@
 // Package engine is tend's runtime: the one interpreter, as two pure state
 // machines over plain, JSON-serialisable state. Journey (per customer)
-// applies events, evaluates triggers, keeps the stage and the
-// contact-policy ledger, and decides which runs start; Run (per run) steps
-// through a compiled playbook, with its tasks and timers. Inputs carry now;
-// outputs are commands (CmdRecord, CmdAction, CmdTimer, CmdCancelTimer,
-// CmdReserve) that a driver carries out and answers.
+// applies events, evaluates triggers, keeps the stage, the contact-policy
+// ledger and the survey answers (a changed answer is a revision, not a new
+// event: survey.go), decides which runs start, and keeps why each
+// playbook did or did not (explain.go); Run (per run) steps through a
+// compiled playbook, with its tasks, timers and the messages the contact
+// policy holds, and renders each action's texts escaped for where they go
+// (render.go). Inputs carry now; outputs are commands (CmdRecord,
+// CmdAction, CmdTimer, CmdCancelTimer, CmdReserve, CmdBook) that a driver
+// carries out and answers. A meeting's slot comes from its owner's
+// calendar, a Ledger shared by every customer (slots.go).
 //
 // The customer protocol between a journey and its runs is here too
 // (protocol.go, peer.go): Journey's On* methods and Peer exchange numbered

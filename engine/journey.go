@@ -32,6 +32,15 @@ type JourneyState struct {
 	Live map[string]*LiveRun `json:"live,omitempty"`
 	// DailyFrom is the instant after which the next daily check is due.
 	DailyFrom time.Time `json:"daily_from,omitempty"`
+	// Answers are the latest survey answers, oldest first (survey.go).
+	Answers []SurveyAnswer `json:"answers,omitempty"`
+	// Explained is why each playbook did or did not start, the last time
+	// its trigger was evaluated for an event and for a daily check: at
+	// most two per playbook, by playbook then event before daily. LastEvent
+	// and LastDaily are what triggers were last evaluated for. See Explain.
+	Explained []Explanation `json:"explained,omitempty"`
+	LastEvent *Considered   `json:"last_event,omitempty"`
+	LastDaily *Considered   `json:"last_daily,omitempty"`
 }
 
 // Journey is the interpreter for one customer: it applies events, evaluates
@@ -44,6 +53,7 @@ type Journey struct {
 	vm   vm.VM
 	sc   lang.Scope
 	outq []*queued // messages for runs, until Flush
+	cur  snapshot  // what the trigger evaluation under way reads
 }
 
 // NewJourney starts a journey for a customer with initial attributes.
@@ -69,6 +79,10 @@ func ResumeJourney(st JourneyState) *Journey {
 // Applied is the outcome of applying an event to a journey.
 type Applied struct {
 	Duplicate bool
+	// Revised: the event changed the answer to a survey already answered
+	// (survey.go). It is passed on to the running runs; no trigger is
+	// evaluated again.
+	Revised bool
 	// Rejected says why the event was not applied: it would make the
 	// customer's record larger than MaxRecordBytes. The event is not
 	// marked as seen.
@@ -106,8 +120,13 @@ func (j *Journey) markSeen(id string) {
 
 // Apply applies an event at now. The event must have passed Schema.Normalize.
 func (j *Journey) Apply(set *lang.Set, now time.Time, ev *lang.Event) Applied {
-	if ev.ID != "" && j.isSeen(ev.ID) {
-		return Applied{Duplicate: true, Event: ev}
+	revised := false
+	if ev.ID != "" && (j.isSeen(ev.ID) || isSurveyAnswer(ev) && j.answer(ev.ID) != nil) {
+		rev := j.revision(ev)
+		if rev == nil {
+			return Applied{Duplicate: true, Event: ev}
+		}
+		ev, revised = rev, true
 	}
 	if ev.Type == lang.EventTaskCompleted {
 		if reason := j.taskTarget(ev); reason != "" {
@@ -134,14 +153,19 @@ func (j *Journey) Apply(set *lang.Set, now time.Time, ev *lang.Event) Applied {
 			return Applied{Event: ev, Rejected: fmt.Sprintf("the customer's record would be %s as JSON; at most %s are allowed: remove attributes (set them to null) or send smaller values", lang.ByteSize(n), lang.ByteSize(lang.MaxRecordBytes))}
 		}
 	}
-	if ev.ID != "" {
+	if ev.ID != "" && !j.isSeen(ev.ID) {
 		j.markSeen(ev.ID)
 	}
+	j.recordAnswer(now, ev, revised)
 	if next != nil {
 		j.Attrs = next
 		if from, to := stageOf(before), stageOf(next); from != to {
 			out.Records = append(out.Records, lang.Record{At: now.UTC(), Customer: j.Customer, Kind: lang.RecStageChanged, From: from, To: to, Reason: ev.Type})
 		}
+	}
+	if revised {
+		out.Revised, out.Forward, out.Attrs = true, j.Running(), j.Attrs
+		return out
 	}
 	j.evaluate(set, now, ev, before, &out)
 	return out
@@ -186,29 +210,36 @@ func stageOf(a map[string]any) string { s, _ := a[lang.AttrStage].(string); retu
 
 func (j *Journey) evaluate(set *lang.Set, now time.Time, ev *lang.Event, before map[string]any, out *Applied) {
 	out.Forward = j.Running()
+	j.consider(now, ev)
 	candidates := set.Triggered(ev.Type)
 	if len(candidates) == 0 {
 		out.Attrs = j.Attrs
 		return
 	}
 	j.sc.Reset(now, set.Schema, j.Attrs, before, ev, nil)
+	j.snapshot(set, now, ev, before)
 	for _, pb := range candidates {
 		st := j.Playbooks[pb.Name]
 		if st != nil && st.Active != "" {
-			continue // never two runs of a playbook at once for a customer
+			// never two runs of a playbook at once for a customer
+			j.explain(set, pb, Explanation{Outcome: OutcomeLive, Run: st.Active}, nil)
+			continue
 		}
-		if ok, _ := pb.Trigger.When.Bool(&j.vm, &j.sc); !ok {
+		if ok, err := pb.Trigger.When.Bool(&j.vm, &j.sc); !ok {
+			j.explainCondition(set, pb, err)
 			continue
 		}
 		key := ""
 		if pb.Trigger.OncePer != nil {
 			v, err := pb.Trigger.OncePer.Eval(&j.vm, &j.sc)
 			if err != nil {
+				j.explain(set, pb, Explanation{Outcome: OutcomeKeyError, err: err}, pb.Trigger.OncePer)
 				continue
 			}
 			key = lang.Format(v)
 		}
 		if st != nil && (pb.Trigger.OncePer == nil && st.Runs > 0 || slices.Contains(st.Keys, key)) {
+			j.explainUsed(set, pb, st, key)
 			continue
 		}
 		if st == nil {
@@ -231,9 +262,12 @@ func (j *Journey) evaluate(set *lang.Set, now time.Time, ev *lang.Event, before 
 			j.Attrs = next
 			out.Records = append(out.Records, lang.Record{At: now.UTC(), Customer: j.Customer, Playbook: pb.Name, Run: id, Kind: lang.RecStageChanged, From: from, To: pb.Stage, Reason: "run started"})
 			j.sc.Reset(now, set.Schema, j.Attrs, before, ev, nil)
+			j.snapshot(set, now, ev, before)
 		}
+		j.explain(set, pb, Explanation{Outcome: OutcomeStarted, Run: id}, nil)
 		out.Starts = append(out.Starts, StartRun{Playbook: pb, ID: id, N: st.Runs, Key: key, Event: ev, Attrs: j.Attrs, Before: before})
 	}
+	j.explainExits(set, now, ev, before, out.Starts)
 	out.Attrs = j.Attrs
 }
 

@@ -59,3 +59,19 @@ steps:
 	}
 	return set
 }
+
+// BenchmarkJourneyApplyAgain is BenchmarkJourneyApply on a journey that has
+// seen the event type before: the steady state of a long-lived journey.
+func BenchmarkJourneyApplyAgain(b *testing.B) {
+	set := benchSet(b, 1000)
+	customer := map[string]any{"name": "Acme", "segment": "enterprise", "seats": 120, "health": 80.0}
+	ev := &lang.Event{Type: "contract.signed", Customer: "acme", At: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC),
+		Data: map[string]any{"plan": "pro", "arr": 90000.0}}
+	j := NewJourney("acme", customer)
+	j.Apply(set, ev.At, ev)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		j.Apply(set, ev.At, ev)
+	}
+}

@@ -17,7 +17,8 @@ type PeerState struct {
 	// Asked is the kind of the request awaiting a Reply (MsgReserve or
 	// MsgUpdate), or "".
 	Asked string `json:"asked,omitempty"`
-	// Acting is set while an action is being carried out by the transport.
+	// Acting is set while an action is being carried out by the
+	// transport, or a meeting's slot booked (CmdBook).
 	Acting bool `json:"acting,omitempty"`
 	// Cur is the rest of the message being handled when an action it
 	// started is being carried out.
@@ -43,7 +44,8 @@ type Peer struct {
 
 // PeerOut is what a run's transport must do after one input: carry out
 // Commands in order (a CmdAction is answered with ActionDone or
-// ActionFailed before any other input), and send Send to the journey.
+// ActionFailed, a CmdBook with Booked or ActionFailed, before any other
+// input), and send Send to the journey.
 type PeerOut struct {
 	Commands []Command
 	Send     []FromRun
@@ -109,7 +111,19 @@ func (p *Peer) ActionDone(now time.Time) PeerOut {
 	return o
 }
 
-// ActionFailed reports that the CmdAction failed for good.
+// Booked answers the CmdBook the transport carried out with the slot's
+// start.
+func (p *Peer) Booked(now, start time.Time) PeerOut {
+	var o PeerOut
+	p.Acting = false
+	if !p.R.Done() {
+		p.run(now, p.R.OnBooked(now, start), &o)
+	}
+	p.drain(now, &o)
+	return o
+}
+
+// ActionFailed reports that the CmdAction (or CmdBook) failed for good.
 func (p *Peer) ActionFailed(now time.Time, reason string) PeerOut {
 	var o PeerOut
 	p.Acting = false
@@ -241,7 +255,7 @@ func (p *Peer) run(now time.Time, cmds []Command, o *PeerOut) {
 		case c.Kind == CmdAction && c.Action.Kind == lang.ActionUpdate:
 			p.Asked = MsgUpdate
 			p.send(now, FromRun{Kind: MsgUpdate, Action: c.Action}, o)
-		case c.Kind == CmdAction:
+		case c.Kind == CmdAction, c.Kind == CmdBook:
 			p.Acting = true
 			o.Commands = append(o.Commands, c)
 		default:
@@ -263,6 +277,7 @@ func (p *Peer) ended(now time.Time, o *PeerOut) {
 	}
 }
 
-// Busy reports whether the run waits for an action's outcome: its
-// transport then delivers nothing else until ActionDone or ActionFailed.
+// Busy reports whether the run waits for an action's outcome or a booking:
+// its transport then delivers nothing else until ActionDone, Booked or
+// ActionFailed.
 func (p *Peer) Busy() bool { return p.Acting }

@@ -17,7 +17,11 @@ import (
 // messages. Each direction numbers its messages per run from 1, and the
 // receiver handles them in that order, holding any that arrive early and
 // dropping any it has handled: Temporal does not keep the order of signals
-// sent in one workflow task, and a transport may retry.
+// sent in one workflow task, and a transport may retry. So a transport
+// never drops a message to a live run: a run the journey has just started
+// is live at once, and what is sent to it before the transport has started
+// it (another run's update at the same instant) is delivered once it has;
+// a gap in the numbers would hold every later message.
 //
 // Whether a run is live is not a message: the transport learns it from
 // Temporal (a child's completion, a signal that finds no workflow) and calls
@@ -104,6 +108,7 @@ type Rejection struct {
 type Out struct {
 	Applied   bool // an event was applied (not a duplicate, not rejected)
 	Duplicate bool
+	Revised   bool // a survey answer was changed (Applied.Revised), not applied again
 	Rejected  []Rejection
 	Records   []lang.Record
 	Starts    []StartRun // runs to start, in order; the journey counts them live
@@ -151,7 +156,7 @@ func (j *Journey) apply(set *lang.Set, now time.Time, ev *lang.Event, out *Out) 
 		out.Duplicate = true
 		return
 	}
-	out.Applied = true
+	out.Applied, out.Revised = !a.Revised, a.Revised
 	j.deliver(a)
 	out.add(a, j.Attrs)
 	j.started(a.Starts)

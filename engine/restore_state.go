@@ -27,6 +27,12 @@ func RestoreRunState(s *lang.Schema, st *RunState) {
 // after a JSON round trip.
 func RestoreJourneyState(s *lang.Schema, st *JourneyState) {
 	st.Attrs = s.RestoreAttrs(st.Attrs)
+	for i := range st.Answers {
+		a := &st.Answers[i]
+		ev := lang.Event{Type: a.Type, Data: a.Data}
+		s.RestoreEvent(&ev)
+		a.Data = ev.Data
+	}
 }
 
 // RestoreToRun gives a journey's message its declared types after a JSON

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,14 +35,16 @@ const (
 // CmdKind is what a command asks the driver to do.
 type CmdKind int
 
-// Command kinds. A run never has more than one CmdAction or CmdReserve
-// outstanding: it waits for OnActionDone or OnSlot before going on.
+// Command kinds. A run never has more than one CmdAction, CmdReserve or
+// CmdBook outstanding: it waits for OnActionDone, OnSlot or OnBooked
+// before going on.
 const (
 	CmdRecord      CmdKind = iota + 1 // append Record to the timeline
 	CmdAction                         // carry out Action, then call OnActionDone or OnActionFailed
 	CmdTimer                          // call OnTimer(Timer.ID) at Timer.At
 	CmdCancelTimer                    // forget the timer Timer.ID
 	CmdReserve                        // reserve a contact-policy slot for Action, then call OnSlot
+	CmdBook                           // book Book in its owner's calendar, then call OnBooked (or OnActionFailed)
 )
 
 // Command is one instruction from the interpreter to its driver.
@@ -49,6 +53,7 @@ type Command struct {
 	Record *lang.Record
 	Action *Action
 	Timer  Timer
+	Book   *BookRequest // CmdBook: the slot a meeting (Action) asks for
 }
 
 // Timer is a durable timer of a run.
@@ -61,6 +66,12 @@ type Timer struct {
 // Action is an outreach or a change for the driver to carry out.
 // Key is stable per (run, step, occurrence): drivers use it as the
 // idempotency key, Message-ID and task id.
+//
+// Texts are rendered for where they go: Subject, Title, Reason and
+// addresses are single lines with no control characters; Body is Markdown
+// whose interpolated values are escaped (MarkdownValue); Text (notify) and
+// Chat (an escalation's reason) are chat text whose interpolated values are
+// escaped as Slack requires (ChatValue).
 type Action struct {
 	Kind        string            `json:"kind"`
 	Key         string            `json:"key"`
@@ -73,12 +84,14 @@ type Action struct {
 	Summary     string            `json:"summary"`
 	To          string            `json:"to,omitempty"`
 	Cc          []string          `json:"cc,omitempty"`
+	ReplyTo     string            `json:"reply_to,omitempty"`
 	Owner       string            `json:"owner,omitempty"`
 	Title       string            `json:"title,omitempty"`
 	Template    string            `json:"template,omitempty"`
 	Subject     string            `json:"subject,omitempty"`
 	Body        string            `json:"body,omitempty"`
 	Survey      string            `json:"survey,omitempty"`
+	Unsubscribe bool              `json:"unsubscribe,omitempty"` // bulk mail: List-Unsubscribe, never to an opted-out customer
 	Attendees   []string          `json:"attendees,omitempty"`
 	Start       *time.Time        `json:"start,omitempty"`
 	Duration    time.Duration     `json:"duration,omitempty"`
@@ -87,6 +100,7 @@ type Action struct {
 	Description string            `json:"description,omitempty"`
 	Text        string            `json:"text,omitempty"`
 	Reason      string            `json:"reason,omitempty"`
+	Chat        string            `json:"chat,omitempty"`
 	Channel     string            `json:"channel,omitempty"`
 	Endpoint    string            `json:"endpoint,omitempty"`
 	Fields      map[string]string `json:"fields,omitempty"`
@@ -120,6 +134,7 @@ const (
 	WaitSlot            // a contact-policy reservation
 	WaitSend            // a message delayed by the contact policy
 	WaitAction          // an action being carried out
+	WaitBook            // a meeting's slot being booked in its owner's calendar
 )
 
 // Wait is the blocking state of a thread.
@@ -130,6 +145,8 @@ type Wait struct {
 	Until  time.Time `json:"until,omitempty"`
 	Task   string    `json:"task,omitempty"`
 	Action *Action   `json:"action,omitempty"`
+	// Reason says why the contact policy holds a message (WaitSend).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Frame is a position in a block of steps.
@@ -169,6 +186,10 @@ type RunState struct {
 	Escalated bool           `json:"escalated,omitempty"`
 	Status    Status         `json:"status"`
 	Reason    string         `json:"reason,omitempty"`
+	// FailedConds names the conditions whose failure the run has recorded
+	// (exit_when, until/<step>, repeat/<step>): they are evaluated at
+	// every event, and recorded once.
+	FailedConds []string `json:"failed_conds,omitempty"`
 }
 
 // Run is the interpreter for one run of one playbook for one customer. It is
@@ -270,7 +291,10 @@ func (r *Run) Waiting() string {
 	}
 	if len(r.Threads) == 0 || len(r.Threads[0].Stack) == 0 {
 		for _, t := range r.Threads[1:] {
-			if t.Wait.Kind == WaitSend || t.Wait.Kind == WaitSlot {
+			switch t.Wait.Kind {
+			case WaitSend:
+				return "holding " + t.Wait.Step + " for the contact policy " + r.holdUntil(t.Wait.Until, t.Wait.Reason)
+			case WaitSlot:
 				return "holding " + t.Wait.Step + " for the contact policy"
 			}
 		}
@@ -298,10 +322,14 @@ func (r *Run) Waiting() string {
 		}
 	case WaitRepeat:
 		return "waiting until " + r.local(w.Until) + " to repeat " + w.Step
-	case WaitSend, WaitSlot:
+	case WaitSend:
+		return "holding " + w.Step + " for the contact policy " + r.holdUntil(w.Until, w.Reason)
+	case WaitSlot:
 		return "holding " + w.Step + " for the contact policy"
 	case WaitAction:
 		return "carrying out " + w.Step
+	case WaitBook:
+		return "booking a slot for " + w.Step + " in the owner's calendar"
 	}
 	return "running"
 }
@@ -367,12 +395,53 @@ func (r *Run) loc() *time.Location {
 	return r.set.Schema.Calendar.Loc(tz)
 }
 
+// holdUntil says until when, and why, a message is held, in the
+// customer's time zone: until Mon 30 Nov 09:00 EST (outside 09:00-17:00).
+func (r *Run) holdUntil(at time.Time, reason string) string {
+	s := "until " + r.local(at)
+	if reason != "" {
+		s += " (" + reason + ")"
+	}
+	return s
+}
+
+// Hold is a customer-facing message that the contact policy holds: it goes
+// out at Until, unless the run ends first.
+type Hold struct {
+	Step     string    `json:"step"`
+	Kind     string    `json:"kind"` // email or survey
+	Key      string    `json:"key"`
+	To       string    `json:"to,omitempty"`
+	Template string    `json:"template,omitempty"`
+	Subject  string    `json:"subject,omitempty"`
+	Until    time.Time `json:"until"`
+	Reason   string    `json:"reason,omitempty"` // outside 09:00-17:00, weekly cap of 3 messages, ...
+	// Text says it for people, in the customer's time zone: held by the
+	// contact policy until Mon 30 Nov 09:00 EST (outside 09:00-17:00).
+	Text string `json:"text"`
+}
+
+// Held lists the messages the contact policy holds, in the order they were held.
+func (r *Run) Held() []Hold {
+	var out []Hold
+	for _, t := range r.Threads {
+		w := t.Wait
+		if w.Kind != WaitSend || w.Action == nil {
+			continue
+		}
+		a := w.Action
+		out = append(out, Hold{Step: w.Step, Kind: a.Kind, Key: a.Key, To: a.To, Template: a.Template, Subject: a.Subject,
+			Until: w.Until.UTC(), Reason: w.Reason, Text: "held by the contact policy " + r.holdUntil(w.Until, w.Reason)})
+	}
+	return out
+}
+
 // Start begins the run at now.
 func (r *Run) Start(now time.Time) []Command {
 	r.StartedAt = now
 	if r.pb.Owner != nil {
 		v, _ := r.pb.Owner.Eval(&r.vm, r.scope(now))
-		r.Owner = lang.Format(v)
+		r.Owner = SingleLine(lang.Format(v))
 	}
 	r.record(now, lang.RecRunStarted, "", func(rec *lang.Record) {
 		rec.Owner = r.Owner
@@ -383,10 +452,12 @@ func (r *Run) Start(now time.Time) []Command {
 		r.setTimer("expires", at, "expire after "+r.pb.Expires.String()+" at "+r.local(at))
 	}
 	if r.pb.ExitWhen != nil {
-		if ok, _ := r.pb.ExitWhen.Bool(&r.vm, r.scope(now)); ok {
+		ok, err := r.pb.ExitWhen.Bool(&r.vm, r.scope(now))
+		if ok {
 			r.finish(now, StatusExited, lang.RecRunExited, "exit_when "+r.pb.ExitWhen.Src+" already true at start")
 			return r.flush()
 		}
+		r.condFailed(now, "exit_when", "", "exit_when", r.pb.ExitWhen, err, "counts as false: the run goes on")
 	}
 	r.Threads = []Thread{{Stack: []Frame{{Block: 0}}}}
 	r.advance(now)
@@ -423,8 +494,7 @@ func (r *Run) OnTimer(now time.Time, id string) []Command {
 					t.Stack = append(t.Stack, Frame{Block: s.OnTimeout})
 				}
 			case WaitSend:
-				a := t.Wait.Action
-				r.sendAction(now, t, a)
+				r.sendMessage(now, t, t.Wait.Action)
 			}
 			break
 		}
@@ -448,10 +518,12 @@ func (r *Run) OnEvent(now time.Time, ev *lang.Event, attrs, before map[string]an
 	r.sc.Reset(now, r.set.Schema, attrs, before, ev, r.runVars())
 	sc := &r.sc
 	if r.pb.ExitWhen != nil {
-		if ok, _ := r.pb.ExitWhen.Bool(&r.vm, sc); ok {
+		ok, err := r.pb.ExitWhen.Bool(&r.vm, sc)
+		if ok {
 			r.finish(now, StatusExited, lang.RecRunExited, "exit_when "+r.pb.ExitWhen.Src+" on "+ev.Type)
 			return r.flush()
 		}
+		r.condFailed(now, "exit_when", "", "exit_when", r.pb.ExitWhen, err, "counts as false: the run goes on")
 	}
 	if ev.Type == lang.EventTaskCompleted {
 		r.completeTask(now, ev)
@@ -462,12 +534,15 @@ func (r *Run) OnEvent(now time.Time, ev *lang.Event, attrs, before map[string]an
 			continue
 		}
 		s := r.pb.Step(t.Wait.Step)
-		if ok, _ := s.Until.Bool(&r.vm, sc); ok {
+		ok, err := s.Until.Bool(&r.vm, sc)
+		if ok {
 			if t.Wait.Timer != "" {
 				r.cancelTimer(t.Wait.Timer)
 			}
 			t.Wait = Wait{}
+			continue
 		}
+		r.condFailed(now, "until/"+s.ID, s.ID, "until", s.Until, err, "counts as false: the run keeps waiting")
 	}
 	r.advance(now)
 	return r.flush()
@@ -560,11 +635,38 @@ func (r *Run) OnSlot(now, at time.Time) []Command {
 		a := t.Wait.Action
 		if at.After(now) {
 			id := "send/" + a.Key
-			t.Wait = Wait{Kind: WaitSend, Step: a.Step, Timer: id, Until: at, Action: a}
-			r.setTimer(id, at, "hold "+a.Summary+" for the contact policy until "+r.local(at))
+			p := r.set.Schema.Policy
+			reason := r.set.Schema.Calendar.HoldReason(now, at, p.MaxPerWeek, p.Hours, p.HasHours, r.loc())
+			t.Wait = Wait{Kind: WaitSend, Step: a.Step, Timer: id, Until: at, Action: a, Reason: reason}
+			r.record(now, lang.RecMessageHeld, a.Step, func(rec *lang.Record) {
+				until := at.UTC()
+				rec.Action, rec.To, rec.Title, rec.Until = a.Kind, a.To, a.Title, &until
+				rec.Reason = "held by the contact policy " + r.holdUntil(at, reason)
+			})
+			r.setTimer(id, at, "hold "+a.Summary+" for the contact policy "+r.holdUntil(at, reason))
 		} else {
-			r.sendAction(now, t, a)
+			r.sendMessage(now, t, a)
 		}
+		break
+	}
+	r.advance(now)
+	return r.flush()
+}
+
+// OnBooked answers CmdBook with the start of the slot booked in the
+// owner's calendar: the meeting goes out with it. The start goes into the
+// action and its record and nowhere else, which tend simulate relies on
+// (it books slots after simulating each customer on its own; see sim.Run).
+func (r *Run) OnBooked(now, start time.Time) []Command {
+	for i := range r.Threads {
+		t := &r.Threads[i]
+		if t.Wait.Kind != WaitBook {
+			continue
+		}
+		a := *t.Wait.Action
+		st := start.UTC()
+		a.Start = &st
+		r.sendAction(now, t, &a)
 		break
 	}
 	r.advance(now)
@@ -603,7 +705,7 @@ func (r *Run) OnActionDone(now time.Time) []Command {
 func (r *Run) OnActionFailed(now time.Time, reason string) []Command {
 	step := ""
 	for _, t := range r.Threads {
-		if t.Wait.Kind == WaitAction {
+		if t.Wait.Kind == WaitAction || t.Wait.Kind == WaitBook {
 			step = t.Wait.Step
 		}
 	}
@@ -621,11 +723,11 @@ func (r *Run) finish(now time.Time, st Status, kind, reason string) {
 	r.record(now, kind, "", func(rec *lang.Record) { rec.Reason = reason })
 }
 
-// effectPending reports whether an action or reservation is outstanding:
-// effects are carried out one at a time, in order.
+// effectPending reports whether an action, reservation or booking is
+// outstanding: effects are carried out one at a time, in order.
 func (r *Run) effectPending() bool {
 	for _, t := range r.Threads {
-		if t.Wait.Kind == WaitSlot || t.Wait.Kind == WaitAction {
+		if t.Wait.Kind == WaitSlot || t.Wait.Kind == WaitAction || t.Wait.Kind == WaitBook {
 			return true
 		}
 	}
@@ -682,7 +784,7 @@ func (r *Run) updateStatus() {
 		r.Status = StatusEscalated
 	case r.anyOverdue():
 		r.Status = StatusOverdue
-	case len(r.Threads) > 0 && r.Threads[0].Wait.Kind != WaitNone && r.Threads[0].Wait.Kind != WaitAction:
+	case len(r.Threads) > 0 && r.Threads[0].Wait.Kind != WaitNone && r.Threads[0].Wait.Kind != WaitAction && r.Threads[0].Wait.Kind != WaitBook:
 		r.Status = StatusWaiting
 	case r.StepsDone():
 		r.Status = StatusTasksOpen
@@ -729,22 +831,38 @@ func (r *Run) stepThread(now time.Time, ti int) {
 			r.record(now, lang.RecStepSkipped, s.ID, func(rec *lang.Record) {
 				rec.Reason = "when " + s.When.Src + " is false"
 				if err != nil {
-					rec.Reason = "when " + s.When.Src + " could not be evaluated: " + err.Error()
+					rec.Reason = notEvaluated("when", s.When, err)
 				}
 			})
 			return
 		}
 	}
+	if s.Kind == lang.KindDo && s.Unsubscribe && OptedOut(r.Attrs) {
+		r.record(now, lang.RecStepSkipped, s.ID, func(rec *lang.Record) { rec.Reason = OptedOutReason })
+		return
+	}
 	r.Occ[s.ID]++
 	occ := r.Occ[s.ID]
 	switch s.Kind {
 	case lang.KindDo:
-		a := r.buildAction(now, s, occ, sc)
+		a, err := r.buildAction(now, s, occ, sc)
+		if err != nil {
+			// Never a message with a hole: the step stops, and the run with it.
+			r.finish(now, StatusFailed, lang.RecRunFailed, fmt.Sprintf("step %s failed: %s", s.ID, err))
+			return
+		}
 		if lang.IsCustomerFacing(s.Do) {
 			// The message gets a thread of its own: if the contact policy
 			// holds it, the run goes on and the message follows when allowed.
 			r.Threads = append(r.Threads, Thread{Wait: Wait{Kind: WaitSlot, Step: s.ID, Action: a}})
 			r.emit(Command{Kind: CmdReserve, Action: a})
+			return
+		}
+		if a.Start == nil && lang.LookupAction(a.Kind).Meeting {
+			// A meeting: its slot comes from the owner's calendar.
+			t.Wait = Wait{Kind: WaitBook, Step: s.ID, Action: a}
+			q := r.bookRequest(now, a)
+			r.emit(Command{Kind: CmdBook, Action: a, Book: &q})
 			return
 		}
 		r.sendAction(now, t, a)
@@ -754,9 +872,11 @@ func (r *Run) stepThread(now time.Time, ti int) {
 		t.Wait = Wait{Kind: WaitTimer, Step: s.ID, Timer: id, Until: at}
 		r.setTimer(id, at, "wait "+s.Wait.String()+" until "+at.Format("2006-01-02 15:04 MST"))
 	case lang.KindWaitFor:
-		if ok, _ := s.Until.Bool(&r.vm, sc); ok {
+		ok, err := s.Until.Bool(&r.vm, sc)
+		if ok {
 			return
 		}
+		r.condFailed(now, "until/"+s.ID, s.ID, "until", s.Until, err, "counts as false: the run keeps waiting")
 		t.Wait = Wait{Kind: WaitEvent, Step: s.ID}
 		if !s.Timeout.IsZero() {
 			at := r.set.Schema.Calendar.Add(now, s.Timeout, r.loc())
@@ -765,7 +885,18 @@ func (r *Run) stepThread(now time.Time, ti int) {
 			r.setTimer(id, at, "wait for "+s.Until.Src+" at most until "+at.Format("2006-01-02 15:04 MST"))
 		}
 	case lang.KindIf:
-		ok, _ := s.Cond.Bool(&r.vm, sc)
+		ok, err := s.Cond.Bool(&r.vm, sc)
+		if err != nil {
+			// Not once per run, like a when guard: each if taken is a
+			// decision of its own.
+			took := "counts as false: took else"
+			if s.Else < 0 {
+				took = "counts as false: skipped its steps"
+			}
+			r.record(now, lang.RecConditionFailed, s.ID, func(rec *lang.Record) {
+				rec.Reason = notEvaluated("if", s.Cond, err) + "; " + took
+			})
+		}
 		switch {
 		case ok && s.Then >= 0:
 			t.Stack = append(t.Stack, Frame{Block: s.Then})
@@ -775,7 +906,12 @@ func (r *Run) stepThread(now time.Time, ti int) {
 	case lang.KindRepeat:
 		t.Stack = append(t.Stack, Frame{Block: s.Steps, Repeat: s.ID, Iter: 1})
 	case lang.KindStop:
-		reason := s.StopReason.Render(&r.vm, sc)
+		p := &render{r: r, sc: sc}
+		reason := p.text(s.StopReason, "reason", nil)
+		if p.err != nil {
+			r.finish(now, StatusFailed, lang.RecRunFailed, fmt.Sprintf("step %s failed: %s", s.ID, p.err))
+			return
+		}
 		r.finish(now, StatusCompleted, lang.RecRunCompleted, "stopped at "+s.ID+": "+reason)
 	}
 }
@@ -786,20 +922,59 @@ func (r *Run) repeatNext(now time.Time, t *Thread) {
 	t.Wait = Wait{}
 	top := &t.Stack[len(t.Stack)-1]
 	if s.RepeatUntil != nil {
-		if ok, _ := s.RepeatUntil.Bool(&r.vm, r.scope(now)); ok {
+		ok, err := s.RepeatUntil.Bool(&r.vm, r.scope(now))
+		if ok {
 			t.Stack = t.Stack[:len(t.Stack)-1]
 			return
 		}
+		r.condFailed(now, "repeat/"+s.ID, s.ID, "repeat until", s.RepeatUntil, err, "counts as false: the repeat goes on")
 	}
 	top.Iter++
 	top.Index = 0
+}
+
+// condFailed records, once per run for each key, that a condition it
+// evaluates again and again (at every event, every iteration) could not be
+// evaluated; then says what the run does.
+func (r *Run) condFailed(now time.Time, key, step, name string, x *lang.Expr, err error, then string) {
+	if err == nil || slices.Contains(r.FailedConds, key) {
+		return
+	}
+	r.FailedConds = append(r.FailedConds, key)
+	r.record(now, lang.RecConditionFailed, step, func(rec *lang.Record) {
+		rec.Reason = notEvaluated(name, x, err) + "; " + then
+	})
+}
+
+// notEvaluated says that condition x (name: when, if, until, ...) could
+// not be evaluated, where it is, and why: "if customer.health < 60 could
+// not be evaluated (p.yaml:7:9): customer.health is not set (nil): <
+// cannot compare nil with an int".
+func notEvaluated(name string, x *lang.Expr, err error) string {
+	src := strings.TrimSpace(x.Src)
+	var ee *lang.EvalError
+	if errors.As(err, &ee) {
+		return fmt.Sprintf("%s %s could not be evaluated (%s): %s", name, src, ee.Pos, ee.Reason)
+	}
+	return fmt.Sprintf("%s %s could not be evaluated: %s", name, src, err)
+}
+
+// sendMessage sends a customer-facing message once the contact policy
+// allows it, unless the customer opted out of it meanwhile.
+func (r *Run) sendMessage(now time.Time, t *Thread, a *Action) {
+	if a.Unsubscribe && OptedOut(r.Attrs) {
+		t.Wait = Wait{}
+		r.record(now, lang.RecStepSkipped, a.Step, func(rec *lang.Record) { rec.Reason = OptedOutReason })
+		return
+	}
+	r.sendAction(now, t, a)
 }
 
 // sendAction emits the action and its timeline record, and waits for it.
 func (r *Run) sendAction(now time.Time, t *Thread, a *Action) {
 	t.Wait = Wait{Kind: WaitAction, Step: a.Step, Action: a}
 	r.record(now, lang.RecAction, a.Step, func(rec *lang.Record) {
-		rec.Action, rec.To, rec.Title, rec.Due = a.Kind, a.To, a.Title, a.Due
+		rec.Action, rec.To, rec.Title, rec.Due, rec.Start = a.Kind, a.To, a.Title, a.Due, a.Start
 		if lang.IsTask(a.Kind) {
 			rec.Task, rec.Owner = a.Key, a.Owner
 		}
@@ -810,41 +985,50 @@ func (r *Run) sendAction(now time.Time, t *Thread, a *Action) {
 	r.emit(Command{Kind: CmdAction, Action: a})
 }
 
-func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) *Action {
+// buildAction renders a step into an action. It fails when an expression
+// the action needs cannot be evaluated, naming the field and the
+// expression.
+func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) (*Action, error) {
 	a := &Action{
 		Kind: s.Do, Run: r.ID, Playbook: r.Playbook, Version: r.Version, Customer: r.Customer,
 		Step: s.ID, Occurrence: occ, Key: TaskKey(r.ID, s.ID, occ), Owner: r.Owner,
 	}
 	a.Timezone, _ = r.Attrs["timezone"].(string)
-	str := func(x *lang.Expr) string {
-		v, _ := x.Eval(&r.vm, sc)
-		return lang.Format(v)
-	}
+	p := &render{r: r, sc: sc}
+	str := p.expr
 	if s.Owner == nil && r.pb.Owner != nil {
-		a.Owner = str(r.pb.Owner) // the owner now, not when the run started
+		a.Owner = str(r.pb.Owner, "owner") // the owner now, not when the run started
 	}
 	if s.Owner != nil {
-		a.Owner = str(s.Owner)
+		a.Owner = str(s.Owner, "owner")
 	}
 	switch s.Do {
 	case lang.ActionEmail, lang.ActionSurvey:
 		if s.To != nil {
-			a.To = str(s.To)
+			a.To = str(s.To, "to")
 		} else {
-			a.To = lang.Format(r.Attrs["contact_email"])
+			a.To = SingleLine(lang.Format(r.Attrs["contact_email"]))
 		}
 		for _, c := range s.Cc {
-			a.Cc = append(a.Cc, str(c))
+			a.Cc = append(a.Cc, str(c, "cc"))
+		}
+		replyTo := s.ReplyTo
+		if replyTo == nil {
+			replyTo = r.pb.ReplyTo
+		}
+		if replyTo != nil {
+			a.ReplyTo = str(replyTo, "reply_to")
 		}
 		if s.Template != nil {
 			a.Template = s.Template.Name
-			a.Subject = s.Template.Subject.Render(&r.vm, sc)
-			a.Body = s.Template.Body.Render(&r.vm, sc)
+			a.Subject = p.line(s.Template.Subject, "template "+a.Template+": subject")
+			a.Body = p.markdown(s.Template.Body, "template "+a.Template+": body")
 		} else {
-			a.Subject = s.Subject.Render(&r.vm, sc)
-			a.Body = s.Body.Render(&r.vm, sc)
+			a.Subject = p.line(s.Subject, "subject")
+			a.Body = p.markdown(s.Body, "body")
 		}
 		a.Survey = s.SurveyKind
+		a.Unsubscribe = s.Unsubscribe
 		a.Title = a.Subject
 		what := s.Do
 		if s.Do == lang.ActionSurvey {
@@ -854,54 +1038,61 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		if name == "" {
 			name = strconvQuote(a.Subject)
 		}
-		a.Summary = what + " " + name + " to " + r.recipient(s.To)
+		a.Summary = what + " " + name + " to " + person(a.To, srcOr(s.To, "customer.contact_email"))
 	case lang.ActionCall, lang.ActionTraining, lang.ActionTask:
-		a.Title = s.Title.Render(&r.vm, sc)
-		a.Description = s.Description.Render(&r.vm, sc)
-		a.Topic = s.Topic.Render(&r.vm, sc)
+		a.Title = p.line(s.Title, "title")
+		a.Description = p.plain(s.Description, "description")
+		a.Topic = p.line(s.Topic, "topic")
 		for _, x := range s.Attendees {
-			a.Attendees = append(a.Attendees, str(x))
+			a.Attendees = append(a.Attendees, str(x, "attendees"))
 		}
 		due := r.set.Schema.Calendar.Add(now, s.Due, r.loc()).UTC()
 		a.Due = &due
 		if lang.LookupAction(s.Do).Meeting {
 			a.Duration = s.Duration
-			hours := r.set.Schema.Policy.Hours
-			if !r.set.Schema.Policy.HasHours {
-				hours = defaultHours
+			if OwnerKey(a.Owner) == "" {
+				// Nobody's calendar to book in: the slot an empty calendar
+				// would give, with the same notice.
+				start := r.bookRequest(now, a).Propose()
+				a.Start = &start
 			}
-			start := r.set.Schema.Calendar.ProposeSlot(now, due, s.Duration, hours, r.loc()).UTC()
-			a.Start = &start
 		}
-		a.Summary = s.Do + " " + strconvQuote(a.Title) + " for " + r.ownerRole(s.Owner) + ", due " + due.Format("2006-01-02")
+		owner := srcOr(s.Owner, srcOr(r.pb.Owner, "the run's owner"))
+		a.Summary = s.Do + " " + strconvQuote(a.Title) + " for " + person(a.Owner, owner) + ", due " + due.Format("2006-01-02")
 	case lang.ActionEscalate:
-		a.To = str(s.To)
+		a.To = str(s.To, "to")
 		a.Owner = a.To
-		a.Reason = s.Reason.Render(&r.vm, sc)
+		a.Reason = p.line(s.Reason, "reason")
+		a.Chat = SingleLine(p.chat(s.Reason, "reason"))
 		a.Title = "Escalation: " + a.Reason
 		a.Channel = s.Channel
 		due := r.set.Schema.Calendar.Add(now, lang.DefaultDue, r.loc()).UTC()
 		a.Due = &due
-		a.Summary = "escalate to " + r.recipient(s.To) + ": " + a.Reason
+		a.Summary = "escalate to " + person(a.To, srcOr(s.To, "to")) + ": " + a.Reason
 	case lang.ActionNotify:
 		a.Channel = s.Channel
-		a.Text = s.Text.Render(&r.vm, sc)
-		a.Title = a.Text
+		a.Text = p.chat(s.Text, "text")
+		a.Title = p.line(s.Text, "text")
 		a.To = s.Channel
-		a.Summary = "notify " + orDefault(s.Channel, "the default channel") + ": " + a.Text
+		a.Summary = "notify " + orDefault(s.Channel, "the default channel") + ": " + a.Title
 	case lang.ActionWebhook:
 		a.Endpoint = s.Endpoint
 		a.To = s.Endpoint
 		a.Fields = map[string]string{}
 		for _, f := range s.Fields {
-			a.Fields[f.Key] = f.Text.Render(&r.vm, sc)
+			a.Fields[f.Key] = p.text(f.Text, "body."+f.Key, nil) // data for a system, as it is
 		}
 		a.Summary = "webhook to " + s.Endpoint
 	case lang.ActionUpdate:
 		a.Set = map[string]any{}
 		var parts []string
 		for _, f := range s.Set {
-			v, _ := f.X.Eval(&r.vm, sc)
+			v, err := f.X.Eval(&r.vm, sc)
+			if err != nil {
+				// Applied as nil, it would delete the attribute.
+				p.fail("set."+f.Attr, err)
+				continue
+			}
 			if attr := r.set.Schema.Attr(f.Attr); attr != nil {
 				if cv, err := lang.Coerce(attr.Type, v); err == nil {
 					v = cv
@@ -917,40 +1108,39 @@ func (r *Run) buildAction(now time.Time, s *lang.Step, occ int, sc *lang.Scope) 
 		a.Title = "set " + strings.Join(parts, ", ")
 		a.Summary = "update customer: " + strings.Join(parts, ", ")
 	}
+	if p.err != nil {
+		return nil, p.err
+	}
 	if len(a.Summary) > 200 {
 		a.Summary = a.Summary[:197] + "..."
 	}
-	return a
+	return a, nil
 }
 
-// recipient says who an address expression points at, without personal data.
-func (r *Run) recipient(x *lang.Expr) string {
-	if x == nil {
-		return "the customer contact"
+// person names whom an action is for in its summary: the address its
+// expression (src) gave. Summaries and timeline records may name people;
+// search attributes never do.
+func person(addr, src string) string {
+	if addr == "" {
+		return "nobody (" + src + " is not set)"
 	}
-	src := strings.TrimSpace(x.Src)
-	switch src {
-	case "customer.contact_email":
-		return "the customer contact"
-	case "customer.csm":
-		return "the CSM"
-	case "customer.manager":
-		return "the manager"
-	}
-	if strings.HasPrefix(src, "customer.") && !strings.ContainsAny(src, " +()") {
-		return strings.ReplaceAll(strings.TrimPrefix(src, "customer."), "_", " ")
-	}
-	return "the address in " + src
+	return addr
 }
 
-func (r *Run) ownerRole(x *lang.Expr) string {
+func srcOr(x *lang.Expr, alt string) string {
 	if x == nil {
-		if r.pb.Owner != nil && r.pb.Owner.Src == "customer.csm" {
-			return "the CSM"
-		}
-		return "the run owner"
+		return alt
 	}
-	return r.recipient(x)
+	return strings.TrimSpace(x.Src)
+}
+
+// meetingHours are the working hours meetings are proposed in, unless
+// tend.yaml's staff: says otherwise: the contact hours, or defaultHours.
+func (r *Run) meetingHours() calendar.Window {
+	if r.set.Schema.Policy.HasHours {
+		return r.set.Schema.Policy.Hours
+	}
+	return defaultHours
 }
 
 // defaultHours are the working hours for meeting proposals when the schema sets no contact hours.

@@ -630,9 +630,111 @@ steps:
 			want: []string{
 				"01-05 10:00 p - run.started owner=jo@v.example",
 				"01-05 10:00 p ask action action=notify",
+				// nps is unset on Monday: until fails, once.
+				"01-06 10:00 p chase condition.failed",
 				"01-06 10:00 p ask action action=notify",
 				"01-07 10:00 p end action action=notify",
 				"01-07 10:00 p - run.completed",
+			},
+		},
+		{
+			// acme has no nps: an if that orders it takes else, and says so.
+			name: "if that cannot be evaluated",
+			files: []string{"p.yaml", `
+playbook: p
+trigger: {on: [contract.signed]}
+steps:
+  - id: check
+    if: customer.nps < 7
+    then:
+      - {id: low, do: notify, text: low}
+    else:
+      - {id: fine, do: notify, text: fine}
+  - id: only-then
+    if: customer.nps < 7
+    then:
+      - {id: low2, do: notify, text: low}
+  - {id: guarded, when: customer.nps >= 9, do: notify, text: promoter}
+`},
+			until:  "2026-01-06T00:00:00Z",
+			events: []string{signed},
+			want: []string{
+				"01-05 10:00 p - run.started owner=jo@v.example",
+				"01-05 10:00 p check condition.failed",
+				"01-05 10:00 p fine action action=notify",
+				"01-05 10:00 p only-then condition.failed",
+				"01-05 10:00 p guarded step.skipped",
+				"01-05 10:00 p - run.completed",
+			},
+			reasons: []string{
+				"run.started -: triggered by contract.signed",
+				"condition.failed check: if customer.nps < 7 could not be evaluated (playbooks/p.yaml:6:9): customer.nps is not set (nil): < cannot compare nil with an int; counts as false: took else",
+				"condition.failed only-then: if customer.nps < 7 could not be evaluated (playbooks/p.yaml:12:9): customer.nps is not set (nil): < cannot compare nil with an int; counts as false: skipped its steps",
+				"step.skipped guarded: when customer.nps >= 9 could not be evaluated (playbooks/p.yaml:15:25): customer.nps is not set (nil): >= cannot compare nil with an int",
+				"run.completed -: all steps done",
+			},
+		},
+		{
+			// until and exit_when are evaluated at every event: a failure
+			// is recorded once per run, not at every event.
+			name: "until and exit_when that cannot be evaluated",
+			files: []string{"p.yaml", `
+playbook: p
+trigger: {on: [contract.signed]}
+exit_when: customer.nps < 3
+steps:
+  - {id: answer, wait_for: {until: customer.nps >= 9}}
+  - {id: thanks, do: notify, text: thanks}
+`},
+			until: "2026-01-31T00:00:00Z",
+			events: []string{
+				signed,
+				`{at: 2026-01-06T12:00:00Z, customer: acme, type: customer.updated, attributes: {plan: pro}}`,
+				`{at: 2026-01-07T12:00:00Z, customer: acme, type: customer.updated, attributes: {plan: max}}`,
+				`{at: 2026-01-08T12:00:00Z, customer: acme, type: nps.responded, data: {score: 10}, attributes: {nps: 10}}`,
+			},
+			want: []string{
+				"01-05 10:00 p - run.started owner=jo@v.example",
+				"01-05 10:00 p - condition.failed",
+				"01-05 10:00 p answer condition.failed",
+				"01-08 12:00 p thanks action action=notify",
+				"01-08 12:00 p - run.completed",
+			},
+			reasons: []string{
+				"run.started -: triggered by contract.signed",
+				"condition.failed -: exit_when customer.nps < 3 could not be evaluated (playbooks/p.yaml:4:12): customer.nps is not set (nil): < cannot compare nil with an int; counts as false: the run goes on",
+				"condition.failed answer: until customer.nps >= 9 could not be evaluated (playbooks/p.yaml:6:36): customer.nps is not set (nil): >= cannot compare nil with an int; counts as false: the run keeps waiting",
+				"run.completed -: all steps done",
+			},
+		},
+		{
+			name: "repeat until that cannot be evaluated",
+			files: []string{"p.yaml", `
+playbook: p
+trigger: {on: [contract.signed]}
+steps:
+  - id: chase
+    repeat:
+      every: 1d
+      times: 3
+      until: customer.nps > 0
+      steps:
+        - {id: ask, do: notify, text: ask}
+`},
+			until:  "2026-01-31T00:00:00Z",
+			events: []string{signed},
+			want: []string{
+				"01-05 10:00 p - run.started owner=jo@v.example",
+				"01-05 10:00 p ask action action=notify",
+				"01-06 10:00 p chase condition.failed",
+				"01-06 10:00 p ask action action=notify",
+				"01-07 10:00 p ask action action=notify",
+				"01-07 10:00 p - run.completed",
+			},
+			reasons: []string{
+				"run.started -: triggered by contract.signed",
+				"condition.failed chase: repeat until customer.nps > 0 could not be evaluated (playbooks/p.yaml:9:14): customer.nps is not set (nil): > cannot compare nil with an int; counts as false: the repeat goes on",
+				"run.completed -: all steps done",
 			},
 		},
 		{
@@ -850,7 +952,7 @@ func startRun(t *testing.T, set *lang.Set, attrs map[string]any, ev *lang.Event)
 }
 
 // cmds renders commands: "record run.started", "reserve email",
-// "action notify", "timer ID 01-05 10:00", "cancel ID".
+// "action notify", "book call", "timer ID 01-05 10:00", "cancel ID".
 func cmds(cs []engine.Command) []string {
 	out := []string{}
 	for _, c := range cs {
@@ -861,6 +963,8 @@ func cmds(cs []engine.Command) []string {
 			out = append(out, "reserve "+c.Action.Kind+" "+c.Action.Step)
 		case engine.CmdAction:
 			out = append(out, "action "+c.Action.Kind+" "+c.Action.Step)
+		case engine.CmdBook:
+			out = append(out, "book "+c.Action.Kind+" "+c.Action.Step)
 		case engine.CmdTimer:
 			out = append(out, "timer "+c.Timer.ID+" "+c.Timer.At.UTC().Format("01-02 15:04"))
 		case engine.CmdCancelTimer:
@@ -896,7 +1000,7 @@ steps:
 	diffLines(t, cmds(out), []string{"record run.started -", "reserve email welcome"})
 	a := out[1].Action
 	want := engine.Action{Kind: "email", Key: "p/acme/1/welcome/1", Run: "run/p/acme/1", Playbook: "p", Version: a.Version,
-		Customer: "acme", Step: "welcome", Occurrence: 1, Summary: "email welcome to the customer contact",
+		Customer: "acme", Step: "welcome", Occurrence: 1, Summary: "email welcome to it@acme.example",
 		To: "it@acme.example", Cc: []string{"jo@v.example"}, Owner: "jo@v.example", Title: "Welcome, Acme",
 		Template: "welcome", Subject: "Welcome, Acme", Body: "Hello Acme, plan pro.\n"}
 	if a.Version == "" || !reflect.DeepEqual(*a, want) {
@@ -907,8 +1011,8 @@ steps:
 	}
 	later := utc("2026-01-06T09:00:00Z")
 	out = r.OnSlot(now, later)
-	diffLines(t, cmds(out), []string{"timer send/p/acme/1/welcome/1 01-06 09:00"})
-	if r.Status != engine.StatusWaiting || r.Waiting() != "holding welcome for the contact policy" {
+	diffLines(t, cmds(out), []string{"record message.held welcome", "timer send/p/acme/1/welcome/1 01-06 09:00"})
+	if r.Status != engine.StatusWaiting || r.Waiting() != "holding welcome for the contact policy until Tue 6 Jan 09:00 UTC" {
 		t.Errorf("status %s %q", r.Status, r.Waiting())
 	}
 	if out := r.OnTimer(later.Add(-time.Minute), "send/other"); out != nil {
@@ -926,8 +1030,116 @@ steps:
 	}
 }
 
-// A call proposes an invite slot inside working hours and opens a task with
-// a due timer; the run waits for the task.
+// A message the contact policy holds says so: a message.held record with
+// the time it goes out and why (in the customer's zone), the run's Held
+// list and what it waits for, and the send timer's summary. The hold ends
+// when the message goes out.
+func TestRunHeld(t *testing.T) {
+	tests := []struct {
+		name, at string
+		sent     []string // earlier messages in the journey's week
+		until    string
+		text     string
+	}{
+		{name: "friday evening", at: "2026-01-09T23:00:00Z", until: "2026-01-12T14:00:00Z",
+			text: "held by the contact policy until Mon 12 Jan 09:00 EST (outside 09:00-17:00)"},
+		{name: "saturday", at: "2026-01-10T15:00:00Z", until: "2026-01-12T14:00:00Z",
+			text: "held by the contact policy until Mon 12 Jan 09:00 EST (Saturday is not a workday)"},
+		{name: "weekly cap", at: "2026-01-08T15:00:00Z", sent: []string{"2026-01-05T15:00:00Z", "2026-01-06T15:00:00Z", "2026-01-07T15:00:00Z"},
+			until: "2026-01-12T15:00:00Z", text: "held by the contact policy until Mon 12 Jan 10:00 EST (weekly cap of 3 messages)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := loadSet(t, policySchema, "p.yaml", `
+playbook: p
+trigger: {on: [contract.signed]}
+steps:
+  - {id: welcome, do: email, subject: "Welcome, {{ customer.name }}", body: Hello}
+  - wait: 1h
+`)
+			attrs := acmeAttrs()
+			attrs["timezone"] = "America/New_York"
+			now := utc(tt.at)
+			j, r, out := startRun(t, set, attrs, signedAt(tt.at))
+			for _, at := range tt.sent {
+				j.Contacts = append(j.Contacts, utc(at))
+			}
+			diffLines(t, cmds(out), []string{"record run.started -", "reserve email welcome"})
+			out = r.OnSlot(now, j.Reserve(set, now))
+			until := utc(tt.until)
+			diffLines(t, cmds(out), []string{"record message.held welcome", "timer send/p/acme/1/welcome/1 " + until.Format("01-02 15:04"),
+				"timer wait/steps.1/1 " + now.Add(time.Hour).Format("01-02 15:04")})
+			rec := out[0].Record
+			if !rec.At.Equal(now) || rec.Action != "email" || rec.To != "it@acme.example" || rec.Title != "Welcome, Acme" ||
+				rec.Until == nil || !rec.Until.Equal(until) || rec.Reason != tt.text {
+				t.Errorf("record %+v", rec)
+			}
+			if want := "hold email \"Welcome, Acme\" to it@acme.example for the contact policy " + strings.TrimPrefix(tt.text, "held by the contact policy "); out[1].Timer.Summary != want {
+				t.Errorf("timer summary %q, want %q", out[1].Timer.Summary, want)
+			}
+			want := []engine.Hold{{Step: "welcome", Kind: "email", Key: "p/acme/1/welcome/1", To: "it@acme.example", Subject: "Welcome, Acme",
+				Until: until, Reason: tt.text[strings.Index(tt.text, "(")+1 : len(tt.text)-1], Text: tt.text}}
+			if got := r.Held(); !reflect.DeepEqual(got, want) {
+				t.Errorf("held\n got %+v\nwant %+v", got, want)
+			}
+			// The main thread waits on; the run still says what it holds.
+			r.OnTimer(now.Add(time.Hour), "wait/steps.1/1")
+			if w := r.Waiting(); w != "holding welcome for the contact policy "+strings.TrimPrefix(tt.text, "held by the contact policy ") {
+				t.Errorf("waiting %q", w)
+			}
+			out = r.OnTimer(until, "send/p/acme/1/welcome/1")
+			diffLines(t, cmds(out), []string{"record action welcome", "action email welcome"})
+			if held := r.Held(); len(held) != 0 {
+				t.Errorf("held after sending: %+v", held)
+			}
+		})
+	}
+}
+
+// Summaries (activity and timer summaries in the Temporal UI, the outbox's
+// JSON) name the people an action is for, as its expressions evaluate:
+// not "the address in customer.csm ?? customer.manager".
+func TestRunSummariesNamePeople(t *testing.T) {
+	tests := []struct {
+		name, step string
+		unset      string // an attribute the customer does not have
+		want       string
+	}{
+		{"email to an expression", `{id: s, do: email, to: "customer.csm ?? customer.manager", subject: Hi, body: Hello}`, "csm",
+			`email "Hi" to max@v.example`},
+		{"email to the contact", `{id: s, do: email, template: welcome}`, "", "email welcome to it@acme.example"},
+		{"survey", `{id: s, do: survey, kind: nps, template: welcome, to: customer.csm}`, "", `nps survey welcome to jo@v.example`},
+		{"call for the run's owner", `{id: s, do: call, title: Kickoff}`, "csm", `call "Kickoff" for max@v.example, due 2026-01-07`},
+		{"call for a named owner", `{id: s, do: call, title: Kickoff, owner: customer.manager}`, "", `call "Kickoff" for max@v.example, due 2026-01-07`},
+		{"escalation", `{id: s, do: escalate, to: "customer.csm ?? customer.manager", reason: Unhappy}`, "", "escalate to jo@v.example: Unhappy"},
+		{"nobody", `{id: s, do: email, to: customer.csm, subject: Hi, body: Hello}`, "csm", `email "Hi" to nobody (customer.csm is not set)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := loadSet(t, testSchema, "p.yaml", "playbook: p\nowner: customer.csm ?? customer.manager\ntrigger: {on: [contract.signed]}\nsteps:\n  - "+tt.step+"\n",
+				"templates/welcome.md", "---\nsubject: Welcome\n---\nHello\n")
+			attrs := acmeAttrs()
+			delete(attrs, tt.unset)
+			_, _, out := startRun(t, set, attrs, signedAt("2026-01-05T10:00:00Z"))
+			var a *engine.Action
+			for _, c := range out {
+				if c.Action != nil {
+					a = c.Action
+				}
+			}
+			if a == nil {
+				t.Fatalf("no action: %v", cmds(out))
+			}
+			if a.Summary != tt.want {
+				t.Errorf("summary %q, want %q", a.Summary, tt.want)
+			}
+		})
+	}
+}
+
+// A call asks its owner's calendar for a slot inside working hours, goes
+// out with the slot it is given, and opens a task with a due timer; the
+// run waits for the task.
 func TestRunCallInvite(t *testing.T) {
 	tests := []struct {
 		name, at, step, kind string
@@ -938,24 +1150,38 @@ func TestRunCallInvite(t *testing.T) {
 		title, topic         string
 	}{
 		{
-			// Friday 16:50 rounds up to 17:00, the end of the day: Monday 09:00.
-			name: "call after hours", at: "2026-01-09T16:50:00Z", step: "kickoff", kind: "call",
+			// A business day of notice: Friday 16:50 gets Monday 09:00.
+			name: "call late on Friday", at: "2026-01-09T16:50:00Z", step: "kickoff", kind: "call",
 			yaml:  "{id: kickoff, do: call, title: 'Kickoff with {{ customer.name }}', attendees: [customer.contact_email]}",
 			start: "2026-01-12T09:00:00Z", due: "2026-01-13T16:50:00Z", dur: 30 * time.Minute,
 			attendees: []string{"it@acme.example"}, title: "Kickoff with Acme",
 		},
 		{
-			// 16:00 + 90 minutes ends after 17:00: the next workday.
-			name: "training that does not fit today", at: "2026-01-15T15:45:00Z", step: "admin", kind: "training",
+			name: "training the next day", at: "2026-01-15T15:45:00Z", step: "admin", kind: "training",
 			yaml:  "{id: admin, do: training, title: Admin training, topic: 'SSO for {{ customer.seats }} seats', duration: 90m, due: 5 business days}",
 			start: "2026-01-16T09:00:00Z", due: "2026-01-23T15:45:00Z", dur: 90 * time.Minute,
 			title: "Admin training", topic: "SSO for 120 seats",
 		},
 		{
-			name: "call in hours", at: "2026-01-06T10:10:00Z", step: "c", kind: "call",
+			name: "call in hours: not today but tomorrow", at: "2026-01-06T10:10:00Z", step: "c", kind: "call",
 			yaml:  "{id: c, do: call, title: Check-in, duration: 1h, due: 3d}",
-			start: "2026-01-06T10:30:00Z", due: "2026-01-09T10:10:00Z", dur: time.Hour,
+			start: "2026-01-07T09:00:00Z", due: "2026-01-09T10:10:00Z", dur: time.Hour,
 			title: "Check-in",
+		},
+		{
+			// Sunday night is not notice: Monday is the first day the owner
+			// could act, so the call is on Tuesday.
+			name: "call asked for on Sunday night", at: "2026-01-11T23:57:00Z", step: "c", kind: "call",
+			yaml:  "{id: c, do: call, title: Check-in}",
+			start: "2026-01-13T09:00:00Z", due: "2026-01-13T23:57:00Z", dur: 30 * time.Minute,
+			title: "Check-in",
+		},
+		{
+			// Due before the notice ends: the earliest slot that meets it.
+			name: "call due sooner than the notice", at: "2026-01-06T10:10:00Z", step: "c", kind: "call",
+			yaml:  "{id: c, do: call, title: Urgent, due: 2h}",
+			start: "2026-01-06T10:30:00Z", due: "2026-01-06T12:10:00Z", dur: 30 * time.Minute,
+			title: "Urgent",
 		},
 	}
 	for _, tt := range tests {
@@ -963,10 +1189,40 @@ func TestRunCallInvite(t *testing.T) {
 			set := loadSet(t, testSchema, "p.yaml", "playbook: p\ntrigger: {on: [contract.signed]}\nsteps:\n  - "+tt.yaml+"\n")
 			now := utc(tt.at)
 			_, r, out := startRun(t, set, acmeAttrs(), signedAt(tt.at))
-			diffLines(t, cmds(out), []string{"record run.started -", "record action " + tt.step, "action " + tt.kind + " " + tt.step})
-			a := out[2].Action
-			if a.Start == nil || !a.Start.Equal(utc(tt.start)) {
-				t.Errorf("start %v, want %s", a.Start, tt.start)
+			diffLines(t, cmds(out), []string{"record run.started -", "book " + tt.kind + " " + tt.step})
+			q := out[1].Book
+			wantQ := engine.BookRequest{Key: "p/acme/1/" + tt.step + "/1", Owner: "jo@v.example", Earliest: now, Due: utc(tt.due),
+				Duration: tt.dur, Hours: "09:00-17:00", Timezone: "UTC", Workdays: []string{"mon", "tue", "wed", "thu", "fri"},
+				Holidays: []string{"2026-01-19"}, Notice: engine.DefaultNotice}
+			if q == nil || !reflect.DeepEqual(*q, wantQ) {
+				t.Fatalf("book request\n got %+v\nwant %+v", q, wantQ)
+			}
+			if r.Status != engine.StatusRunning || !strings.Contains(r.Waiting(), "booking a slot for "+tt.step) {
+				t.Errorf("while booking: status %s %q", r.Status, r.Waiting())
+			}
+			// Another meeting of the owner takes the first slot: the call
+			// goes out with the one the calendar gives.
+			var l engine.Ledger
+			other := wantQ
+			other.Key = "other"
+			if _, err := l.Book(now, other); err != nil {
+				t.Fatal(err)
+			}
+			start, err := l.Book(now, *q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := utc(tt.start).Add(tt.dur); !start.Equal(want) {
+				t.Errorf("booked %s, want %s", start, want)
+			}
+			if p := q.Propose(); !p.Equal(utc(tt.start)) {
+				t.Errorf("propose %s, want %s", p, tt.start)
+			}
+			out = r.OnBooked(now, start)
+			diffLines(t, cmds(out), []string{"record action " + tt.step, "action " + tt.kind + " " + tt.step})
+			a := out[1].Action
+			if a.Start == nil || !a.Start.Equal(start) || out[0].Record.Start == nil || !out[0].Record.Start.Equal(start) {
+				t.Errorf("start %v, record %v, want %s", a.Start, out[0].Record.Start, start)
 			}
 			if a.Due == nil || !a.Due.Equal(utc(tt.due)) {
 				t.Errorf("due %v, want %s", a.Due, tt.due)
@@ -994,6 +1250,28 @@ func TestRunCallInvite(t *testing.T) {
 	}
 }
 
+// A meeting with no owner books in nobody's calendar but gets the same
+// notice: the slot an empty calendar gives, which is the run's own.
+func TestRunMeetingWithoutOwner(t *testing.T) {
+	tests := []struct{ at, step, start string }{
+		{"2026-01-11T23:57:00Z", "{id: c, do: call, title: Check-in}", "2026-01-13T09:00:00Z"},
+		{"2026-01-06T10:10:00Z", "{id: c, do: call, title: Check-in, due: 3d}", "2026-01-07T09:00:00Z"},
+		{"2026-01-06T10:10:00Z", "{id: c, do: call, title: Urgent, due: 2h}", "2026-01-06T10:30:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.at+" "+tt.step, func(t *testing.T) {
+			set := loadSet(t, testSchema, "p.yaml", "playbook: p\ntrigger: {on: [contract.signed]}\nsteps:\n  - "+tt.step+"\n")
+			attrs := acmeAttrs()
+			delete(attrs, "csm")
+			_, _, out := startRun(t, set, attrs, signedAt(tt.at))
+			diffLines(t, cmds(out), []string{"record run.started -", "record action c", "action call c"})
+			if a := out[2].Action; a.Start == nil || !a.Start.Equal(utc(tt.start)) {
+				t.Errorf("start %v, want %s", a.Start, tt.start)
+			}
+		})
+	}
+}
+
 // escalate opens a task for the manager, never blocks, and marks the run escalated.
 func TestRunEscalated(t *testing.T) {
 	set := loadSet(t, testSchema, "p.yaml", `
@@ -1011,7 +1289,7 @@ steps:
 	}
 	a := out[2].Action
 	if a.To != "max@v.example" || a.Owner != "max@v.example" || a.Channel != "cs-leads" || a.Title != "Escalation: Acme is unhappy" ||
-		a.Summary != "escalate to the manager: Acme is unhappy" || !a.Due.Equal(utc("2026-01-07T10:00:00Z")) {
+		a.Summary != "escalate to max@v.example: Acme is unhappy" || !a.Due.Equal(utc("2026-01-07T10:00:00Z")) {
 		t.Errorf("action %+v", a)
 	}
 	out = r.OnActionDone(now)
@@ -1068,10 +1346,11 @@ steps:
 	now := utc("2026-01-05T10:00:00Z")
 	j, r, out := startRun(t, set, acmeAttrs(), signedAt("2026-01-05T10:00:00Z"))
 	out = append(out, r.OnActionDone(now)...)
+	out = append(out, r.OnBooked(now, now)...)
 	out = append(out, r.OnActionDone(now)...)
 	diffLines(t, cmds(out), []string{
 		"record run.started -", "timer expires 03-06 10:00",
-		"record action todo", "action task todo", "timer due/p/acme/1/todo/1 01-07 10:00",
+		"record action todo", "action task todo", "timer due/p/acme/1/todo/1 01-07 10:00", "book call call",
 		"record action call", "action call call", "timer due/p/acme/1/call/1 01-07 10:00",
 	})
 	if len(r.Tasks) != 2 {
@@ -1114,6 +1393,7 @@ steps:
 `)
 	now := utc("2026-01-09T10:00:00Z")
 	_, r, _ := startRun(t, set, acmeAttrs(), signedAt("2026-01-09T10:00:00Z"))
+	r.OnBooked(now, now)
 	r.OnActionDone(now)
 	r.OnSlot(now, utc("2026-01-12T09:00:00Z"))
 	data, err := json.Marshal(r.RunState)
@@ -1138,6 +1418,8 @@ steps:
 					step(r.OnActionDone(at), at)
 				case engine.CmdReserve:
 					step(r.OnSlot(at, at), at)
+				case engine.CmdBook:
+					step(r.OnBooked(at, c.Book.Propose()), at)
 				}
 			}
 		}
@@ -1164,7 +1446,8 @@ steps:
   - {id: thanks, do: notify, text: "thanks {{ customer.nps }}"}
 `)
 	_, r, out := startRun(t, set, acmeAttrs(), signedAt("2026-01-05T10:00:00Z"))
-	diffLines(t, cmds(out), []string{"record run.started -", "timer timeout/answer/1 01-10 10:00"})
+	// acme has no nps yet: until cannot be evaluated, which is recorded.
+	diffLines(t, cmds(out), []string{"record run.started -", "record condition.failed answer", "timer timeout/answer/1 01-10 10:00"})
 	if r.Status != engine.StatusWaiting || r.Waiting() != "waiting for customer.nps >= 9 until Sat 10 Jan 10:00 UTC" {
 		t.Errorf("status %s %q", r.Status, r.Waiting())
 	}
@@ -1213,4 +1496,37 @@ steps:
 	later := due.Add(time.Hour)
 	out = r.OnEvent(later, engine.CompleteTaskEvent("acme", "p/acme/1/todo/1", "done", later), r.Attrs, r.Attrs)
 	diffLines(t, cmds(out), []string{"record task.completed todo", "record run.completed -"})
+}
+
+// A run records a failed until once, and remembers it across a resume
+// (continue-as-new): the next events record nothing again.
+func TestRunConditionFailedOnceAcrossResume(t *testing.T) {
+	set := loadSet(t, testSchema, "p.yaml", `
+playbook: p
+trigger: {on: [contract.signed]}
+steps:
+  - {id: answer, wait_for: {until: customer.nps >= 9}}
+  - {id: thanks, do: notify, text: thanks}
+`)
+	_, r, out := startRun(t, set, acmeAttrs(), signedAt("2026-01-05T10:00:00Z"))
+	diffLines(t, cmds(out), []string{"record run.started -", "record condition.failed answer"})
+	data, err := json.Marshal(r.RunState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st engine.RunState
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	r = engine.ResumeRun(set, set.Playbook("p"), st)
+	at := utc("2026-01-06T10:00:00Z")
+	attrs := acmeAttrs()
+	attrs["plan"] = "pro"
+	if out := r.OnEvent(at, &lang.Event{Type: lang.EventCustomerUpdated, Customer: "acme", At: at}, attrs, r.Attrs); len(out) != 0 {
+		t.Errorf("a second event: %v, want nothing", cmds(out))
+	}
+	attrs = acmeAttrs()
+	attrs["nps"] = 10
+	out = r.OnEvent(at, &lang.Event{Type: lang.EventCustomerUpdated, Customer: "acme", At: at}, attrs, r.Attrs)
+	diffLines(t, cmds(out), []string{"record action thanks", "action notify thanks"})
 }

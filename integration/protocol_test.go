@@ -51,6 +51,7 @@ func protoNode(t *testing.T, playbooks string, wo workflows.Options) *node.Node 
 	cfg := config.Default()
 	cfg.Outbox = env.outbox
 	cfg.Endpoints = map[string]config.Endpoint{"crm": {URL: env.crm.url, Secret: "test-secret", Timeout: 10 * time.Second}}
+	cfg.Links = &config.Links{BaseURL: "https://tend.vendor.example", Secret: "link-secret-0123456789"}
 	wo.ActivityTimeout, wo.RetryInitial, wo.RetryMax = 3*time.Second, 100*time.Millisecond, time.Second
 	n, err := node.Start(node.Options{Client: env.cl, Config: cfg, Playbooks: playbooks, Logger: logger(), Reload: -1,
 		Workflows: wo, Store: sets})

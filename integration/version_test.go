@@ -14,7 +14,7 @@ import (
 // TestRunsKeepTheirVersion edits the playbooks under a running worker: a
 // broken edit is refused and the last good set stays; a good edit is
 // picked up by new runs, while the run in flight keeps its version to the
-// end (SPEC 4).
+// end (docs/guarantees.md, Playbook versions and pinning).
 func TestRunsKeepTheirVersion(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"schema.yaml", "onboarding.yaml"} {

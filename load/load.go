@@ -4,6 +4,7 @@
 package load
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,12 +15,29 @@ import (
 
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/engine/tendfmt"
+	"github.com/tend-cs/tend/internal/filecap"
 )
 
-// Group is the files of one playbook directory.
+// Group is the files of one playbook directory, and the problems with the
+// files that were not read: too large (tendfmt.MaxFileSize), or not
+// regular files (a named pipe called x.yaml would block the reader).
 type Group struct {
 	Dir   string
 	Files []lang.File
+	Errs  tendfmt.ErrorList
+}
+
+// Load validates the group's files as one set. The problems of the files
+// that were not read make the set invalid too: it is returned only when
+// there is no problem at all.
+func (g Group) Load() (*lang.Set, tendfmt.ErrorList) {
+	set, errs := lang.Load(g.Files)
+	if len(g.Errs) == 0 {
+		return set, errs
+	}
+	errs = append(append(tendfmt.ErrorList{}, g.Errs...), errs...)
+	errs.Sort()
+	return nil, errs
 }
 
 // Files reads the files of each path, grouped by directory, in path order.
@@ -68,8 +86,17 @@ func Files(paths []string) ([]Group, error) {
 			if isPlaybook && !isSchema && !whole && !slices.Contains(only[dir], name) {
 				continue
 			}
-			data, err := os.ReadFile(name)
-			if err != nil {
+			data, err := filecap.Read(name, tendfmt.MaxFileSize)
+			var tooLarge *filecap.TooLargeError
+			var notRegular *filecap.NotRegularError
+			switch {
+			case errors.As(err, &tooLarge):
+				g.Errs.Add(tendfmt.Pos{File: name, Line: 1, Col: 1}, "file is %d bytes; the limit is %d (1 MiB)", tooLarge.Size, tendfmt.MaxFileSize)
+				continue
+			case errors.As(err, &notRegular):
+				g.Errs.Add(tendfmt.Pos{File: name}, "not a regular file but %s; skipped", notRegular.Kind())
+				continue
+			case err != nil:
 				return nil, fmt.Errorf("cannot read %s: %w", name, unwrapPathErr(err))
 			}
 			g.Files = append(g.Files, lang.File{Path: name, Data: data})
@@ -121,6 +148,6 @@ func Set(path string) (*lang.Set, tendfmt.ErrorList, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	set, errs := lang.Load(groups[0].Files)
+	set, errs := groups[0].Load()
 	return set, errs, nil
 }

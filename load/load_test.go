@@ -36,7 +36,7 @@ func TestShippedPlaybooksValid(t *testing.T) {
 			if len(groups) != 1 {
 				t.Fatalf("load.Files gave %d groups for one directory", len(groups))
 			}
-			set, errs := lang.Load(groups[0].Files)
+			set, errs := groups[0].Load()
 			for _, e := range errs {
 				t.Error(e)
 			}

@@ -26,8 +26,11 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tend-cs/tend/activities"
 	"github.com/tend-cs/tend/config"
+	"github.com/tend-cs/tend/control"
+	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/engine/tendfmt"
+	"github.com/tend-cs/tend/links"
 	"github.com/tend-cs/tend/load"
 	"github.com/tend-cs/tend/workflows"
 	"go.temporal.io/sdk/client"
@@ -80,7 +83,8 @@ func Start(opts Options) (*Node, error) {
 			return nil, err
 		}
 	}
-	pbw, err := Watch(opts.Playbooks, opts.Reload, opts.Logger, func(b workflows.Bundle) {
+	targets := Targets(opts.Config)
+	pbw, err := Watch(opts.Playbooks, opts.Reload, opts.Logger, &targets, func(b workflows.Bundle) {
 		if err := n.pb.Swap(b); err != nil {
 			opts.Logger.Error().Err(err).Str("version", b.Version).Msg("playbook set not swapped in")
 		}
@@ -93,15 +97,22 @@ func Start(opts Options) (*Node, error) {
 		pbw.Stop()
 		return nil, err
 	}
-	acts, err := activities.New(ActivityOptions(opts.Config), opts.Logger)
+	aopts := ActivityOptions(opts.Config)
+	aopts.Book = control.BookSlot(opts.Client)
+	acts, err := activities.New(aopts, opts.Logger)
 	if err != nil {
 		pbw.Stop()
 		return nil, fmt.Errorf("activities: %w", err)
 	}
+	if step := pbw.Set().LinkedStep(); step != "" && opts.Config.Links == nil {
+		opts.Logger.Warn().Str("step", step).Msg("surveys and mail marked unsubscribe will fail: they need signed links; add a links: section (base_url, secret) to tend.yaml")
+	}
 	wopts := opts.Worker
 	wopts.OnFatalError = n.fatal
 	n.w = worker.New(opts.Client, workflows.TaskQueue, wopts)
-	workflows.New(n.pb, opts.Workflows).Register(n.w)
+	wo := opts.Workflows
+	wo.OnRecord = logHolds(opts.Logger, wo.OnRecord)
+	workflows.New(n.pb, wo).Register(n.w)
 	acts.Register(n.w)
 	if err := n.w.Start(); err != nil {
 		pbw.Stop()
@@ -109,6 +120,22 @@ func Start(opts Options) (*Node, error) {
 	}
 	opts.Logger.Info().Str("playbooks", opts.Playbooks).Str("version", pbw.Bundle().Version).Msg("worker started")
 	return n, nil
+}
+
+// logHolds logs a line for every message the contact policy holds, so that
+// mail that does not arrive at once (an evening, a weekend, the weekly cap)
+// says why; then it passes the record on to next. Workflows call OnRecord
+// once per record, never on replay.
+func logHolds(log zerolog.Logger, next func(lang.Record)) func(lang.Record) {
+	return func(r lang.Record) {
+		if r.Kind == lang.RecMessageHeld {
+			log.Info().Str("run", r.Run).Str("step", r.Step).
+				Msgf("%s %q to %s for %s %s", r.Action, r.Title, r.To, r.Customer, r.Reason)
+		}
+		if next != nil {
+			next(r)
+		}
+	}
 }
 
 // Version is the version of the playbook set in use.
@@ -156,26 +183,50 @@ func (n *Node) Stop() {
 	n.end.Do(func() { close(n.done) })
 }
 
-// readBundle reads and validates a playbook directory. sum covers the
-// bytes, so an unchanged directory is not validated again.
-func readBundle(dir string) (workflows.Bundle, *lang.Set, [32]byte, tendfmt.ErrorList, error) {
+// readBundle reads and validates a playbook directory, and checks its
+// chat channels and endpoints against targets unless that is nil. sum
+// covers the bytes, so an unchanged directory is not validated again.
+func readBundle(dir string, targets *lang.Targets) (workflows.Bundle, *lang.Set, [32]byte, tendfmt.ErrorList, error) {
 	groups, err := load.Files([]string{dir})
 	if err != nil {
 		return workflows.Bundle{}, nil, [32]byte{}, nil, err
 	}
 	var files []lang.File
+	var refused tendfmt.ErrorList // files too large, or not regular files
 	for _, g := range groups {
 		files = append(files, g.Files...)
+		refused = append(refused, g.Errs...)
 	}
 	h := sha256.New()
 	for _, f := range files {
 		fmt.Fprintf(h, "%s\x00%d\x00", f.Path, len(f.Data))
 		h.Write(f.Data)
 	}
+	for _, e := range refused {
+		fmt.Fprintf(h, "%s\x00", e.Error()) // a refused file changes the sum, so it is reported once
+	}
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
+	if len(refused) > 0 {
+		for _, e := range refused {
+			e.Pos.File = relative(dir, []lang.File{{Path: e.Pos.File}})[0].Path
+		}
+		return workflows.Bundle{}, nil, sum, refused, nil
+	}
 	b, set, errs := workflows.NewBundle(relative(dir, files))
+	if len(errs) == 0 && targets != nil {
+		if errs = set.CheckTargets(*targets); len(errs) > 0 {
+			return workflows.Bundle{}, nil, sum, errs, nil
+		}
+	}
 	return b, set, sum, errs, nil
+}
+
+// Targets are the chat channels and webhook endpoints cfg configures, which
+// the playbooks may name. Workers check every set against them at start
+// and at each reload, as tend validate --config does.
+func Targets(cfg *config.Config) lang.Targets {
+	return lang.Targets{File: cfg.Path, Channels: cfg.Chat.ChannelNames(), DefaultChannel: cfg.Chat.Default, Endpoints: cfg.EndpointNames()}
 }
 
 // relative strips the directory from file paths, so that a bundle's
@@ -203,11 +254,35 @@ func ActivityOptions(c *config.Config) activities.Options {
 	for name, ch := range c.Chat.Channels {
 		o.Chat.Channels[name] = string(ch.Webhook)
 	}
+	if len(c.Users) > 0 {
+		o.Users = map[string]string{}
+		for addr, u := range c.Users {
+			o.Users[addr] = u.Slack
+		}
+	}
+	if l := c.Links; l != nil {
+		o.Links = &links.Config{BaseURL: l.BaseURL, Secret: string(l.Secret)}
+	}
 	if len(c.Endpoints) > 0 {
 		o.Endpoints = map[string]activities.Endpoint{}
 		for name, ep := range c.Endpoints {
 			o.Endpoints[name] = activities.Endpoint{URL: ep.URL, Secret: string(ep.Secret), Timeout: ep.Timeout}
 		}
 	}
+	o.Staff = Staff(c)
 	return o
+}
+
+// Staff turns tend.yaml's staff: section into the owners' working
+// calendars that meetings are booked in, for the worker and for tend
+// simulate alike.
+func Staff(c *config.Config) engine.Staff {
+	if len(c.Staff) == 0 {
+		return nil
+	}
+	s := engine.Staff{}
+	for addr, m := range c.Staff {
+		s[addr] = engine.StaffMember{Timezone: m.Timezone, Hours: m.Hours, Workdays: m.Workdays, Seats: m.Seats, Notice: m.Notice}
+	}
+	return s
 }

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/tend-cs/tend/config"
 	"github.com/tend-cs/tend/devserver"
 	"github.com/tend-cs/tend/internal/zlog"
 	"github.com/tend-cs/tend/workflows"
@@ -309,7 +310,7 @@ func TestWatchReloadsByItself(t *testing.T) {
 	dir := writeFiles(t, t.TempDir(), map[string]string{"schema.yaml": schemaYAML, "welcome.yaml": welcomeYAML})
 	swapped := make(chan workflows.Bundle, 10)
 	log, _ := newLog()
-	w, err := Watch(dir, 10*time.Millisecond, log, func(b workflows.Bundle) { swapped <- b })
+	w, err := Watch(dir, 10*time.Millisecond, log, nil, func(b workflows.Bundle) { swapped <- b })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,5 +433,59 @@ func TestFatalError(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"message":"worker stopped on a fatal error"`) {
 		t.Errorf("the fatal error is not logged:\n%s", logs)
+	}
+}
+
+// TestTargetsChecked: a set that names a chat channel or endpoint the
+// config does not configure is refused at start, and a reload to such a
+// set keeps the last good one and logs each error.
+func TestTargetsChecked(t *testing.T) {
+	notifyYAML := `playbook: alert
+trigger:
+  on: [contract.signed]
+steps:
+  - id: tell
+    do: notify
+    channel: cs-alert
+    text: "{{ customer.name }} signed"
+`
+	cfg, err := config.Parse("tend.yaml", []byte("chat: {channels: {cs-alerts: {webhook: https://hooks.example/a}}}\n"), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "alert.yaml:7:14: playbook alert: step tell: chat channel cs-alert is not configured in tend.yaml (its channels are cs-alerts); did you mean cs-alerts?"
+
+	bad := writeFiles(t, t.TempDir(), map[string]string{"schema.yaml": schemaYAML, "welcome.yaml": welcomeYAML, "alert.yaml": notifyYAML})
+	log, _ := newLog()
+	if n, err := Start(Options{Playbooks: bad, Config: cfg, Logger: log, Reload: -1}); err == nil {
+		n.Stop()
+		t.Fatal("Start succeeded with a channel tend.yaml does not configure")
+	} else if !strings.Contains(err.Error(), want) {
+		t.Errorf("Start: %v\nwant it to contain %s", err, want)
+	}
+
+	dir := writeFiles(t, t.TempDir(), map[string]string{"schema.yaml": schemaYAML, "welcome.yaml": welcomeYAML})
+	log, logs := newLog()
+	targets := Targets(cfg)
+	w, err := Watch(dir, -1, log, &targets, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	good := w.Bundle().Version
+	writeFiles(t, dir, map[string]string{"alert.yaml": notifyYAML})
+	w.Reload()
+	if w.Bundle().Version != good || len(w.Set().Playbooks) != 1 {
+		t.Errorf("after the reload: version %s with %d playbooks, want the last good set %s", w.Bundle().Version, len(w.Set().Playbooks), good)
+	}
+	for _, s := range []string{want, `"errors":1`, "keeping the last good set"} {
+		if !strings.Contains(logs.String(), s) {
+			t.Errorf("log does not contain %s:\n%s", s, logs)
+		}
+	}
+	writeFiles(t, dir, map[string]string{"alert.yaml": strings.Replace(notifyYAML, "cs-alert\n", "cs-alerts\n", 1)})
+	w.Reload()
+	if w.Bundle().Version == good || len(w.Set().Playbooks) != 2 {
+		t.Errorf("after the fix: version %s with %d playbooks, want a new set of 2", w.Bundle().Version, len(w.Set().Playbooks))
 	}
 }

@@ -17,9 +17,10 @@ import (
 // error by error, and not used. Workers and the HTTP API (which checks
 // events against the schema) both watch their playbooks with it.
 type Watcher struct {
-	dir    string
-	log    zerolog.Logger
-	onSwap func(workflows.Bundle)
+	dir     string
+	log     zerolog.Logger
+	targets *lang.Targets
+	onSwap  func(workflows.Bundle)
 
 	mu     sync.Mutex
 	sum    [32]byte
@@ -32,17 +33,18 @@ type Watcher struct {
 
 // Watch loads the playbook set in dir, returning every error if it is
 // invalid, and then checks the directory every `every` (never when every
-// is negative; 0 means 2s). onSwap, if set, is called with each new valid
-// set.
-func Watch(dir string, every time.Duration, log zerolog.Logger, onSwap func(workflows.Bundle)) (*Watcher, error) {
-	b, set, sum, errs, err := readBundle(dir)
+// is negative; 0 means 2s). A set is valid when it loads and, if targets
+// is not nil, names only the chat channels and endpoints it lists (see
+// Targets). onSwap, if set, is called with each new valid set.
+func Watch(dir string, every time.Duration, log zerolog.Logger, targets *lang.Targets, onSwap func(workflows.Bundle)) (*Watcher, error) {
+	b, set, sum, errs, err := readBundle(dir, targets)
 	if err != nil {
 		return nil, err
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("playbooks in %s are invalid:\n%w", dir, errs.Err())
 	}
-	w := &Watcher{dir: dir, log: log, onSwap: onSwap, sum: sum, bundle: b, set: set}
+	w := &Watcher{dir: dir, log: log, targets: targets, onSwap: onSwap, sum: sum, bundle: b, set: set}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
 	if every >= 0 {
@@ -91,7 +93,7 @@ func (w *Watcher) watch(ctx context.Context, every time.Duration) {
 
 // Reload checks the directory now.
 func (w *Watcher) Reload() {
-	b, set, sum, errs, err := readBundle(w.dir)
+	b, set, sum, errs, err := readBundle(w.dir, w.targets)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {

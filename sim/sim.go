@@ -1,10 +1,14 @@
 // Package sim drives the engine's interpreter from a virtual clock: it is
 // what `tend simulate` runs. Customers are independent, so each is simulated
-// on its own (in parallel), and the records are merged in the order SPEC 5.1
-// fixes: by time, then customer, then the order in which things happened.
+// on its own (in parallel), and the records are merged in the order that
+// docs/language.md (Scenario files) gives: by time, then customer, then the
+// order in which things happened.
 //
 // At one instant, external events come first (in input order), then timers
 // (in the order they were set), then the daily check.
+//
+// Calls and trainings are booked in their owners' calendars, which
+// customers share: see Run.
 package sim
 
 import (
@@ -38,6 +42,8 @@ type Input struct {
 	// runs as Temporal may: in any order within one instant, and some
 	// twice. The timeline must not change.
 	Disorder *Disorder
+	// Staff are the owners' working calendars (tend.yaml's staff:).
+	Staff engine.Staff
 }
 
 // Disorder seeds the reordering of messages.
@@ -51,6 +57,18 @@ type Result struct {
 }
 
 // Run simulates every customer from Start until Until (exclusive).
+//
+// Customers are simulated independently, in parallel, but calls and
+// trainings of different customers share their owners' calendars. So a
+// meeting's slot is booked afterwards: each customer's bookings are
+// collected, then booked in one engine.Ledger per owner in the order
+// (time asked, customer id, action key), and the starts are written into
+// the action records. This is sound because a slot's start changes
+// nothing in a run but that record (Run.OnBooked): runs get the slot of
+// an empty calendar meanwhile. Requests for one owner at the same instant
+// are thus booked in customer id order, and a customer's own in key order
+// (its runs act concurrently, so their order at one instant is not
+// fixed); the Temporal workers book in the order the requests arrive.
 func Run(set *lang.Set, in Input) (*Result, error) {
 	if !in.Until.After(in.Start) {
 		return nil, fmt.Errorf("until %s is not after start %s", in.Until.Format(time.RFC3339), in.Start.Format(time.RFC3339))
@@ -73,6 +91,7 @@ func Run(set *lang.Set, in Input) (*Result, error) {
 		byCustomer[e.Customer] = append(byCustomer[e.Customer], e)
 	}
 	results := make([][]lang.Record, len(order))
+	books := make([][]engine.BookRequest, len(order))
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -82,7 +101,7 @@ func Run(set *lang.Set, in Input) (*Result, error) {
 			defer wg.Done()
 			for i := range next {
 				id := order[i]
-				results[i] = simulateCustomer(set, in, id, attrs[id], byCustomer[id])
+				results[i], books[i] = simulateCustomer(set, in, id, attrs[id], byCustomer[id])
 			}
 		}()
 	}
@@ -91,7 +110,63 @@ func Run(set *lang.Set, in Input) (*Result, error) {
 	}
 	close(next)
 	wg.Wait()
+	bookSlots(order, results, books, in.Staff)
 	return &Result{Records: merge(order, results), Customers: len(order), Events: len(in.Events)}, nil
+}
+
+// bookSlots books every customer's meetings in their owners' calendars, in
+// the order of Run's comment, and sets the start of their action records.
+func bookSlots(order []string, results [][]lang.Record, books [][]engine.BookRequest, staff engine.Staff) {
+	type pending struct {
+		customer int
+		q        engine.BookRequest
+	}
+	var all []pending
+	for i, l := range books {
+		for _, q := range l {
+			all = append(all, pending{i, q})
+		}
+	}
+	if len(all) == 0 {
+		return
+	}
+	sort.Slice(all, func(a, b int) bool {
+		x, y := all[a], all[b]
+		if !x.q.Earliest.Equal(y.q.Earliest) {
+			return x.q.Earliest.Before(y.q.Earliest)
+		}
+		if order[x.customer] != order[y.customer] {
+			return order[x.customer] < order[y.customer]
+		}
+		return x.q.Key < y.q.Key
+	})
+	ledgers := map[string]*engine.Ledger{}
+	starts := make([]map[string]time.Time, len(order))
+	for _, p := range all {
+		q := p.q
+		staff.Apply(&q)
+		l := ledgers[engine.OwnerKey(q.Owner)]
+		if l == nil {
+			l = &engine.Ledger{}
+			ledgers[engine.OwnerKey(q.Owner)] = l
+		}
+		start, err := l.Book(q.Earliest, q)
+		if err != nil {
+			continue // the run's own proposal stays
+		}
+		if starts[p.customer] == nil {
+			starts[p.customer] = map[string]time.Time{}
+		}
+		starts[p.customer][q.Key] = start
+	}
+	for i, m := range starts {
+		for j := range results[i] {
+			r := &results[i][j]
+			if start, ok := m[r.Task]; ok && r.Kind == lang.RecAction && r.Start != nil {
+				r.Start = &start
+			}
+		}
+	}
 }
 
 type itemKind int
@@ -148,9 +223,13 @@ type customerSim struct {
 	q        queue
 	seq      int
 	recs     []lang.Record
+	books    []engine.BookRequest // meetings to book once every customer is simulated
 	daily    time.Time            // the journey's armed daily check
 	runDaily map[string]time.Time // each run's armed daily check
 	rng      *rand.Rand           // Disorder, if set
+	// starting holds the messages to runs the journey has started but
+	// whose peers are not started yet (see journey).
+	starting map[string][]engine.ToRun
 }
 
 func (c *customerSim) push(it item) {
@@ -159,9 +238,15 @@ func (c *customerSim) push(it item) {
 	heap.Push(&c.q, it)
 }
 
-func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) []lang.Record {
+func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) ([]lang.Record, []engine.BookRequest) {
+	c := runCustomer(set, in, id, attrs, events)
+	return c.recs, c.books
+}
+
+// runCustomer simulates one customer and returns the simulation as it ends.
+func runCustomer(set *lang.Set, in Input, id string, attrs map[string]any, events []*lang.Event) *customerSim {
 	c := &customerSim{set: set, j: engine.NewJourney(id, attrs), peers: map[string]*engine.Peer{},
-		runDaily: map[string]time.Time{}}
+		runDaily: map[string]time.Time{}, starting: map[string][]engine.ToRun{}}
 	if in.Disorder != nil {
 		c.rng = rand.New(rand.NewPCG(in.Disorder.Seed, uint64(len(id))))
 	}
@@ -203,7 +288,7 @@ func simulateCustomer(set *lang.Set, in Input, id string, attrs map[string]any, 
 		}
 		c.settle(now)
 	}
-	return c.recs
+	return c
 }
 
 // settle arms the daily checks the journey and the runs want now: a
@@ -238,8 +323,18 @@ func sortedIDs(m map[string]*engine.Peer) []string {
 // journey carries out what the journey asked: its records, then its
 // messages to runs, then the runs it starts, then its replies, as tend
 // simulate has always ordered them.
+//
+// The runs start one after the other, and what an earlier one does at
+// once (an update) may already send messages to a later one: the journey
+// counts every run it starts as live. Those messages wait until the run
+// has started, as Temporal delivers a signal to a child only once it has
+// started; dropped, they would leave a gap in the run's message numbers,
+// and the run would wait for it for ever.
 func (c *customerSim) journey(now time.Time, out engine.Out) {
 	c.recs = append(c.recs, out.Records...)
+	for _, s := range out.Starts {
+		c.starting[s.ID] = nil
+	}
 	msgs := c.j.Flush(false)
 	for _, m := range msgs {
 		if m.Msg.Reply == nil {
@@ -249,7 +344,14 @@ func (c *customerSim) journey(now time.Time, out engine.Out) {
 	for _, s := range out.Starts {
 		p := engine.NewPeer(engine.NewRun(c.set, s))
 		c.peers[s.ID] = p
+		early := c.starting[s.ID]
+		delete(c.starting, s.ID)
 		c.peer(now, p, p.Start(now))
+		for _, m := range early {
+			if c.peers[s.ID] == p {
+				c.peer(now, p, p.Msg(now, m))
+			}
+		}
 	}
 	for _, m := range msgs {
 		if m.Msg.Reply != nil {
@@ -265,6 +367,8 @@ func (c *customerSim) toRun(now time.Time, m engine.Outgoing) {
 	}
 	if p := c.peers[m.Run]; p != nil {
 		c.peer(now, p, p.Msg(now, m.Msg))
+	} else if early, ok := c.starting[m.Run]; ok {
+		c.starting[m.Run] = append(early, m.Msg)
 	}
 }
 
@@ -297,6 +401,10 @@ func (c *customerSim) peer(now time.Time, p *engine.Peer, out engine.PeerOut) {
 			// A cancelled timer that fires later is ignored by the run.
 		case engine.CmdAction:
 			c.peer(now, p, p.ActionDone(now))
+		case engine.CmdBook:
+			// Booked for real by bookSlots; see Run.
+			c.books = append(c.books, *cmd.Book)
+			c.peer(now, p, p.Booked(now, cmd.Book.Propose()))
 		}
 	}
 	for _, m := range out.Send {

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -11,13 +13,18 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// Names fixed by SPEC 7: what managers see in the Temporal UI.
+// Names that managers see in the Temporal UI (docs/temporal.md): changing
+// one breaks their filters and running workflows.
 const (
 	TaskQueue        = "tend"
 	JourneyWorkflow  = "CustomerJourney"
 	RunWorkflow      = "PlaybookRun"
 	DefaultNamespace = "default"
 )
+
+// OwnerWorkflow keeps one owner's calendar of proposed meetings (an
+// engine.Ledger), so that calls and trainings never overlap.
+const OwnerWorkflow = "OwnerCalendar"
 
 // Signal and query names. Clients send customer events to a journey with
 // SignalEvent (SignalWithStart, so the first event starts the journey) and
@@ -33,13 +40,20 @@ const (
 	// recorded it.
 	UpdateCompleteTask = "complete-task"
 
+	// UpdateBookSlot books a slot in an owner's calendar (a Temporal
+	// Update of OwnerWorkflow with engine.BookRequest, answered with the
+	// start as a time.Time). Its update id is the meeting's action key,
+	// so a retried request is answered once. The validator rejects a
+	// request that does not parse (ErrBadSlotRequest).
+	UpdateBookSlot = "book-slot"
+
 	signalToRun   = "journey" // journey → run: an engine.ToRun
 	signalFromRun = "run"     // run → journey: an engine.FromRun
 )
 
-// Search attributes (SPEC 7). They hold no personal data: ids, names of
-// playbooks and steps, stages, statuses and owner roles or addresses of
-// the vendor's own staff.
+// Search attributes (docs/temporal.md). They hold no personal data: ids,
+// names of playbooks and steps, stages, statuses and owner roles or
+// addresses of the vendor's own staff.
 var (
 	AttrCustomer = temporal.NewSearchAttributeKeyKeyword("TendCustomer")
 	AttrPlaybook = temporal.NewSearchAttributeKeyKeyword("TendPlaybook")
@@ -62,6 +76,14 @@ func SearchAttributes() map[string]enums.IndexedValueType {
 		"TendOwner":    enums.INDEXED_VALUE_TYPE_KEYWORD,
 		"TendStatus":   enums.INDEXED_VALUE_TYPE_KEYWORD,
 	}
+}
+
+// OwnerID is the workflow id of an owner's calendar: owner/ and the start
+// of the SHA-256 of the address as engine.OwnerKey writes it, so that the
+// id names nobody and Jo@ and jo@ share one calendar.
+func OwnerID(owner string) string {
+	sum := sha256.Sum256([]byte(engine.OwnerKey(owner)))
+	return "owner/" + hex.EncodeToString(sum[:12])
 }
 
 // JourneyID is the workflow id of a customer's journey.
@@ -179,11 +201,14 @@ type Signal struct {
 }
 
 // JourneyStats counts the events a journey has received: applied, dropped
-// as duplicates (an id seen before), and rejected by the schema.
+// as duplicates (an id seen before), rejected by the schema, and survey
+// answers revised (a survey answered again with another score or a
+// comment: not applied again, see engine.SurveyAnswer).
 type JourneyStats struct {
 	Applied    int `json:"applied"`
 	Duplicates int `json:"duplicates"`
 	Rejected   int `json:"rejected"`
+	Revised    int `json:"revised,omitempty"`
 }
 
 // JourneyView is what QueryState returns from a journey.
@@ -196,18 +221,26 @@ type JourneyView struct {
 	Timeline []lang.Record   `json:"timeline"`
 	Stats    JourneyStats    `json:"stats"`
 	Rejected []RejectedEvent `json:"rejected"`
+	// Answers are the customer's latest survey answers.
+	Answers []engine.SurveyAnswer `json:"answers,omitempty"`
 	// Error says why a playbook set the journey was asked to use (one
 	// recorded in its history, or another worker's) was not used: it no
 	// longer compiles with this build of tend. The journey runs on its
 	// last good set, or the worker's current one.
 	Error string `json:"error,omitempty"`
+	// Explain says why each playbook of the set did or did not start at
+	// the last event and the last daily check (tend explain). Journeys of
+	// a worker older than the field leave it out.
+	Explain *engine.Report `json:"explain,omitempty"`
 }
 
 // RunView is what QueryState returns from a run: its state, what it is
-// waiting for in plain words, and its timeline.
+// waiting for in plain words, the messages the contact policy holds, and
+// its timeline.
 type RunView struct {
 	State    engine.RunState `json:"state"`
 	Waiting  string          `json:"waiting"`
+	Held     []engine.Hold   `json:"held"`
 	Timeline []lang.Record   `json:"timeline"`
 }
 
@@ -230,6 +263,22 @@ const (
 	ErrTaskNotFound = "TaskNotFound"
 	ErrTaskDone     = "TaskDone"
 )
+
+// ErrBadSlotRequest is the error type of a rejected UpdateBookSlot: the
+// request does not parse, and never will.
+const ErrBadSlotRequest = "BadSlotRequest"
+
+// OwnerInput starts (or continues) an owner's calendar: the meetings
+// booked ahead, when it continues as new.
+type OwnerInput struct {
+	Ledger engine.Ledger `json:"ledger"`
+}
+
+// OwnerView is what QueryState returns from an owner's calendar: the
+// meetings booked that have not ended, by start.
+type OwnerView struct {
+	Bookings []engine.Booking `json:"bookings"`
+}
 
 // ParseTaskID splits a task id (<playbook>/<customer>/<n>/<step>/<occurrence>)
 // into its run id and customer. Customer ids may contain slashes; playbook
@@ -254,6 +303,10 @@ func ParseTaskID(id string) (runID, customer string, ok bool) {
 type Bundle struct {
 	Version string       `json:"version"`
 	Files   []BundleFile `json:"files"`
+	// Semantics is the lang.Semantics level the set was validated at;
+	// a bundle stored by an earlier release has none (0), and keeps the
+	// meaning its expressions had then.
+	Semantics int `json:"semantics,omitempty"`
 }
 
 // BundleFile is one file of a Bundle, as text so the Temporal UI shows it.

@@ -52,7 +52,7 @@ type sentSignal struct {
 	f   workflow.Future
 }
 
-// CustomerJourney is the long-lived workflow of one customer (SPEC 2): it
+// CustomerJourney is the long-lived workflow of one customer: it
 // applies events in order, drops duplicates, evaluates triggers and starts
 // PlaybookRun children, passes each event on to the live runs, and answers
 // their reservations and updates. It learns that a run has closed from
@@ -264,6 +264,8 @@ func (d *journey) out(o engine.Out) {
 		d.stats.Applied++
 	case o.Duplicate:
 		d.stats.Duplicates++
+	case o.Revised:
+		d.stats.Revised++
 	}
 	for _, r := range o.Rejected {
 		d.reject(r.Event, r.Reason, now)
@@ -454,8 +456,10 @@ func orNone(s string) string {
 }
 
 func (d *journey) view() (JourneyView, error) {
+	explain := d.j.Explain(d.set)
 	return JourneyView{Customer: d.j.Customer, Stage: d.j.Stage(), Attrs: d.j.Attrs, Running: d.j.Running(),
-		Version: d.version, Timeline: d.timeline, Stats: d.stats, Rejected: d.rejected, Error: d.setErr}, nil
+		Version: d.version, Timeline: d.timeline, Stats: d.stats, Rejected: d.rejected, Answers: d.j.Answers, Error: d.setErr,
+		Explain: &explain}, nil
 }
 
 // continueAsNew waits for every signal it sent (the server drops a signal

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/engine/tendfmt"
+	"github.com/tend-cs/tend/internal/filecap"
 )
 
 // Playbooks is the worker's current playbook set and its store of every set
@@ -134,7 +135,7 @@ func NewBundle(files []lang.File) (Bundle, *lang.Set, tendfmt.ErrorList) {
 	if len(errs) > 0 {
 		return Bundle{}, nil, errs
 	}
-	b := Bundle{Version: set.Version}
+	b := Bundle{Version: set.Version, Semantics: set.Semantics}
 	for _, f := range files {
 		b.Files = append(b.Files, BundleFile{Path: f.Path, Text: string(f.Data)})
 	}
@@ -147,7 +148,7 @@ func compile(b Bundle) (*lang.Set, error) {
 	for i, f := range b.Files {
 		files[i] = lang.File{Path: f.Path, Data: []byte(f.Text)}
 	}
-	set, errs := lang.Load(files)
+	set, errs := lang.LoadSemantics(files, b.Semantics)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("playbook set %s no longer compiles: %w", b.Version, errs.Err())
 	}
@@ -181,6 +182,10 @@ func (s *MemStore) Get(v string) (Bundle, error) {
 	}
 	return b, nil
 }
+
+// maxBundleFile caps a stored set's file: far above any real set (files
+// are capped at 1 MiB each), it only stops what is not a set.
+const maxBundleFile = 1 << 30
 
 // DirStore is a Store in a directory: one JSON file per version, written
 // once. Every worker that may run a workflow must read the same directory.
@@ -231,7 +236,10 @@ func (s DirStore) Get(v string) (Bundle, error) {
 	if err != nil {
 		return Bundle{}, err
 	}
-	data, err := os.ReadFile(p)
+	// Sets are written by tend, but the directory is shared: a file there
+	// that is not a regular one (or absurdly large) must not hang or
+	// exhaust a worker.
+	data, err := filecap.Read(p, maxBundleFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return Bundle{}, fmt.Errorf("%w in %s", ErrSetNotFound, s.Dir)
 	}

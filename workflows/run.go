@@ -66,6 +66,7 @@ type runDriver struct {
 	cancelDay workflow.CancelFunc
 	inbox     workflow.ReceiveChannel
 	acting    workflow.Future // the activity being carried out
+	booking   workflow.Future // the BookSlot activity of a meeting, answered before anything else
 	sent      []workflow.Future
 	published [3]string // status, step, owner as last upserted
 	// completing holds the tasks whose completion is in flight, so that
@@ -73,7 +74,7 @@ type runDriver struct {
 	completing map[string]bool
 }
 
-// PlaybookRun is one run of one playbook for one customer (SPEC 2). It
+// PlaybookRun is one run of one playbook for one customer. It
 // drives the engine's interpreter through engine.Peer, as `tend simulate`
 // does: timers, activities, messages from its journey, exit and expiry. A
 // run that fails (a permanent outreach failure) ends as a failed workflow.
@@ -143,10 +144,23 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 		d.out(d.p.Start(workflow.Now(ctx)))
 	}
 	for !d.r.Done() {
+		if d.booking != nil {
+			// Like an action's outcome, the slot comes first.
+			var start time.Time
+			reason := d.outcome(d.booking, &start)
+			d.booking = nil
+			now := workflow.Now(ctx)
+			if reason == "" {
+				d.out(d.p.Booked(now, start))
+			} else {
+				d.out(d.p.ActionFailed(now, "booking a slot in the owner's calendar: "+reason))
+			}
+			continue
+		}
 		if d.acting != nil {
 			// As in tend simulate, an action's outcome comes before
 			// anything else: messages wait in the channel meanwhile.
-			reason := d.outcome(d.acting)
+			reason := d.outcome(d.acting, nil)
 			d.acting = nil
 			now := workflow.Now(ctx)
 			if reason == "" {
@@ -231,6 +245,15 @@ func (d *runDriver) out(o engine.PeerOut) {
 		case engine.CmdAction:
 			d.publish()
 			d.acting = d.activity(c.Action)
+		case engine.CmdBook:
+			if workflow.GetVersion(d.ctx, changeOwnerCalendar, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+				// A run from before owner calendars replays as it ran:
+				// the meeting goes out at the slot it proposed itself.
+				d.out(d.p.Booked(workflow.Now(d.ctx), c.Book.Propose()))
+				continue
+			}
+			d.publish()
+			d.booking = d.book(c.Action, c.Book)
 		}
 	}
 	for _, m := range o.Send {
@@ -270,10 +293,33 @@ func (d *runDriver) activity(a *engine.Action) workflow.Future {
 	return workflow.ExecuteActivity(ctx, activityName(a.Kind), *a)
 }
 
-// outcome waits for an action and returns "" or the reason it failed for
-// good: a permanent error, or a transient one that outlived its retries.
-func (d *runDriver) outcome(f workflow.Future) string {
-	err := f.Get(d.ctx, nil)
+// changeOwnerCalendar marks, in a run's history, that its meetings are
+// booked in their owners' calendars (version 1) rather than proposed by
+// the run alone (histories without the marker).
+const changeOwnerCalendar = "owner-calendar"
+
+// book starts booking a meeting's slot in its owner's calendar: the
+// BookSlot activity, which applies the staff settings and sends the
+// request to the owner's OwnerCalendar workflow.
+func (d *runDriver) book(a *engine.Action, q *engine.BookRequest) workflow.Future {
+	o := d.w.opts
+	ctx := workflow.WithActivityOptions(d.ctx, workflow.ActivityOptions{
+		ActivityID:          "book/" + a.Key,
+		StartToCloseTimeout: o.ActivityTimeout,
+		Summary:             "book a slot for " + a.Summary,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: o.RetryInitial, BackoffCoefficient: 2, MaximumInterval: o.RetryMax,
+			MaximumAttempts: o.RetryAttempts,
+		},
+	})
+	return workflow.ExecuteActivity(ctx, engine.BookSlotActivity, *q)
+}
+
+// outcome waits for an activity, putting its result in res (if not nil),
+// and returns "" or the reason it failed for good: a permanent error, or a
+// transient one that outlived its retries.
+func (d *runDriver) outcome(f workflow.Future, res any) string {
+	err := f.Get(d.ctx, res)
 	if err == nil {
 		return ""
 	}
@@ -360,7 +406,11 @@ func (d *runDriver) publish() {
 }
 
 func (d *runDriver) view() (RunView, error) {
-	return RunView{State: d.r.RunState, Waiting: d.r.Waiting(), Timeline: d.timeline}, nil
+	held := d.r.Held()
+	if held == nil {
+		held = []engine.Hold{}
+	}
+	return RunView{State: d.r.RunState, Waiting: d.r.Waiting(), Held: held, Timeline: d.timeline}, nil
 }
 
 func (d *runDriver) continueAsNew(in RunInput) error {

@@ -48,7 +48,8 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Workflows holds the two workflow types: CustomerJourney and PlaybookRun.
+// Workflows holds the workflow types: CustomerJourney, PlaybookRun and
+// OwnerCalendar.
 type Workflows struct {
 	pb   *Playbooks
 	opts Options
@@ -59,10 +60,12 @@ func New(pb *Playbooks, opts Options) *Workflows {
 	return &Workflows{pb: pb, opts: opts.withDefaults()}
 }
 
-// Register registers both workflow types under their SPEC 7 names.
+// Register registers the workflow types under their names in
+// docs/temporal.md: the journey, the run and the owners' calendars.
 func (w *Workflows) Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(w.CustomerJourney, workflow.RegisterOptions{Name: JourneyWorkflow})
 	r.RegisterWorkflowWithOptions(w.PlaybookRun, workflow.RegisterOptions{Name: RunWorkflow})
+	r.RegisterWorkflowWithOptions(w.OwnerCalendar, workflow.RegisterOptions{Name: OwnerWorkflow})
 }
 
 // timeline keeps the latest records of a workflow for its query.

@@ -32,6 +32,7 @@ type cli struct {
 	Events   eventsCmd   `cmd:"" help:"events journeys could not apply: tend events rejected"`
 	Import   importCmd   `cmd:"" help:"send customer records from a CSV file as customer.updated events"`
 	Runs     runsCmd     `cmd:"" help:"list runs, or show one's timeline in plain words: tend runs list|show"`
+	Explain  explainCmd  `cmd:"" help:"why each playbook did or did not start for a customer, live or in a scenario"`
 	Tasks    tasksCmd    `cmd:"" help:"list open tasks, or complete one: tend tasks list|complete"`
 	Dev      devCmd      `cmd:"" help:"Temporal, its Web UI and a worker in one process, for trying tend out"`
 	Worker   workerCmd   `cmd:"" help:"run playbooks: a worker against an existing Temporal cluster"`

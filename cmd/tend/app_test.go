@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -159,6 +160,40 @@ func TestVersion(t *testing.T) {
 		if r.stdout != "tend v1.2.3\n" {
 			t.Errorf("tend %s: stdout %q, want the version set with -ldflags -X main.version", strings.Join(args, " "), r.stdout)
 		}
+	}
+}
+
+// Without -ldflags, the version comes from the build information: never
+// the bare "dev" of go run and go install from a checkout.
+func TestBuildVersion(t *testing.T) {
+	vcs := func(kv ...string) []debug.BuildSetting {
+		var out []debug.BuildSetting
+		for i := 0; i+1 < len(kv); i += 2 {
+			out = append(out, debug.BuildSetting{Key: kv[i], Value: kv[i+1]})
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		bi   debug.BuildInfo
+		want string
+	}{
+		{"go install module@version", debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.4.0"}}, "v0.4.0"},
+		{"stamped pseudo-version", debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20260301100000-1a2b3c4d5e6f+dirty"}}, "v0.0.0-20260301100000-1a2b3c4d5e6f+dirty"},
+		{"go build from a checkout", debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"},
+			Settings: vcs("vcs", "git", "vcs.revision", "1a2b3c4d5e6f7a8b9c0d", "vcs.time", "2026-03-01T10:00:00Z", "vcs.modified", "true")},
+			"devel 1a2b3c4d5e6f+dirty (2026-03-01T10:00:00Z, go1.26.8)"},
+		{"clean checkout", debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"},
+			Settings: vcs("vcs.revision", "1a2b3c4", "vcs.modified", "false")}, "devel 1a2b3c4 (go1.26.8)"},
+		{"go run: no version control information", debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}, "devel (go1.26.8)"},
+	}
+	for _, tt := range tests {
+		if got := buildVersion(&tt.bi); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if v := versionString(); v == "dev" || v == "" {
+		t.Errorf("this test binary's version is %q", v)
 	}
 }
 

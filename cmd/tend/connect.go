@@ -50,10 +50,14 @@ type dialError struct {
 }
 
 func (e *dialError) Error() string {
-	return fmt.Sprintf("cannot reach Temporal at %s: %v; start one with `tend dev`", e.address, e.err)
+	return fmt.Sprintf("cannot reach Temporal at %s: %v; %s", e.address, e.err, dialHint)
 }
 
 func (e *dialError) Unwrap() error { return e.err }
+
+// dialHint says what to do when Temporal cannot be reached: tend dev may
+// well be running, on another port.
+const dialHint = "start one with `tend dev`, or give the address it prints with --address or TEMPORAL_ADDRESS"
 
 // tlsConfig builds the TLS configuration from the flags, or returns nil
 // when no TLS option is set. Errors name the bad file.

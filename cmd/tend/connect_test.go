@@ -51,8 +51,8 @@ func TestDialFailure(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := mustRun(t, exitUnreachable, append(args, "--address", addr)...)
 			want := "tend " + name + ": cannot reach Temporal at " + addr + ": "
-			if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, "; start one with `tend dev`\n") {
-				t.Errorf("stderr = %q, want %q ... start one with `tend dev`", r.stderr, want)
+			if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, "; start one with `tend dev`, or give the address it prints with --address or TEMPORAL_ADDRESS\n") {
+				t.Errorf("stderr = %q, want %q ... start one with `tend dev`, or give the address it prints with --address or TEMPORAL_ADDRESS", r.stderr, want)
 			}
 			if r.stdout != "" {
 				t.Errorf("stdout = %q, want nothing", r.stdout)

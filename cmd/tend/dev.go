@@ -73,12 +73,19 @@ func (a *devCmd) Run(env *cliEnv) error {
 		cfg.Outbox = filepath.Join(a.Dir, "outbox")
 	}
 	playbooks := a.Set.Playbooks
-	count, err := checkPlaybooks(playbooks)
+	count, err := checkPlaybooks(playbooks, cfg)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(a.Dir, 0o755); err != nil {
 		return usagef("--dir %s: %v", a.Dir, err)
+	}
+	linksLine := "off (--api-port 0): surveys and mail marked unsubscribe fail without links: in " + configName(cfg)
+	if a.APIPort != 0 {
+		// Before the worker starts: its activities sign the links.
+		if linksLine, err = devLinks(cfg, a.Dir, a.Listen, a.APIPort); err != nil {
+			return failed(err)
+		}
 	}
 
 	// ctx also ends when the worker stops on a fatal error, to stop the API.
@@ -140,7 +147,7 @@ func (a *devCmd) Run(env *cliEnv) error {
 		}
 		apiLine = fmt.Sprintf("http://%s (%s)", addr, how)
 	}
-	fmt.Fprint(env.stderr, devBanner(srv, db, cfg.Outbox, playbooks, n.Version(), count, apiLine))
+	fmt.Fprint(env.stderr, devBanner(srv, db, cfg.Outbox, playbooks, n.Version(), count, apiLine, linksLine))
 	select {
 	case <-ctx.Done():
 	case <-n.Done(): // a fatal error, which the node logged
@@ -169,7 +176,7 @@ func outboxSet(cfg *config.Config) bool {
 }
 
 // devBanner tells what runs where, and how to send the first events.
-func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, count int, apiLine string) string {
+func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, count int, apiLine, linksLine string) string {
 	var b strings.Builder
 	b.WriteString("tend dev is running\n")
 	fmt.Fprintf(&b, "  Temporal  %s (namespace %s, state in %s)\n", srv.Address(), srv.Namespace(), db)
@@ -179,6 +186,7 @@ func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, cou
 		b.WriteString("  Web UI    off (--ui-port 0)\n")
 	}
 	fmt.Fprintf(&b, "  HTTP API  %s\n", apiLine)
+	fmt.Fprintf(&b, "  Links     %s\n", linksLine)
 	fmt.Fprintf(&b, "  Outbox    %s\n", outbox)
 	fmt.Fprintf(&b, "  Playbooks %s (version %s, %d %s)\n", playbooks, version, count, plural(count, "playbook", "playbooks"))
 	send := "tend event send --help"
@@ -191,6 +199,12 @@ func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, cou
 			send += " --address " + srv.Address()
 		}
 	}
+	// Other terminals reach this server only with its address.
+	env := "TEMPORAL_ADDRESS=" + srv.Address()
+	if srv.Namespace() != "default" {
+		env += " TEMPORAL_NAMESPACE=" + srv.Namespace()
+	}
+	fmt.Fprintf(&b, "Other terminals: export %s\n", env)
 	fmt.Fprintf(&b, "Send events:  %s\n", send)
 	return b.String()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/internal/zlog"
+	"github.com/tend-cs/tend/links"
+	"github.com/tend-cs/tend/load"
 )
 
 // freePort returns a port that was free a moment ago.
@@ -219,8 +222,10 @@ func TestDevEndToEnd(t *testing.T) {
   Temporal  ` + regexp.QuoteMeta(addr) + ` \(namespace default, state in ` + regexp.QuoteMeta(filepath.Join(dir, "temporal.db")) + `\)
   Web UI    http://127\.0\.0\.1:` + strconv.Itoa(uiPort) + `
   HTTP API  http://127\.0\.0\.1:` + strconv.Itoa(apiPort) + ` \(token in ` + regexp.QuoteMeta(filepath.Join(dir, "api-token")) + `: curl -H "Authorization: Bearer \$\(cat ` + regexp.QuoteMeta(filepath.Join(dir, "api-token")) + `\)"\)
+  Links     survey and unsubscribe links to http://localhost:` + strconv.Itoa(apiPort) + ` \(secret in ` + regexp.QuoteMeta(filepath.Join(dir, "link-secret")) + `\)
   Outbox    ` + regexp.QuoteMeta(filepath.Join(dir, "outbox")) + `
   Playbooks \.\./\.\./playbooks \(version [0-9a-f]+, \d+ playbooks\)
+Other terminals: export TEMPORAL_ADDRESS=` + regexp.QuoteMeta(addr) + `
 Send events:  tend event send --help
 `)
 	if !want.MatchString(banner) {
@@ -271,6 +276,11 @@ Send events:  tend event send --help
 		}
 		return len(runs) > 0, "no runs"
 	})
+	// tend explain asks the journey why each playbook did or did not start.
+	eventually(t, "tend explain initech", deadline, func() (bool, string) {
+		r := runCLI("explain", "initech", "--address", addr, "--playbook", "sales-to-cs-handoff")
+		return r.code == exitOK && strings.Contains(r.stdout, "started run/sales-to-cs-handoff/initech/1"), r.stdout + r.stderr
+	})
 	eventually(t, "a file in the outbox", deadline, func() (bool, string) {
 		files, err := os.ReadDir(filepath.Join(dir, "outbox"))
 		if err != nil {
@@ -279,7 +289,56 @@ Send events:  tend event send --help
 		return len(files) > 0, "empty outbox"
 	})
 
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://127.0.0.1:" + strconv.Itoa(uiPort) + "/")
+	// An SMB welcome email signed outside the customer's contact hours is
+	// held: the dev log says so, and so does tend runs show.
+	zone := heldZone(t)
+	held := `[{"type": "customer.updated", "customer": "hooli", "attributes": {"name": "Hooli", "segment": "smb", "seats": 5,
+	  "manager": "max@vendor.example", "contact_email": "gavin@hooli.example", "timezone": "` + zone + `", "health": 80}},
+	 {"type": "contract.signed", "customer": "hooli", "data": {"plan": "starter", "arr": 1200}}]`
+	if code, body := post(strings.TrimSpace(string(token)), held); code != http.StatusAccepted {
+		t.Fatalf("POST /v1/events: %d %s", code, body)
+	}
+	stderr.waitFor(t, ` to gavin@hooli.example for hooli held by the contact policy until `, exited, deadline)
+	holdLine := regexp.MustCompile(` INF email "Welcome to the team, Hooli!" to gavin@hooli\.example for hooli held by the contact policy ` +
+		`until [A-Z][a-z]{2} \d+ [A-Z][a-z]{2} 09:00 \S+ \((outside 09:00-17:00|[A-Z][a-z]+day is not a workday|\d+ [A-Z][a-z]{2} is a holiday)\) ` +
+		`run=run/smb-tech-touch-onboarding/hooli/1 step=welcome\n`)
+	if n := len(holdLine.FindAllString(stderr.String(), -1)); n != 1 {
+		t.Errorf("%d log lines match %s, want 1:\n%s", n, holdLine, stderr.String())
+	}
+	show := mustRun(t, exitOK, "runs", "show", "run/smb-tech-touch-onboarding/hooli/1", "--address", addr)
+	contains(t, "tend runs show", show.stdout, "Held messages:\n  email smb-welcome ",
+		" to gavin@hooli.example (step welcome)\n    held by the contact policy until ",
+		"message.held  welcome: email ")
+
+	// Links work out of the box: signed with the secret tend dev keeps in
+	// its directory, answered by its API. An unsubscribe link, followed,
+	// opts initech out of email.
+	secret, err := os.ReadFile(filepath.Join(dir, "link-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := links.New(links.Config{BaseURL: "http://localhost:" + strconv.Itoa(apiPort), Secret: strings.TrimSpace(string(secret))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsub := strings.Replace(signer.Unsubscribe("initech", "run/smb-tech-touch-onboarding/initech/1", "welcome", 1), "localhost", "127.0.0.1", 1)
+	resp, err := http.Post(unsub, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("one-click unsubscribe: %s", resp.Status)
+	}
+	eventually(t, "initech opted out", deadline, func() (bool, string) {
+		cust, err := control.GetCustomer(ctx, c, "initech")
+		if err != nil {
+			return false, err.Error()
+		}
+		return cust.Attributes["email_opt_out"] == true, fmt.Sprint(cust.Attributes)
+	})
+
+	resp, err = (&http.Client{Timeout: 10 * time.Second}).Get("http://127.0.0.1:" + strconv.Itoa(uiPort) + "/")
 	if err != nil {
 		t.Fatalf("web ui: %v", err)
 	}
@@ -330,6 +389,29 @@ Send events:  tend event send --help
 
 	stop()
 	waitExit(t, "tend dev", stderr, exited, deadline)
+}
+
+// heldZone picks a time zone in which it is now, and for the next hour,
+// outside the shipped contact policy's hours on a workday, so that an email
+// sent now is held.
+func heldZone(t *testing.T) string {
+	t.Helper()
+	set, errs, err := load.Set(shippedPlaybooks)
+	if err != nil || len(errs) > 0 {
+		t.Fatalf("load %s: %v %v", shippedPlaybooks, err, errs)
+	}
+	cal, p := set.Schema.Calendar, set.Schema.Policy
+	now := time.Now()
+	// Offsets from -11 to +14 hours, never more than 5 apart: one of them
+	// is always at least an hour before the next 09:00.
+	for _, tz := range []string{"Pacific/Pago_Pago", "Pacific/Honolulu", "America/Los_Angeles", "America/New_York", "UTC",
+		"Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo", "Pacific/Kiritimati"} {
+		if cal.NextInWindow(now, p.Hours, cal.Loc(tz)).After(now.Add(time.Hour)) {
+			return tz
+		}
+	}
+	t.Fatalf("no time zone is outside the contact hours %s now", p.Hours)
+	return ""
 }
 
 // tend serve without credentials in tend.yaml refuses to start, saying

@@ -26,11 +26,12 @@ package main
 import (
 	"os"
 	"runtime/debug"
+	"strings"
 )
 
 // version is tend's version, set at build time with
-// -ldflags "-X main.version=v1.2.3". Left as "dev", the version of the main
-// module from the build information is used when there is one.
+// -ldflags "-X main.version=v1.2.3". Left as "dev", the build information
+// says it (buildVersion).
 var version = "dev"
 
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
@@ -40,8 +41,50 @@ func versionString() string {
 	if version != "dev" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version
 	}
-	return version
+	return buildVersion(bi)
+}
+
+// buildVersion is the version a binary's build information gives: the
+// main module's version (go install module@version, or a go build that
+// stamped one from version control), else "devel" with the commit it was
+// built from, "+dirty" if the tree had changes, and its time, when Go
+// recorded them (go build -buildvcs); and the Go version.
+func buildVersion(bi *debug.BuildInfo) string {
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, at string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	v := "devel"
+	if rev != "" {
+		v += " " + rev[:min(len(rev), 12)]
+		if dirty {
+			v += "+dirty"
+		}
+	}
+	var about []string
+	if at != "" {
+		about = append(about, at)
+	}
+	if bi.GoVersion != "" {
+		about = append(about, bi.GoVersion)
+	}
+	if len(about) > 0 {
+		v += " (" + strings.Join(about, ", ") + ")"
+	}
+	return v
 }

@@ -11,8 +11,9 @@ import (
 	"testing"
 )
 
-// go test ./cmd/tend -update rewrites testdata/*.golden from the current output.
-var update = flag.Bool("update", false, "rewrite testdata/*.golden files")
+// go test ./cmd/tend -update rewrites testdata/*.golden and the example
+// timelines (examples/*/timeline.golden) from the current output.
+var update = flag.Bool("update", false, "rewrite testdata/*.golden and examples/*/timeline.golden")
 
 // Paths relative to cmd/tend, where go test runs.
 const (
@@ -60,7 +61,12 @@ func mustRun(t *testing.T, want int, args ...string) result {
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
+	goldenFile(t, filepath.Join("testdata", name), got)
+}
+
+// goldenFile compares got with the file at path, or rewrites it with -update.
+func goldenFile(t *testing.T, path, got string) {
+	t.Helper()
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)

@@ -32,7 +32,8 @@ var configKeys = map[string]string{
 // Its path is the value of the command's --config flag (or $TEND_CONFIG);
 // a file named that way must exist. Without either, tend.yaml in the
 // working directory is read if it is there. Commands without a --config
-// flag (validate, simulate, schema) never read it.
+// flag (validate, schema) never read it; tend simulate reads it only when
+// its --config is given.
 type configFile struct {
 	located bool
 	path    string // "" for the default, which may be missing
@@ -95,6 +96,16 @@ func (f *configFile) locate(kctx *kong.Context) bool {
 		return true
 	}
 	return false
+}
+
+// use reads the file at path as the command's config, for a command that
+// needs only a part of it (tend simulate, its staff: section): like a
+// client's, it may leave the worker's secrets unset.
+func (f *configFile) use(path string) (*config.Config, error) {
+	if !f.loaded {
+		f.located, f.path, f.client = true, path, true
+	}
+	return f.load()
 }
 
 // load reads the file once. A missing default file means the defaults;

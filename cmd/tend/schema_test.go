@@ -32,8 +32,8 @@ func TestSchema(t *testing.T) {
 	if s.Type != "object" || s.AddProps == nil || *s.AddProps {
 		t.Errorf("type = %q, additionalProperties = %v; want a closed object (unknown keys are errors)", s.Type, s.AddProps)
 	}
-	// Every top-level key of SPEC 3.2, and no others.
-	want := []string{"playbook", "description", "stage", "owner", "trigger", "exit_when", "expires", "steps"}
+	// Every top-level key of a playbook (docs/language.md, Playbooks), and no others.
+	want := []string{"playbook", "description", "stage", "owner", "reply_to", "trigger", "exit_when", "expires", "unsubscribe", "steps"}
 	for _, k := range want {
 		if _, ok := s.Properties[k]; !ok {
 			t.Errorf("no property %s", k)
@@ -79,7 +79,7 @@ func TestSchema(t *testing.T) {
 	if err := json.Unmarshal(s.Defs["step"], &step); err != nil {
 		t.Fatalf("$defs.step: %v", err)
 	}
-	// One variant per action and one per other step kind (SPEC 3.4).
+	// One variant per action and one per other step kind (docs/language.md, Steps).
 	kinds := map[string]bool{}
 	for _, v := range step.OneOf {
 		if len(v.Required) != 1 {
@@ -93,6 +93,11 @@ func TestSchema(t *testing.T) {
 			}
 			_ = json.Unmarshal(v.Properties["do"], &do)
 			k = "do: " + do.Const
+			// Bulk mail is marked with unsubscribe: true, and only mail.
+			_, unsub := v.Properties["unsubscribe"]
+			if want := do.Const == "email" || do.Const == "survey"; unsub != want {
+				t.Errorf("step variant %s: unsubscribe key %v, want %v", k, unsub, want)
+			}
 		}
 		kinds[k] = true
 		for _, common := range []string{"id", "when"} {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/tend-cs/tend/api"
 	"github.com/tend-cs/tend/config"
 	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/links"
 	"github.com/tend-cs/tend/node"
 )
 
@@ -71,7 +73,8 @@ func (a *serveCmd) Run(env *cliEnv) error {
 	}
 	ctx := env.context()
 	log := a.Log.logger(env.stderr)
-	w, err := node.Watch(a.Client.Set.Playbooks, reload, log, nil)
+	targets := node.Targets(cfg)
+	w, err := node.Watch(a.Client.Set.Playbooks, reload, log, &targets, nil)
 	if err != nil {
 		return usageError(err)
 	}
@@ -117,8 +120,12 @@ func apiCredentials(cfg *config.Config) (tokens, secrets []string) {
 // returns once the requests in flight have drained.
 func startAPI(ctx context.Context, c client.Client, set func() *lang.Set, cfg *config.Config, tokens, secrets []string,
 	listen string, reg *prometheus.Registry, log zerolog.Logger) (wait func() error, addr string, err error) {
-	srv, err := api.New(api.Options{Client: c, Set: set, Tokens: tokens, SigningSecrets: secrets,
-		MaxBody: cfg.API.MaxBody, RateLimit: cfg.API.RateLimit, Logger: log, Registry: reg})
+	opts := api.Options{Client: c, Set: set, Tokens: tokens, SigningSecrets: secrets,
+		MaxBody: cfg.API.MaxBody, RateLimit: cfg.API.RateLimit, Logger: log, Registry: reg}
+	if l := cfg.Links; l != nil {
+		opts.Links = &links.Config{BaseURL: l.BaseURL, Secret: string(l.Secret)}
+	}
+	srv, err := api.New(opts)
 	if err != nil {
 		return nil, "", usageError(err)
 	}
@@ -129,6 +136,46 @@ func startAPI(ctx context.Context, c client.Client, set func() *lang.Set, cfg *c
 	errc := make(chan error, 1)
 	go func() { errc <- api.Serve(ctx, ln, srv, log) }()
 	return func() error { return <-errc }, ln.Addr().String(), nil
+}
+
+// devLinks gives tend dev the links of survey and unsubscribe mail when
+// tend.yaml configures none: they point at the API on port, signed with a
+// secret read from dir/link-secret, or made and stored there (mode 0600)
+// on first use, so that links in mail sent before a restart still work.
+func devLinks(cfg *config.Config, dir, host string, port int) (string, error) {
+	if cfg.Links != nil {
+		return "links to " + cfg.Links.BaseURL + " (links: in " + configName(cfg) + ")", nil
+	}
+	path := filepath.Join(dir, "link-secret")
+	secret := ""
+	if b, err := os.ReadFile(path); err == nil {
+		secret = strings.TrimSpace(string(b))
+	}
+	if len(secret) < links.MinSecretLength {
+		var b [24]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		secret = hex.EncodeToString(b[:])
+		if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+			return "", fmt.Errorf("store the link secret: %w", err)
+		}
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" || host == "127.0.0.1" || host == "::1" {
+		host = "localhost"
+	}
+	base := "http://" + net.JoinHostPort(host, strconv.Itoa(port))
+	cfg.Links = &config.Links{BaseURL: base, Secret: config.Secret(secret)}
+	return "survey and unsubscribe links to " + base + " (secret in " + path + ")", nil
+}
+
+// configName names the config file in messages: its path, or tend.yaml
+// when there is none.
+func configName(cfg *config.Config) string {
+	if cfg.Path == "" {
+		return config.DefaultPath
+	}
+	return cfg.Path
 }
 
 // devToken is the bearer token of tend dev when tend.yaml has no api:

@@ -15,14 +15,16 @@ import (
 
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/engine/tendfmt"
+	"github.com/tend-cs/tend/internal/filecap"
 	"github.com/tend-cs/tend/load"
+	"github.com/tend-cs/tend/node"
 	"github.com/tend-cs/tend/sim"
 )
 
 // simulateCmd is `tend simulate`: playbooks against a scenario or real
 // customer data, on a virtual clock.
 type simulateCmd struct {
-	Scenario  string   `help:"scenario file (SPEC 5.1): start, until, customers and events"`
+	Scenario  string   `help:"scenario file (docs/language.md#scenario-files): start, until, customers and events"`
 	Customers string   `help:"customers as .csv (with a header row) or .jsonl, instead of a scenario"`
 	IDColumn  string   `name:"id-column" default:"id" help:"the CSV column holding the customer id"`
 	Events    string   `help:"events as .jsonl, one per line"`
@@ -31,6 +33,7 @@ type simulateCmd struct {
 	Format    string   `enum:"table,jsonl" default:"table" help:"output: table or jsonl"`
 	Report    string   `help:"also write an HTML summary with charts to this file"`
 	Verbose   bool     `short:"v" help:"log what was simulated, and how long it took, to stderr"`
+	Config    string   `env:"TEND_CONFIG" help:"tend.yaml, for its staff: section (owners' working hours and time zones for calls and trainings); read only when given"`
 	Paths     []string `arg:"" optional:"" help:"playbook directory (default ./playbooks)"`
 }
 
@@ -58,13 +61,20 @@ func (a *simulateCmd) Run(env *cliEnv) error {
 	if len(groups) != 1 {
 		return usagef("simulate takes one playbook directory, got %d", len(groups))
 	}
-	set, errs := lang.Load(groups[0].Files)
+	set, errs := groups[0].Load()
 	if len(errs) > 0 {
 		return failed(&listError{errs: errs, msg: fmt.Sprintf("the playbooks have %s; fix them first (tend validate)", errorCount(len(errs)))})
 	}
 	in, err := simInput(*a, set)
 	if err != nil {
 		return err
+	}
+	if a.Config != "" {
+		cfg, err := env.conf.use(a.Config)
+		if err != nil {
+			return err
+		}
+		in.Staff = node.Staff(cfg)
 	}
 	if n := outside(in); n > 0 {
 		fmt.Fprintf(stderr, "tend simulate: note: %d %s outside %s .. %s %s ignored\n", n, plural(n, "event", "events"),
@@ -81,18 +91,22 @@ func (a *simulateCmd) Run(env *cliEnv) error {
 	log.Debug().Int("customers", res.Customers).Int("records", len(res.Records)).
 		Str("took", time.Since(began).Round(time.Millisecond).String()).Msg("simulated")
 	w := bufio.NewWriterSize(stdout, 1<<16)
-	defer w.Flush()
 	switch a.Format {
 	case "jsonl":
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		for i := range res.Records {
 			if err := enc.Encode(&res.Records[i]); err != nil {
-				return usageError(err)
+				return failedf("writing the output: %v", err)
 			}
 		}
 	default:
 		writeTable(w, res.Records)
+	}
+	// The writer keeps its first error: a full disk or a closed pipe
+	// shows here, and the output is known to be cut short.
+	if err := w.Flush(); err != nil {
+		return failedf("writing the output: %v", err)
 	}
 	if a.Report != "" {
 		if err := writeReport(a.Report, set, in, res); err != nil {
@@ -237,20 +251,14 @@ func openErr(path string, err error) error {
 	return fmt.Errorf("cannot read %s: %w", path, err)
 }
 
+// readCapped reads a whole input file: a regular file of at most limit
+// bytes, checked before it is read.
 func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	data, err := filecap.Read(path, limit)
+	if err != nil && !filecap.IsRefused(err) {
 		return nil, openErr(path, err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: file is larger than %d bytes", path, limit)
-	}
-	return data, nil
+	return data, err
 }
 
 func writeTable(w io.Writer, recs []lang.Record) {
@@ -275,7 +283,7 @@ func detail(r lang.Record) string {
 	switch r.Kind {
 	case lang.RecStageChanged:
 		return dash(r.From) + " -> " + r.To
-	case lang.RecAction:
+	case lang.RecAction, lang.RecMessageHeld:
 		parts = append(parts, r.Action)
 		if r.Title != "" {
 			parts = append(parts, fmt.Sprintf("%q", r.Title))
@@ -283,11 +291,18 @@ func detail(r lang.Record) string {
 		if r.To != "" {
 			parts = append(parts, "to "+r.To)
 		}
+		if r.Kind == lang.RecMessageHeld {
+			// held by the contact policy until Mon 5 Jan 09:00 UTC (outside 09:00-17:00)
+			parts = append(parts, r.Reason)
+		}
 		if r.Owner != "" && !lang.IsCustomerFacing(r.Action) {
 			parts = append(parts, "owner "+r.Owner)
 		}
 		if r.Due != nil {
 			parts = append(parts, "due "+r.Due.Format("2006-01-02 15:04Z07:00"))
+		}
+		if r.Start != nil {
+			parts = append(parts, "slot "+r.Start.Format("2006-01-02 15:04Z07:00"))
 		}
 	default:
 		if r.Title != "" {

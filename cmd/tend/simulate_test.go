@@ -3,20 +3,27 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tend-cs/tend/engine/lang"
+	"github.com/tend-cs/tend/load"
+	"github.com/tend-cs/tend/sim"
 )
 
 var recordKinds = map[string]bool{
 	lang.RecRunStarted: true, lang.RecStepSkipped: true, lang.RecAction: true, lang.RecTaskCompleted: true,
 	lang.RecTaskOverdue: true, lang.RecWaitTimeout: true, lang.RecRunCompleted: true, lang.RecRunExited: true,
-	lang.RecRunExpired: true, lang.RecRunFailed: true, lang.RecStageChanged: true,
+	lang.RecRunExpired: true, lang.RecRunFailed: true, lang.RecStageChanged: true, lang.RecMessageHeld: true,
 }
 
 // rec is one jsonl line, decoded loosely so that missing keys can be told apart.
@@ -25,8 +32,8 @@ type rec map[string]any
 func (r rec) s(key string) string { v, _ := r[key].(string); return v }
 
 // parseJSONL checks that every line of out is a JSON object with the keys
-// SPEC 5.1 fixes, a known kind, and that the records are ordered by time,
-// then customer. It returns the records.
+// that docs/language.md (Scenario files) names, a known kind, and that the
+// records are ordered by time, then customer. It returns the records.
 func parseJSONL(t *testing.T, out string) []rec {
 	t.Helper()
 	if out == "" {
@@ -71,6 +78,13 @@ func parseJSONL(t *testing.T, out string) []rec {
 			if r.s("action") == "" {
 				t.Errorf("line %d: an action record without action: %s", i+1, line)
 			}
+		case lang.RecMessageHeld:
+			if r.s("action") == "" || r.s("reason") == "" {
+				t.Errorf("line %d: a message.held record without action or reason: %s", i+1, line)
+			}
+			if until, err := time.Parse(time.RFC3339, r.s("until")); err != nil || !until.After(at) {
+				t.Errorf("line %d: a message.held record's until is not after its at: %s", i+1, line)
+			}
 		case lang.RecStageChanged:
 			if r.s("to") == "" {
 				t.Errorf("line %d: a stage.changed record without to: %s", i+1, line)
@@ -113,12 +127,13 @@ func one(t *testing.T, recs []rec, match map[string]string) rec {
 	return got[0]
 }
 
-func TestSimulateEnterpriseOnboardingGolden(t *testing.T) {
+// The jsonl of a shipped example: its records are those of the example's
+// timeline.golden (TestSimulateExamples), here checked field by field.
+func TestSimulateEnterpriseOnboardingJSONL(t *testing.T) {
 	r := mustRun(t, exitOK, "simulate", "--scenario", "../../examples/enterprise-onboarding/scenario.yaml", "--format", "jsonl", shippedPlaybooks)
 	if r.stderr != "" {
 		t.Errorf("stderr = %q", r.stderr)
 	}
-	golden(t, "simulate.enterprise-onboarding.jsonl.golden", r.stdout)
 	recs := parseJSONL(t, r.stdout)
 	first := recs[0]
 	if first.s("at") != "2026-01-05T15:00:00Z" || first.s("customer") != "acme" {
@@ -140,7 +155,14 @@ func TestSimulateEnterpriseOnboardingGolden(t *testing.T) {
 	}
 }
 
-// Every shipped example runs, and its output has the documented shape.
+// TestSimulateExamples runs every shipped example scenario against the shipped
+// playbooks and compares the timeline (table output) with the scenario's
+// examples/<name>/timeline.golden, the expected outcome a reviewer reads. It
+// also checks the jsonl shape and that no run failed. After an intended change
+// to the playbooks, a scenario or the interpreter, regenerate every timeline
+// with one command, then read the diff:
+//
+//	go test ./cmd/tend -run TestSimulateExamples -update
 func TestSimulateExamples(t *testing.T) {
 	scenarios, err := filepath.Glob("../../examples/*/scenario.yaml")
 	if err != nil || len(scenarios) < 5 {
@@ -148,6 +170,11 @@ func TestSimulateExamples(t *testing.T) {
 	}
 	for _, sc := range scenarios {
 		t.Run(filepath.Base(filepath.Dir(sc)), func(t *testing.T) {
+			table := mustRun(t, exitOK, "simulate", "--scenario", sc, shippedPlaybooks)
+			if table.stderr != "" {
+				t.Errorf("stderr = %q", table.stderr)
+			}
+			goldenFile(t, filepath.Join(filepath.Dir(sc), "timeline.golden"), table.stdout)
 			r := mustRun(t, exitOK, "simulate", "--scenario", sc, "--format", "jsonl", shippedPlaybooks)
 			recs := parseJSONL(t, r.stdout)
 			if len(find(recs, map[string]string{"kind": "run.started"})) == 0 {
@@ -156,8 +183,40 @@ func TestSimulateExamples(t *testing.T) {
 			if failed := find(recs, map[string]string{"kind": "run.failed"}); len(failed) > 0 {
 				t.Errorf("%d runs failed, the first: %v", len(failed), failed[0])
 			}
+			// A task.completed event that completes nothing is a scenario
+			// telling a story the playbooks do not: the task never existed.
+			for _, e := range scenarioEvents(t, sc) {
+				if e.Type != lang.EventTaskCompleted {
+					continue
+				}
+				match := map[string]string{"kind": "task.completed", "customer": e.Customer, "at": e.At.UTC().Format(time.RFC3339)}
+				if step, _ := e.Data["step"].(string); step != "" {
+					match["step"] = step
+				}
+				if len(find(recs, match)) == 0 {
+					t.Errorf("the scenario's task.completed for %s at %s (%v) completes no task", e.Customer, e.At.UTC().Format(time.RFC3339), e.Data)
+				}
+			}
 		})
 	}
+}
+
+// scenarioEvents reads the events of a scenario checked against the shipped schema.
+func scenarioEvents(t *testing.T, path string) []*lang.Event {
+	t.Helper()
+	set, errs, err := load.Set(shippedPlaybooks)
+	if err != nil || len(errs) > 0 {
+		t.Fatalf("load %s: %v %v", shippedPlaybooks, err, errs)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, errs := lang.ParseScenario(path, data, set.Schema)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return sc.Events
 }
 
 func TestSimulateTable(t *testing.T) {
@@ -176,14 +235,22 @@ func TestSimulateContactPolicyJSONL(t *testing.T) {
 	r := mustRun(t, exitOK, "simulate", "--scenario", contactScenario, "--format", "jsonl", contactSet)
 	recs := parseJSONL(t, r.stdout)
 	// Signed on Saturday 20:00: the welcome goes out Monday 09:00, and the
-	// second email a week later (at most one a week).
+	// second email a week later (at most one a week). Each is held at
+	// signing, with the time it goes out and why.
 	for _, c := range []string{"a", "b"} {
-		if w := one(t, recs, map[string]string{"customer": c, "step": "welcome"}); w.s("at") != "2026-01-05T09:00:00Z" {
+		if w := one(t, recs, map[string]string{"customer": c, "step": "welcome", "kind": "action"}); w.s("at") != "2026-01-05T09:00:00Z" {
 			t.Errorf("%s's welcome at %s, want Monday 09:00", c, w.s("at"))
 		}
-		if w := one(t, recs, map[string]string{"customer": c, "step": "tips"}); w.s("at") != "2026-01-12T09:00:00Z" {
+		if w := one(t, recs, map[string]string{"customer": c, "step": "tips", "kind": "action"}); w.s("at") != "2026-01-12T09:00:00Z" {
 			t.Errorf("%s's tips at %s, want a week later", c, w.s("at"))
 		}
+		held := map[string]string{"customer": c, "kind": "message.held", "at": "2026-01-03T20:00:00Z", "action": "email", "to": "x@" + c + ".example"}
+		held["step"], held["until"] = "welcome", "2026-01-05T09:00:00Z"
+		held["reason"] = "held by the contact policy until Mon 5 Jan 09:00 UTC (Saturday is not a workday)"
+		one(t, recs, held)
+		held["step"], held["until"] = "tips", "2026-01-12T09:00:00Z"
+		held["reason"] = "held by the contact policy until Mon 12 Jan 09:00 UTC (weekly cap of 1 message)"
+		one(t, recs, held)
 	}
 	// Customers listed b, a in the scenario: at one instant a comes first.
 	var first []string
@@ -192,8 +259,8 @@ func TestSimulateContactPolicyJSONL(t *testing.T) {
 			first = append(first, r.s("customer"))
 		}
 	}
-	if got := strings.Join(first, ""); got != "aaabbb" {
-		t.Errorf("customers at the first instant: %s, want aaabbb", got)
+	if got := strings.Join(first, ""); got != "aaaaabbbbb" {
+		t.Errorf("customers at the first instant: %s, want aaaaabbbbb", got)
 	}
 	// Held emails do not hold the run: the task goes out at signing.
 	task := one(t, recs, map[string]string{"customer": "b", "step": "kickoff", "kind": "action"})
@@ -245,7 +312,7 @@ func TestSimulateCustomersAndEvents(t *testing.T) {
 	if acme.s("at") != "2026-01-06T15:00:00Z" || acme.s("owner") != "jo@v.example" {
 		t.Errorf("acme's run.started = %v", acme)
 	}
-	if w := one(t, recs, map[string]string{"customer": "acme", "step": "welcome"}); w.s("to") != "it@acme.example" || w.s("title") != "Welcome, Acme" {
+	if w := one(t, recs, map[string]string{"customer": "acme", "step": "welcome", "kind": "action"}); w.s("to") != "it@acme.example" || w.s("title") != "Welcome, Acme" {
 		t.Errorf("acme's welcome = %v", w)
 	}
 	one(t, recs, map[string]string{"customer": "acme", "step": "kickoff", "kind": "action", "owner": "jo@v.example"})
@@ -281,36 +348,348 @@ func TestSimulateCustomersAndEvents(t *testing.T) {
 	}
 }
 
+// TestSimulateReport checks the planning report against the jsonl of the
+// same simulation: every number in the report's JSON block is recomputed
+// here from the records, a few are read back from the visible HTML, and the
+// page fetches nothing.
 func TestSimulateReport(t *testing.T) {
 	dir := t.TempDir()
-	report := filepath.Join(dir, "report.html")
-	r := mustRun(t, exitOK, "simulate", "--scenario", contactScenario, "--format", "jsonl", "--report", report, contactSet)
-	if len(parseJSONL(t, r.stdout)) != 12 {
-		t.Errorf("want 12 records on stdout as well")
+	tests := []struct {
+		name, scenario, playbooks string
+		holds                     []string // some holds the report must list: customer step reached -> until
+		peak                      string   // the task peak sentence, if any
+	}{
+		{name: "contact", scenario: contactScenario, playbooks: contactSet,
+			holds: []string{"a welcome 2026-01-03T20:00:00Z -> 2026-01-05T09:00:00Z", "b tips 2026-01-03T20:00:00Z -> 2026-01-12T09:00:00Z"},
+			peak:  "Peak week: the <b>week of 29 Dec 2025</b>, with 1 task opened."},
+		{name: "smb", scenario: "../../examples/smb-tech-touch-onboarding/scenario.yaml", playbooks: shippedPlaybooks,
+			holds: []string{"quickfix welcome 2026-01-07T21:30:00Z -> 2026-01-08T09:00:00Z", "quickfix getting-started 2026-01-09T21:30:00Z -> 2026-01-12T09:00:00Z"}},
+		{name: "renewal", scenario: "../../examples/renewal/scenario.yaml", playbooks: shippedPlaybooks,
+			peak: "Peak week: the <b>week of 5 Jan 2026</b>, with 3 tasks opened."},
+		{name: "training", scenario: "../../examples/training-follow-up/scenario.yaml", playbooks: shippedPlaybooks},
 	}
-	b, err := os.ReadFile(report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	html := string(b)
-	contains(t, "report", html, "<!doctype html>", "<svg", "<rect", "2 customers from 2026-01-03 until 2026-02-01: 12 timeline records",
-		"Runs started per playbook", "<td>onboard</td><td align=\"right\">2</td>", "<td>email</td><td align=\"right\">4</td>", "<td>2026-01</td>")
-	if n := strings.Count(html, "<svg"); n < 6 {
-		t.Errorf("%d bars, want at least 6", n)
-	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			report := filepath.Join(dir, tt.name+".html")
+			r := mustRun(t, exitOK, "simulate", "--scenario", tt.scenario, "--format", "jsonl", "--report", report, tt.playbooks)
+			recs := parseJSONL(t, r.stdout)
+			b, err := os.ReadFile(report)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := string(b)
+			selfContained(t, page)
+			got := reportJSON(t, page)
+			want := recompute(t, recs, got.Start, got.Until)
+			if got.Records != len(recs) {
+				t.Errorf("records = %d, want %d", got.Records, len(recs))
+			}
+			checkEqual(t, "weeks", got.Weeks, want.weeks)
+			checkEqual(t, "outreach", weekMap(got.Outreach), want.outreach)
+			checkEqual(t, "tasks", weekMap(got.Tasks), want.tasks)
+			checkEqual(t, "funnel", got.Funnel, want.funnel)
+			checkEqual(t, "touched", got.Touched, want.touched)
+			if got.TaskPeak != want.taskPeak || got.OutPeak != want.outPeak {
+				t.Errorf("peaks = %+v, %+v; want %+v, %+v", got.TaskPeak, got.OutPeak, want.taskPeak, want.outPeak)
+			}
+			for _, op := range got.OwnerPeaks {
+				if w := want.ownerPeaks[op.Owner]; op.Peak != w {
+					t.Errorf("peak of %s = %+v, want %+v", op.Owner, op.Peak, w)
+				}
+			}
+			if len(got.OwnerPeaks) != len(want.ownerPeaks) {
+				t.Errorf("%d owners, want %d", len(got.OwnerPeaks), len(want.ownerPeaks))
+			}
 
-	// The report of the shipped example, to a file that does not exist yet.
-	report2 := filepath.Join(dir, "enterprise.html")
-	mustRun(t, exitOK, "simulate", "--scenario", "../../examples/enterprise-onboarding/scenario.yaml", "--report", report2, shippedPlaybooks)
-	b, err = os.ReadFile(report2)
-	if err != nil {
-		t.Fatal(err)
+			// Holds: one per message.held record, held from its at to its
+			// until, sent if an action of its step went out at its until.
+			checkEqual(t, "holds", got.Holds.Items, want.holds)
+			var listed []string
+			var secs []int64
+			dropped := 0
+			for _, h := range want.holds {
+				listed = append(listed, h.Customer+" "+h.Step+" "+h.Reached+" -> "+h.Until)
+				secs = append(secs, h.Seconds)
+				if h.Dropped {
+					dropped++
+				}
+				if h.Reached >= h.Until || h.Seconds <= 0 {
+					t.Errorf("hold %+v is not held", h)
+				}
+			}
+			for _, h := range tt.holds {
+				if !slices.Contains(listed, h) {
+					t.Errorf("hold %q not in the report:\n%s", h, strings.Join(listed, "\n"))
+				}
+			}
+			if len(tt.holds) > 0 && len(want.holds) == 0 {
+				t.Errorf("the jsonl has no message.held record")
+			}
+			slices.Sort(secs)
+			var median, longest int64
+			if len(secs) > 0 {
+				median, longest = secs[len(secs)/2], secs[len(secs)-1]
+			}
+			if h := got.Holds; h.Count != len(want.holds) || h.Dropped != dropped || h.MedianSeconds != median || h.MaxSeconds != longest {
+				t.Errorf("holds: count %d, dropped %d, median %d s, longest %d s; want %d, %d, %d s, %d s",
+					h.Count, h.Dropped, h.MedianSeconds, h.MaxSeconds, len(want.holds), dropped, median, longest)
+			}
+
+			// The visible page says the same.
+			if tt.peak != "" {
+				contains(t, "report", page, tt.peak)
+			}
+			for _, f := range want.funnel {
+				row := regexp.MustCompile(`<tr data-playbook="` + regexp.QuoteMeta(f.Playbook) + `"><td class="l">[^<]*</td><td class="l"><svg[^\n]*\n<td><b>(\d+)</b></td><td>(\d+)</td>`).FindStringSubmatch(page)
+				if row == nil || row[1] != strconv.Itoa(f.Entered) || row[2] != strconv.Itoa(f.Completed) {
+					t.Errorf("funnel row of %s = %v, want entered %d, completed %d", f.Playbook, row, f.Entered, f.Completed)
+				}
+			}
+			contains(t, "report", page, fmt.Sprintf("<b>%d</b>outreach messages", want.outPeakTotal), fmt.Sprintf("<b>%d</b>held by the contact policy", got.Holds.Count))
+		})
 	}
-	contains(t, "report", string(b), "<svg", "enterprise-onboarding")
 
 	// A report that cannot be written is a usage error.
 	bad := mustRun(t, exitUsage, "simulate", "--scenario", contactScenario, "--report", filepath.Join(dir, "no", "such", "dir", "r.html"), contactSet)
 	contains(t, "stderr", bad.stderr, "tend simulate: report:", "no such file or directory")
+}
+
+// TestReportHolds: the report reads the held messages from the timeline's
+// message.held records alone, held from their at to their until, and
+// matches each to the action of its run and step that follows it: one the
+// run's end or an opt-out left unsent is dropped, and a step held again
+// later in the same run is matched to its own action.
+func TestReportHolds(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 20, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	held := func(d time.Duration, customer, step string, until time.Duration) lang.Record {
+		u := at(until)
+		return lang.Record{At: at(d), Customer: customer, Playbook: "p", Run: "run/p/" + customer + "/1", Step: step,
+			Kind: lang.RecMessageHeld, Action: lang.ActionEmail, Until: &u, Reason: "held by the contact policy"}
+	}
+	rec := func(d time.Duration, customer, step, kind, action string) lang.Record {
+		return lang.Record{At: at(d), Customer: customer, Playbook: "p", Run: "run/p/" + customer + "/1", Step: step, Kind: kind, Action: action}
+	}
+	records := []lang.Record{
+		held(0, "a", "welcome", 13*time.Hour),
+		held(0, "b", "tips", 72*time.Hour),
+		rec(0, "a", "kickoff", lang.RecAction, lang.ActionCall),
+		held(time.Hour, "c", "news", 2*time.Hour),
+		rec(2*time.Hour, "c", "news", lang.RecStepSkipped, ""),
+		held(5*time.Hour, "c", "news", 6*time.Hour),
+		rec(6*time.Hour, "c", "news", lang.RecAction, lang.ActionEmail),
+		rec(13*time.Hour, "a", "welcome", lang.RecAction, lang.ActionEmail),
+		rec(24*time.Hour, "b", "", lang.RecRunExited, ""),
+	}
+	in := sim.Input{Start: t0, Until: at(7 * 24 * time.Hour)}
+	got := buildReport(in, &sim.Result{Records: records, Customers: 3}).Holds
+	item := func(customer, step string, from, until time.Duration, dropped bool) holdItem {
+		return holdItem{Customer: customer, Playbook: "p", Step: step, Action: lang.ActionEmail,
+			Reached: at(from).Format(time.RFC3339), Until: at(until).Format(time.RFC3339), Seconds: int64((until - from) / time.Second), Dropped: dropped}
+	}
+	want := holdSummary{Count: 4, Dropped: 2, MedianSeconds: 13 * 3600, MaxSeconds: 72 * 3600,
+		Buckets: []bucket{{"under 1 h", 0}, {"1-12 h", 2}, {"12-24 h", 1}, {"1-3 days", 0}, {"3 days or more", 1}},
+		ByStep: []holdStep{
+			{Playbook: "p", Step: "news", Action: lang.ActionEmail, Count: 2, Dropped: 1, MedianSeconds: 3600, MaxSeconds: 3600},
+			{Playbook: "p", Step: "tips", Action: lang.ActionEmail, Count: 1, Dropped: 1, MedianSeconds: 72 * 3600, MaxSeconds: 72 * 3600},
+			{Playbook: "p", Step: "welcome", Action: lang.ActionEmail, Count: 1, MedianSeconds: 13 * 3600, MaxSeconds: 13 * 3600},
+		},
+		Items: []holdItem{
+			item("a", "welcome", 0, 13*time.Hour, false),
+			item("b", "tips", 0, 72*time.Hour, true),
+			item("c", "news", time.Hour, 2*time.Hour, true),
+			item("c", "news", 5*time.Hour, 6*time.Hour, false),
+		},
+	}
+	checkEqual(t, "holds", got, want)
+}
+
+// selfContained fails if the page would fetch anything or run a script.
+func selfContained(t *testing.T, page string) {
+	t.Helper()
+	for _, bad := range []string{"src=", "href=", "<link", "@import", "url(", "http://", "https://", "<iframe", "<img"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("report contains %q: it must be self-contained", bad)
+		}
+	}
+	if n := strings.Count(page, "<script"); n != 1 || !strings.Contains(page, `<script type="application/json" id="tend-report">`) {
+		t.Errorf("report has %d scripts; want only the JSON data block", n)
+	}
+}
+
+// reportJSON decodes the report's JSON block.
+func reportJSON(t *testing.T, page string) reportData {
+	t.Helper()
+	const open = `<script type="application/json" id="tend-report">`
+	i := strings.Index(page, open)
+	j := strings.LastIndex(page, "</script>")
+	if i < 0 || j < i {
+		t.Fatalf("no JSON block in the report")
+	}
+	var d reportData
+	dec := json.NewDecoder(strings.NewReader(page[i+len(open) : j]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		t.Fatalf("JSON block: %v", err)
+	}
+	return d
+}
+
+func weekMap(ws []weekCounts) map[string]map[string]int {
+	m := map[string]map[string]int{}
+	for _, w := range ws {
+		if w.Total != sumValues(w.Counts) {
+			m["total "+w.Week] = map[string]int{"total": w.Total}
+		}
+		if len(w.Counts) > 0 {
+			m[w.Week] = w.Counts
+		}
+	}
+	return m
+}
+
+func sumValues(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func checkEqual(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		t.Errorf("%s differs from the jsonl:\n got  %s\n want %s", what, g, w)
+	}
+}
+
+// expected is what the report must say, recomputed from the jsonl records.
+type expected struct {
+	weeks             []string
+	outreach, tasks   map[string]map[string]int
+	outPeak, taskPeak peak
+	outPeakTotal      int // all outreach
+	ownerPeaks        map[string]peak
+	funnel            []funnelRow
+	touched           []touchedGroup
+	holds             []holdItem // one per message.held, in timeline order
+}
+
+func recompute(t *testing.T, recs []rec, start, until string) expected {
+	t.Helper()
+	channel := map[string]string{"email": "email", "survey": "survey", "call": "invite", "training": "invite",
+		"notify": "chat", "webhook": "webhook", "escalate": "escalation"}
+	isTask := map[string]bool{"call": true, "training": true, "task": true, "escalate": true}
+	monday := func(at string) string {
+		tm, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for tm.Weekday() != time.Monday {
+			tm = tm.AddDate(0, 0, -1)
+		}
+		return tm.Format("2006-01-02")
+	}
+	e := expected{outreach: map[string]map[string]int{}, tasks: map[string]map[string]int{}, ownerPeaks: map[string]peak{}}
+	s, _ := time.Parse(time.RFC3339, start)
+	u, _ := time.Parse(time.RFC3339, until)
+	for w, _ := time.Parse("2006-01-02", monday(start)); w.Before(u); w = w.AddDate(0, 0, 7) {
+		e.weeks = append(e.weeks, w.Format("2006-01-02"))
+	}
+	if len(e.weeks) == 0 || s.IsZero() {
+		t.Fatalf("no weeks from %s to %s", start, until)
+	}
+	add := func(m map[string]map[string]int, w, k string) {
+		if m[w] == nil {
+			m[w] = map[string]int{}
+		}
+		m[w][k]++
+	}
+	funnel := map[string]*funnelRow{}
+	escalated := map[string]bool{}
+	last := map[string]map[string]*touchedCustomer{}
+	ends := map[string]string{"run.completed": "completed", "run.exited": "exited", "run.expired": "expired", "run.failed": "failed"}
+	for _, r := range recs {
+		pb := r.s("playbook")
+		switch k := r.s("kind"); k {
+		case "run.started":
+			if funnel[pb] == nil {
+				funnel[pb] = &funnelRow{Playbook: pb}
+				last[pb] = map[string]*touchedCustomer{}
+			}
+			funnel[pb].Entered++
+			c := last[pb][r.s("customer")]
+			if c == nil {
+				c = &touchedCustomer{ID: r.s("customer")}
+				last[pb][c.ID] = c
+			}
+			c.Runs++
+			c.Outcome = "running"
+		case "run.completed", "run.exited", "run.expired", "run.failed":
+			f := funnel[pb]
+			switch ends[k] {
+			case "completed":
+				f.Completed++
+			case "exited":
+				f.Exited++
+			case "expired":
+				f.Expired++
+			case "failed":
+				f.Failed++
+			}
+			last[pb][r.s("customer")].Outcome = ends[k]
+		case "message.held":
+			at, err1 := time.Parse(time.RFC3339, r.s("at"))
+			until, err2 := time.Parse(time.RFC3339, r.s("until"))
+			if err1 != nil || err2 != nil {
+				t.Fatalf("message.held record without at or until: %v", r)
+			}
+			// It went out if an action of its run and step is in the
+			// timeline at its until.
+			sent := find(recs, map[string]string{"kind": "action", "run": r.s("run"), "step": r.s("step"), "action": r.s("action"), "at": r.s("until")})
+			e.holds = append(e.holds, holdItem{Customer: r.s("customer"), Playbook: pb, Step: r.s("step"), Action: r.s("action"),
+				Reached: r.s("at"), Until: r.s("until"), Seconds: int64(until.Sub(at) / time.Second), Dropped: len(sent) == 0})
+		case "action":
+			a, w := r.s("action"), monday(r.s("at"))
+			if ch, ok := channel[a]; ok {
+				add(e.outreach, w, ch)
+				e.outPeakTotal++
+			}
+			if isTask[a] {
+				add(e.tasks, w, r.s("owner"))
+			}
+			if a == "escalate" && !escalated[r.s("run")] {
+				escalated[r.s("run")] = true
+				funnel[pb].Escalated++
+			}
+		}
+	}
+	for _, pb := range sortedKeys(funnel) {
+		f := funnel[pb]
+		f.Running = f.Entered - f.Completed - f.Exited - f.Expired - f.Failed
+		e.funnel = append(e.funnel, *f)
+		g := touchedGroup{Playbook: pb}
+		for _, id := range sortedKeys(last[pb]) {
+			g.Customers = append(g.Customers, *last[pb][id])
+		}
+		e.touched = append(e.touched, g)
+	}
+	for _, w := range e.weeks {
+		if n := sumValues(e.outreach[w]); n > e.outPeak.Count {
+			e.outPeak = peak{Week: w, Count: n}
+		}
+		if n := sumValues(e.tasks[w]); n > e.taskPeak.Count {
+			e.taskPeak = peak{Week: w, Count: n}
+		}
+		for o, n := range e.tasks[w] {
+			if n > e.ownerPeaks[o].Count {
+				e.ownerPeaks[o] = peak{Week: w, Count: n}
+			}
+		}
+	}
+	return e
 }
 
 func TestSimulateInvalidPlaybooks(t *testing.T) {
@@ -467,8 +846,9 @@ func TestSimulateFlagsBeforePlaybooks(t *testing.T) {
 	contains(t, "stderr", r.stderr, "tend simulate: simulate takes one playbook directory, got 2")
 }
 
-// A jsonl line always has the six leading keys of SPEC 5.1, even when
-// playbook, run or step are empty, and every field survives a round trip.
+// A jsonl line always has the six leading keys of docs/language.md
+// (Scenario files), even when playbook, run or step are empty, and every
+// field survives a round trip.
 func TestJSONLRecordShape(t *testing.T) {
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(lang.Record{Customer: "c", Kind: "stage.changed", To: "adoption"}); err != nil {
@@ -490,5 +870,97 @@ func TestJSONLRecordShape(t *testing.T) {
 	}
 	if !reflect.DeepEqual(in, out) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", out, in)
+	}
+}
+
+// With --config, tend simulate books calls in the working hours tend.yaml's
+// staff: gives their owners, as the worker does; without it, the contact
+// hours in the customer's zone. A config with mistakes is a usage error
+// naming each one.
+func TestSimulateStaff(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{
+		"tend.yaml": "staff:\n  Jo@Vendor.example: {timezone: Europe/Berlin, hours: \"08:00-10:00\", workdays: [tue, wed]}\n",
+		"bad.yaml":  "staff:\n  jo@vendor.example: {hours: \"10-12\"}\n",
+		// A worker's secret, unset here: simulate does not need it.
+		"secrets.yaml": "email: {smtp: mail.example:587, from: cs@vendor.example, username: tend, password: {env: TEND_TEST_UNSET_SMTP}}\n" +
+			"staff:\n  jo@vendor.example: {timezone: Europe/Berlin, hours: \"08:00-10:00\", workdays: [tue, wed]}\n",
+	})
+	const sc = "../../examples/enterprise-onboarding/scenario.yaml"
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := func(out string) map[string]time.Time {
+		m := map[string]time.Time{}
+		for _, r := range find(parseJSONL(t, out), map[string]string{"kind": "action", "owner": "jo@vendor.example"}) {
+			if s := r.s("start"); s != "" {
+				at, err := time.Parse(time.RFC3339, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m[r.s("task")] = at
+			}
+		}
+		return m
+	}
+	plain := starts(mustRun(t, exitOK, "simulate", "--scenario", sc, "--format", "jsonl", shippedPlaybooks).stdout)
+	for _, cfg := range []string{"tend.yaml", "secrets.yaml"} {
+		staffed := starts(mustRun(t, exitOK, "simulate", "--config", filepath.Join(dir, cfg), "--scenario", sc, "--format", "jsonl", shippedPlaybooks).stdout)
+		if len(staffed) < 3 || len(staffed) != len(plain) {
+			t.Fatalf("%s: %d meetings of jo with --config, %d without", cfg, len(staffed), len(plain))
+		}
+		for task, at := range staffed {
+			l := at.In(berlin)
+			if wd := l.Weekday(); wd != time.Tuesday && wd != time.Wednesday || l.Hour() < 8 || l.Hour() >= 10 {
+				t.Errorf("%s: %s at %s, outside Jo's Tuesday and Wednesday 08:00-10:00 in Berlin", cfg, task, l)
+			}
+			if at.Equal(plain[task]) {
+				t.Errorf("%s: %s at %s with and without staff settings", cfg, task, at)
+			}
+		}
+	}
+	r := mustRun(t, exitUsage, "simulate", "--config", filepath.Join(dir, "bad.yaml"), "--scenario", sc, shippedPlaybooks)
+	contains(t, "stderr", r.stderr, filepath.Join(dir, "bad.yaml")+`:2:30: staff.jo@vendor.example.hours: invalid hours "10-12"`)
+	r = mustRun(t, exitUsage, "simulate", "--config", filepath.Join(dir, "missing.yaml"), "--scenario", sc, shippedPlaybooks)
+	contains(t, "stderr", r.stderr, "missing.yaml")
+}
+
+// failingWriter accepts n bytes, then fails every write, as a full disk does.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) <= w.n {
+		w.n -= len(p)
+		return len(p), nil
+	}
+	k := w.n
+	w.n = 0
+	return k, errors.New("no space left on device")
+}
+
+// TestSimulateWriteFails: output that cannot be written fails the command
+// (exit 1) with the reason, in both formats, and with /dev/full where
+// there is one.
+func TestSimulateWriteFails(t *testing.T) {
+	scenario := "../../examples/enterprise-onboarding/scenario.yaml"
+	for _, format := range []string{"table", "jsonl"} {
+		for _, n := range []int{0, 100} {
+			var stderr bytes.Buffer
+			code := run([]string{"simulate", "--scenario", scenario, "--format", format, shippedPlaybooks}, strings.NewReader(""), &failingWriter{n: n}, &stderr)
+			if code != exitInvalid || !strings.Contains(stderr.String(), "tend simulate: writing the output: no space left on device") {
+				t.Errorf("%s, failing after %d bytes: exit %d, stderr %q", format, n, code, stderr.String())
+			}
+		}
+	}
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Logf("no /dev/full: %v", err)
+		return
+	}
+	defer full.Close()
+	var stderr bytes.Buffer
+	code := run([]string{"simulate", "--scenario", scenario, shippedPlaybooks}, strings.NewReader(""), full, &stderr)
+	if code != exitInvalid || !strings.Contains(stderr.String(), "writing the output: write /dev/full: no space left on device") {
+		t.Errorf("/dev/full: exit %d, stderr %q", code, stderr.String())
 	}
 }

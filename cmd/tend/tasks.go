@@ -96,6 +96,9 @@ func (a *tasksCompleteCmd) Validate() error {
 	if _, _, err := control.ParseTaskID(a.TaskID); err != nil {
 		return usageError(err)
 	}
+	if err := control.CheckOutcome(strings.TrimSpace(a.Outcome)); err != nil {
+		return usagef("--outcome: %v", err)
+	}
 	if a.At != "" {
 		t, err := lang.ParseEventTime(a.At)
 		if err != nil {

@@ -20,6 +20,7 @@ func TestTasksUsage(t *testing.T) {
 		{"complete without id", []string{"tasks", "complete"}, `tend tasks: expected "<task-id>"`},
 		{"malformed id", []string{"tasks", "complete", "kickoff"}, `tend tasks complete: task id "kickoff": too few parts; want <playbook>/<customer>/<n>/<step>/<occurrence>, as tend tasks list shows` + "\n"},
 		{"bad occurrence", []string{"tasks", "complete", "pb/acme/1/kickoff/first"}, `tend tasks complete: task id "pb/acme/1/kickoff/first": occurrence "first" is not a count`},
+		{"outcome too long", []string{"tasks", "complete", "pb/acme/1/kickoff/1", "--outcome", strings.Repeat("x", control.MaxOutcome+1)}, `tend tasks complete: --outcome: outcome is 4097 bytes; at most 4096 are allowed`},
 		{"bad time", []string{"tasks", "complete", "pb/acme/1/kickoff/1", "--at", "now"}, `tend tasks complete: --at: "now" is not a time`},
 		{"bad format", []string{"tasks", "list", "--format", "csv"}, `tend tasks: --format must be one of "table","json" but got "csv"`},
 		{"overdue takes no value", []string{"tasks", "list", "--overdue=maybe"}, `tend tasks: --overdue: bool value must be true, 1, yes, false, 0 or no but got "maybe"`},

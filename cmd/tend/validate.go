@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tend-cs/tend/config"
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/engine/tendfmt"
 	"github.com/tend-cs/tend/load"
+	"github.com/tend-cs/tend/node"
 )
 
 // validateCmd is `tend validate`: exit 0 when every set is valid, 1 when
 // any has errors, 2 on usage errors.
 type validateCmd struct {
 	Format string   `enum:"text,json,github" default:"text" help:"output format: text, json or github (workflow annotations)"`
+	Config string   `placeholder:"FILE" help:"also check every channel: and endpoint: against this tend.yaml (its chat channels and endpoints), as workers do; without paths, validate its playbooks: directory"`
 	Paths  []string `arg:"" optional:"" help:"playbook directories or files (default ./playbooks)"`
 }
 
@@ -38,6 +41,19 @@ type jsonPlaybook struct {
 
 func (a *validateCmd) Run(env *cliEnv) error {
 	stdout, stderr := env.stdout, env.stderr
+	var targets *lang.Targets
+	if a.Config != "" {
+		// Secrets the worker needs may be unset where validate runs (CI).
+		cfg, err := config.LoadClient(a.Config)
+		if err != nil {
+			return usageError(err)
+		}
+		t := node.Targets(cfg)
+		targets = &t
+		if len(a.Paths) == 0 {
+			a.Paths = []string{cfg.Playbooks}
+		}
+	}
 	if len(a.Paths) == 0 {
 		a.Paths = []string{"playbooks"}
 	}
@@ -48,7 +64,7 @@ func (a *validateCmd) Run(env *cliEnv) error {
 	var all tendfmt.ErrorList
 	var pbs []jsonPlaybook
 	for _, g := range groups {
-		set, errs := lang.Load(g.Files)
+		set, errs := g.Load()
 		for _, e := range errs {
 			if e.Pos.File == "" {
 				// A problem of the whole set, such as a missing schema.yaml:
@@ -57,6 +73,9 @@ func (a *validateCmd) Run(env *cliEnv) error {
 			}
 		}
 		all = append(all, errs...)
+		if set != nil && targets != nil {
+			all = append(all, set.CheckTargets(*targets)...)
+		}
 		if set != nil {
 			for _, pb := range set.Playbooks {
 				pbs = append(pbs, jsonPlaybook{pb.Name, pb.Version, pb.File})

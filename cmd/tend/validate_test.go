@@ -50,9 +50,9 @@ func TestValidateExitCodes(t *testing.T) {
 		stdout []string
 		stderr []string
 	}{
-		{"shipped playbooks", []string{"validate", shippedPlaybooks}, exitOK, []string{"ok: 11 playbooks valid"}, nil},
+		{"shipped playbooks", []string{"validate", shippedPlaybooks}, exitOK, []string{"ok: 14 playbooks valid"}, nil},
 		{"one valid file", []string{"validate", filepath.Join(valid, "hello.yaml")}, exitOK, []string{"ok: 1 playbook valid"}, nil},
-		{"shipped and temp sets together", []string{"validate", shippedPlaybooks, valid}, exitOK, []string{"ok: 12 playbooks valid"}, nil},
+		{"shipped and temp sets together", []string{"validate", shippedPlaybooks, valid}, exitOK, []string{"ok: 15 playbooks valid"}, nil},
 		{"invalid set", []string{"validate", invalid}, exitInvalid,
 			[]string{filepath.Join(invalid, "hello.yaml") + ":8:33: playbook hello: step welcome: subject: unknown attribute nam; did you mean name?"},
 			[]string{"1 error\n"}},
@@ -229,7 +229,7 @@ func TestValidateJSON(t *testing.T) {
 			t.Errorf("playbook %s has no version", p.Name)
 		}
 	}
-	if len(names) != 11 || !sort.StringsAreSorted(names) || names[0] != "adoption-nudge" {
+	if len(names) != 14 || !sort.StringsAreSorted(names) || names[0] != "adoption-nudge" {
 		t.Errorf("playbooks = %v", names)
 	}
 
@@ -290,5 +290,53 @@ func TestGitHubEscaping(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("got  %q\nwant %q", got, tt.want)
 		}
+	}
+}
+
+// TestValidateConfig: with --config, every channel and endpoint a
+// playbook names must be one tend.yaml configures; without it, any name
+// passes. Secrets may be unset, as in CI.
+func TestValidateConfig(t *testing.T) {
+	set := writeFiles(t, t.TempDir(), map[string]string{"schema.yaml": tinySchema, "hello.yaml": tinyPlaybook + `
+  - id: team
+    do: notify
+    channel: cs-alert
+    text: "{{ customer.name }} signed"
+  - id: crm
+    do: webhook
+    endpoint: hubspt
+    body: {customer: "{{ customer.id }}"}
+  - id: boss
+    do: escalate
+    to: customer.csm
+    reason: no reply
+`})
+	cfgDir := t.TempDir()
+	good := writeFiles(t, cfgDir, map[string]string{
+		"good.yaml": "chat: {channels: {cs-alert: {webhook: {env: TEND_TEST_UNSET_HOOK}}}}\nendpoints: {hubspt: {url: https://crm.example/h, secret: {env: TEND_TEST_UNSET_SECRET}}}\n",
+		"bad.yaml":  "playbooks: " + set + "\nchat: {channels: {cs-alerts: {webhook: https://hooks.example/a}, wins: {webhook: https://hooks.example/b}}}\nendpoints: {hubspot: {url: https://crm.example/h, secret: s3cret-s3cret-s3cret}}\n",
+	})
+	bad := filepath.Join(cfgDir, "bad.yaml")
+	hello := filepath.Join(set, "hello.yaml")
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+	}{
+		{"no config: any name", []string{"validate", set}, exitOK, []string{"ok: 1 playbook valid"}},
+		{"names configured", []string{"validate", "--config", filepath.Join(good, "good.yaml"), set}, exitOK, []string{"ok: 1 playbook valid"}},
+		{"names not configured; the config's playbooks", []string{"validate", "--config", bad}, exitInvalid, []string{
+			hello + ":13:14: playbook hello: step team: chat channel cs-alert is not configured in " + bad + " (its channels are cs-alerts, wins); did you mean cs-alerts?\n",
+			hello + ":17:15: playbook hello: step crm: endpoint hubspt is not configured in " + bad + " (its endpoints are hubspot); did you mean hubspot?\n",
+			hello + ":19:5: playbook hello: step boss: escalate needs channel: or chat.default when " + bad + " has several chat channels; name one of cs-alerts or wins\n",
+		}},
+		{"missing config", []string{"validate", "--config", filepath.Join(cfgDir, "nope.yaml"), set}, exitUsage, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustRun(t, tt.code, tt.args...)
+			contains(t, "stdout", r.stdout, tt.stdout...)
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tend-cs/tend/config"
 	"github.com/tend-cs/tend/node"
 	"github.com/tend-cs/tend/workflows"
 )
@@ -70,7 +71,7 @@ func (a *workerCmd) Run(env *cliEnv) error {
 		return err
 	}
 	// Checked before dialing: a typo in a playbook is found without a cluster.
-	if _, err := checkPlaybooks(a.Set.Playbooks); err != nil {
+	if _, err := checkPlaybooks(a.Set.Playbooks, cfg); err != nil {
 		return err
 	}
 
@@ -132,10 +133,11 @@ func reloadEvery(d time.Duration) (time.Duration, error) {
 }
 
 // checkPlaybooks loads and checks the playbook directory of dev and the
-// worker as tend validate does, and returns the number of playbooks. An
-// invalid set fails (exit 1) with its errors; a directory that cannot be
-// read is a usage error.
-func checkPlaybooks(dir string) (int, error) {
+// worker as tend validate --config does, against the chat channels and
+// endpoints of cfg, and returns the number of playbooks. An invalid set
+// fails (exit 1) with its errors; a directory that cannot be read is a
+// usage error.
+func checkPlaybooks(dir string, cfg *config.Config) (int, error) {
 	set, err := loadSet(dir)
 	if err != nil {
 		if _, ok := err.(*listError); ok {
@@ -143,5 +145,17 @@ func checkPlaybooks(dir string) (int, error) {
 		}
 		return 0, usageError(err)
 	}
+	if errs := set.CheckTargets(node.Targets(cfg)); len(errs) > 0 {
+		return 0, failed(&listError{errs: errs, msg: fmt.Sprintf("the playbooks in %s name %s not in %s; check them with tend validate --config %s %s",
+			dir, plural(len(errs), "a chat channel or endpoint", "chat channels or endpoints"), cfgName(cfg), cfgName(cfg), dir)})
+	}
 	return len(set.Playbooks), nil
+}
+
+// cfgName names the configuration file in messages.
+func cfgName(cfg *config.Config) string {
+	if cfg.Path == "" {
+		return config.DefaultPath
+	}
+	return cfg.Path
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -79,8 +80,8 @@ func TestWorkerAddressPrecedence(t *testing.T) {
 			}
 			r := mustRun(t, exitUnreachable, append([]string{"worker"}, tt.args...)...)
 			want := "tend worker: cannot reach Temporal at " + tt.want + ": "
-			if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, "; start one with `tend dev`\n") {
-				t.Errorf("stderr = %q, want %q ... start one with `tend dev`", r.stderr, want)
+			if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, "; "+dialHint+"\n") {
+				t.Errorf("stderr = %q, want %q ... %s", r.stderr, want, dialHint)
 			}
 		})
 	}
@@ -195,5 +196,22 @@ func TestWaitWorker(t *testing.T) {
 			}
 			contains(t, "log", logs.String(), tt.logged...)
 		})
+	}
+}
+
+// TestWorkerUnknownChannel: the worker checks the playbooks' channels and
+// endpoints against tend.yaml before it dials Temporal.
+func TestWorkerUnknownChannel(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{"tend.yaml": "chat: {channels: {alerts: {webhook: https://hooks.example/a}}}\n"})
+	file := filepath.Join(dir, "tend.yaml")
+	r := mustRun(t, exitInvalid, "worker", "--config", file, "--address", closedAddr(t), "--playbooks", shippedPlaybooks)
+	contains(t, "stderr", r.stderr,
+		"playbook renewal: step lapsed: chat channel cs-alerts is not configured in "+file+" (its channels are alerts); did you mean alerts?\n",
+		"tend worker: the playbooks in "+shippedPlaybooks+" name chat channels or endpoints not in "+file)
+	if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(shippedPlaybooks+"/renewal.yaml:") + `\d+:\d+: playbook renewal: step lapsed: `).MatchString(r.stderr) {
+		t.Errorf("no file:line:col for renewal's lapsed step:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stderr, "cannot reach") {
+		t.Errorf("the worker dialed Temporal:\n%s", r.stderr)
 	}
 }

@@ -16,7 +16,7 @@
 // changes only when this file is replaced (copy it from the Go release in use,
 // see LoadLocation), which is a deliberate, reviewed change of behaviour.
 //
-// Semantics, following the product spec (section 3.6):
+// Semantics (docs/language.md, Durations and calendar):
 //
 //   - Fixed durations ("45m", "4h", "3d", "2w") are exact lengths: a day is 24
 //     hours, so "3d" across a daylight-saving change moves the local clock by

@@ -117,7 +117,11 @@ func parseSpaced(in string, fields []string) (Duration, error) {
 		case "hour", "hours":
 			return Duration{}, fmt.Errorf("invalid duration %q; write %sh", in, num)
 		case "day", "days":
-			return Duration{}, fmt.Errorf("invalid duration %q; write %sd for calendar days or \"%s business days\"", in, num, num)
+			unit := "business days"
+			if num == "1" {
+				unit = "business day"
+			}
+			return Duration{}, fmt.Errorf("invalid duration %q; write %sd for calendar days or \"%s %s\"", in, num, num, unit)
 		case "week", "weeks":
 			return Duration{}, fmt.Errorf("invalid duration %q; write %sw", in, num)
 		}

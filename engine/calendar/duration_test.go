@@ -82,6 +82,7 @@ func TestParseDurationErrors(t *testing.T) {
 		{"1d12h", `duration "1d12h" combines units; use a single unit, e.g. 90m instead of 1h30m`},
 		{"3 d", `unexpected space in duration "3 d"; write 3d`},
 		{"3 days", `invalid duration "3 days"; write 3d for calendar days or "3 business days"`},
+		{"1 day", `invalid duration "1 day"; write 1d for calendar days or "1 business day"`},
 		{"2 hours", `invalid duration "2 hours"; write 2h`},
 		{"45 minutes", `invalid duration "45 minutes"; write 45m`},
 		{"2 weeks", `invalid duration "2 weeks"; write 2w`},

@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -121,4 +122,36 @@ func roundUpHalfHour(t time.Time, loc *time.Location) time.Time {
 		return t
 	}
 	return t.Add(30*time.Minute - rem)
+}
+
+// HoldReason says in a few words why ContactSlot moved a message from t to
+// at, with the same policy arguments: "outside 09:00-17:00", "Saturday is
+// not a workday", "25 Dec is a holiday" (in loc), or "weekly cap of 3
+// messages" when the rolling limit, not the window, set the time. It
+// returns "" when at is not after t.
+func (c *Calendar) HoldReason(t, at time.Time, maxPerWeek int, w Window, hasWindow bool, loc *time.Location) string {
+	if !at.After(t) {
+		return ""
+	}
+	windowed := t
+	if hasWindow {
+		windowed = c.NextInWindow(t, w, loc)
+	}
+	if maxPerWeek > 0 && at.After(windowed) {
+		if maxPerWeek == 1 {
+			return "weekly cap of 1 message"
+		}
+		return fmt.Sprintf("weekly cap of %d messages", maxPerWeek)
+	}
+	if !hasWindow {
+		return ""
+	}
+	d := dateOf(t.In(c.resolve(loc)))
+	switch {
+	case c.isHoliday(d):
+		return t.In(c.resolve(loc)).Format("2 Jan") + " is a holiday"
+	case !c.Workdays[d.weekday()]:
+		return d.weekday().String() + " is not a workday"
+	}
+	return "outside " + w.String()
 }

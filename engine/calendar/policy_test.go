@@ -223,3 +223,43 @@ func TestContactSlotMatchesBruteForce(t *testing.T) {
 		t.Errorf("only %d of 150 random cases were delayed; the test does not exercise the policy", delayed)
 	}
 }
+
+// HoldReason names what set the slot ContactSlot chose: the hours, a
+// weekend or holiday in the customer's zone, or the weekly cap.
+func TestHoldReason(t *testing.T) {
+	ny := mustLoc(t, "America/New_York")
+	c := withHolidays(t, "2026-12-25")
+	w := Window{9 * 60, 17 * 60}
+	u := func(mo time.Month, d, h, m int) time.Time { return at(time.UTC, 2026, mo, d, h, m) }
+	week := []time.Time{u(3, 2, 10, 0), u(3, 3, 10, 0), u(3, 4, 10, 0)}
+	tests := []struct {
+		name      string
+		sent      []time.Time
+		t         time.Time
+		max       int
+		hasWindow bool
+		loc       *time.Location
+		want      string
+	}{
+		{"sent at once", nil, u(3, 2, 10, 0), 3, true, nil, ""},
+		{"before hours", nil, u(3, 2, 8, 0), 3, true, nil, "outside 09:00-17:00"},
+		{"friday evening", nil, u(3, 6, 18, 0), 3, true, nil, "outside 09:00-17:00"},
+		{"saturday", nil, u(3, 7, 10, 0), 3, true, nil, "Saturday is not a workday"},
+		// Sunday 02:00 UTC is Saturday evening in New York.
+		{"saturday in the customer's zone", nil, u(3, 8, 2, 0), 0, true, ny, "Saturday is not a workday"},
+		{"holiday", nil, u(12, 25, 10, 0), 3, true, nil, "25 Dec is a holiday"},
+		{"weekly cap", week, u(3, 5, 10, 0), 3, true, nil, "weekly cap of 3 messages"},
+		{"weekly cap without hours", week, u(3, 5, 10, 0), 3, false, nil, "weekly cap of 3 messages"},
+		{"cap of one after hours", []time.Time{u(3, 3, 9, 0)}, u(3, 2, 18, 0), 1, true, nil, "weekly cap of 1 message"},
+		// The cap has room: the hours alone set the time.
+		{"hours with room under the cap", week[:1], u(3, 6, 18, 0), 3, true, nil, "outside 09:00-17:00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			slot := c.ContactSlot(tt.sent, tt.t, tt.max, w, tt.hasWindow, tt.loc)
+			if got := c.HoldReason(tt.t, slot, tt.max, w, tt.hasWindow, tt.loc); got != tt.want {
+				t.Errorf("HoldReason(%v → %v) = %q, want %q", tt.t, slot, got, tt.want)
+			}
+		})
+	}
+}

@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// Event is something that happened to a customer (SPEC 2). Attributes are
-// merged into the customer's attributes when the event is applied; a key set
-// to nil removes that attribute. ID is the idempotency key.
+// Event is something that happened to a customer (docs/api.md, POST
+// /v1/events). Attributes are merged into the customer's attributes when
+// the event is applied; a key set to nil removes that attribute. ID is the
+// idempotency key.
 type Event struct {
 	ID         string         `json:"id,omitempty"`
 	Type       string         `json:"type"`
@@ -66,11 +67,11 @@ func (s *Schema) Normalize(e *Event) error {
 	return nil
 }
 
-// Record is one line of a run's timeline (SPEC 5.1). Kind is one of
-// run.started, step.skipped, action, task.completed, task.overdue,
-// wait.timeout, run.completed, run.exited, run.expired, run.failed and
-// stage.changed. The first six fields are always present in JSON, so every
-// jsonl line has the same leading shape.
+// Record is one line of a run's timeline (docs/language.md, Scenario
+// files). Kind is one of run.started, step.skipped, action, task.completed,
+// task.overdue, wait.timeout, run.completed, run.exited, run.expired,
+// run.failed, stage.changed and message.held. The first six fields are
+// always present in JSON, so every jsonl line has the same leading shape.
 type Record struct {
 	At       time.Time  `json:"at"`
 	Customer string     `json:"customer"`
@@ -84,8 +85,12 @@ type Record struct {
 	Owner    string     `json:"owner,omitempty"`
 	Title    string     `json:"title,omitempty"`
 	Due      *time.Time `json:"due,omitempty"`
-	Task     string     `json:"task,omitempty"`
-	Reason   string     `json:"reason,omitempty"`
+	// Start is the slot proposed for a call or training, from its owner's calendar.
+	Start  *time.Time `json:"start,omitempty"`
+	Task   string     `json:"task,omitempty"`
+	Reason string     `json:"reason,omitempty"`
+	// Until is when a held message (message.held) goes out.
+	Until *time.Time `json:"until,omitempty"`
 }
 
 // Record kinds.
@@ -101,4 +106,11 @@ const (
 	RecRunExpired    = "run.expired"
 	RecRunFailed     = "run.failed"
 	RecStageChanged  = "stage.changed"
+	// RecMessageHeld: the contact policy holds a customer-facing message
+	// until Until, for Reason; its action record follows when it goes out.
+	RecMessageHeld = "message.held"
+	// RecConditionFailed: a condition of a run (if, until, exit_when,
+	// repeat.until) could not be evaluated; Reason names it, the error, and
+	// what the run did. Each until and exit_when is recorded once per run.
+	RecConditionFailed = "condition.failed"
 )

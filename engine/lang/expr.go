@@ -3,6 +3,7 @@ package lang
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"regexp"
@@ -299,6 +300,10 @@ func (e *exprEnv) compileProgram(src string) (*vm.Program, error) {
 	if err != nil {
 		return nil, err
 	}
+	nilSafe := e.schema.semantics >= 1
+	if nilSafe {
+		ast.Walk(&tree.Node, nilEquality{})
+	}
 	if e.cfg.Optimize {
 		if err := optimizer.Optimize(&tree.Node, e.cfg); err != nil {
 			var fe *file.Error
@@ -307,8 +312,84 @@ func (e *exprEnv) compileProgram(src string) (*vm.Program, error) {
 			}
 			return nil, err
 		}
+		if nilSafe {
+			ast.Walk(&tree.Node, nilMembership{})
+		}
 	}
 	return compiler.Compile(tree, e.cfg)
+}
+
+// maybeNil types an operand that may be nil at run time, for the compiler
+// only: a named type is not "simple", so == compiles to the generic
+// OpEqual, and a struct kind needs no dereference (the interface type
+// would add an OpDeref, a reflection per comparison: a third slower).
+type maybeNil struct{}
+
+var maybeNilType = reflect.TypeOf(maybeNil{})
+
+// nilEquality makes == and != (and in) follow expr's rules for nil when an
+// operand is an attribute, a data field or any other value that may be
+// missing at run time. The type checker has proven both sides ints or
+// strings; the compiler would then emit OpEqualInt or OpEqualString, which
+// fail on nil. Retyping the operand (maybeNil) after the check makes it
+// emit the generic OpEqual, so `customer.stage != "churned"` is true for a
+// customer with no stage. Type errors are still found at load time: the
+// pass runs after the checker.
+type nilEquality struct{}
+
+func (nilEquality) Visit(n *ast.Node) {
+	b, ok := (*n).(*ast.BinaryNode)
+	if !ok {
+		return
+	}
+	switch b.Operator {
+	case "==", "!=":
+		for _, op := range []ast.Node{b.Left, b.Right} {
+			if k := op.Type().Kind(); (k == reflect.Int || k == reflect.String) && !isLiteral(op) {
+				op.SetType(maybeNilType)
+			}
+		}
+	case "in":
+		// An int on the left lets the optimizer look the value up in a
+		// map[int]struct{}, where nil finds the zero key: nil in [0] would
+		// be true.
+		if b.Left.Type().Kind() == reflect.Int && !isLiteral(b.Left) {
+			b.Left.SetType(maybeNilType)
+		}
+	}
+}
+
+// nilMembership undoes, for a left side that may be nil, the optimizer's
+// map lookup of `x in ["", ...]`: nil would find the key "" there. A list
+// compares with ==, where nil equals nothing but nil.
+type nilMembership struct{}
+
+func (nilMembership) Visit(n *ast.Node) {
+	b, ok := (*n).(*ast.BinaryNode)
+	if !ok || b.Operator != "in" || isLiteral(b.Left) {
+		return
+	}
+	c, ok := b.Right.(*ast.ConstantNode)
+	if !ok {
+		return
+	}
+	m, ok := c.Value.(map[string]struct{})
+	if _, empty := m[""]; !ok || !empty {
+		return
+	}
+	list := slices.Sorted(maps.Keys(m))
+	c.Value = list
+	c.SetType(reflect.TypeOf(list))
+}
+
+// isLiteral reports whether n is a constant, which is never nil unless it
+// is nil itself.
+func isLiteral(n ast.Node) bool {
+	switch n.(type) {
+	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.ConstantNode, *ast.NilNode:
+		return true
+	}
+	return false
 }
 
 func (e *exprEnv) names() []string {
@@ -328,6 +409,7 @@ type Expr struct {
 	// expression reads the clock (now, days_since, days_until) or the
 	// event (which is the daily check itself then).
 	Daily bool
+	reads []string // see Reads
 }
 
 // want is the result type an expression must have.
@@ -390,7 +472,7 @@ func (e *exprEnv) compile(src string, loc tendfmt.Loc, what string, w want, t Ty
 		return nil
 	}
 	e.schema.flat.note(prog.Node())
-	return &Expr{Src: src, Pos: pos, prog: prog, Daily: readsClock(prog.Node())}
+	return &Expr{Src: src, Pos: pos, prog: prog, Daily: readsClock(prog.Node()), reads: readPaths(prog.Node())}
 }
 
 func typeFits(rt reflect.Type, t Type) bool {
@@ -534,6 +616,10 @@ func (v *prechecker) fail(n ast.Node, format string, args ...any) {
 
 func (v *prechecker) Visit(n *ast.Node) {
 	switch x := (*n).(type) {
+	case *ast.BinaryNode:
+		if v.env.schema.semantics >= 1 {
+			v.enumCompare(x)
+		}
 	case *ast.MemberNode:
 		prop, ok := x.Property.(*ast.StringNode)
 		if !ok {
@@ -601,6 +687,132 @@ func (v *prechecker) Visit(n *ast.Node) {
 			}
 		}
 	}
+}
+
+// enumCompare reports a comparison of an enum attribute or data field with
+// a string outside its enum: `customer.segment == "enterprize"` can never
+// be true, and is a typo.
+func (v *prechecker) enumCompare(b *ast.BinaryNode) {
+	var lits []ast.Node
+	var a *Attr
+	switch b.Operator {
+	case "==", "!=":
+		if a = v.env.enumOf(b.Left); a != nil {
+			lits = []ast.Node{b.Right}
+		} else if a = v.env.enumOf(b.Right); a != nil {
+			lits = []ast.Node{b.Left}
+		}
+	case "in":
+		if a = v.env.enumOf(b.Left); a != nil {
+			if arr, ok := b.Right.(*ast.ArrayNode); ok {
+				lits = arr.Nodes
+			}
+		}
+	}
+	for _, l := range lits {
+		if s, ok := l.(*ast.StringNode); ok && !slices.Contains(a.Enum, s.Value) {
+			v.fail(l, "%s", enumMiss(a, s.Value))
+		}
+	}
+}
+
+// enumMiss says that value is not one of a's values, with the closest one
+// or the list.
+func enumMiss(a *Attr, value string) string {
+	if a.Name == AttrStage {
+		return fmt.Sprintf("unknown stage %s%s", value, tendfmt.HintOf("stages", value, a.Enum))
+	}
+	return fmt.Sprintf("unknown value %q of %s%s", value, a.Name, tendfmt.HintOf("values", value, a.Enum))
+}
+
+// enumOf returns the attribute or data field that n reads when it has an
+// enum (customer.segment, before.stage, event.data.kind), or nil. A data
+// field has an enum only when every event type of the environment that
+// declares it gives one; the values are then all of theirs.
+func (e *exprEnv) enumOf(n ast.Node) *Attr {
+	m, ok := n.(*ast.MemberNode)
+	if !ok {
+		return nil
+	}
+	prop, ok := m.Property.(*ast.StringNode)
+	if !ok {
+		return nil
+	}
+	switch base := m.Node.(type) {
+	case *ast.IdentifierNode:
+		if base.Value != "customer" && base.Value != "before" {
+			return nil
+		}
+		if a := e.schema.Attr(prop.Value); a != nil && len(a.Enum) > 0 {
+			return a
+		}
+	case *ast.MemberNode:
+		id, ok := base.Node.(*ast.IdentifierNode)
+		bp, ok2 := base.Property.(*ast.StringNode)
+		if !ok || !ok2 || id.Value != "event" || bp.Value != "data" {
+			return nil
+		}
+		names := e.events
+		if e.kind == envRun {
+			names = e.schema.EventNames()
+		}
+		var field *Attr
+		for _, name := range names {
+			et := e.schema.Event(name)
+			if et == nil {
+				continue
+			}
+			f := et.Field(prop.Value)
+			if f == nil {
+				continue
+			}
+			if len(f.Enum) == 0 {
+				return nil
+			}
+			if field == nil {
+				field = &Attr{Name: f.Name, Type: f.Type}
+			}
+			for _, v := range f.Enum {
+				if !slices.Contains(field.Enum, v) {
+					field.Enum = append(field.Enum, v)
+				}
+			}
+		}
+		return field
+	}
+	return nil
+}
+
+// checkEnumResult reports the string literals an expression assigned to
+// an enum attribute may yield (`do: update` with `set:`) that are not in
+// its enum: the whole expression, either branch of a ?: and either side
+// of ??.
+func (e *exprEnv) checkEnumResult(x *Expr, loc tendfmt.Loc, what string, a *Attr, errs *tendfmt.ErrorList) {
+	if x == nil || len(a.Enum) == 0 || e.schema.semantics < 1 {
+		return
+	}
+	tree, err := parser.Parse(x.Src)
+	if err != nil {
+		return
+	}
+	var visit func(n ast.Node)
+	visit = func(n ast.Node) {
+		switch n := n.(type) {
+		case *ast.StringNode:
+			if !slices.Contains(a.Enum, n.Value) {
+				errs.Add(loc.AtRune(x.Src, n.Location().From), "%s: %s", what, enumMiss(a, n.Value))
+			}
+		case *ast.ConditionalNode:
+			visit(n.Exp1)
+			visit(n.Exp2)
+		case *ast.BinaryNode:
+			if n.Operator == "??" {
+				visit(n.Left)
+				visit(n.Right)
+			}
+		}
+	}
+	visit(tree.Node)
 }
 
 // disabledReason explains why a builtin of DisabledBuiltins is not available.
@@ -735,24 +947,129 @@ func (x *Expr) Eval(m *vm.VM, s *Scope) (any, error) {
 	}
 	out, err := m.Run(x.prog, s.vars)
 	if err != nil {
-		return nil, fmt.Errorf("%s: evaluating %q: %w", x.Pos, x.Src, err)
+		return nil, x.evalError(err, s)
 	}
 	return out, nil
 }
 
 // Bool evaluates a condition. A nil condition is true. A run-time error (for
-// example a comparison with an attribute the customer does not have) makes
-// the condition false and is returned for the record.
+// example `customer.health < 60` for a customer with no health: nil cannot
+// be ordered) makes the condition false, and is returned for the record.
 func (x *Expr) Bool(m *vm.VM, s *Scope) (bool, error) {
 	if x == nil {
 		return true, nil
 	}
 	out, err := m.Run(x.prog, s.vars)
 	if err != nil {
-		return false, fmt.Errorf("%s: evaluating %q: %w", x.Pos, x.Src, err)
+		return false, x.evalError(err, s)
 	}
 	b, _ := out.(bool)
 	return b, nil
+}
+
+// EvalError is a run-time error of an expression, in one line for a run's
+// record: where the expression is, its source, and the reason, which names
+// the attributes the customer does not have.
+type EvalError struct {
+	Pos    tendfmt.Pos
+	Src    string
+	Reason string
+	Err    error // expr's error
+}
+
+func (e *EvalError) Error() string {
+	return fmt.Sprintf("%s: evaluating %q: %s", e.Pos, e.Src, e.Reason)
+}
+
+func (e *EvalError) Unwrap() error { return e.Err }
+
+var (
+	nilOpRe   = regexp.MustCompile(`^invalid operation: (.+) (\S+) (.+)$`)
+	nilConvRe = regexp.MustCompile(`^interface conversion: interface \{\} is nil, not (\S+)$`)
+)
+
+// evalError explains a run-time error. It runs only on failure, so it may
+// take its time: it finds the operation that failed and names the operands
+// that are unset in s.
+func (x *Expr) evalError(err error, s *Scope) error {
+	reason := err.Error()
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		return &EvalError{Pos: x.Pos, Src: x.Src, Reason: reason, Err: err}
+	}
+	reason = fe.Message
+	if m := nilOpRe.FindStringSubmatch(reason); m != nil {
+		switch m[2] {
+		case "<", "<=", ">", ">=":
+			reason = fmt.Sprintf("%s cannot compare %s with %s", m[2], exprTypeName(m[1]), exprTypeName(m[3]))
+		default:
+			reason = fmt.Sprintf("%s cannot be applied to %s and %s", m[2], exprTypeName(m[1]), exprTypeName(m[3]))
+		}
+	} else if m := nilConvRe.FindStringSubmatch(reason); m != nil {
+		reason = fmt.Sprintf("got nil where %s is needed", exprTypeName(m[1]))
+	}
+	if unset := x.unsetAt(fe.From, s); len(unset) > 0 {
+		verb := "is"
+		if len(unset) > 1 {
+			verb = "are"
+		}
+		reason = fmt.Sprintf("%s %s not set (nil): %s", strings.Join(unset, " and "), verb, reason)
+	}
+	return &EvalError{Pos: x.Pos, Src: x.Src, Reason: reason, Err: err}
+}
+
+// unsetAt lists the names that are nil in s among the operands of the node
+// at position from (where the vm failed), or else in the whole expression.
+func (x *Expr) unsetAt(from int, s *Scope) []string {
+	root := x.prog.Node()
+	f := &nodeAt{from: from}
+	ast.Walk(&root, f)
+	unset := func(nodes ...ast.Node) []string {
+		var out []string
+		for _, n := range nodes {
+			c := identCollector{}
+			ast.Walk(&n, c)
+			for _, k := range slices.Sorted(maps.Keys(c)) {
+				if strings.Contains(k, ".") && !slices.Contains(out, k) && s.vars[k] == nil {
+					out = append(out, k)
+				}
+			}
+		}
+		return out
+	}
+	if f.found != nil {
+		var ops []ast.Node
+		switch n := f.found.(type) {
+		case *ast.BinaryNode:
+			ops = []ast.Node{n.Left, n.Right}
+		case *ast.UnaryNode:
+			ops = []ast.Node{n.Node}
+		case *ast.CallNode:
+			ops = n.Arguments
+		case *ast.BuiltinNode:
+			ops = n.Arguments
+		case *ast.MemberNode:
+			ops = []ast.Node{n.Node}
+		default:
+			ops = []ast.Node{n}
+		}
+		if out := unset(ops...); len(out) > 0 {
+			return out
+		}
+	}
+	return unset(root)
+}
+
+// nodeAt finds the outermost node that starts at a position.
+type nodeAt struct {
+	from  int
+	found ast.Node
+}
+
+func (v *nodeAt) Visit(n *ast.Node) {
+	if (*n).Location().From == v.from {
+		v.found = *n // Walk visits children first: the last match is the outermost
+	}
 }
 
 // Format renders a value for text: floats without trailing zeros, times as
@@ -833,13 +1150,13 @@ func (e *exprEnv) compileText(src string, loc tendfmt.Loc, what string, errs *te
 	}
 }
 
-// Render interpolates the text. An expression that fails renders as empty.
-func (t *Text) Render(m *vm.VM, s *Scope) string {
+// Interpolate renders the text, passing each interpolated value through
+// esc (nil keeps values as they are) and never the text's own literal
+// parts, which may hold markup on purpose. An expression that fails stops
+// it: the error names the expression, and no text with a hole comes back.
+func (t *Text) Interpolate(m *vm.VM, s *Scope, esc func(string) string) (string, error) {
 	if t == nil {
-		return ""
-	}
-	if len(t.parts) == 1 && t.parts[0].x == nil {
-		return t.parts[0].lit
+		return "", nil
 	}
 	var b strings.Builder
 	for _, p := range t.parts {
@@ -848,11 +1165,16 @@ func (t *Text) Render(m *vm.VM, s *Scope) string {
 			continue
 		}
 		v, err := p.x.Eval(m, s)
-		if err == nil {
+		if err != nil {
+			return "", err
+		}
+		if esc != nil {
+			b.WriteString(esc(Format(v)))
+		} else {
 			b.WriteString(Format(v))
 		}
 	}
-	return b.String()
+	return b.String(), nil
 }
 
 // readsClock reports whether a compiled expression reads now or the event.

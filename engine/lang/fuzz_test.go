@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
+	"github.com/expr-lang/expr/vm"
 	"github.com/tend-cs/tend/engine/tendfmt"
 )
 
@@ -171,6 +173,10 @@ func FuzzCompileExpr(f *testing.F) {
 	trig := newExprEnv(schema, envTrigger, []string{"contract.signed", "nps.responded"})
 	run := newExprEnv(schema, envRun, schema.EventNames())
 	pos := tendfmt.Pos{File: "fuzz.yaml", Line: 3, Col: 9}
+	// A customer with no attributes: every comparison meets nil, and a
+	// failure explains itself in one line.
+	empty := map[string]any{"id": "c"}
+	sc := NewScope(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC), schema, empty, empty, &Event{Type: "nps.responded"}, map[string]any{})
 	f.Fuzz(func(t *testing.T, src string) {
 		for _, c := range []struct {
 			env *exprEnv
@@ -180,6 +186,11 @@ func FuzzCompileExpr(f *testing.F) {
 			x := c.env.compile(src, tendfmt.PlainLoc(src, pos), "when", c.w, 0, &errs)
 			if (x == nil) == (len(errs) == 0) {
 				t.Fatalf("%q: expression %v with %d errors", src, x != nil, len(errs))
+			}
+			if x != nil && len(src) < 200 {
+				if _, err := x.Eval(&vm.VM{}, sc); err != nil && strings.Contains(err.Error(), "\n") && !strings.Contains(src, "\n") {
+					t.Fatalf("%q: run-time error of several lines: %v", src, err)
+				}
 			}
 			for _, e := range errs {
 				if e.Pos.File != "fuzz.yaml" || e.Pos.Line < pos.Line || e.Pos.Col < 1 {

@@ -10,8 +10,9 @@ func JSONSchema() map[string]any {
 	dur := map[string]any{"type": "string", "description": "a duration: 45m, 4h, 3d, 2w, 1 business day, 5 business days",
 		"pattern": `^([0-9]+[mhdw]|[0-9]+ business days?)$`}
 	steps := map[string]any{"type": "array", "items": map[string]any{"$ref": "#/$defs/step"}}
+	unsub := map[string]any{"type": "boolean", "description": "bulk mail: add a one-click List-Unsubscribe link, and never send it to a customer with email_opt_out"}
 	fieldSchemas := map[string]any{
-		"to": exprS("recipient address"), "cc": map[string]any{"type": "array", "items": exprS("address")},
+		"to": exprS("recipient address"), "reply_to": exprS("Reply-To address, such as customer.csm"), "cc": map[string]any{"type": "array", "items": exprS("address")},
 		"template": str("a template name from templates/"), "subject": str("subject; may use {{ expr }}"),
 		"body": map[string]any{"description": "message body, or a webhook's body mapping"},
 		"kind": map[string]any{"enum": []string{"nps", "csat"}}, "title": str("title; may use {{ expr }}"),
@@ -20,8 +21,9 @@ func JSONSchema() map[string]any {
 		"owner": exprS("task owner"), "topic": str("training topic"), "description": str("task description"),
 		"channel": str("a chat channel name from tend.yaml"), "text": str("message; may use {{ expr }}"),
 		"reason": str("why; may use {{ expr }}"), "endpoint": str("an endpoint name from tend.yaml"),
-		"set":   map[string]any{"type": "object", "additionalProperties": exprS("new value")},
-		"stage": str("a lifecycle stage"),
+		"set":         map[string]any{"type": "object", "additionalProperties": exprS("new value")},
+		"stage":       str("a lifecycle stage"),
+		"unsubscribe": unsub,
 	}
 	// The value each step kind's key holds; wait_for and repeat hold a
 	// mapping of their Body keys, built below.
@@ -73,15 +75,17 @@ func JSONSchema() map[string]any {
 			"description": str("what the playbook is for"),
 			"stage":       str("stage the customer moves to when a run starts"),
 			"owner":       exprS("default owner of this run's tasks"),
+			"reply_to":    exprS("Reply-To address of the playbook's emails and surveys, such as customer.csm"),
 			"trigger": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"on"},
 				"properties": map[string]any{
 					"on":       map[string]any{"oneOf": []any{str("an event type, or daily"), map[string]any{"type": "array", "items": str("an event type, or daily")}}},
 					"when":     exprS("condition"),
 					"once_per": exprS("key: at most one run per distinct value"),
 				}},
-			"exit_when": exprS("condition that ends the run as exited"),
-			"expires":   dur,
-			"steps":     steps,
+			"exit_when":   exprS("condition that ends the run as exited"),
+			"expires":     dur,
+			"unsubscribe": unsub,
+			"steps":       steps,
 		},
 		"$defs": map[string]any{"step": map[string]any{"oneOf": variants}},
 	}

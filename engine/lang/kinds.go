@@ -9,7 +9,7 @@ package lang
 // StepKind is what a step does.
 type StepKind int
 
-// The step kinds of SPEC 3.4.
+// The step kinds (docs/language.md, Steps).
 const (
 	KindDo StepKind = iota + 1
 	KindWait
@@ -81,7 +81,7 @@ type ActionSpec struct {
 	Needs [][]string
 }
 
-// Steps are the step kinds, in the order the spec lists them.
+// Steps are the step kinds, in the order docs/language.md lists them.
 var Steps = []StepSpec{
 	{Name: StepDo, Kind: KindDo},
 	{Name: StepWait, Kind: KindWait, Waits: true},
@@ -93,11 +93,11 @@ var Steps = []StepSpec{
 	{Name: StepStop, Kind: KindStop},
 }
 
-// Actions are the actions, in the order the spec lists them.
+// Actions are the actions, in the order docs/language.md lists them.
 var Actions = []ActionSpec{
-	{Name: ActionEmail, Keys: []string{"to", "template", "subject", "body", "cc"},
+	{Name: ActionEmail, Keys: []string{"to", "template", "subject", "body", "cc", "reply_to", "unsubscribe"},
 		CustomerFacing: true, Activity: "Email"},
-	{Name: ActionSurvey, Keys: []string{"kind", "to", "template"},
+	{Name: ActionSurvey, Keys: []string{"kind", "to", "template", "reply_to", "unsubscribe"},
 		CustomerFacing: true, Activity: "Survey", Needs: [][]string{{"kind"}, {"template"}}},
 	{Name: ActionCall, Keys: []string{"title", "attendees", "duration", "due", "overdue", "wait", "owner"},
 		Task: true, Meeting: true, Activity: "Call", Needs: [][]string{{"title"}}},

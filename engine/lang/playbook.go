@@ -34,6 +34,7 @@ type Step struct {
 	Subject     *Text
 	Body        *Text
 	SurveyKind  string
+	SurveyPos   tendfmt.Pos // where kind: is, for Load's check of the schema
 	Title       *Text
 	Description *Text
 	Topic       *Text
@@ -45,11 +46,18 @@ type Step struct {
 	Overdue     int // block index, or -1
 	WaitTask    bool
 	Owner       *Expr
+	ReplyTo     *Expr // email and survey; the playbook's reply_to unless the step has one
 	Channel     string
+	ChannelPos  tendfmt.Pos
 	Endpoint    string
+	EndpointPos tendfmt.Pos
 	Fields      []BodyField
 	Set         []SetField
 	Stage       string
+	// Unsubscribe: the message carries a one-click unsubscribe link and is
+	// never sent to a customer who opted out of email (email_opt_out).
+	// A step's own unsubscribe: key, else its playbook's.
+	Unsubscribe bool
 
 	Wait calendar.Duration
 
@@ -97,9 +105,11 @@ type Playbook struct {
 	Version     string
 	Stage       string
 	Owner       *Expr
+	ReplyTo     *Expr // the Reply-To of the playbook's email and survey steps
 	Trigger     Trigger
 	ExitWhen    *Expr
 	Expires     calendar.Duration
+	Unsubscribe bool      // unsubscribe: true, the default of its email and survey steps
 	Blocks      [][]*Step // Blocks[0] is the top-level steps
 	Templates   []string
 	steps       map[string]*Step
@@ -123,7 +133,7 @@ var (
 	endpointRe     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 )
 
-var playbookKeys = []string{"playbook", "description", "stage", "owner", "trigger", "exit_when", "expires", "steps"}
+var playbookKeys = []string{"playbook", "description", "stage", "owner", "reply_to", "trigger", "exit_when", "expires", "unsubscribe", "steps"}
 
 // MaxSteps caps the steps in one playbook, nested ones included.
 const MaxSteps = 500
@@ -187,11 +197,17 @@ func ParsePlaybook(file string, data []byte, s *Schema, templates map[string]*Te
 	} else if s.Attr("csm") != nil {
 		pb.Owner = p.run.compile("customer.csm", tendfmt.PlainLoc("customer.csm", tendfmt.Pos{File: file, Line: 1, Col: 1}), "owner", wantString, 0, errs)
 	}
+	if v, ok := f["reply_to"]; ok {
+		pb.ReplyTo = p.expr(p.run, v.Value, p.prefix+": reply_to", wantString, 0)
+	}
 	if v, ok := f["exit_when"]; ok {
 		pb.ExitWhen = p.expr(p.run, v.Value, p.prefix+": exit_when", wantBool, 0)
 	}
 	if v, ok := f["expires"]; ok {
 		pb.Expires = p.duration(v.Value, p.prefix+": expires")
+	}
+	if v, ok := f["unsubscribe"]; ok {
+		pb.Unsubscribe, _ = v.Value.Bool(p.prefix+": unsubscribe", errs)
 	}
 	pb.Blocks = [][]*Step{nil}
 	if v, ok := f["steps"]; ok {
@@ -534,6 +550,9 @@ func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Fiel
 	if v, ok := get("to"); ok {
 		s.To = p.expr(p.run, v, where+": to", wantString, 0)
 	}
+	if v, ok := get("reply_to"); ok {
+		s.ReplyTo = p.expr(p.run, v, where+": reply_to", wantString, 0)
+	}
 	if v, ok := get("cc"); ok {
 		for _, it := range v.List(where+": cc", p.errs) {
 			s.Cc = append(s.Cc, p.expr(p.run, it, where+": cc", wantString, 0))
@@ -569,11 +588,18 @@ func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Fiel
 	}
 	if v, ok := get("kind"); ok {
 		if k, ok := v.Str(where+": kind", p.errs); ok {
-			if k != "nps" && k != "csat" {
-				p.errs.Add(v.Pos(), "%s: unknown survey kind %s; valid kinds are nps, csat", where, k)
+			if !slices.Contains(SurveyKinds, k) {
+				p.errs.Add(v.Pos(), "%s: unknown survey kind %s; valid kinds are %s", where, k, strings.Join(SurveyKinds, ", "))
 			}
 			s.SurveyKind = k
+			s.SurveyPos = v.Pos()
 		}
+	}
+	if s.Do == ActionEmail || s.Do == ActionSurvey {
+		s.Unsubscribe = p.pb.Unsubscribe
+	}
+	if v, ok := get("unsubscribe"); ok {
+		s.Unsubscribe, _ = v.Bool(where+": unsubscribe", p.errs)
 	}
 	if v, ok := get("duration"); ok {
 		d := p.duration(v, where+": duration")
@@ -614,7 +640,7 @@ func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Fiel
 			if !endpointRe.MatchString(c) {
 				p.errs.Add(v.Pos(), "%s: channel %q must be a name from tend.yaml such as cs-alerts", where, c)
 			}
-			s.Channel = c
+			s.Channel, s.ChannelPos = c, v.Pos()
 		}
 	}
 	if v, ok := get("endpoint"); ok {
@@ -624,7 +650,7 @@ func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Fiel
 			} else if !endpointRe.MatchString(e) {
 				p.errs.Add(v.Pos(), "%s: endpoint %q must be a name from tend.yaml such as crm", where, e)
 			}
-			s.Endpoint = e
+			s.Endpoint, s.EndpointPos = e, v.Pos()
 		}
 	}
 	if s.Do == ActionWebhook { // its body is a mapping of texts
@@ -649,6 +675,7 @@ func (p *pbParser) action(s *Step, action *ActionSpec, f map[string]tendfmt.Fiel
 				continue
 			}
 			x := p.expr(p.run, fe.Value, where+": set."+a.Name, wantType, a.Type)
+			p.run.checkEnumResult(x, tendfmt.ScalarLoc(p.src, fe.Value), where+": set."+a.Name, a, p.errs)
 			s.Set = append(s.Set, SetField{Attr: a.Name, X: x})
 		}
 	}

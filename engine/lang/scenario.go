@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Scenario is a simulation input file (SPEC 5.1).
+// Scenario is a simulation input file (docs/language.md, Scenario files).
 type Scenario struct {
 	Start     time.Time
 	Until     time.Time

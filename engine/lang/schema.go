@@ -119,6 +119,9 @@ const (
 	EventDaily           = "daily"
 	AttrID               = "id"
 	AttrStage            = "stage"
+	// AttrEmailOptOut is true once the customer has unsubscribed: mail
+	// marked unsubscribe: true is no longer sent to them.
+	AttrEmailOptOut = "email_opt_out"
 )
 
 // DefaultStages is the lifecycle used when schema.yaml names none.
@@ -127,16 +130,17 @@ var DefaultStages = []string{"onboarding", "adoption", "retention", "renewal", "
 // Schema is a loaded schema.yaml: attributes, events, stages, calendar and contact policy.
 type Schema struct {
 	File     string
-	Attrs    []*Attr // sorted by name, including the built-in id and stage
+	Attrs    []*Attr // sorted by name, including the built-in id, stage and email_opt_out
 	Events   []*EventType
 	Stages   []string
 	Calendar *calendar.Calendar
 	Policy   ContactPolicy
 	source   []byte
 
-	attrs  map[string]*Attr
-	events map[string]*EventType
-	flat   *flatKeys
+	attrs     map[string]*Attr
+	events    map[string]*EventType
+	flat      *flatKeys
+	semantics int // see Semantics; set by LoadSemantics
 }
 
 // Attr returns the named attribute, or nil.
@@ -173,7 +177,7 @@ var exprReserved = []string{"and", "or", "not", "in", "matches", "contains", "st
 
 // ParseSchema parses schema.yaml. Problems are added to errs.
 func ParseSchema(file string, data []byte, errs *tendfmt.ErrorList) *Schema {
-	s := &Schema{File: file, source: data, Calendar: calendar.Default(), Stages: DefaultStages}
+	s := &Schema{File: file, source: data, Calendar: calendar.Default(), Stages: DefaultStages, semantics: Semantics}
 	root := tendfmt.Parse(file, data, errs)
 	if root == nil {
 		return nil
@@ -189,7 +193,7 @@ func ParseSchema(file string, data []byte, errs *tendfmt.ErrorList) *Schema {
 		s.Attrs = parseAttrs(c.Value, "customer attribute", true, errs)
 	}
 	for _, a := range s.Attrs {
-		if a.Name == AttrID || a.Name == AttrStage {
+		if a.Name == AttrID || a.Name == AttrStage || a.Name == AttrEmailOptOut {
 			errs.Add(a.Pos, "customer attribute %s is built in; remove it from the schema", a.Name)
 		}
 	}
@@ -214,7 +218,8 @@ func ParseSchema(file string, data []byte, errs *tendfmt.ErrorList) *Schema {
 	}
 	s.Attrs = append(s.Attrs,
 		&Attr{Name: AttrID, Type: TString},
-		&Attr{Name: AttrStage, Type: TString, Enum: s.Stages})
+		&Attr{Name: AttrStage, Type: TString, Enum: s.Stages},
+		&Attr{Name: AttrEmailOptOut, Type: TBool})
 	sort.Slice(s.Attrs, func(i, j int) bool { return s.Attrs[i].Name < s.Attrs[j].Name })
 	for _, a := range s.Attrs {
 		if _, dup := s.attrs[a.Name]; !dup {

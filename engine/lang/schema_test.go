@@ -14,7 +14,7 @@ func TestParseSchemaDefaults(t *testing.T) {
 	if s == nil || len(errs) > 0 {
 		t.Fatalf("errors: %v", errs)
 	}
-	if got := strings.Join(s.AttrNames(), ","); got != "id,name,plan,stage,tags" {
+	if got := strings.Join(s.AttrNames(), ","); got != "email_opt_out,id,name,plan,stage,tags" {
 		t.Errorf("attributes = %s", got)
 	}
 	if got := strings.Join(s.Stages, ","); got != strings.Join(DefaultStages, ",") {

@@ -3,6 +3,7 @@ package lang
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"path"
 	"sort"
 	"strings"
@@ -23,6 +24,7 @@ type Set struct {
 	Playbooks []*Playbook // sorted by name
 	Templates map[string]*Template
 	Version   string
+	Semantics int // the level of Semantics its expressions were compiled at
 
 	byName  map[string]*Playbook
 	byEvent map[string][]*Playbook
@@ -41,12 +43,31 @@ func (s *Set) Triggered(eventType string) []*Playbook {
 	return s.byEvent[eventType]
 }
 
+// Semantics versions what expressions mean, where a release changes it, so
+// that a workflow replays a history with the meaning it was recorded with.
+// A set records the level it was compiled at (workflows keep it with the
+// files), and the level is part of the set's version.
+//
+//   - 0: a comparison with an unset attribute fails, and a condition that
+//     fails is false: `customer.stage != "churned"` is false for a
+//     customer with no stage.
+//   - 1: unset attributes are nil and follow expr's rules: == and != are
+//     false and true, `in` is false, and an ordering such as nil < 60
+//     fails with a reason.
+const Semantics = 1
+
 // Load validates a whole playbook set: exactly one schema.yaml, any number of
 // playbook files, and templates named templates/<name>.md. Files are
 // identified by their base name, so callers may pass any directory layout.
 // Every problem in every file is collected; the set is returned only when
-// there is none.
-func Load(files []File) (*Set, tendfmt.ErrorList) {
+// there is none. Expressions get the current Semantics.
+func Load(files []File) (*Set, tendfmt.ErrorList) { return LoadSemantics(files, Semantics) }
+
+// LoadSemantics is Load at a given level of Semantics: a set stored by an
+// earlier release compiles with the meaning it had then, and without the
+// checks added since (below level 1: the survey response events,
+// checkSurveys), so that the runs pinned to it go on.
+func LoadSemantics(files []File, semantics int) (*Set, tendfmt.ErrorList) {
 	var errs tendfmt.ErrorList
 	var schemaFile *File
 	var pbFiles, tplFiles []File
@@ -69,14 +90,15 @@ func Load(files []File) (*Set, tendfmt.ErrorList) {
 		}
 	}
 	if schemaFile == nil {
-		errs.Add(tendfmt.Pos{}, "no schema.yaml found: a playbook directory needs one (see SPEC 3.1)")
+		errs.Add(tendfmt.Pos{}, "no schema.yaml found: a playbook directory needs a schema.yaml that declares the customer attributes and event types its playbooks use (see docs/language.md#schemayaml)")
 		return nil, sorted(errs)
 	}
 	schema := ParseSchema(schemaFile.Path, schemaFile.Data, &errs)
 	if schema == nil {
 		return nil, sorted(errs)
 	}
-	set := &Set{Schema: schema, Templates: map[string]*Template{}, byName: map[string]*Playbook{}, byEvent: map[string][]*Playbook{}}
+	schema.semantics = semantics
+	set := &Set{Schema: schema, Semantics: semantics, Templates: map[string]*Template{}, byName: map[string]*Playbook{}, byEvent: map[string][]*Playbook{}}
 	set.runEnv = newExprEnv(schema, envRun, schema.EventNames())
 	sort.Slice(tplFiles, func(i, j int) bool { return tplFiles[i].Path < tplFiles[j].Path })
 	for _, f := range tplFiles {
@@ -108,12 +130,19 @@ func Load(files []File) (*Set, tendfmt.ErrorList) {
 		files2[pb.Name] = f.Path
 		set.Playbooks = append(set.Playbooks, pb)
 	}
+	if semantics >= 1 {
+		checkSurveys(schema, set.Playbooks, &errs)
+	}
 	if len(errs) > 0 {
 		return nil, sorted(errs)
 	}
 	schema.flat.restrict()
 	sort.Slice(set.Playbooks, func(i, j int) bool { return set.Playbooks[i].Name < set.Playbooks[j].Name })
 	h := sha256.New()
+	if semantics > 0 {
+		// Level 0 sets keep the versions earlier releases gave them.
+		fmt.Fprintf(h, "semantics %d\n", semantics)
+	}
 	for _, pb := range set.Playbooks {
 		set.byName[pb.Name] = pb
 		for _, t := range pb.Trigger.On {
