@@ -22,6 +22,17 @@ func paritySet(t *testing.T, files map[string]string) (Bundle, *lang.Set) {
 	return loadBundle(t, dir)
 }
 
+// scenario parses a scenario against set's schema, failing the test on an
+// error.
+func scenario(t *testing.T, set *lang.Set, src string) *lang.Scenario {
+	t.Helper()
+	sc, errs := lang.ParseScenario("scenario.yaml", []byte(src), set.Schema)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return sc
+}
+
 func kinds(recs []lang.Record) string {
 	var out []string
 	for _, r := range recs {
@@ -64,17 +75,14 @@ func TestTwoRunsAskAtOnceParity(t *testing.T) {
 				"aa.yaml":     pb("aa-test", tc.aa),
 				"zz.yaml":     pb("zz-test", tc.zz),
 			})
-			sc, errs := lang.ParseScenario("scenario.yaml", []byte(`
+			sc := scenario(t, set, `
 start: 2026-01-05T00:00:00Z
 until: 2026-01-20T00:00:00Z
 customers:
   - {id: acme, name: Acme, contact_email: it@acme.example}
 events:
   - {at: 2026-01-05T10:00:00Z, customer: acme, type: reference.agreed}
-`), set.Schema)
-			if len(errs) > 0 {
-				t.Fatal(errs)
-			}
+`)
 			recs := checkParity(t, bundle, set, sc)
 			if got := kinds(recs); got != tc.want {
 				t.Errorf("timeline\n got: %s\nwant: %s", got, tc.want)
@@ -100,17 +108,14 @@ func TestUpdateAndStopFailureParity(t *testing.T) {
 				"p.yaml":      "playbook: p\ntrigger: {on: [contract.signed]}\nsteps:\n  - " + tc.step + "\n  - {id: after, do: notify, channel: c, text: never}\n",
 				"health.yaml": "playbook: health\ntrigger: {on: [customer.updated]}\nsteps:\n  - {id: seen, do: notify, channel: c, text: 'health {{ customer.health }}'}\n",
 			})
-			sc, errs := lang.ParseScenario("scenario.yaml", []byte(`
+			sc := scenario(t, set, `
 start: 2026-01-05T00:00:00Z
 until: 2026-01-06T00:00:00Z
 customers:
   - {id: acme, name: Acme, health: 70}
 events:
   - {at: 2026-01-05T10:00:00Z, customer: acme, type: contract.signed}
-`), set.Schema)
-			if len(errs) > 0 {
-				t.Fatal(errs)
-			}
+`)
 			recs := checkParity(t, bundle, set, sc)
 			last := recs[len(recs)-1]
 			if got := kinds(recs); got != "p:run.started p:run.failed" ||
@@ -146,7 +151,7 @@ steps:
   - {id: thanks, do: notify, channel: c, text: thanks}
 `,
 	})
-	sc, errs := lang.ParseScenario("scenario.yaml", []byte(`
+	sc := scenario(t, set, `
 start: 2026-01-05T00:00:00Z
 until: 2026-01-20T00:00:00Z
 customers:
@@ -155,10 +160,7 @@ events:
   - {at: 2026-01-05T10:00:00Z, customer: acme, type: contract.signed}
   - {at: 2026-01-09T12:00:00Z, customer: acme, type: customer.updated, attributes: {plan: pro}}
   - {at: 2026-01-12T12:00:00Z, customer: acme, type: customer.updated, attributes: {nps: 10}}
-`), set.Schema)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
+`)
 	recs := checkParity(t, bundle, set, sc)
 	var got []string
 	for _, r := range recs {

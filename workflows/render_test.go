@@ -1,19 +1,14 @@
 package workflows
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/tend-cs/tend/engine/lang"
 )
 
 // An interpolation that fails at run time fails the run, with the same
 // reason in the workflows as in the simulator, and nothing is sent.
 func TestInterpolationFailureParity(t *testing.T) {
-	dir := t.TempDir()
-	files := map[string]string{
+	bundle, set := paritySet(t, map[string]string{
 		"schema.yaml": "customer:\n  name: string\n  seats: int\n  contact_email: string\nevents:\n  contract.signed: {}\nstages: [onboarding]\n",
 		"p.yaml": `playbook: p
 trigger: {on: [contract.signed]}
@@ -21,24 +16,15 @@ steps:
   - {id: mail, do: email, subject: "You have {{ customer.seats + 1 }} seats", body: hello}
   - {id: after, do: notify, text: never}
 `,
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	bundle, set := loadBundle(t, dir)
-	sc, errs := lang.ParseScenario("scenario.yaml", []byte(`
+	})
+	sc := scenario(t, set, `
 start: 2026-01-05T00:00:00Z
 until: 2026-01-06T00:00:00Z
 customers:
   - {id: acme, name: Acme, contact_email: it@acme.example}
 events:
   - {at: 2026-01-05T10:00:00Z, customer: acme, type: contract.signed}
-`), set.Schema)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
+`)
 	recs := checkParity(t, bundle, set, sc)
 	var kinds []string
 	for _, r := range recs {
