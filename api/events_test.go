@@ -267,16 +267,24 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-// TestUnavailable: with Temporal unreachable, events are a 503 with
-// Retry-After and nothing sent, reads fail fast, and /healthz says so.
-func TestUnavailable(t *testing.T) {
+// unavailableServer is the API over a client whose Temporal cannot be
+// reached; it is closed when the test ends.
+func unavailableServer(t *testing.T) *httptest.Server {
+	t.Helper()
 	srv, err := api.New(api.Options{Client: unreachableClient(t), Set: func() *lang.Set { return mustSet(t) },
 		Tokens: tokens, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+// TestUnavailable: with Temporal unreachable, events are a 503 with
+// Retry-After and nothing sent, reads fail fast, and /healthz says so.
+func TestUnavailable(t *testing.T) {
+	hs := unavailableServer(t)
 	body := mustJSON(t, ev{"type": "customer.updated", "customer": "down", "attributes": ev{"seats": 1}})
 	res := request(t, hs.URL, http.MethodPost, "/v1/events", body, bearer(0))
 	if res.status != http.StatusServiceUnavailable || res.header.Get("Retry-After") == "" || !contains(res.errorText(t), "nothing was sent") {
@@ -310,13 +318,7 @@ func TestUnavailable(t *testing.T) {
 // with an outcome over the limit is still a 400 (the request is checked
 // first), and a valid one is a 503.
 func TestCompleteUnavailable(t *testing.T) {
-	srv, err := api.New(api.Options{Client: unreachableClient(t), Set: func() *lang.Set { return mustSet(t) },
-		Tokens: tokens, Registry: prometheus.NewRegistry()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	hs := unavailableServer(t)
 	path := "/v1/tasks/" + url.PathEscape("enterprise-onboarding/down/1/kickoff/1") + "/complete"
 	for _, tt := range []struct {
 		outcome string
