@@ -46,6 +46,12 @@
 //	    hours: "09:00-17:00"           # instead of the contact hours (or 09:00-17:00)
 //	    workdays: [mon, tue, wed, thu] # instead of the schema's calendar workdays
 //	    seats: 1                       # meetings at once: more for a team address such as pooled-cs@
+//	codec:                             # encrypt customer data in Temporal (docs/encryption.md)
+//	  keys:                            # AES-256 keys by id: 32 bytes in base64 (openssl rand -base64 32)
+//	    2026-01: {env: TEND_CODEC_KEY_2026_01}
+//	    2025-07: ${TEND_CODEC_KEY_2025_07} # an older key, kept while histories written with it are kept
+//	  primary: 2026-01                 # the key new data is encrypted with; optional with a single key
+//	  ui_origin: https://temporal-ui.vendor.example # the Temporal UI allowed to call the codec server (CORS)
 //
 // Any string value may instead name an environment variable, as
 // `{env: NAME}` or as the whole string `${NAME}`; it is read once, at load,
@@ -62,6 +68,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -136,6 +143,34 @@ type Config struct {
 	// Staff are the working calendars of the people who hold calls and
 	// trainings, by lower-cased address; nil when the file has none.
 	Staff map[string]StaffMember
+	// Codec is nil when the file has no codec section: payloads are then
+	// stored in plain text.
+	Codec *Codec
+}
+
+// Codec configures the encryption of what tend stores in Temporal.
+type Codec struct {
+	// Keys are the AES-256 keys by id, each KeySize bytes (decoded from
+	// base64). Every key decrypts; only Primary encrypts.
+	Keys map[string]Secret
+	// Primary is the id of the key new payloads are encrypted with.
+	Primary string
+	// UIOrigin is the origin of the Temporal UI that may call the codec
+	// server from a browser, such as https://temporal-ui.vendor.example;
+	// "" allows no browser origin.
+	UIOrigin string
+}
+
+// KeySize is the length of a codec key in bytes (AES-256).
+const KeySize = 32
+
+// KeyBytes returns the keys as the codec takes them.
+func (c *Codec) KeyBytes() map[string][]byte {
+	out := make(map[string][]byte, len(c.Keys))
+	for id, k := range c.Keys {
+		out[id] = []byte(k)
+	}
+	return out
 }
 
 // User is one of the vendor's people, as chat knows them.
@@ -361,7 +396,9 @@ func cfg0(path string) string {
 // serverSecret says whether a problem is an unset or empty environment
 // variable outside the temporal: section.
 func serverSecret(msg string) bool {
-	if strings.HasPrefix(msg, "temporal") {
+	// A client encrypts what it sends and decrypts what it reads: it
+	// needs the codec's keys as much as the worker does.
+	if strings.HasPrefix(msg, "temporal") || strings.HasPrefix(msg, "codec") {
 		return false
 	}
 	return strings.Contains(msg, ": environment variable ") &&
@@ -549,6 +586,7 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 		"api":       func(v *yaml.Node) { d.api(v, &cfg.API) },
 		"links":     func(v *yaml.Node) { cfg.Links = d.links(v) },
 		"staff":     func(v *yaml.Node) { cfg.Staff = d.staff(v) },
+		"codec":     func(v *yaml.Node) { cfg.Codec = d.codec(v) },
 	})
 	if cfg.Temporal.APIKey != "" && !tlsSet {
 		cfg.Temporal.TLS = &TLS{}
@@ -961,6 +999,93 @@ func (d *decoder) staff(n *yaml.Node) map[string]StaffMember {
 		return nil
 	}
 	return out
+}
+
+// keyID is a codec key id: short, and safe in metadata, logs and messages.
+var keyID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// codec reads the codec: section. Messages name keys by id, never show
+// their values.
+func (d *decoder) codec(n *yaml.Node) *Codec {
+	c := &Codec{}
+	var primaryNode *yaml.Node
+	declared := map[string]bool{} // every id written, valid or not
+	given := d.mapping(n, "codec", map[string]func(*yaml.Node){
+		"keys": func(v *yaml.Node) {
+			c.Keys = map[string]Secret{}
+			first := map[Secret]string{} // key → the first id holding it
+			d.named(v, "codec.keys", func(id string, v *yaml.Node) {
+				what := "codec.keys." + id
+				declared[id] = true
+				if !keyID.MatchString(id) {
+					d.errorf(v, "codec.keys: key id %q must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, such as 2026-01", id)
+					return
+				}
+				s, ok := d.str(v, what)
+				if !ok {
+					return
+				}
+				k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+				switch {
+				case err != nil:
+					var at base64.CorruptInputError
+					errors.As(err, &at)
+					d.errorf(v, "%s is not base64: bad data at byte %d of the value; make a key with: openssl rand -base64 32", what, int64(at))
+					return
+				case len(k) != KeySize:
+					d.errorf(v, "%s decodes to %d bytes; an AES-256 key is %d bytes, such as one made with: openssl rand -base64 32", what, len(k), KeySize)
+					return
+				}
+				if prev, dup := first[Secret(k)]; dup {
+					d.errorf(v, "%s is the same key as codec.keys.%s; give every id its own key", what, prev)
+					return
+				}
+				first[Secret(k)] = id
+				c.Keys[id] = Secret(k)
+			})
+		},
+		"primary": func(v *yaml.Node) {
+			if s, ok := d.str(v, "codec.primary"); ok {
+				c.Primary, primaryNode = s, v
+			}
+		},
+		"ui_origin": func(v *yaml.Node) {
+			if s, ok := d.str(v, "codec.ui_origin"); ok {
+				d.origin(v, "codec.ui_origin", s)
+				c.UIOrigin = s
+			}
+		},
+	})
+	if given == nil {
+		return nil
+	}
+	ids := sortedKeys(declared)
+	switch {
+	case !given["keys"]:
+		d.errorf(n, "codec needs keys: at least one AES-256 key by id, such as keys: {2026-01: {env: TEND_CODEC_KEY}}")
+	case primaryNode != nil && len(ids) > 0 && !declared[c.Primary]:
+		d.errorf(primaryNode, "codec.primary names unknown key %s%s", c.Primary, hint(c.Primary, ids))
+	case !given["primary"] && len(ids) > 1:
+		d.errorf(n, "codec needs primary: the id of the key new data is encrypted with, one of %s", strings.Join(ids, ", "))
+	case !given["primary"] && len(ids) == 1:
+		c.Primary = ids[0]
+	}
+	return c
+}
+
+// origin checks a browser origin: scheme and host, an optional port, and
+// nothing else. A browser compares it byte for byte with its Origin
+// header, so a trailing slash or a path would never match.
+func (d *decoder) origin(n *yaml.Node, what, s string) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "/") {
+		d.errorf(n, "%s %q must be an origin: http or https, a host and an optional port, with no path or trailing slash, such as https://temporal-ui.vendor.example", what, s)
+		return
+	}
+	if s != strings.ToLower(u.Scheme)+"://"+strings.ToLower(u.Host) {
+		d.errorf(n, "%s %q must be written in lower case, as browsers send it: %s", what, s, strings.ToLower(s))
+	}
 }
 
 // workdays reads a non-empty list of weekday names, and returns them as
