@@ -123,7 +123,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ []byte) {
 		return
 	}
 	f := control.RunFilter{Customer: q.Get("customer"), Playbook: q.Get("playbook"), Status: q.Get("status"),
-		Step: q.Get("step"), Owner: q.Get("owner")}
+		Step: q.Get("step"), Owner: q.Get("owner"), OwnerHashed: s.opts.Codec != nil}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > MaxRunsLimit {

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"golang.org/x/time/rate"
 
 	"github.com/tend-cs/tend/engine/lang"
@@ -80,6 +81,17 @@ type Options struct {
 	// Links checks the survey and unsubscribe links of customer mail;
 	// without it their endpoints (links.go) are not served.
 	Links *links.Config
+	// Codec, when set, is the codec that encrypts what tend stores in
+	// Temporal: the API serves it as a codec server (codec.go), and the
+	// owner filter of GET /v1/runs is hashed as TendOwner then is.
+	Codec converter.PayloadCodec
+	// CodecOrigin is the one browser origin (the Temporal UI) allowed to
+	// call the codec server; "" allows none.
+	CodecOrigin string
+	// DevCodecOrigins, for tend dev, are the origins of the embedded UI
+	// that may call DevCodecPath from loopback without a token; empty
+	// serves no such route.
+	DevCodecOrigins []string
 }
 
 // Server is tend's HTTP API. It is an http.Handler; Serve runs it on a
@@ -178,6 +190,7 @@ func New(o Options) (*Server, error) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	s.routeLinks(mux)
+	s.routeCodec(mux)
 	mux.HandleFunc("/", s.unmatched)
 	s.mux = mux
 	return s, nil

@@ -61,6 +61,10 @@ type Options struct {
 	Port int
 	// UIPort is the Web UI port; 0 runs no UI.
 	UIPort int
+	// UICodecEndpoint, if set, is the codec server the Web UI decodes
+	// payloads with (the browser posts to it), such as
+	// http://127.0.0.1:8080/codec/dev.
+	UICodecEndpoint string
 	// Namespace is created at start if missing; default "default".
 	Namespace string
 	// Retention is how long closed workflows are kept, set when the
@@ -294,11 +298,14 @@ func prepareDB(opts Options) (conf, vis *config.SQL, err error) {
 	vis = &config.SQL{PluginName: conf.PluginName, ConnectAttributes: maps.Clone(conf.ConnectAttributes),
 		DatabaseName: VisibilityFile(conf.DatabaseName)}
 	if _, err := os.Stat(vis.DatabaseName); err == nil {
-		return conf, vis, nil
+		return conf, vis, makePrivate(vis.DatabaseName)
 	}
 	if existed {
 		// An older state directory: its visibility records are in the main file.
 		return conf, conf, nil
+	}
+	if err := createPrivate(vis.DatabaseName); err != nil {
+		return nil, nil, err
 	}
 	if err := sqliteschema.SetupSchema(vis); err != nil {
 		_ = os.Remove(vis.DatabaseName)
@@ -349,6 +356,42 @@ func dropUnusedIndexes(file string) error {
 	return nil
 }
 
+// createPrivate creates an empty file readable by its owner only (0600)
+// where there is none, before SQLite opens it: SQLite gives the -wal and
+// -shm files it makes beside a database the database file's mode, so the
+// whole store stays private. The store holds every customer's history.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create db file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("create db file: %w", err)
+	}
+	return makePrivate(path)
+}
+
+// makePrivate tightens a database file made before tend did so, and its
+// -wal and -shm files, to 0600; a file already private is left alone.
+func makePrivate(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("db file: %w", err)
+		}
+		if fi.Mode().Perm() == 0o600 {
+			continue
+		}
+		if err := os.Chmod(p, 0o600); err != nil {
+			return fmt.Errorf("make %s readable by its owner only (0600): %w", p, err)
+		}
+	}
+	return nil
+}
+
 // VisibilityFile is the SQLite file of the visibility records beside dbFile:
 // temporal.db → temporal-visibility.db.
 func VisibilityFile(dbFile string) string {
@@ -379,8 +422,11 @@ func prepareMainDB(opts Options) (conf *config.SQL, existed bool, err error) {
 		case err == nil && fi.Size() > 0:
 			existed = true
 		case err == nil || errors.Is(err, os.ErrNotExist):
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 				return nil, false, fmt.Errorf("create db directory: %w", err)
+			}
+			if err := createPrivate(path); err != nil {
+				return nil, false, err
 			}
 			if err := sqliteschema.SetupSchema(conf); err != nil {
 				_ = os.Remove(path)
@@ -388,6 +434,9 @@ func prepareMainDB(opts Options) (conf *config.SQL, existed bool, err error) {
 			}
 		default:
 			return nil, false, fmt.Errorf("db file: %w", err)
+		}
+		if err := makePrivate(path); err != nil {
+			return nil, false, err
 		}
 	}
 	if err := prepareNamespace(conf, opts.Namespace, opts.Retention, opts.SearchAttributes); err != nil {
@@ -477,6 +526,7 @@ func (s *Server) startUI() (err error) {
 		EnableUI:            true,
 		DefaultNamespace:    s.opts.Namespace,
 		CORS:                uiconfig.CORS{CookieInsecure: true},
+		Codec:               uiconfig.Codec{Endpoint: s.opts.UICodecEndpoint},
 		HideLogs:            true,
 		DisableNewsFetch:    true,
 	}))

@@ -111,6 +111,9 @@ func Start(opts Options) (*Node, error) {
 	wopts.OnFatalError = n.fatal
 	n.w = worker.New(opts.Client, workflows.TaskQueue, wopts)
 	wo := opts.Workflows
+	// Search attributes are not encrypted: with a codec, TendOwner names
+	// owners by hash, not by the address the customer's record gave.
+	wo.HashOwner = wo.HashOwner || opts.Config.Codec != nil
 	wo.OnRecord = logHolds(opts.Logger, wo.OnRecord)
 	workflows.New(n.pb, wo).Register(n.w)
 	acts.Register(n.w)

@@ -81,9 +81,15 @@ func SearchAttributes() map[string]enums.IndexedValueType {
 // OwnerID is the workflow id of an owner's calendar: owner/ and the start
 // of the SHA-256 of the address as engine.OwnerKey writes it, so that the
 // id names nobody and Jo@ and jo@ share one calendar.
-func OwnerID(owner string) string {
+func OwnerID(owner string) string { return "owner/" + OwnerHash(owner) }
+
+// OwnerHash names an owner without their address: the first 24 hex digits
+// of the SHA-256 of the address as engine.OwnerKey writes it (trimmed,
+// lower-cased). It is the TendOwner of runs on a worker with
+// Options.HashOwner, and the end of OwnerID.
+func OwnerHash(owner string) string {
 	sum := sha256.Sum256([]byte(engine.OwnerKey(owner)))
-	return "owner/" + hex.EncodeToString(sum[:12])
+	return hex.EncodeToString(sum[:12])
 }
 
 // JourneyID is the workflow id of a customer's journey.

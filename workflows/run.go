@@ -385,7 +385,11 @@ func (d *runDriver) armDaily() {
 // publish upserts the search attributes that changed, in one command, and
 // sets the workflow's current details to what the run is waiting for.
 func (d *runDriver) publish() {
-	cur := [3]string{string(d.r.Status), d.r.CurrentStep(), d.r.Owner}
+	owner := d.r.Owner
+	if d.w.opts.HashOwner && owner != "" {
+		owner = OwnerHash(owner)
+	}
+	cur := [3]string{string(d.r.Status), d.r.CurrentStep(), owner}
 	if cur != d.published {
 		var ups []temporal.SearchAttributeUpdate
 		keys := [3]temporal.SearchAttributeKeyKeyword{AttrStatus, AttrStep, AttrOwner}

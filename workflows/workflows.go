@@ -21,6 +21,13 @@ type Options struct {
 	RetryInitial  time.Duration
 	RetryMax      time.Duration
 	RetryAttempts int32
+	// HashOwner sets TendOwner to OwnerHash of the run's owner instead of
+	// the address. Search attributes are stored in plain text, so a worker
+	// that encrypts payloads sets it: an owner is an expression over the
+	// customer's record (customer.csm), a value the customer's CRM told
+	// us. It is fixed when the worker starts; a replay compares no
+	// attribute values, so a history recorded either way replays.
+	HashOwner bool
 	// OnRecord, if set, receives every timeline record once, when it is
 	// first made (never during replay). Tests and metrics use it.
 	OnRecord func(lang.Record)

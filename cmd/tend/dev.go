@@ -77,8 +77,17 @@ func (a *devCmd) Run(env *cliEnv) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(a.Dir, 0o755); err != nil {
+	if err := privateDir(a.Dir); err != nil {
 		return usagef("--dir %s: %v", a.Dir, err)
+	}
+	cdc, err := newCodec(cfg)
+	if err != nil {
+		return usageError(err)
+	}
+	var uiCodec string
+	var uiOrigins []string
+	if cdc != nil && a.APIPort != 0 && a.UIPort != 0 {
+		uiCodec, uiOrigins = devUICodec(a.Listen, a.APIPort, a.UIPort)
 	}
 	linksLine := "off (--api-port 0): surveys and mail marked unsubscribe fail without links: in " + configName(cfg)
 	if a.APIPort != 0 {
@@ -103,6 +112,7 @@ func (a *devCmd) Run(env *cliEnv) error {
 		DBFile:           db,
 		Port:             a.Port,
 		UIPort:           a.UIPort,
+		UICodecEndpoint:  uiCodec,
 		Namespace:        workflows.DefaultNamespace,
 		SearchAttributes: workflows.SearchAttributes(),
 		Logger:           log,
@@ -113,8 +123,10 @@ func (a *devCmd) Run(env *cliEnv) error {
 	}
 	defer srv.Stop()
 	reg := prometheus.NewRegistry()
-	c, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Logger: zlog.SDK(log),
-		MetricsHandler: api.MetricsHandler(reg)})
+	copts := client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Logger: zlog.SDK(log),
+		MetricsHandler: api.MetricsHandler(reg)}
+	cdc.Apply(&copts)
+	c, err := client.Dial(copts)
 	if err != nil {
 		return failedf("connect to the embedded server at %s: %v", srv.Address(), err)
 	}
@@ -141,13 +153,13 @@ func (a *devCmd) Run(env *cliEnv) error {
 		}
 		listen := net.JoinHostPort(a.Listen, strconv.Itoa(a.APIPort))
 		var addr string
-		wait, addr, err = startAPI(ctx, c, n.Set, cfg, tokens, secrets, listen, reg, log)
+		wait, addr, err = startAPI(ctx, c, n.Set, cfg, tokens, secrets, listen, reg, log, uiOrigins)
 		if err != nil {
 			return err
 		}
 		apiLine = fmt.Sprintf("http://%s (%s)", addr, how)
 	}
-	fmt.Fprint(env.stderr, devBanner(srv, db, cfg.Outbox, playbooks, n.Version(), count, apiLine, linksLine))
+	fmt.Fprint(env.stderr, devBanner(srv, db, cfg.Outbox, playbooks, n.Version(), count, apiLine, linksLine, codecLine(cfg, uiCodec)))
 	select {
 	case <-ctx.Done():
 	case <-n.Done(): // a fatal error, which the node logged
@@ -165,6 +177,53 @@ func (a *devCmd) Run(env *cliEnv) error {
 	return nil
 }
 
+// privateDir creates the state directory readable by its owner only
+// (0700), or tightens an existing one: it holds every customer's history,
+// the API token and the link secret. One already private is left alone.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm() == 0o700 {
+		return nil
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("make it readable by its owner only (0700): %w", err)
+	}
+	return nil
+}
+
+// devUICodec is the codec endpoint of the embedded Web UI, on the API's
+// dev codec route, and the UI's origins, which alone may call it: the
+// UI as http://127.0.0.1:<ui port> and as http://localhost:<ui port>.
+// The route answers loopback callers only, so an API on another host
+// than loopback or every interface leaves the UI unable to decode.
+func devUICodec(listen string, apiPort, uiPort int) (endpoint string, origins []string) {
+	host := listen
+	if ip := net.ParseIP(listen); listen == "" || (ip != nil && (ip.IsUnspecified() || ip.IsLoopback())) {
+		host = "127.0.0.1"
+	}
+	endpoint = "http://" + net.JoinHostPort(host, strconv.Itoa(apiPort)) + api.DevCodecPath
+	ui := strconv.Itoa(uiPort)
+	return endpoint, []string{"http://127.0.0.1:" + ui, "http://localhost:" + ui, "http://[::1]:" + ui}
+}
+
+// codecLine says how payloads are stored, for the banner.
+func codecLine(cfg *config.Config, uiCodec string) string {
+	if cfg.Codec == nil {
+		return "off: payloads are stored in plain text (add a codec: section to " + configName(cfg) + ")"
+	}
+	line := "AES-256-GCM, key " + cfg.Codec.Primary + " (codec: in " + configName(cfg) + ")"
+	if uiCodec != "" {
+		return line + "; the Web UI decodes through " + uiCodec
+	}
+	return line + "; the Web UI shows payloads encrypted (it needs both --ui-port and --api-port)"
+}
+
 // outboxSet says whether the config file sets outbox:. Without one,
 // config resolves the default relative to the file's directory.
 func outboxSet(cfg *config.Config) bool {
@@ -176,7 +235,7 @@ func outboxSet(cfg *config.Config) bool {
 }
 
 // devBanner tells what runs where, and how to send the first events.
-func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, count int, apiLine, linksLine string) string {
+func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, count int, apiLine, linksLine, codecLine string) string {
 	var b strings.Builder
 	b.WriteString("tend dev is running\n")
 	fmt.Fprintf(&b, "  Temporal  %s (namespace %s, state in %s)\n", srv.Address(), srv.Namespace(), db)
@@ -187,6 +246,7 @@ func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, cou
 	}
 	fmt.Fprintf(&b, "  HTTP API  %s\n", apiLine)
 	fmt.Fprintf(&b, "  Links     %s\n", linksLine)
+	fmt.Fprintf(&b, "  Codec     %s\n", codecLine)
 	fmt.Fprintf(&b, "  Outbox    %s\n", outbox)
 	fmt.Fprintf(&b, "  Playbooks %s (version %s, %d %s)\n", playbooks, version, count, plural(count, "playbook", "playbooks"))
 	send := "tend event send --help"

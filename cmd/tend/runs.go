@@ -49,7 +49,12 @@ func (a *runsListCmd) Run(env *cliEnv) error {
 		return err
 	}
 	defer done()
-	runs, err := control.ListRuns(ctx, c, a.filter())
+	f := a.filter()
+	// With a codec, TendOwner names owners by hash; connect has read the config.
+	if cfg, err := env.config(); err == nil && cfg.Codec != nil {
+		f.OwnerHashed = true
+	}
+	runs, err := control.ListRuns(ctx, c, f)
 	if err != nil {
 		return failed(err)
 	}

@@ -80,7 +80,7 @@ func (a *serveCmd) Run(env *cliEnv) error {
 	}
 	defer w.Stop()
 	reg := prometheus.NewRegistry()
-	opts, err := a.Client.Conn.options(log)
+	opts, err := a.Client.Conn.options(log, cfg)
 	if err != nil {
 		return usageError(err)
 	}
@@ -92,7 +92,7 @@ func (a *serveCmd) Run(env *cliEnv) error {
 		return &dialError{address: a.Client.Conn.Address, err: err}
 	}
 	defer c.Close()
-	wait, addr, err := startAPI(ctx, c, w.Set, cfg, tokens, secrets, listen, reg, log)
+	wait, addr, err := startAPI(ctx, c, w.Set, cfg, tokens, secrets, listen, reg, log, nil)
 	if err != nil {
 		return err
 	}
@@ -118,12 +118,22 @@ func apiCredentials(cfg *config.Config) (tokens, secrets []string) {
 
 // startAPI listens on listen and serves the HTTP API until ctx ends. wait
 // returns once the requests in flight have drained.
+// devOrigins, from tend dev only, are the embedded UI's origins, which
+// may call the dev codec route.
 func startAPI(ctx context.Context, c client.Client, set func() *lang.Set, cfg *config.Config, tokens, secrets []string,
-	listen string, reg *prometheus.Registry, log zerolog.Logger) (wait func() error, addr string, err error) {
+	listen string, reg *prometheus.Registry, log zerolog.Logger, devOrigins []string) (wait func() error, addr string, err error) {
 	opts := api.Options{Client: c, Set: set, Tokens: tokens, SigningSecrets: secrets,
 		MaxBody: cfg.API.MaxBody, RateLimit: cfg.API.RateLimit, Logger: log, Registry: reg}
 	if l := cfg.Links; l != nil {
 		opts.Links = &links.Config{BaseURL: l.BaseURL, Secret: string(l.Secret)}
+	}
+	cdc, err := newCodec(cfg)
+	if err != nil {
+		return nil, "", usageError(err)
+	}
+	if cdc != nil {
+		opts.Codec, opts.CodecOrigin = cdc, cfg.Codec.UIOrigin
+		opts.DevCodecOrigins = devOrigins
 	}
 	srv, err := api.New(opts)
 	if err != nil {

@@ -81,7 +81,7 @@ func (a *workerCmd) Run(env *cliEnv) error {
 		log = log.Level(zerolog.DebugLevel)
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, a.Conn.Timeout)
-	c, err := a.Conn.dial(dialCtx, log)
+	c, err := a.Conn.dial(dialCtx, log, cfg)
 	cancel()
 	if err != nil {
 		return err
