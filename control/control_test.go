@@ -255,6 +255,8 @@ func TestRunsQuery(t *testing.T) {
 		{RunFilter{Customer: `o'brien`}, `WorkflowType = 'PlaybookRun' AND ExecutionStatus != 'ContinuedAsNew' AND TendCustomer = 'o\'brien'`},
 		{RunFilter{Customer: `x' OR TendCustomer != '`}, `WorkflowType = 'PlaybookRun' AND ExecutionStatus != 'ContinuedAsNew' AND TendCustomer = 'x\' OR TendCustomer != \''`},
 		{RunFilter{Step: `a\'b"c`}, `WorkflowType = 'PlaybookRun' AND ExecutionStatus != 'ContinuedAsNew' AND TendStep = 'a\\\'b"c'`},
+		// With a codec, TendOwner holds the owner's hash, in any letter case of the address.
+		{RunFilter{Owner: " Jo@Vendor.example", OwnerHashed: true}, `WorkflowType = 'PlaybookRun' AND ExecutionStatus != 'ContinuedAsNew' AND TendOwner = '` + workflows.OwnerHash("jo@vendor.example") + `'`},
 	}
 	for _, tt := range tests {
 		if got := runsQuery(tt.f); got != tt.want {

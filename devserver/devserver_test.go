@@ -335,3 +335,40 @@ func manyBools(n int) map[string]enums.IndexedValueType {
 	}
 	return m
 }
+
+// The store holds every customer's history: its files are the owner's
+// only, when made and when found looser from before.
+func TestDBFilesPrivate(t *testing.T) {
+	opts := testOptions(t)
+	check := func(when string) {
+		t.Helper()
+		files, _ := filepath.Glob(opts.DBFile[:len(opts.DBFile)-len(".db")] + "*")
+		if len(files) < 3 { // at least the db, its -wal and the visibility file
+			t.Fatalf("%s: only %v", when, files)
+		}
+		for _, f := range files {
+			fi, err := os.Stat(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: %s has mode %v, want 0600", when, filepath.Base(f), fi.Mode().Perm())
+			}
+		}
+		if fi, err := os.Stat(filepath.Dir(opts.DBFile)); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s: directory mode %v, %v; want 0700", when, fi.Mode().Perm(), err)
+		}
+	}
+	s := start(t, opts)
+	check("new")
+	s.Stop()
+	files, _ := filepath.Glob(opts.DBFile[:len(opts.DBFile)-len(".db")] + "*")
+	for _, f := range files {
+		if err := os.Chmod(f, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = start(t, opts)
+	defer s.Stop()
+	check("restarted after a chmod 0644")
+}

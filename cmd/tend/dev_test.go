@@ -433,3 +433,49 @@ func TestServeUsage(t *testing.T) {
 	r = mustRun(t, exitUnreachable, "serve", "--config", conf, "--address", closedAddr(t), "--timeout", "2s")
 	contains(t, "stderr", r.stderr, "tend serve: cannot reach Temporal at ")
 }
+
+// .tend holds every customer's history: it is made 0700, and tightened
+// to it if it was looser; one already 0700 is no error.
+func TestPrivateDir(t *testing.T) {
+	root := t.TempDir()
+	for _, tt := range []struct {
+		name   string
+		before os.FileMode // 0: missing
+	}{{"missing", 0}, {"world-readable", 0o755}, {"already private", 0o700}} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(root, strings.ReplaceAll(tt.name, " ", "-"), ".tend")
+			if tt.before != 0 {
+				if err := os.MkdirAll(dir, tt.before); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(dir, tt.before); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := privateDir(dir); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(dir)
+			if err != nil || fi.Mode().Perm() != 0o700 {
+				t.Errorf("mode %v, %v; want 0700", fi.Mode().Perm(), err)
+			}
+		})
+	}
+}
+
+func TestDevUICodec(t *testing.T) {
+	for _, tt := range []struct{ listen, want string }{
+		{"127.0.0.1", "http://127.0.0.1:8080/codec/dev"},
+		{"0.0.0.0", "http://127.0.0.1:8080/codec/dev"},
+		{"::", "http://127.0.0.1:8080/codec/dev"},
+		{"::1", "http://127.0.0.1:8080/codec/dev"},
+	} {
+		endpoint, origins := devUICodec(tt.listen, 8080, 8233)
+		if endpoint != tt.want {
+			t.Errorf("devUICodec(%q) = %s, want %s", tt.listen, endpoint, tt.want)
+		}
+		if want := []string{"http://127.0.0.1:8233", "http://localhost:8233", "http://[::1]:8233"}; strings.Join(origins, " ") != strings.Join(want, " ") {
+			t.Errorf("origins %v, want %v", origins, want)
+		}
+	}
+}
