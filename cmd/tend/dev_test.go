@@ -223,6 +223,7 @@ func TestDevEndToEnd(t *testing.T) {
   Web UI    http://127\.0\.0\.1:` + strconv.Itoa(uiPort) + `
   HTTP API  http://127\.0\.0\.1:` + strconv.Itoa(apiPort) + ` \(token in ` + regexp.QuoteMeta(filepath.Join(dir, "api-token")) + `: curl -H "Authorization: Bearer \$\(cat ` + regexp.QuoteMeta(filepath.Join(dir, "api-token")) + `\)"\)
   Links     survey and unsubscribe links to http://localhost:` + strconv.Itoa(apiPort) + ` \(secret in ` + regexp.QuoteMeta(filepath.Join(dir, "link-secret")) + `\)
+  Codec     off: payloads are stored in plain text \(add a codec: section to tend\.yaml\)
   Outbox    ` + regexp.QuoteMeta(filepath.Join(dir, "outbox")) + `
   Playbooks \.\./\.\./playbooks \(version [0-9a-f]+, \d+ playbooks\)
 Other terminals: export TEMPORAL_ADDRESS=` + regexp.QuoteMeta(addr) + `
