@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -17,8 +18,11 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/tend-cs/tend/codec"
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/internal/zlog"
 	"github.com/tend-cs/tend/links"
@@ -479,4 +483,77 @@ func TestDevUICodec(t *testing.T) {
 			t.Errorf("origins %v, want %v", origins, want)
 		}
 	}
+}
+
+// With a codec, tend dev's embedded UI is told to decode through the dev
+// codec route, which answers the UI's origin without a token and nobody
+// else; the state directory and database are private.
+func TestDevCodec(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Temporal server")
+	}
+	deadline := time.After(30 * time.Second)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	if err := os.Mkdir(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	key := bytes.Repeat([]byte{9}, codec.KeySize)
+	cfgPath := filepath.Join(dir, "tend.yaml")
+	if err := os.WriteFile(cfgPath, []byte("codec: {keys: {k1: "+base64.StdEncoding.EncodeToString(key)+"}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port, uiPort, apiPort := freePort(t), freePort(t), freePort(t)
+	dev := func(ctx context.Context, args []string, out *output) int {
+		return runContext(ctx, append([]string{"dev"}, args...), strings.NewReader(""), &bytes.Buffer{}, out)
+	}
+	stderr, stop, exited := start(dev, "--dir", state, "--config", cfgPath, "--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort),
+		"--api-port", strconv.Itoa(apiPort), "--playbooks", shippedPlaybooks)
+	defer stop()
+	stderr.waitFor(t, "\nSend events:  ", exited, deadline)
+	endpoint := "http://127.0.0.1:" + strconv.Itoa(apiPort) + "/codec/dev"
+	contains(t, "banner", stderr.String(), "  Codec     AES-256-GCM, key k1 (codec: in "+cfgPath+"); the Web UI decodes through "+endpoint+"\n")
+
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(uiPort) + "/api/v1/settings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	contains(t, "the UI's settings", string(settings), endpoint)
+
+	cdc, err := codec.New(map[string][]byte{"k1": key}, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := cdc.Encode([]*commonpb.Payload{{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`"Ada"`)}})
+	body, _ := protojson.Marshal(&commonpb.Payloads{Payloads: enc})
+	decode := func(origin string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, endpoint+"/decode", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	plain := base64.StdEncoding.EncodeToString([]byte(`"Ada"`))
+	if code, got := decode("http://localhost:" + strconv.Itoa(uiPort)); code != http.StatusOK || !strings.Contains(got, plain) {
+		t.Errorf("decode from the UI: %d %s", code, got)
+	}
+	if code, got := decode("https://elsewhere.example"); code != http.StatusForbidden || strings.Contains(got, plain) {
+		t.Errorf("decode from elsewhere: %d %s, want 403", code, got)
+	}
+	for path, want := range map[string]os.FileMode{state: 0o700, filepath.Join(state, "temporal.db"): 0o600} {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: %v, %v; want mode %v", path, fi.Mode().Perm(), err, want)
+		}
+	}
+	stop()
+	waitExit(t, "tend dev", stderr, exited, deadline)
 }
