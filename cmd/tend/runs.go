@@ -19,7 +19,7 @@ type runsCmd struct {
 type runsListCmd struct {
 	Customer string `help:"only this customer's runs"`
 	Playbook string `help:"only runs of this playbook"`
-	Status   string `help:"only runs with this status: running, waiting, tasks-open, overdue, escalated, completed, exited, expired or failed"`
+	Status   string `help:"only runs with this status: running, waiting, tasks-open, overdue, escalated, stalled, completed, exited, expired or failed"`
 	Step     string `help:"only runs at this step"`
 	Owner    string `help:"only runs owned by this person"`
 	Limit    int    `default:"100" help:"at most this many runs"`
