@@ -9,10 +9,11 @@ import (
 	"github.com/tend-cs/tend/control"
 )
 
-// runsCmd is `tend runs`: list and show.
+// runsCmd is `tend runs`: list, show and retry.
 type runsCmd struct {
-	List runsListCmd `cmd:"" help:"list runs, newest first"`
-	Show runsShowCmd `cmd:"" help:"show a run: its status, open tasks and timeline in plain words"`
+	List  runsListCmd  `cmd:"" help:"list runs, newest first"`
+	Show  runsShowCmd  `cmd:"" help:"show a run: its status, open tasks and timeline in plain words"`
+	Retry runsRetryCmd `cmd:"" help:"retry the failed step of stalled runs, with the same idempotency key"`
 }
 
 // runsListCmd is `tend runs list`.
