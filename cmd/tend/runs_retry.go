@@ -22,12 +22,12 @@ type runsRetryCmd struct {
 // calls it.
 func (a *runsRetryCmd) Validate() error {
 	switch {
+	case a.Since != "" && !a.Failed:
+		return usagef("--since goes with --failed")
 	case a.Failed && len(a.RunIDs) > 0:
 		return usagef("give run ids or --failed, not both")
 	case !a.Failed && len(a.RunIDs) == 0:
 		return usagef("name the runs to retry, or give --failed (with --since 24h, say) to retry the stalled runs")
-	case a.Since != "" && !a.Failed:
-		return usagef("--since goes with --failed")
 	}
 	if a.Since != "" {
 		if _, err := control.ParseSince(a.Since); err != nil {

@@ -16,7 +16,7 @@ func TestRunsRetryUsage(t *testing.T) {
 		{[]string{"run/onboarding/acme/1", "--failed"}, "give run ids or --failed, not both"},
 		{[]string{"--since", "24h"}, "--since goes with --failed"},
 		{[]string{"--failed", "--since", "yesterday"}, `--since "yesterday" is not a duration such as 24h, 90m or 7d`},
-		{[]string{"--failed", "--since", "-3h"}, `must be positive`},
+		{[]string{"--failed", "--since=-3h"}, `must be positive`},
 		{[]string{"onboarding/acme/1"}, `run id "onboarding/acme/1": want run/<playbook>/<customer>/<n>`},
 	}
 	for _, tt := range tests {
