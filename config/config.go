@@ -22,14 +22,16 @@
 //	  from: "Customer Success <cs@vendor.example>"
 //	  tls: starttls                    # starttls (default), tls (implicit TLS) or none
 //	  timeout: 30s
+//	  retry_for: 24h                   # how long a step retries an outage before it fails (default 24h, at most 30d)
 //	chat:                              # Slack-compatible incoming webhooks
 //	  default: cs-alerts               # optional with a single channel
 //	  channels:
 //	    cs-alerts: {webhook: {env: SLACK_CS_ALERTS}}
+//	  retry_for: 24h
 //	users:                             # people's chat ids by email address, for mentions
 //	  max@vendor.example: {slack: U0123ABC}
 //	endpoints:                         # targets of `do: webhook`, by name
-//	  crm: {url: https://crm.example/hooks/tend, secret: {env: CRM_SECRET}, timeout: 10s}
+//	  crm: {url: https://crm.example/hooks/tend, secret: {env: CRM_SECRET}, timeout: 10s, retry_for: 72h}
 //	api:                               # the HTTP API of `tend serve`
 //	  listen: 127.0.0.1:8080           # host:port; an empty host means every interface
 //	  tokens: [{env: TEND_API_TOKEN}]  # bearer tokens, each valid (several while rotating); 16+ characters
@@ -110,6 +112,12 @@ const (
 	DefaultEmailTimeout    = 30 * time.Second
 	DefaultEndpointTimeout = 10 * time.Second
 	DefaultMaxBody         = 1 << 20 // bytes; API.MaxBody
+	// DefaultRetryFor is how long a step retries a transient failure of
+	// its channel (an SMTP, chat or CRM outage) before it fails, when the
+	// channel sets no retry_for.
+	DefaultRetryFor = 24 * time.Hour
+	// MaxRetryFor caps retry_for: past it, an outage is not one.
+	MaxRetryFor = 30 * 24 * time.Hour
 )
 
 // Limits of the api section.
@@ -226,6 +234,9 @@ type Email struct {
 	From    string
 	TLS     string // TLSStartTLS, TLSImplicit or TLSNone
 	Timeout time.Duration
+	// RetryFor is how long a step retries transient SMTP failures before
+	// it fails; 0 means DefaultRetryFor.
+	RetryFor time.Duration
 }
 
 // Chat holds the Slack-compatible incoming webhooks that notify and
@@ -235,6 +246,9 @@ type Chat struct {
 	// single channel it defaults to that channel.
 	Default  string
 	Channels map[string]Channel
+	// RetryFor is how long a step retries transient chat failures before
+	// it fails; 0 means DefaultRetryFor.
+	RetryFor time.Duration
 }
 
 // Channel is one chat channel.
@@ -250,6 +264,9 @@ type Endpoint struct {
 	// Secret keys the HMAC-SHA256 signature of every request.
 	Secret  Secret
 	Timeout time.Duration
+	// RetryFor is how long a step retries transient failures of the
+	// endpoint before it fails; 0 means DefaultRetryFor.
+	RetryFor time.Duration
 }
 
 // API configures the HTTP API of `tend serve`.
@@ -672,7 +689,8 @@ func (d *decoder) email(n *yaml.Node) *Email {
 				e.TLS = s
 			}
 		},
-		"timeout": func(v *yaml.Node) { d.duration(v, "email.timeout", &e.Timeout) },
+		"timeout":   func(v *yaml.Node) { d.duration(v, "email.timeout", &e.Timeout) },
+		"retry_for": func(v *yaml.Node) { d.retryFor(v, "email.retry_for", &e.RetryFor) },
 	})
 	if given == nil {
 		return nil
@@ -745,6 +763,7 @@ func (d *decoder) chat(n *yaml.Node) Chat {
 				c.Channels[name] = ch
 			})
 		},
+		"retry_for": func(v *yaml.Node) { d.retryFor(v, "chat.retry_for", &c.RetryFor) },
 	})
 	names := sortedKeys(c.Channels)
 	switch {
@@ -833,7 +852,8 @@ func (d *decoder) endpoints(n *yaml.Node) map[string]Endpoint {
 					e.Secret = Secret(s)
 				}
 			},
-			"timeout": func(v *yaml.Node) { d.duration(v, what+".timeout", &e.Timeout) },
+			"timeout":   func(v *yaml.Node) { d.duration(v, what+".timeout", &e.Timeout) },
+			"retry_for": func(v *yaml.Node) { d.retryFor(v, what+".retry_for", &e.RetryFor) },
 		})
 		if given == nil {
 			return
@@ -1381,6 +1401,31 @@ func (d *decoder) duration(n *yaml.Node, what string, dst *time.Duration) {
 		d.errorf(n, "%s %q is not a duration such as 10s or 1m", what, s)
 	case v <= 0:
 		d.errorf(n, "%s must be positive, not %s", what, s)
+	default:
+		*dst = v
+	}
+}
+
+// retryFor reads a retry horizon: a Go duration (36h, 90m) or whole days
+// (7d), more than zero and at most MaxRetryFor.
+func (d *decoder) retryFor(n *yaml.Node, what string, dst *time.Duration) {
+	s, ok := d.str(n, what)
+	if !ok {
+		return
+	}
+	v, err := time.ParseDuration(s)
+	if days, found := strings.CutSuffix(s, "d"); found && err != nil {
+		if k, kerr := strconv.Atoi(days); kerr == nil && k >= 0 && k <= 10000 {
+			v, err = time.Duration(k)*24*time.Hour, nil
+		}
+	}
+	switch {
+	case err != nil:
+		d.errorf(n, "%s %q is not a duration such as 24h, 90m or 7d", what, s)
+	case v <= 0:
+		d.errorf(n, "%s must be positive, not %s", what, s)
+	case v > MaxRetryFor:
+		d.errorf(n, "%s %s is more than the cap of 30d (720h): a channel down for longer needs fixing, and its runs wait for tend runs retry", what, s)
 	default:
 		*dst = v
 	}

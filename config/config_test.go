@@ -66,15 +66,15 @@ func TestParseFull(t *testing.T) {
 		Outbox:    "/var/spool/tend/outbox",
 		Email: &Email{
 			Addr: "smtp.example.com:465", Username: "tend", Password: "smtp-pass",
-			From: "Customer Success <cs@vendor.example>", TLS: TLSImplicit, Timeout: time.Minute,
+			From: "Customer Success <cs@vendor.example>", TLS: TLSImplicit, Timeout: time.Minute, RetryFor: 72 * time.Hour,
 		},
 		Chat: Chat{Default: "cs-alerts", Channels: map[string]Channel{
 			"cs-alerts": {Webhook: "https://hooks.slack.example/T1/B1/cs"},
 			"sales":     {Webhook: "https://hooks.slack.example/T1/B2/sales"},
-		}},
+		}, RetryFor: 90 * time.Minute},
 		Users: map[string]User{"max@vendor.example": {Slack: "U0123ABC"}, "jo@vendor.example": {Slack: "W0456DEF"}},
 		Endpoints: map[string]Endpoint{
-			"crm":     {URL: "https://crm.example/hooks/tend", Secret: "crm-secret", Timeout: 5 * time.Second},
+			"crm":     {URL: "https://crm.example/hooks/tend", Secret: "crm-secret", Timeout: 5 * time.Second, RetryFor: 48 * time.Hour},
 			"billing": {URL: "http://localhost:9000/tend", Secret: "literal-secret", Timeout: DefaultEndpointTimeout},
 		},
 		API: API{

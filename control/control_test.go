@@ -275,7 +275,7 @@ func TestRunFilterValidate(t *testing.T) {
 		}
 	}
 	err := RunFilter{Status: "done"}.Validate()
-	if err == nil || err.Error() != `status "done": want one of running, waiting, tasks-open, overdue, escalated, completed, exited, expired, failed` {
+	if err == nil || err.Error() != `status "done": want one of running, waiting, tasks-open, overdue, escalated, stalled, completed, exited, expired, failed` {
 		t.Errorf("err = %v", err)
 	}
 	if err := (RunFilter{Limit: -1}).Validate(); err == nil || !strings.Contains(err.Error(), "limit -1") {

@@ -27,7 +27,7 @@ const DefaultLimit = 100
 // Statuses are the run statuses a RunFilter may name (docs/temporal.md).
 var Statuses = []engine.Status{
 	engine.StatusRunning, engine.StatusWaiting, engine.StatusTasksOpen, engine.StatusOverdue, engine.StatusEscalated,
-	engine.StatusCompleted, engine.StatusExited, engine.StatusExpired, engine.StatusFailed,
+	engine.StatusStalled, engine.StatusCompleted, engine.StatusExited, engine.StatusExpired, engine.StatusFailed,
 }
 
 // RunFilter selects runs. Empty fields match every run.

@@ -16,6 +16,7 @@
 package node
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"path/filepath"
@@ -54,7 +55,17 @@ type Options struct {
 	// Worker tunes the Temporal worker (cache size, pollers). Its
 	// OnFatalError, if set, is called before Done is closed.
 	Worker worker.Options
+	// Namespace is the Client's namespace; "" means "default".
+	Namespace string
+	// InstallationID salts the ids of outgoing mail (activities.Options);
+	// "" reads it from Namespace with control.EnsureInstallationID, which
+	// stores it there on first start.
+	InstallationID string
 }
+
+// installationTimeout bounds reading (and on first start, storing) the
+// installation id.
+const installationTimeout = 30 * time.Second
 
 // Node is a running worker.
 type Node struct {
@@ -99,6 +110,19 @@ func Start(opts Options) (*Node, error) {
 	}
 	aopts := ActivityOptions(opts.Config)
 	aopts.Book = control.BookSlot(opts.Client)
+	if aopts.InstallationID = opts.InstallationID; aopts.InstallationID == "" {
+		ns := opts.Namespace
+		if ns == "" {
+			ns = workflows.DefaultNamespace
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), installationTimeout)
+		aopts.InstallationID, err = control.EnsureInstallationID(ctx, opts.Client, ns)
+		cancel()
+		if err != nil {
+			pbw.Stop()
+			return nil, err
+		}
+	}
 	acts, err := activities.New(aopts, opts.Logger)
 	if err != nil {
 		pbw.Stop()
@@ -121,7 +145,8 @@ func Start(opts Options) (*Node, error) {
 		pbw.Stop()
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
-	opts.Logger.Info().Str("playbooks", opts.Playbooks).Str("version", pbw.Bundle().Version).Msg("worker started")
+	opts.Logger.Info().Str("playbooks", opts.Playbooks).Str("version", pbw.Bundle().Version).
+		Str("installation", aopts.InstallationID).Msg("worker started")
 	return n, nil
 }
 
@@ -252,8 +277,9 @@ func ActivityOptions(c *config.Config) activities.Options {
 	o := activities.Options{Outbox: c.Outbox, Chat: activities.ChatOptions{Default: c.Chat.Default, Channels: map[string]string{}}}
 	if e := c.Email; e != nil {
 		o.Email = &activities.EmailOptions{Addr: e.Addr, Username: e.Username, Password: string(e.Password),
-			From: e.From, TLS: e.TLS, Timeout: e.Timeout}
+			From: e.From, TLS: e.TLS, Timeout: e.Timeout, RetryFor: e.RetryFor}
 	}
+	o.Chat.RetryFor = c.Chat.RetryFor
 	for name, ch := range c.Chat.Channels {
 		o.Chat.Channels[name] = string(ch.Webhook)
 	}
@@ -269,7 +295,7 @@ func ActivityOptions(c *config.Config) activities.Options {
 	if len(c.Endpoints) > 0 {
 		o.Endpoints = map[string]activities.Endpoint{}
 		for name, ep := range c.Endpoints {
-			o.Endpoints[name] = activities.Endpoint{URL: ep.URL, Secret: string(ep.Secret), Timeout: ep.Timeout}
+			o.Endpoints[name] = activities.Endpoint{URL: ep.URL, Secret: string(ep.Secret), Timeout: ep.Timeout, RetryFor: ep.RetryFor}
 		}
 	}
 	o.Staff = Staff(c)

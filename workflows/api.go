@@ -47,6 +47,12 @@ const (
 	// request that does not parse (ErrBadSlotRequest).
 	UpdateBookSlot = "book-slot"
 
+	// UpdateRetryStep re-drives the failed step of a stalled run (a
+	// Temporal Update with RetryStep, answered with RetryStepResult once
+	// the step's action is being carried out again, with the same action
+	// key). The validator rejects a run that is not stalled (NotStalled).
+	UpdateRetryStep = "retry-step"
+
 	signalToRun   = "journey" // journey → run: an engine.ToRun
 	signalFromRun = "run"     // run → journey: an engine.FromRun
 )
@@ -241,13 +247,41 @@ type JourneyView struct {
 }
 
 // RunView is what QueryState returns from a run: its state, what it is
-// waiting for in plain words, the messages the contact policy holds, and
-// its timeline.
+// waiting for in plain words, the messages the contact policy holds, its
+// timeline, and the failed step it waits to retry, if it is stalled.
 type RunView struct {
 	State    engine.RunState `json:"state"`
 	Waiting  string          `json:"waiting"`
 	Held     []engine.Hold   `json:"held"`
 	Timeline []lang.Record   `json:"timeline"`
+	Stalled  *Stall          `json:"stalled,omitempty"`
+}
+
+// Stall is the step a stalled run waits to retry: its action failed for
+// good (a permanent error, or a channel down for longer than its
+// retry_for) at FailedAt, and the run fails at Until unless the step is
+// retried (UpdateRetryStep) first.
+type Stall struct {
+	Step     string    `json:"step"`
+	Key      string    `json:"key"` // the action key, kept by the retry
+	Kind     string    `json:"kind"`
+	Reason   string    `json:"reason"`
+	FailedAt time.Time `json:"failed_at"`
+	Until    time.Time `json:"until"`
+	// Retries counts the retries of the step so far.
+	Retries int `json:"retries,omitempty"`
+}
+
+// RetryStep asks a stalled run to retry its failed step.
+type RetryStep struct{}
+
+// RetryStepResult is a stalled run's answer to RetryStep: the step is
+// being carried out again, with the same action key.
+type RetryStepResult struct {
+	Run   string `json:"run"`
+	Step  string `json:"step"`
+	Key   string `json:"key"`
+	Retry int    `json:"retry"` // 1 for the first retry of the step
 }
 
 // CompleteTask asks a run to complete one of its open tasks.
@@ -269,6 +303,10 @@ const (
 	ErrTaskNotFound = "TaskNotFound"
 	ErrTaskDone     = "TaskDone"
 )
+
+// ErrNotStalled is the error type of a rejected RetryStep: the run is
+// not waiting for a retry.
+const ErrNotStalled = "NotStalled"
 
 // ErrBadSlotRequest is the error type of a rejected UpdateBookSlot: the
 // request does not parse, and never will.

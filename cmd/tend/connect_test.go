@@ -41,6 +41,7 @@ func TestDialFailure(t *testing.T) {
 		{"import", "testdata/import/customers.csv", "--playbooks", shipped},
 		{"runs", "list"},
 		{"runs", "show", "run/onboarding/acme/1"},
+		{"runs", "retry", "run/onboarding/acme/1"},
 		{"tasks", "list", "--overdue"},
 		{"tasks", "complete", "onboarding/acme/1/kickoff/1", "--outcome", "held"},
 	} {

@@ -132,7 +132,7 @@ func (a *devCmd) Run(env *cliEnv) error {
 	}
 	defer c.Close()
 	n, err := node.Start(node.Options{Client: c, Config: cfg, Playbooks: playbooks, Logger: log, Reload: reload,
-		Store: workflows.DirStore{Dir: filepath.Join(a.Dir, "sets")}})
+		Store: workflows.DirStore{Dir: filepath.Join(a.Dir, "sets")}, Namespace: srv.Namespace()})
 	if err != nil {
 		return failed(err)
 	}

@@ -89,7 +89,7 @@ func (a *workerCmd) Run(env *cliEnv) error {
 	defer c.Close()
 	log.Info().Str("address", a.Conn.Address).Str("namespace", a.Conn.Namespace).Msg("connected to Temporal")
 	n, err := node.Start(node.Options{Client: c, Config: cfg, Playbooks: a.Set.Playbooks, Logger: log, Reload: reload,
-		Store: workflows.DirStore{Dir: a.Store}})
+		Store: workflows.DirStore{Dir: a.Store}, Namespace: a.Conn.Namespace})
 	if err != nil {
 		return failed(err)
 	}
