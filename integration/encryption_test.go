@@ -107,8 +107,10 @@ func atRest(t *testing.T, withCodec bool) []string {
 	}
 	defer raw.Close()
 	n, err := node.Start(node.Options{Client: cl, Config: cfg, Playbooks: "testdata/encryption", Logger: logger(), Reload: -1,
-		Workflows: workflows.Options{ActivityTimeout: 3 * time.Second, RetryInitial: 100 * time.Millisecond, RetryMax: time.Second},
-		Store:     workflows.NewMemStore()})
+		Workflows: workflows.Options{ActivityTimeout: 3 * time.Second, RetryInitial: 100 * time.Millisecond, RetryMax: time.Second,
+			// The bad address stalls its run (its details name the failure), which fails 2s later.
+			RetryWindow: 2 * time.Second},
+		Store: workflows.NewMemStore()})
 	if err != nil {
 		t.Fatal(err)
 	}
