@@ -44,13 +44,18 @@ type Options struct {
 	Playbooks string         // directory; "" means Config.Playbooks
 	Logger    zerolog.Logger
 	Workflows workflows.Options
-	// Reload is how often the playbook directory is checked for changes;
-	// 0 means every 2s, negative never.
+	// Reload is how often the playbook directory, or the store's active
+	// set, is checked for changes; 0 means every 2s, negative never.
 	Reload time.Duration
 	// Store keeps every playbook set by version, so that workflows pinned
 	// to an older set still run after a restart or on another worker; nil
 	// keeps them in memory only. Every worker must read the same store.
 	Store workflows.Store
+	// Follow says where the current set comes from: the playbooks
+	// directory (FollowPlaybooks, the zero value), or the store's active
+	// set (FollowStore, and FollowAuto once a set has been published);
+	// both of the latter need a Store that is an ActiveStore.
+	Follow Follow
 	// Worker tunes the Temporal worker (cache size, pollers). Its
 	// OnFatalError, if set, is called before Done is closed.
 	Worker worker.Options
@@ -61,7 +66,8 @@ type Node struct {
 	opts Options
 	pb   *workflows.Playbooks
 	w    worker.Worker
-	pbw  *Watcher
+	pbw  *Watcher  // the playbooks directory; nil when the node follows only the store
+	fol  *follower // the store's active set; nil when the node follows only the directory
 
 	end  sync.Once
 	done chan struct{} // closed by the first of a fatal error and Stop
@@ -84,27 +90,18 @@ func Start(opts Options) (*Node, error) {
 		}
 	}
 	targets := Targets(opts.Config)
-	pbw, err := Watch(opts.Playbooks, opts.Reload, opts.Logger, &targets, func(b workflows.Bundle) {
-		if err := n.pb.Swap(b); err != nil {
-			opts.Logger.Error().Err(err).Str("version", b.Version).Msg("playbook set not swapped in")
-		}
-	})
-	if err != nil {
+	if err := n.follow(&targets); err != nil {
 		return nil, err
 	}
-	n.pbw = pbw
-	if err := n.pb.Swap(pbw.Bundle()); err != nil {
-		pbw.Stop()
-		return nil, err
-	}
+	set := n.Set()
 	aopts := ActivityOptions(opts.Config)
 	aopts.Book = control.BookSlot(opts.Client)
 	acts, err := activities.New(aopts, opts.Logger)
 	if err != nil {
-		pbw.Stop()
+		n.stopSources()
 		return nil, fmt.Errorf("activities: %w", err)
 	}
-	if step := pbw.Set().LinkedStep(); step != "" && opts.Config.Links == nil {
+	if step := set.LinkedStep(); step != "" && opts.Config.Links == nil {
 		opts.Logger.Warn().Str("step", step).Msg("surveys and mail marked unsubscribe will fail: they need signed links; add a links: section (base_url, secret) to tend.yaml")
 	}
 	wopts := opts.Worker
@@ -112,14 +109,85 @@ func Start(opts Options) (*Node, error) {
 	n.w = worker.New(opts.Client, workflows.TaskQueue, wopts)
 	wo := opts.Workflows
 	wo.OnRecord = logHolds(opts.Logger, wo.OnRecord)
-	workflows.New(n.pb, wo).Register(n.w)
+	RegisterWorkflows(n.w, n.pb, wo)
 	acts.Register(n.w)
 	if err := n.w.Start(); err != nil {
-		pbw.Stop()
+		n.stopSources()
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
-	opts.Logger.Info().Str("playbooks", opts.Playbooks).Str("version", pbw.Bundle().Version).Msg("worker started")
+	opts.Logger.Info().Str("following", n.Following()).Str("version", n.Version()).Msg("worker started")
 	return n, nil
+}
+
+// RegisterWorkflows registers tend's workflow types, over pb, on r: a
+// worker, or the replayer with which tend publish checks a new set
+// against recorded histories, so that both run the same code.
+func RegisterWorkflows(r worker.WorkflowRegistry, pb *workflows.Playbooks, opts workflows.Options) {
+	workflows.New(pb, opts).Register(r)
+}
+
+// follow sets up the sources of the current set that opts.Follow names:
+// the directory's watcher, the store's follower, or both (FollowAuto,
+// before anything is published). The store's active set, once there,
+// wins; see docs/publish.md.
+func (n *Node) follow(targets *lang.Targets) error {
+	opts := n.opts
+	mode := opts.Follow
+	if mode == "" {
+		mode = FollowPlaybooks
+	}
+	if mode != FollowPlaybooks {
+		as, ok := opts.Store.(ActiveStore)
+		if !ok {
+			return fmt.Errorf("following the store's active playbook set needs a store directory (--store)")
+		}
+		n.fol = &follower{store: as, dir: storeDir(opts.Store), pb: n.pb, targets: targets, log: opts.Logger}
+		if err := n.fol.check(); err != nil {
+			return err
+		}
+		if !n.fol.active() && mode == FollowStore {
+			return fmt.Errorf("%w in store %s: publish one with tend publish --store %s", errNoActive, n.fol.dir, n.fol.dir)
+		}
+	}
+	if n.fol == nil || !n.fol.active() {
+		pbw, err := Watch(opts.Playbooks, opts.Reload, opts.Logger, targets, func(b workflows.Bundle) {
+			if n.fol != nil && n.fol.active() {
+				return // a set was published meanwhile: the store wins
+			}
+			if err := n.pb.Swap(b); err != nil {
+				opts.Logger.Error().Err(err).Str("version", b.Version).Msg("playbook set not swapped in")
+			}
+		})
+		if err != nil {
+			return err
+		}
+		if err := n.pb.Swap(pbw.Bundle()); err != nil {
+			pbw.Stop()
+			return err
+		}
+		n.pbw = pbw
+		if n.fol != nil {
+			n.fol.onFirst = func() {
+				opts.Logger.Warn().Str("playbooks", opts.Playbooks).Str("store", n.fol.dir).
+					Msg("a playbook set was published to the store: following its active set from now on, no longer the playbooks directory")
+				go pbw.Stop()
+			}
+		}
+	}
+	if n.fol != nil {
+		n.fol.start(opts.Reload)
+	}
+	return nil
+}
+
+// stopSources stops watching the directory and the store.
+func (n *Node) stopSources() {
+	if n.fol != nil {
+		n.fol.stop()
+	}
+	if n.pbw != nil {
+		n.pbw.Stop()
+	}
 }
 
 // logHolds logs a line for every message the contact policy holds, so that
@@ -139,14 +207,58 @@ func logHolds(log zerolog.Logger, next func(lang.Record)) func(lang.Record) {
 }
 
 // Version is the version of the playbook set in use.
-func (n *Node) Version() string { return n.pbw.Bundle().Version }
+func (n *Node) Version() string {
+	if n.fol != nil && n.fol.active() {
+		b, _, _ := n.fol.current()
+		return b.Version
+	}
+	return n.pbw.Bundle().Version
+}
 
 // Set is the playbook set in use, for checking events at the edge.
-func (n *Node) Set() *lang.Set { return n.pbw.Set() }
+func (n *Node) Set() *lang.Set {
+	if n.fol != nil && n.fol.active() {
+		_, set, _ := n.fol.current()
+		return set
+	}
+	return n.pbw.Set()
+}
 
-// Reload checks the playbook directory now. A changed, valid set replaces
-// the current one; an invalid one is logged, error by error, and ignored.
-func (n *Node) Reload() { n.pbw.Reload() }
+// Following says where the node takes its playbook set from, in words:
+// "the active set of store DIR" or "playbooks directory DIR".
+func (n *Node) Following() string {
+	if n.fol != nil && n.fol.active() {
+		return "the active set of store " + n.fol.dir
+	}
+	if n.fol != nil {
+		return "playbooks directory " + n.opts.Playbooks + ", until a set is published to store " + n.fol.dir
+	}
+	return "playbooks directory " + n.opts.Playbooks
+}
+
+// SetError says why the store's active set is not the one in use (it is
+// missing, does not compile with this build, or names a chat channel or
+// endpoint tend.yaml does not configure), or "" when it is.
+func (n *Node) SetError() string {
+	if n.fol == nil {
+		return ""
+	}
+	_, _, err := n.fol.current()
+	return err
+}
+
+// Reload checks the playbook directory, and the store's active set, now.
+// A changed, valid set replaces the current one; an invalid one is logged,
+// error by error, and ignored.
+func (n *Node) Reload() {
+	if n.fol != nil {
+		_ = n.fol.check()
+		if n.fol.active() {
+			return
+		}
+	}
+	n.pbw.Reload()
+}
 
 // Done is closed when the worker stops, on a fatal error (then Err returns it) or at Stop.
 func (n *Node) Done() <-chan struct{} { return n.done }
@@ -178,7 +290,7 @@ func (n *Node) fatal(err error) {
 // Stop stops the worker and the watcher, and closes Done. It may be called
 // more than once, and after a fatal error.
 func (n *Node) Stop() {
-	n.pbw.Stop()
+	n.stopSources()
 	n.w.Stop()
 	n.end.Do(func() { close(n.done) })
 }
