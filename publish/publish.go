@@ -286,6 +286,8 @@ func (r *Report) replay(ctx context.Context, opts Options, pb *workflows.Playboo
 			switch missing := store.missed(); {
 			case len(missing) > 0:
 				fail(fmt.Sprintf("its history names playbook set %s, which store %s does not hold", strings.Join(missing, ", "), opts.Store.Dir))
+			case err != nil && strings.Contains(err.Error(), "TMPRL1100"):
+				fail(fmt.Sprintf("does not replay: this build's workflow code is nondeterministic against its history (an incompatible change needs workflow.GetVersion): %v", err))
 			case err != nil:
 				fail(fmt.Sprintf("does not replay with this build and the new set: %v", err))
 			}
