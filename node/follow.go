@@ -193,3 +193,165 @@ func (f *follower) refuse(err error) error {
 // errNoActive is the start error of a worker told to follow a store in
 // which no set was published.
 var errNoActive = errors.New("no playbook set is active")
+
+// SetsOptions says where a Sets takes the current playbook set from.
+type SetsOptions struct {
+	Playbooks string // the playbooks directory
+	// Store is the store of sets; it must be an ActiveStore unless
+	// Follow is FollowPlaybooks.
+	Store  workflows.Store
+	Follow Follow // "" is FollowPlaybooks
+	// Reload is how often the directory or the pointer is checked; 0
+	// means every 2s, negative never.
+	Reload  time.Duration
+	Logger  zerolog.Logger
+	Targets *lang.Targets // checked on every set, when not nil
+}
+
+// Sets is the current playbook set of a worker, or of tend serve (whose
+// schema checks events at the edge): the playbooks directory's, watched,
+// or the store's active set, followed (docs/publish.md). In FollowAuto,
+// the directory is followed until a set is published to the store; from
+// then on, only the store's active set.
+type Sets struct {
+	playbooks string
+	pbw       *Watcher  // the directory; nil when only the store is followed
+	fol       *follower // the store's active set; nil when only the directory is
+}
+
+// FollowSets loads the current set as o says, and keeps it current. The
+// store is only read: tend serve uses it, next to the workers that write
+// their sets.
+func FollowSets(o SetsOptions) (*Sets, error) {
+	pb, err := workflows.NewPlaybooks(workflows.Bundle{}).WithStore(readOnly{o.Store})
+	if err != nil {
+		return nil, err
+	}
+	return follow(o, pb)
+}
+
+// readOnly is a store that is never written: Put does nothing.
+type readOnly struct{ workflows.Store }
+
+func (r readOnly) Put(workflows.Bundle) error { return nil }
+
+func (r readOnly) Get(v string) (workflows.Bundle, error) {
+	if r.Store == nil {
+		return workflows.Bundle{}, workflows.ErrSetNotFound
+	}
+	return r.Store.Get(v)
+}
+
+// follow builds the Sets of o over pb, whose current set it keeps.
+func follow(o SetsOptions, pb *workflows.Playbooks) (*Sets, error) {
+	mode := o.Follow
+	if mode == "" {
+		mode = FollowPlaybooks
+	}
+	s := &Sets{playbooks: o.Playbooks}
+	if mode != FollowPlaybooks {
+		as, ok := o.Store.(ActiveStore)
+		if !ok {
+			return nil, fmt.Errorf("following the store's active playbook set needs a store directory (--store)")
+		}
+		s.fol = &follower{store: as, dir: storeDir(o.Store), pb: pb, targets: o.Targets, log: o.Logger}
+		if err := s.fol.check(); err != nil {
+			return nil, err
+		}
+		if !s.fol.active() && mode == FollowStore {
+			return nil, fmt.Errorf("%w in store %s: publish one with tend publish --store %s", errNoActive, s.fol.dir, s.fol.dir)
+		}
+	}
+	if s.fol == nil || !s.fol.active() {
+		pbw, err := Watch(o.Playbooks, o.Reload, o.Logger, o.Targets, func(b workflows.Bundle) {
+			if s.fol != nil && s.fol.active() {
+				return // a set was published meanwhile: the store wins
+			}
+			if err := pb.Swap(b); err != nil {
+				o.Logger.Error().Err(err).Str("version", b.Version).Msg("playbook set not swapped in")
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := pb.Swap(pbw.Bundle()); err != nil {
+			pbw.Stop()
+			return nil, err
+		}
+		s.pbw = pbw
+		if s.fol != nil {
+			s.fol.onFirst = func() {
+				o.Logger.Warn().Str("playbooks", o.Playbooks).Str("store", s.fol.dir).
+					Msg("a playbook set was published to the store: following its active set from now on, no longer the playbooks directory")
+				go pbw.Stop()
+			}
+		}
+	}
+	if s.fol != nil {
+		s.fol.start(o.Reload)
+	}
+	return s, nil
+}
+
+// Version is the version of the set in use.
+func (s *Sets) Version() string {
+	if s.fol != nil && s.fol.active() {
+		b, _, _ := s.fol.current()
+		return b.Version
+	}
+	return s.pbw.Bundle().Version
+}
+
+// Set is the set in use.
+func (s *Sets) Set() *lang.Set {
+	if s.fol != nil && s.fol.active() {
+		_, set, _ := s.fol.current()
+		return set
+	}
+	return s.pbw.Set()
+}
+
+// Following says where the set comes from, in words: "the active set of
+// store DIR", or "playbooks directory DIR" (and, in FollowAuto, until
+// when).
+func (s *Sets) Following() string {
+	switch {
+	case s.fol != nil && s.fol.active():
+		return "the active set of store " + s.fol.dir
+	case s.fol != nil:
+		return "playbooks directory " + s.playbooks + ", until a set is published to store " + s.fol.dir
+	}
+	return "playbooks directory " + s.playbooks
+}
+
+// SetError says why the store's active set is not the one in use (it is
+// missing, does not compile with this build, or names a chat channel or
+// endpoint tend.yaml does not configure), or "" when it is.
+func (s *Sets) SetError() string {
+	if s.fol == nil {
+		return ""
+	}
+	_, _, err := s.fol.current()
+	return err
+}
+
+// Reload checks the directory, or the store's pointer, now.
+func (s *Sets) Reload() {
+	if s.fol != nil {
+		_ = s.fol.check()
+		if s.fol.active() {
+			return
+		}
+	}
+	s.pbw.Reload()
+}
+
+// Stop stops watching and following.
+func (s *Sets) Stop() {
+	if s.fol != nil {
+		s.fol.stop()
+	}
+	if s.pbw != nil {
+		s.pbw.Stop()
+	}
+}

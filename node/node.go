@@ -66,8 +66,7 @@ type Node struct {
 	opts Options
 	pb   *workflows.Playbooks
 	w    worker.Worker
-	pbw  *Watcher  // the playbooks directory; nil when the node follows only the store
-	fol  *follower // the store's active set; nil when the node follows only the directory
+	sets *Sets
 
 	end  sync.Once
 	done chan struct{} // closed by the first of a fatal error and Stop
@@ -90,15 +89,18 @@ func Start(opts Options) (*Node, error) {
 		}
 	}
 	targets := Targets(opts.Config)
-	if err := n.follow(&targets); err != nil {
+	sets, err := follow(SetsOptions{Playbooks: opts.Playbooks, Store: opts.Store, Follow: opts.Follow, Reload: opts.Reload,
+		Logger: opts.Logger, Targets: &targets}, n.pb)
+	if err != nil {
 		return nil, err
 	}
+	n.sets = sets
 	set := n.Set()
 	aopts := ActivityOptions(opts.Config)
 	aopts.Book = control.BookSlot(opts.Client)
 	acts, err := activities.New(aopts, opts.Logger)
 	if err != nil {
-		n.stopSources()
+		sets.Stop()
 		return nil, fmt.Errorf("activities: %w", err)
 	}
 	if step := set.LinkedStep(); step != "" && opts.Config.Links == nil {
@@ -112,7 +114,7 @@ func Start(opts Options) (*Node, error) {
 	RegisterWorkflows(n.w, n.pb, wo)
 	acts.Register(n.w)
 	if err := n.w.Start(); err != nil {
-		n.stopSources()
+		sets.Stop()
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	opts.Logger.Info().Str("following", n.Following()).Str("version", n.Version()).Msg("worker started")
@@ -124,70 +126,6 @@ func Start(opts Options) (*Node, error) {
 // against recorded histories, so that both run the same code.
 func RegisterWorkflows(r worker.WorkflowRegistry, pb *workflows.Playbooks, opts workflows.Options) {
 	workflows.New(pb, opts).Register(r)
-}
-
-// follow sets up the sources of the current set that opts.Follow names:
-// the directory's watcher, the store's follower, or both (FollowAuto,
-// before anything is published). The store's active set, once there,
-// wins; see docs/publish.md.
-func (n *Node) follow(targets *lang.Targets) error {
-	opts := n.opts
-	mode := opts.Follow
-	if mode == "" {
-		mode = FollowPlaybooks
-	}
-	if mode != FollowPlaybooks {
-		as, ok := opts.Store.(ActiveStore)
-		if !ok {
-			return fmt.Errorf("following the store's active playbook set needs a store directory (--store)")
-		}
-		n.fol = &follower{store: as, dir: storeDir(opts.Store), pb: n.pb, targets: targets, log: opts.Logger}
-		if err := n.fol.check(); err != nil {
-			return err
-		}
-		if !n.fol.active() && mode == FollowStore {
-			return fmt.Errorf("%w in store %s: publish one with tend publish --store %s", errNoActive, n.fol.dir, n.fol.dir)
-		}
-	}
-	if n.fol == nil || !n.fol.active() {
-		pbw, err := Watch(opts.Playbooks, opts.Reload, opts.Logger, targets, func(b workflows.Bundle) {
-			if n.fol != nil && n.fol.active() {
-				return // a set was published meanwhile: the store wins
-			}
-			if err := n.pb.Swap(b); err != nil {
-				opts.Logger.Error().Err(err).Str("version", b.Version).Msg("playbook set not swapped in")
-			}
-		})
-		if err != nil {
-			return err
-		}
-		if err := n.pb.Swap(pbw.Bundle()); err != nil {
-			pbw.Stop()
-			return err
-		}
-		n.pbw = pbw
-		if n.fol != nil {
-			n.fol.onFirst = func() {
-				opts.Logger.Warn().Str("playbooks", opts.Playbooks).Str("store", n.fol.dir).
-					Msg("a playbook set was published to the store: following its active set from now on, no longer the playbooks directory")
-				go pbw.Stop()
-			}
-		}
-	}
-	if n.fol != nil {
-		n.fol.start(opts.Reload)
-	}
-	return nil
-}
-
-// stopSources stops watching the directory and the store.
-func (n *Node) stopSources() {
-	if n.fol != nil {
-		n.fol.stop()
-	}
-	if n.pbw != nil {
-		n.pbw.Stop()
-	}
 }
 
 // logHolds logs a line for every message the contact policy holds, so that
@@ -207,58 +145,22 @@ func logHolds(log zerolog.Logger, next func(lang.Record)) func(lang.Record) {
 }
 
 // Version is the version of the playbook set in use.
-func (n *Node) Version() string {
-	if n.fol != nil && n.fol.active() {
-		b, _, _ := n.fol.current()
-		return b.Version
-	}
-	return n.pbw.Bundle().Version
-}
+func (n *Node) Version() string { return n.sets.Version() }
 
 // Set is the playbook set in use, for checking events at the edge.
-func (n *Node) Set() *lang.Set {
-	if n.fol != nil && n.fol.active() {
-		_, set, _ := n.fol.current()
-		return set
-	}
-	return n.pbw.Set()
-}
+func (n *Node) Set() *lang.Set { return n.sets.Set() }
 
-// Following says where the node takes its playbook set from, in words:
-// "the active set of store DIR" or "playbooks directory DIR".
-func (n *Node) Following() string {
-	if n.fol != nil && n.fol.active() {
-		return "the active set of store " + n.fol.dir
-	}
-	if n.fol != nil {
-		return "playbooks directory " + n.opts.Playbooks + ", until a set is published to store " + n.fol.dir
-	}
-	return "playbooks directory " + n.opts.Playbooks
-}
+// Following says where the node takes its playbook set from (Sets.Following).
+func (n *Node) Following() string { return n.sets.Following() }
 
-// SetError says why the store's active set is not the one in use (it is
-// missing, does not compile with this build, or names a chat channel or
-// endpoint tend.yaml does not configure), or "" when it is.
-func (n *Node) SetError() string {
-	if n.fol == nil {
-		return ""
-	}
-	_, _, err := n.fol.current()
-	return err
-}
+// SetError says why the store's active set is not the one in use, or ""
+// (Sets.SetError).
+func (n *Node) SetError() string { return n.sets.SetError() }
 
-// Reload checks the playbook directory, and the store's active set, now.
+// Reload checks the playbook directory, or the store's active set, now.
 // A changed, valid set replaces the current one; an invalid one is logged,
 // error by error, and ignored.
-func (n *Node) Reload() {
-	if n.fol != nil {
-		_ = n.fol.check()
-		if n.fol.active() {
-			return
-		}
-	}
-	n.pbw.Reload()
-}
+func (n *Node) Reload() { n.sets.Reload() }
 
 // Done is closed when the worker stops, on a fatal error (then Err returns it) or at Stop.
 func (n *Node) Done() <-chan struct{} { return n.done }
@@ -290,9 +192,19 @@ func (n *Node) fatal(err error) {
 // Stop stops the worker and the watcher, and closes Done. It may be called
 // more than once, and after a fatal error.
 func (n *Node) Stop() {
-	n.stopSources()
+	n.sets.Stop()
 	n.w.Stop()
 	n.end.Do(func() { close(n.done) })
+}
+
+// ReadBundle reads and validates a playbook directory as workers do, and
+// checks its chat channels and endpoints against targets unless that is
+// nil: the bundle (with paths relative to dir, so that its version is the
+// one a worker on the same files computes) and its set, or every error.
+// tend publish makes the bundle it stores with it.
+func ReadBundle(dir string, targets *lang.Targets) (workflows.Bundle, *lang.Set, tendfmt.ErrorList, error) {
+	b, set, _, errs, err := readBundle(dir, targets)
+	return b, set, errs, err
 }
 
 // readBundle reads and validates a playbook directory, and checks its
