@@ -72,3 +72,12 @@ func TestPublishUsageAndUnreachable(t *testing.T) {
 		})
 	}
 }
+
+// A worker told to follow the store does not start while nothing was
+// published to it, and says how to publish; it does not dial Temporal.
+func TestWorkerFollowStoreNothingActive(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "sets")
+	t.Chdir(t.TempDir()) // no tend.yaml
+	r := mustRun(t, exitInvalid, "worker", "--follow", "store", "--store", store, "--address", "127.0.0.1:1")
+	contains(t, "stderr", r.stderr, "--follow store: no playbook set is active in store "+store+"; publish one with tend publish --store "+store)
+}
