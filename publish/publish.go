@@ -87,6 +87,9 @@ type Report struct {
 	Version string `json:"version"`
 	// Previous is the version that was active, "" when none was.
 	Previous string `json:"previous"`
+	// PreviousError says why the active set could not be read or
+	// compiled; its playbooks then count as none.
+	PreviousError string `json:"previous_error,omitempty"`
 	// Unchanged: the set is the active one already; nothing else was done.
 	Unchanged bool `json:"unchanged"`
 
@@ -110,6 +113,9 @@ type Report struct {
 	// Unanswered are the journeys that could not be asked (no worker
 	// answered, or one older than this tend), with the reason.
 	Unanswered []Failure `json:"unanswered,omitempty"`
+	// NotAsked counts the journeys not asked after one gave no answer
+	// in time: no worker is running.
+	NotAsked int `json:"not_asked,omitempty"`
 
 	// Activated: the set was written to the store and made active.
 	Activated bool `json:"activated"`
@@ -217,7 +223,10 @@ func (r *Report) diff(pb *workflows.Playbooks, prev string, set *lang.Set) error
 	if prev != "" {
 		ps, err := pb.Set(prev)
 		if err != nil {
-			return fmt.Errorf("the active playbook set: %w", err)
+			// Publishing is how a broken active set is replaced: say
+			// why it cannot be compared, and compare with nothing.
+			r.PreviousError = err.Error()
+			ps = &lang.Set{}
 		}
 		for _, p := range ps.Playbooks {
 			old[p.Name] = p.Version
@@ -367,7 +376,7 @@ func (r *Report) triggers(ctx context.Context, opts Options, pb *workflows.Playb
 	if err != nil {
 		return err
 	}
-	for _, ex := range execs {
+	for i, ex := range execs {
 		wid := ex.GetExecution().GetWorkflowId()
 		view, err := journey(ctx, opts.Client, wid)
 		if err != nil {
@@ -375,6 +384,12 @@ func (r *Report) triggers(ctx context.Context, opts Options, pb *workflows.Playb
 				return ctx.Err()
 			}
 			r.Unanswered = append(r.Unanswered, Failure{Workflow: workflows.IDOf(wid), Type: workflows.JourneyWorkflow, Error: err.Error()})
+			if control.IsUnavailable(err) && i+1 < len(execs) {
+				// No worker answers: asking the others would only wait
+				// as long again for each.
+				r.NotAsked = len(execs) - i - 1
+				break
+			}
 			continue
 		}
 		if view.Playbooks == nil || view.Explain == nil {

@@ -284,6 +284,22 @@ func TestPublish(t *testing.T) {
 			t.Errorf("a refused publish wrote %v", keys(got))
 		}
 	})
+
+	t.Run("without a worker the triggers are not compared and the gate still runs", func(t *testing.T) {
+		n.Stop()
+		o := opts(b1, s1)
+		o.DryRun = true
+		r, err := publish.Publish(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.OK() || r.Replayed[workflows.RunWorkflow] != 2 {
+			t.Errorf("ok %v, replayed %v, failures %+v", r.OK(), r.Replayed, r.Failures)
+		}
+		if len(r.Unanswered) != 1 || r.NotAsked != 1 || r.Customers != 0 {
+			t.Errorf("unanswered %+v, not asked %d, compared %d; want one timeout and the other journey not asked", r.Unanswered, r.NotAsked, r.Customers)
+		}
+	})
 }
 
 func equal(a, b map[string]string) bool {

@@ -17,6 +17,9 @@ func (r *Report) WriteText(w io.Writer, store string) {
 		prev = r.Previous
 	}
 	fmt.Fprintf(w, "playbook set %s, store %s (active set: %s)\n", r.Version, store, prev)
+	if r.PreviousError != "" {
+		fmt.Fprintf(w, "the active set cannot be compared with: %s\n", r.PreviousError)
+	}
 
 	fmt.Fprintf(w, "\nplaybooks: %s added, %s changed, %s removed\n", names(r.Added), names(r.Changed), names(r.Removed))
 
@@ -61,6 +64,9 @@ func (r *Report) WriteText(w io.Writer, store string) {
 		for _, t := range r.Triggers {
 			fmt.Fprintf(w, "  %s, %s, on %s: %s → %s\n", t.Customer, t.Playbook, t.Trigger, t.Before, t.After)
 		}
+	}
+	if r.NotAsked > 0 {
+		fmt.Fprintf(w, "  not compared: %d more %s not asked, as no worker answered in time\n", r.NotAsked, plural(r.NotAsked, "journey", "journeys"))
 	}
 	if len(r.Unanswered) > 0 {
 		fmt.Fprintf(w, "  not compared: %d %s did not answer:\n", len(r.Unanswered), plural(len(r.Unanswered), "journey", "journeys"))
