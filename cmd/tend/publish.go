@@ -15,7 +15,7 @@ type publishCmd struct {
 	Set    playbookFlags `embed:""`
 	Dir    string        `arg:"" optional:"" placeholder:"DIR" help:"the playbook directory to publish (default: --playbooks)"`
 	Store  string        `default:".tend/sets" help:"the store of playbook sets every worker shares (tend worker --store)"`
-	Replay int           `default:"50" placeholder:"N" help:"replay the N most recent open workflows of each type (journeys, runs, calendars) before activating"`
+	Replay int           `default:"50" placeholder:"N" help:"replay the N most recent open workflows of each type (journeys, runs, calendars) before activating; default 50"`
 	DryRun bool          `help:"check and report, write nothing: exit 0 if publishing would succeed, 1 if not (for CI)"`
 	Conn   connFlags     `embed:""`
 }
