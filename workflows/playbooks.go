@@ -240,10 +240,28 @@ func (s DirStore) Activate(version string) error {
 	if _, err := os.Stat(p); err != nil {
 		return fmt.Errorf("activate playbook set %s: %w in %s", version, ErrSetNotFound, s.Dir)
 	}
+	// The set's own rename is made durable first: after a crash, the
+	// pointer never names a set whose file was lost.
+	if err := syncDir(s.Dir); err != nil {
+		return fmt.Errorf("activate playbook set %s: %w", version, err)
+	}
 	if err := renameio.WriteFile(filepath.Join(s.Dir, activeFile), []byte(version+"\n"), 0o644); err != nil {
 		return fmt.Errorf("activate playbook set %s: %w", version, err)
 	}
+	if err := syncDir(s.Dir); err != nil {
+		return fmt.Errorf("activate playbook set %s: %w", version, err)
+	}
 	return nil
+}
+
+// syncDir makes the renames in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // Active returns the version of the store's active set, or "" when no set
