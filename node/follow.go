@@ -141,8 +141,20 @@ func (f *follower) switchTo() (first bool, _ error) {
 	if err != nil {
 		return false, f.refuse(err)
 	}
-	if v == "" || v == f.pointer {
+	if v == "" {
 		return false, nil
+	}
+	if f.set != nil && v == f.bundle.Version {
+		// Back to the set in use, after a pointer that was refused.
+		f.pointer = v
+		if f.err != "" {
+			f.err = ""
+			f.log.Info().Str("store", f.dir).Str("version", v).Msg("the active playbook set is the one in use again")
+		}
+		return false, nil
+	}
+	if v == f.pointer {
+		return false, nil // refused, and logged, already
 	}
 	b, err := f.store.Get(v)
 	if err != nil {

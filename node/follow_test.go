@@ -57,8 +57,9 @@ func TestFollowStore(t *testing.T) {
 			writeFiles(t, dir, map[string]string{"welcome.yaml": strings.Replace(welcomeYAML, "Welcome", "Hello", 1)})
 		}, pub.Version, "", ""},
 		{"missing set", func() { point("cccccccccccc") }, pub.Version, "the active playbook set cccccccccccc cannot be read: playbook set not found in " + store.Dir, "keeping the last good playbook set"},
+		{"back to the set in use", func() { point(pub.Version) }, pub.Version, "", "the active playbook set is the one in use again"},
 		{"set that does not compile", func() { point(broken.Version) }, pub.Version, "playbook set dddddddddddd no longer compiles", "keeping the last good playbook set"},
-		{"good again", func() { point(pub.Version) }, pub.Version, "", ""},
+		{"good again", func() { point(pub.Version) }, pub.Version, "", "the active playbook set is the one in use again"},
 	}
 	for _, st := range steps {
 		start := len(logs.String())

@@ -17,6 +17,7 @@ type publishCmd struct {
 	Store  string        `default:".tend/sets" help:"the store of playbook sets every worker shares (tend worker --store)"`
 	Replay int           `default:"50" placeholder:"N" help:"replay the N most recent open workflows of each type (journeys, runs, calendars) before activating; default 50"`
 	DryRun bool          `help:"check and report, write nothing: exit 0 if publishing would succeed, 1 if not (for CI)"`
+	Format string        `enum:"text,json" default:"text" help:"output: text, or json (an invalid set as tend validate --format json prints it, else the report)"`
 	Conn   connFlags     `embed:""`
 }
 
@@ -51,12 +52,16 @@ func (a *publishCmd) Run(env *cliEnv) error {
 		dir = a.Set.Playbooks
 	}
 	targets := node.Targets(cfg)
-	errs, _, err := checkSets([]string{dir}, &targets)
+	errs, pbs, err := checkSets([]string{dir}, &targets)
 	if err != nil {
 		return usageError(err)
 	}
 	if len(errs) > 0 {
-		printErrors(env.stdout, env.stderr, errs)
+		if a.Format == "json" {
+			writeValidateJSON(env.stdout, errs, pbs)
+		} else {
+			printErrors(env.stdout, env.stderr, errs)
+		}
 		return failedf("the playbooks in %s are invalid; nothing was published", dir)
 	}
 	b, set, errs, err := node.ReadBundle(dir, &targets)
@@ -79,7 +84,16 @@ func (a *publishCmd) Run(env *cliEnv) error {
 	if err != nil {
 		return fmt.Errorf("nothing was published: %w", err)
 	}
-	rep.WriteText(env.stdout, a.Store)
+	if a.Format == "json" {
+		if err := writeJSON(env.stdout, struct {
+			OK bool `json:"ok"`
+			*publish.Report
+		}{rep.OK(), rep}); err != nil {
+			return err
+		}
+	} else {
+		rep.WriteText(env.stdout, a.Store)
+	}
 	if !rep.OK() {
 		return failedf("refused: %d open %s would not replay with this build and set %s; nothing was published",
 			len(rep.Failures), plural(len(rep.Failures), "workflow", "workflows"), rep.Version)

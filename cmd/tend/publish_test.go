@@ -81,3 +81,18 @@ func TestWorkerFollowStoreNothingActive(t *testing.T) {
 	r := mustRun(t, exitInvalid, "worker", "--follow", "store", "--store", store, "--address", "127.0.0.1:1")
 	contains(t, "stderr", r.stderr, "--follow store: no playbook set is active in store "+store+"; publish one with tend publish --store "+store)
 }
+
+// With --format json, an invalid set is printed as tend validate
+// --format json prints it.
+func TestPublishInvalidSetJSON(t *testing.T) {
+	invalid, err := filepath.Abs(invalidSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir()) // no tend.yaml
+	v := mustRun(t, exitInvalid, "validate", "--format", "json", invalid)
+	p := mustRun(t, exitInvalid, "publish", "--format", "json", "--store", filepath.Join(t.TempDir(), "sets"), invalid)
+	if p.stdout != v.stdout || !strings.Contains(v.stdout, `"valid": false`) {
+		t.Errorf("publish printed\n%s\nvalidate printed\n%s", p.stdout, v.stdout)
+	}
+}

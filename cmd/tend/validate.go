@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -64,17 +63,7 @@ func (a *validateCmd) Run(env *cliEnv) error {
 	}
 	switch a.Format {
 	case "json":
-		out := validateJSON{Valid: len(all) == 0, Errors: []jsonError{}, Playbooks: pbs}
-		if pbs == nil {
-			out.Playbooks = []jsonPlaybook{}
-		}
-		for _, e := range all {
-			out.Errors = append(out.Errors, jsonError{e.Pos.File, e.Pos.Line, e.Pos.Col, e.Msg})
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(out)
+		writeValidateJSON(stdout, all, pbs)
 	case "github":
 		for _, e := range all {
 			fmt.Fprintf(stdout, "::error%s::%s\n", githubProps(e.Pos), githubEscape(e.Msg))
@@ -89,6 +78,18 @@ func (a *validateCmd) Run(env *cliEnv) error {
 		return silent(exitInvalid)
 	}
 	return nil
+}
+
+// writeValidateJSON writes tend validate --format json's answer.
+func writeValidateJSON(w io.Writer, all tendfmt.ErrorList, pbs []jsonPlaybook) {
+	out := validateJSON{Valid: len(all) == 0, Errors: []jsonError{}, Playbooks: pbs}
+	if pbs == nil {
+		out.Playbooks = []jsonPlaybook{}
+	}
+	for _, e := range all {
+		out.Errors = append(out.Errors, jsonError{e.Pos.File, e.Pos.Line, e.Pos.Col, e.Msg})
+	}
+	_ = writeJSON(w, out)
 }
 
 // printErrors prints errors as tend validate does: one a line on stdout,
