@@ -53,8 +53,7 @@ const queryTimeout = 5 * time.Second
 
 // Options configures Publish.
 type Options struct {
-	Client    client.Client
-	Namespace string
+	Client client.Client // of the workers' namespace
 	// Store is the store of sets the workers share; the new set is
 	// written to it and made active there.
 	Store workflows.DirStore

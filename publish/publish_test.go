@@ -112,7 +112,7 @@ func TestPublish(t *testing.T) {
 	b1, s1 := set(t, "v1")
 	b2, s2 := set(t, "v2")
 	opts := func(b workflows.Bundle, s *lang.Set) publish.Options {
-		return publish.Options{Client: c, Namespace: srv.Namespace(), Store: store, Bundle: b, Set: s}
+		return publish.Options{Client: c, Store: store, Bundle: b, Set: s}
 	}
 
 	// The first publish: nothing runs, nothing was active.

@@ -79,7 +79,7 @@ func (a *publishCmd) Run(env *cliEnv) error {
 	}
 	defer done()
 	store := workflows.DirStore{Dir: a.Store}
-	rep, err := publish.Publish(ctx, publish.Options{Client: c, Namespace: a.Conn.Namespace, Store: store,
+	rep, err := publish.Publish(ctx, publish.Options{Client: c, Store: store,
 		Bundle: b, Set: set, Replay: a.Replay, DryRun: a.DryRun})
 	if err != nil {
 		return fmt.Errorf("nothing was published: %w", err)
