@@ -3,10 +3,12 @@
 // activities on the task queue `tend`. `tend worker`, `tend dev` and the
 // integration tests all start workers through it.
 //
-// Playbook reloads: the directory is polled; a changed set is validated as
-// a whole before use. A set with errors is never used: the last good set
-// stays, and every error is logged. Journeys pick up a new set at their next
-// event; runs keep the version they started with.
+// Playbook reloads: the directory is polled, or, once a set has been
+// published to the store (tend publish), the store's active pointer (Sets,
+// docs/publish.md); a changed set is validated as a whole before use. A
+// set with errors is never used: the last good set stays, and every error
+// is logged. Journeys pick up a new set at their next event; runs keep the
+// version they started with.
 //
 // Fatal errors: the Temporal worker stops by itself when a poll fails with an
 // error the SDK does not retry (the namespace is gone, the server refuses the
