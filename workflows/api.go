@@ -244,6 +244,11 @@ type JourneyView struct {
 	// the last event and the last daily check (tend explain). Journeys of
 	// a worker older than the field leave it out.
 	Explain *engine.Report `json:"explain,omitempty"`
+	// Playbooks is the journey's memory of each playbook (runs started,
+	// the running one, once_per keys used), so that tend publish can ask
+	// what a new set's triggers would decide for the customer. Journeys
+	// of a worker older than the field leave it out.
+	Playbooks map[string]*engine.PlaybookRuns `json:"playbooks,omitempty"`
 }
 
 // RunView is what QueryState returns from a run: its state, what it is

@@ -37,6 +37,7 @@ type cli struct {
 	Dev      devCmd      `cmd:"" help:"Temporal, its Web UI and a worker in one process, for trying tend out"`
 	Worker   workerCmd   `cmd:"" help:"run playbooks: a worker against an existing Temporal cluster"`
 	Serve    serveCmd    `cmd:"" help:"the HTTP API against an existing Temporal cluster"`
+	Publish  publishCmd  `cmd:"" help:"check a playbook set against the running workflows and make it the active set of every worker"`
 }
 
 // Exit codes shared by every command; see the package documentation.

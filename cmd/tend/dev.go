@@ -36,6 +36,7 @@ type devCmd struct {
 	Set     playbookFlags `embed:""`
 	Config  string        `default:"tend.yaml" env:"TEND_CONFIG" help:"runtime configuration: playbooks:, outbox: and channels; the default file may be missing. Its temporal: section is not used: dev runs its own server"`
 	Reload  time.Duration `default:"2s" help:"how often to check the playbooks for changes; 0 never reloads"`
+	Follow  string        `enum:"playbooks,auto" default:"playbooks" help:"where the playbook set comes from: playbooks (the directory, always) or auto (the active set of <dir>/sets once tend publish --store <dir>/sets has published one)"`
 	APIPort int           `name:"api-port" default:"8080" help:"HTTP API port; 0 runs no API"`
 	Listen  string        `default:"127.0.0.1" placeholder:"HOST" help:"host the HTTP API listens on; 0.0.0.0 for every interface"`
 	Log     logFlags      `embed:""`
@@ -132,7 +133,7 @@ func (a *devCmd) Run(env *cliEnv) error {
 	}
 	defer c.Close()
 	n, err := node.Start(node.Options{Client: c, Config: cfg, Playbooks: playbooks, Logger: log, Reload: reload,
-		Store: workflows.DirStore{Dir: filepath.Join(a.Dir, "sets")}, Namespace: srv.Namespace()})
+		Store: workflows.DirStore{Dir: filepath.Join(a.Dir, "sets")}, Namespace: srv.Namespace(), Follow: node.Follow(a.Follow)})
 	if err != nil {
 		return failed(err)
 	}

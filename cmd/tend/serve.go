@@ -22,6 +22,7 @@ import (
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/links"
 	"github.com/tend-cs/tend/node"
+	"github.com/tend-cs/tend/workflows"
 )
 
 // defaultListen is where the HTTP API listens unless told otherwise.
@@ -31,6 +32,8 @@ const defaultListen = "127.0.0.1:8080"
 type serveCmd struct {
 	Listen string        `placeholder:"HOST:PORT" help:"where the API listens (default: api.listen in the config file, else 127.0.0.1:8080)"`
 	Reload time.Duration `default:"2s" help:"how often to check the playbooks (whose schema checks events) for changes; 0 never reloads"`
+	Store  string        `default:".tend/sets" help:"the store of playbook sets the workers share, read only: its active set, once tend publish has published one, is the set whose schema checks events"`
+	Follow string        `enum:"auto,store,playbooks" default:"auto" help:"where the playbook set comes from: auto (the store's active set once one is published, else the playbooks directory), store, or playbooks"`
 	Log    logFlags      `embed:""`
 	Client clientFlags   `embed:""`
 }
@@ -74,7 +77,8 @@ func (a *serveCmd) Run(env *cliEnv) error {
 	ctx := env.context()
 	log := a.Log.logger(env.stderr)
 	targets := node.Targets(cfg)
-	w, err := node.Watch(a.Client.Set.Playbooks, reload, log, &targets, nil)
+	w, err := node.FollowSets(node.SetsOptions{Playbooks: a.Client.Set.Playbooks, Store: workflows.DirStore{Dir: a.Store},
+		Follow: node.Follow(a.Follow), Reload: reload, Logger: log, Targets: &targets})
 	if err != nil {
 		return usageError(err)
 	}
@@ -96,7 +100,7 @@ func (a *serveCmd) Run(env *cliEnv) error {
 	if err != nil {
 		return err
 	}
-	log.Info().Str("listen", "http://"+addr).Str("temporal", a.Client.Conn.Address).Str("playbooks", a.Client.Set.Playbooks).Msg("tend API serving")
+	log.Info().Str("listen", "http://"+addr).Str("temporal", a.Client.Conn.Address).Str("following", w.Following()).Msg("tend API serving")
 	if err := wait(); err != nil {
 		return failed(err)
 	}

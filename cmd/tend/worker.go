@@ -22,6 +22,7 @@ type workerCmd struct {
 	Set    playbookFlags `embed:""`
 	Reload time.Duration `default:"2s" help:"how often to check the playbooks for changes; 0 never reloads"`
 	Store  string        `default:".tend/sets" help:"directory of playbook sets by version, written once each: every worker of a cluster must share it, so that a workflow pinned to an older set runs on any worker"`
+	Follow string        `enum:"auto,store,playbooks" default:"auto" help:"where the playbook set comes from: auto (the store's active set once tend publish has published one, else the playbooks directory), store (the active set only), playbooks (the directory only)"`
 	Log    logFlags      `embed:""`
 	Conn   connFlags     `embed:""`
 }
@@ -70,9 +71,23 @@ func (a *workerCmd) Run(env *cliEnv) error {
 	if err != nil {
 		return err
 	}
-	// Checked before dialing: a typo in a playbook is found without a cluster.
-	if _, err := checkPlaybooks(a.Set.Playbooks, cfg); err != nil {
-		return err
+	store := workflows.DirStore{Dir: a.Store}
+	follow := node.Follow(a.Follow)
+	active := ""
+	if follow != node.FollowPlaybooks {
+		if active, err = store.Active(); err != nil {
+			return failed(err)
+		}
+		if active == "" && follow == node.FollowStore {
+			return failedf("--follow store: no playbook set is active in store %s; publish one with tend publish --store %s", a.Store, a.Store)
+		}
+	}
+	// Checked before dialing: a typo in a playbook is found without a
+	// cluster. A worker that follows a published set needs no directory.
+	if active == "" {
+		if _, err := checkPlaybooks(a.Set.Playbooks, cfg); err != nil {
+			return err
+		}
 	}
 
 	ctx := env.context()
@@ -89,7 +104,7 @@ func (a *workerCmd) Run(env *cliEnv) error {
 	defer c.Close()
 	log.Info().Str("address", a.Conn.Address).Str("namespace", a.Conn.Namespace).Msg("connected to Temporal")
 	n, err := node.Start(node.Options{Client: c, Config: cfg, Playbooks: a.Set.Playbooks, Logger: log, Reload: reload,
-		Store: workflows.DirStore{Dir: a.Store}, Namespace: a.Conn.Namespace})
+		Store: store, Follow: follow, Namespace: a.Conn.Namespace})
 	if err != nil {
 		return failed(err)
 	}
