@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/tend-cs/tend/codec"
 	"github.com/tend-cs/tend/config"
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/devserver"
@@ -94,13 +95,26 @@ func TestPublish(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
+	key := bytes.Repeat([]byte{7}, 32)
+	cdc, err := codec.New(map[string][]byte{"k1": key}, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("plain", func(t *testing.T) { testPublish(t, nil) })
+	// Encrypted histories replay only through the workers' converters.
+	t.Run("codec", func(t *testing.T) { testPublish(t, cdc) })
+}
+
+func testPublish(t *testing.T, cdc *codec.Codec) {
 	tmp := t.TempDir()
 	srv, err := devserver.Start(devserver.Options{DBFile: filepath.Join(tmp, "temporal.db"), SearchAttributes: workflows.SearchAttributes(), Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Stop()
-	c, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Logger: zlog.SDK(zerolog.Nop())})
+	copts := client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Logger: zlog.SDK(zerolog.Nop())}
+	cdc.Apply(&copts)
+	c, err := client.Dial(copts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +126,8 @@ func TestPublish(t *testing.T) {
 	b1, s1 := set(t, "v1")
 	b2, s2 := set(t, "v2")
 	opts := func(b workflows.Bundle, s *lang.Set) publish.Options {
-		return publish.Options{Client: c, Store: store, Bundle: b, Set: s}
+		return publish.Options{Client: c, Store: store, Bundle: b, Set: s,
+			DataConverter: copts.DataConverter, FailureConverter: copts.FailureConverter}
 	}
 
 	// The first publish: nothing runs, nothing was active.
