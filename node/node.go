@@ -54,6 +54,10 @@ type Options struct {
 	// Worker tunes the Temporal worker (cache size, pollers). Its
 	// OnFatalError, if set, is called before Done is closed.
 	Worker worker.Options
+	// OnReload, if set, is told of every reload of a changed playbook
+	// directory: nil when the new set is in use, else why it was refused
+	// (see Watcher.OnReload).
+	OnReload func(error)
 }
 
 // Node is a running worker.
@@ -93,6 +97,9 @@ func Start(opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.pbw = pbw
+	if opts.OnReload != nil {
+		pbw.OnReload(opts.OnReload)
+	}
 	if err := n.pb.Swap(pbw.Bundle()); err != nil {
 		pbw.Stop()
 		return nil, err

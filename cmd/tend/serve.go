@@ -30,6 +30,7 @@ const defaultListen = "127.0.0.1:8080"
 // serveCmd is `tend serve`: the HTTP API against an existing cluster.
 type serveCmd struct {
 	Listen string        `placeholder:"HOST:PORT" help:"where the API listens (default: api.listen in the config file, else 127.0.0.1:8080)"`
+	HTTP   string        `name:"http" env:"TEND_HTTP" placeholder:"HOST:PORT" help:"also serve GET /healthz and GET /metrics (Prometheus) on this address, e.g. :9090, apart from the API's listener (which serves them too)"`
 	Reload time.Duration `default:"2s" help:"how often to check the playbooks (whose schema checks events) for changes; 0 never reloads"`
 	Log    logFlags      `embed:""`
 	Client clientFlags   `embed:""`
@@ -45,7 +46,7 @@ func (a *serveCmd) Validate() error {
 			return usagef("--listen %q: want host:port, such as 127.0.0.1:8080 or :8080", a.Listen)
 		}
 	}
-	return nil
+	return checkListen("--http", a.HTTP)
 }
 
 // Run serves the API until the context ends, then drains the requests in
@@ -71,7 +72,8 @@ func (a *serveCmd) Run(env *cliEnv) error {
 	if listen == "" {
 		listen = defaultListen
 	}
-	ctx := env.context()
+	ctx, cancel := context.WithCancel(env.context())
+	defer cancel()
 	log := a.Log.logger(env.stderr)
 	targets := node.Targets(cfg)
 	w, err := node.Watch(a.Client.Set.Playbooks, reload, log, &targets, nil)
@@ -79,15 +81,16 @@ func (a *serveCmd) Run(env *cliEnv) error {
 		return usageError(err)
 	}
 	defer w.Stop()
-	reg := prometheus.NewRegistry()
+	reg, onReload := newRegistry()
+	w.OnReload(onReload)
 	opts, err := a.Client.Conn.options(log)
 	if err != nil {
 		return usageError(err)
 	}
 	opts.MetricsHandler = api.MetricsHandler(reg)
-	dialCtx, cancel := context.WithTimeout(ctx, a.Client.Conn.Timeout)
+	dialCtx, dialCancel := context.WithTimeout(ctx, a.Client.Conn.Timeout)
 	c, err := client.DialContext(dialCtx, opts)
-	cancel()
+	dialCancel()
 	if err != nil {
 		return &dialError{address: a.Client.Conn.Address, err: err}
 	}
@@ -97,7 +100,22 @@ func (a *serveCmd) Run(env *cliEnv) error {
 		return err
 	}
 	log.Info().Str("listen", "http://"+addr).Str("temporal", a.Client.Conn.Address).Str("playbooks", a.Client.Set.Playbooks).Msg("tend API serving")
-	if err := wait(); err != nil {
+	waitOps := func() error { return nil }
+	if a.HTTP != "" {
+		var opsAddr string
+		waitOps, opsAddr, err = startOps(ctx, a.HTTP, opsHandler(reg, temporalHealth(c, a.Client.Conn.Address)), log)
+		if err != nil {
+			cancel()
+			_ = wait() // stop the API before reporting
+			return err
+		}
+		log.Info().Str("http", "http://"+opsAddr).Msg("serving /healthz and /metrics")
+	}
+	err = wait()
+	if oerr := waitOps(); oerr != nil {
+		log.Error().Err(oerr).Msg("health and metrics endpoint")
+	}
+	if err != nil {
 		return failed(err)
 	}
 	log.Info().Msg("tend API stopped")
