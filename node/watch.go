@@ -25,8 +25,8 @@ type Watcher struct {
 	mu       sync.Mutex
 	onReload func(error)
 	sum      [32]byte
-	bundle workflows.Bundle
-	set    *lang.Set
+	bundle   workflows.Bundle
+	set      *lang.Set
 
 	cancel context.CancelFunc
 	done   sync.WaitGroup
