@@ -25,6 +25,7 @@ import (
 // tend's search attributes and the installation id. tend dev does the same
 // for its embedded server by itself.
 type setupCmd struct {
+	Config    string        `default:"tend.yaml" env:"TEND_CONFIG" help:"runtime configuration: its temporal: section says which cluster and namespace; the default file may be missing. Flags and TEMPORAL_* variables override it"`
 	Retention time.Duration `default:"720h" help:"how long closed runs stay readable, set when the namespace is registered (720h is 30 days); an existing namespace keeps its own"`
 	Wait      time.Duration `default:"2m" help:"how long to keep trying while Temporal is unreachable or the new namespace is not ready yet (a cluster that is still starting)"`
 	Conn      connFlags     `embed:""`
