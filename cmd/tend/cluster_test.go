@@ -160,3 +160,41 @@ func TestWorkerHTTP(t *testing.T) {
 		t.Errorf("no \"worker stopped\" in the log:\n%s", stderr.String())
 	}
 }
+
+// TestServeHTTP runs tend serve --http against the embedded server: the
+// second listener answers /healthz and /metrics (the API's counters, the
+// SDK's and the reloads), and the context ending stops both with exit 0.
+func TestServeHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Temporal server")
+	}
+	deadline := time.After(60 * time.Second)
+	srv := startServer(t, workflows.SearchAttributes())
+	cfg := filepath.Join(t.TempDir(), "tend.yaml")
+	if err := os.WriteFile(cfg, []byte("api: {tokens: [tend-test-token-0123456789]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serve := func(ctx context.Context, args []string, out *output) int {
+		return runContext(ctx, append([]string{"serve"}, args...), strings.NewReader(""), &bytes.Buffer{}, out)
+	}
+	stderr, stop, exited := start(serve, "--address", srv.Address(), "--playbooks", shippedPlaybooks, "--config", cfg,
+		"--listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	defer stop()
+	stderr.waitFor(t, "serving /healthz and /metrics", exited, deadline)
+	m := regexp.MustCompile(`http=(http://127\.0\.0\.1:\d+)`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no http= address in the log:\n%s", stderr.String())
+	}
+	eventually(t, "GET /healthz 200", deadline, func() (bool, string) {
+		code, body := get(t, m[1]+"/healthz")
+		return code == 200, fmt.Sprint(code, " ", body)
+	})
+	_, body := get(t, m[1]+"/metrics")
+	for _, w := range []string{"tend_events_accepted_total 0", `tend_playbook_reloads_total{result="failure"} 0`, "temporal_request{", "process_resident_memory_bytes "} {
+		if !strings.Contains(body, w) {
+			t.Errorf("/metrics lacks %s", w)
+		}
+	}
+	stop()
+	waitExit(t, "tend serve", stderr, exited, deadline)
+}
