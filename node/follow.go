@@ -55,6 +55,8 @@ type follower struct {
 	// follower first uses a set: tend worker stops watching the
 	// playbooks directory then.
 	onFirst func()
+	// onReload is SetsOptions.OnReload.
+	onReload func(error)
 
 	mu      sync.Mutex
 	pointer string // the last version the pointer named and the follower acted on
@@ -183,6 +185,9 @@ func (f *follower) switchTo() (first bool, _ error) {
 		f.log.Info().Str("store", f.dir).Str("version", v).Msg("following the store's active playbook set")
 	} else {
 		f.log.Info().Str("store", f.dir).Str("from", f.bundle.Version).Str("to", v).Msg("active playbook set switched")
+		if f.onReload != nil {
+			f.onReload(nil)
+		}
 	}
 	f.bundle, f.set, f.err = b, set, ""
 	return first, nil
@@ -193,6 +198,9 @@ func (f *follower) switchTo() (first bool, _ error) {
 func (f *follower) refuse(err error) error {
 	if msg := err.Error(); msg != f.err {
 		f.err = msg
+		if f.set != nil && f.onReload != nil {
+			f.onReload(err)
+		}
 		ev := f.log.Error().Err(err).Str("store", f.dir)
 		if f.set != nil {
 			ev = ev.Str("version", f.bundle.Version)
@@ -218,6 +226,10 @@ type SetsOptions struct {
 	Reload  time.Duration
 	Logger  zerolog.Logger
 	Targets *lang.Targets // checked on every set, when not nil
+	// OnReload, if set, is told of every change of set after the first:
+	// nil when a new set is in use, else why one was refused (once per
+	// reason).
+	OnReload func(error)
 }
 
 // Sets is the current playbook set of a worker, or of tend serve (whose
@@ -266,7 +278,7 @@ func follow(o SetsOptions, pb *workflows.Playbooks) (*Sets, error) {
 		if !ok {
 			return nil, fmt.Errorf("following the store's active playbook set needs a store directory (--store)")
 		}
-		s.fol = &follower{store: as, dir: storeDir(o.Store), pb: pb, targets: o.Targets, log: o.Logger}
+		s.fol = &follower{store: as, dir: storeDir(o.Store), pb: pb, targets: o.Targets, log: o.Logger, onReload: o.OnReload}
 		if err := s.fol.check(); err != nil {
 			return nil, err
 		}
@@ -285,6 +297,9 @@ func follow(o SetsOptions, pb *workflows.Playbooks) (*Sets, error) {
 		})
 		if err != nil {
 			return nil, err
+		}
+		if o.OnReload != nil {
+			pbw.OnReload(o.OnReload)
 		}
 		if err := pb.Swap(pbw.Bundle()); err != nil {
 			pbw.Stop()

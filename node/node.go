@@ -68,6 +68,10 @@ type Options struct {
 	// "" reads it from Namespace with control.EnsureInstallationID, which
 	// stores it there on first start.
 	InstallationID string
+	// OnReload, if set, is told of every change of the current set after
+	// the first, from the directory or the store's active set: nil when
+	// the new set is in use, else why it was refused (SetsOptions.OnReload).
+	OnReload func(error)
 }
 
 // installationTimeout bounds reading (and on first start, storing) the
@@ -103,7 +107,7 @@ func Start(opts Options) (*Node, error) {
 	}
 	targets := Targets(opts.Config)
 	sets, err := follow(SetsOptions{Playbooks: opts.Playbooks, Store: opts.Store, Follow: opts.Follow, Reload: opts.Reload,
-		Logger: opts.Logger, Targets: &targets}, n.pb)
+		Logger: opts.Logger, Targets: &targets, OnReload: opts.OnReload}, n.pb)
 	if err != nil {
 		return nil, err
 	}

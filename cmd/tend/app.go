@@ -38,6 +38,9 @@ type cli struct {
 	Worker   workerCmd   `cmd:"" help:"run playbooks: a worker against an existing Temporal cluster"`
 	Serve    serveCmd    `cmd:"" help:"the HTTP API against an existing Temporal cluster"`
 	Publish  publishCmd  `cmd:"" help:"check a playbook set against the running workflows and make it the active set of every worker"`
+
+	Setup       setupCmd       `cmd:"" help:"prepare a Temporal cluster for tend: the namespace, the search attributes, the installation id"`
+	Healthcheck healthcheckCmd `cmd:"" help:"GET a health URL and exit 0 if it answers 2xx: the probe of tend's container image"`
 }
 
 // Exit codes shared by every command; see the package documentation.
