@@ -31,7 +31,7 @@ type Options struct {
 	// customer's record (customer.csm), a value the customer's CRM told
 	// us. It is fixed when the worker starts; a replay compares no
 	// attribute values, so a history recorded either way replays.
-	HashOwner bool
+	HashOwner     bool
 	RetryBackstop time.Duration
 	// RetryWindow is how long a run whose step failed for good stays open,
 	// stalled, waiting for the step to be retried (UpdateRetryStep), before
