@@ -281,6 +281,9 @@ func ShowRun(ctx context.Context, c client.Client, runID string) (*workflows.Run
 		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de) {
 			return nil, fmt.Errorf("query run %s: no answer; is a worker running (tend worker, or tend dev)? %w", runID, err)
 		}
+		if isUnloaded(err) {
+			return nil, fmt.Errorf("query run %s: %s: %w", runID, unloadedHint, err)
+		}
 		return nil, fmt.Errorf("query run %s: %w", runID, err)
 	}
 	var view workflows.RunView
