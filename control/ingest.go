@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -179,6 +180,9 @@ func checkKeys(b []byte) lang.FieldErrors {
 			return errs
 		}
 		k, _ := t.(string)
+		// A key with a line break or other control character is quoted,
+		// so that each error stays on its one line.
+		k = fieldName(k)
 		switch {
 		case seen[k]:
 			errs = append(errs, lang.FieldError{Field: k, Message: "appears twice in the event; give each field once"})
@@ -242,6 +246,15 @@ func jsonErrField(err error) string {
 		return f
 	}
 	return ""
+}
+
+// fieldName is a JSON key as errors show it: as it is, or quoted when
+// it holds characters that would not print (line breaks, controls).
+func fieldName(k string) string {
+	if q := strconv.Quote(k); q[1:len(q)-1] != k {
+		return q
+	}
+	return k
 }
 
 func unknownField(err error) (string, bool) {
