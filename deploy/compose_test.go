@@ -332,6 +332,15 @@ func TestTemporal(t *testing.T) {
 		t.Errorf("temporal-ui: TEMPORAL_CODEC_ENDPOINT %q, TEMPORAL_CODEC_PASS_ACCESS_TOKEN %q; want tend serve's /codec and the user's token passed",
 			ui["TEMPORAL_CODEC_ENDPOINT"], ui["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"])
 	}
+	// The frontend and the UI take no credentials here and can signal,
+	// reset and terminate workflows: published to this host only.
+	for _, name := range []string{"temporal", "temporal-ui", "mailpit"} {
+		for _, p := range c.Services[name].Ports {
+			if !strings.HasPrefix(p, "127.0.0.1:") {
+				t.Errorf("%s: port %q is published on every interface; bind it to 127.0.0.1", name, p)
+			}
+		}
+	}
 }
 
 // envRef is a variable reference in the compose file or tend.yaml:
