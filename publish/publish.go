@@ -99,7 +99,9 @@ type Report struct {
 	Removed []string `json:"removed"`
 	Changed []string `json:"changed"`
 
-	// Replayed counts the histories replayed by workflow type.
+	// Replayed counts the open workflows checked by workflow type: those
+	// replayed, and those refused before their replay for a set the store
+	// does not give.
 	Replayed map[string]int `json:"replayed"`
 	// Failures are the histories that did not replay, and the histories
 	// naming a set the store does not hold.
