@@ -99,7 +99,9 @@ type Report struct {
 	Removed []string `json:"removed"`
 	Changed []string `json:"changed"`
 
-	// Replayed counts the histories replayed by workflow type.
+	// Replayed counts the open workflows checked by workflow type: those
+	// replayed, and those refused before their replay for a set the store
+	// does not give.
 	Replayed map[string]int `json:"replayed"`
 	// Failures are the histories that did not replay, and the histories
 	// naming a set the store does not hold.
@@ -148,8 +150,8 @@ type Pinned struct {
 }
 
 // TriggerChange is a playbook whose trigger decides otherwise for a
-// customer under the new set, at the customer's last kind of event or at
-// the daily check.
+// customer under the new set, at an event of a type its trigger names (in
+// either set) or at the daily check.
 type TriggerChange struct {
 	Customer string `json:"customer"`
 	Playbook string `json:"playbook"`
@@ -285,19 +287,28 @@ func (r *Report) replay(ctx context.Context, opts Options, pb *workflows.Playboo
 			if err != nil {
 				return err
 			}
+			// Every workflow checked counts, the ones refused before or
+			// by the replay too: the report's total is what was checked.
+			r.Replayed[typ]++
 			if v := pinnedSet(opts.DataConverter, h); v != "" {
-				if _, err := store.Get(v); errors.Is(err, workflows.ErrSetNotFound) {
-					fail(fmt.Sprintf("it is pinned to playbook set %s, which store %s does not hold: copy the set's file (%s.json) from the store the workers used into it", v, opts.Store.Dir, v))
+				if _, err := store.Get(v); err != nil {
+					fail(unusable(v, err, opts.Store.Dir, "it is pinned to"))
 					continue
 				}
 			}
 			store.missed()
 			err = rep.ReplayWorkflowHistoryWithOptions(logger, h, worker.ReplayWorkflowHistoryOptions{
 				OriginalExecution: workflow.Execution{ID: wid, RunID: rid}})
-			r.Replayed[typ]++
+			// A set the store cannot give makes the workflow code take
+			// another path (a run fails at once, a journey keeps its
+			// set): that, not the code, is why such a replay fails.
 			switch missing := store.missed(); {
 			case len(missing) > 0:
-				fail(fmt.Sprintf("its history names playbook set %s, which store %s does not hold", strings.Join(missing, ", "), opts.Store.Dir))
+				var msgs []string
+				for _, m := range missing {
+					msgs = append(msgs, unusable(m.version, m.err, opts.Store.Dir, "its history names"))
+				}
+				fail(strings.Join(msgs, "; "))
 			case err != nil && strings.Contains(err.Error(), "TMPRL1100"):
 				fail(fmt.Sprintf("does not replay: this build's workflow code is nondeterministic against its history (an incompatible change needs workflow.GetVersion): %v", err))
 			case err != nil:
@@ -306,6 +317,16 @@ func (r *Report) replay(ctx context.Context, opts Options, pb *workflows.Playboo
 		}
 	}
 	return nil
+}
+
+// unusable says why a workflow cannot be checked against the store: the
+// set it names (how: "it is pinned to", "its history names") is missing
+// from it, or its file there cannot be read.
+func unusable(version string, err error, dir, how string) string {
+	if errors.Is(err, workflows.ErrSetNotFound) {
+		return fmt.Sprintf("%s playbook set %s, which store %s does not hold: copy the set's file (%s.json) from the store the workers used into it", how, version, dir, version)
+	}
+	return fmt.Sprintf("%s playbook set %s, which store %s cannot read (%v): replace the file with a good copy of the set from another store, or publish the same playbook files again", how, version, dir, err)
 }
 
 // pinnedSet is the playbook set a journey or run was started with, from
@@ -371,9 +392,9 @@ func (r *Report) pinned(ctx context.Context, opts Options) error {
 }
 
 // triggers asks open journeys for their state and evaluates every
-// playbook's trigger, in the journey's set and in the new one, for the
-// customer's last kind of event and for the daily check, with the
-// engine's own evaluation.
+// playbook's trigger, in the journey's set and in the new one, for each
+// event type a playbook of either set is triggered by and for the daily
+// check, with the engine's own evaluation.
 func (r *Report) triggers(ctx context.Context, opts Options, pb *workflows.Playbooks) error {
 	execs, err := list(ctx, opts.Client, fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", workflows.JourneyWorkflow), opts.Customers)
 	if err != nil {
@@ -406,13 +427,12 @@ func (r *Report) triggers(ctx context.Context, opts Options, pb *workflows.Playb
 			continue
 		}
 		r.Customers++
-		kinds := []string{lang.EventDaily}
-		if e := view.Explain.LastEvent; e != nil {
-			kinds = []string{e.Type, lang.EventDaily}
-		}
-		for _, kind := range kinds {
+		for _, kind := range triggerKinds(old, opts.Set) {
 			before, after := decide(old, view, kind, opts.Now), decide(opts.Set, view, kind, opts.Now)
 			for _, name := range slices.Sorted(maps.Keys(merge(before, after))) {
+				if !triggeredBy(old, name, kind) && !triggeredBy(opts.Set, name, kind) {
+					continue
+				}
 				b, a := before[name], after[name]
 				if starts(b) == starts(a) {
 					continue
@@ -421,7 +441,43 @@ func (r *Report) triggers(ctx context.Context, opts Options, pb *workflows.Playb
 			}
 		}
 	}
+	// Customers in order, then each customer's event types and playbooks
+	// in the order compared: the same open journeys give the same report.
+	sort.SliceStable(r.Triggers, func(i, j int) bool { return r.Triggers[i].Customer < r.Triggers[j].Customer })
 	return nil
+}
+
+// triggerKinds are the event types that some playbook of either set is
+// triggered by (its on: list), in name order, then the daily check if a
+// playbook of either runs on it.
+func triggerKinds(sets ...*lang.Set) []string {
+	kinds, daily := map[string]bool{}, false
+	for _, set := range sets {
+		for _, p := range set.Playbooks {
+			for _, on := range p.Trigger.On {
+				kinds[on] = true
+			}
+			daily = daily || p.Trigger.Daily
+		}
+	}
+	out := slices.Sorted(maps.Keys(kinds))
+	if daily {
+		out = append(out, lang.EventDaily)
+	}
+	return out
+}
+
+// triggeredBy says whether the named playbook of set is triggered by an
+// event of type kind, or by the daily check.
+func triggeredBy(set *lang.Set, name, kind string) bool {
+	p := set.Playbook(name)
+	if p == nil {
+		return false
+	}
+	if kind == lang.EventDaily {
+		return p.Trigger.Daily
+	}
+	return slices.Contains(p.Trigger.On, kind)
 }
 
 // decide is what the journey in view would decide for each playbook of set
@@ -551,14 +607,20 @@ func keyword(sa *commonpb.SearchAttributes, name string) string {
 
 // overlay is the store the replay resolves sets through: the new set in
 // memory over the target store, which it never writes. It notes the
-// versions asked for and not found, so that a replay that fails for a
-// missing set says so.
+// versions it could not give (missing, or a file that cannot be read), so
+// that a replay that fails for a set says so rather than blame the code.
 type overlay struct {
 	base workflows.Store
 	mem  map[string]workflows.Bundle
 
 	mu   sync.Mutex
-	miss []string
+	miss []missedSet
+}
+
+// missedSet is a version the overlay could not give, and why.
+type missedSet struct {
+	version string
+	err     error
 }
 
 func (o *overlay) Put(b workflows.Bundle) error {
@@ -576,18 +638,18 @@ func (o *overlay) Get(v string) (workflows.Bundle, error) {
 		return b, nil
 	}
 	b, err := o.base.Get(v)
-	if errors.Is(err, workflows.ErrSetNotFound) {
+	if err != nil {
 		o.mu.Lock()
-		if !slices.Contains(o.miss, v) {
-			o.miss = append(o.miss, v)
+		if !slices.ContainsFunc(o.miss, func(m missedSet) bool { return m.version == v }) {
+			o.miss = append(o.miss, missedSet{v, err})
 		}
 		o.mu.Unlock()
 	}
 	return b, err
 }
 
-// missed returns the versions not found since the last call, and forgets them.
-func (o *overlay) missed() []string {
+// missed returns the versions not given since the last call, and forgets them.
+func (o *overlay) missed() []missedSet {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	m := o.miss

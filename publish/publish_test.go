@@ -135,7 +135,7 @@ func testPublish(t *testing.T, cdc *codec.Codec) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Activated || r.Previous != "" || !slices.Equal(r.Added, []string{"welcome"}) {
+	if !r.Activated || r.Previous != "" || !slices.Equal(r.Added, []string{"upsell", "welcome"}) {
 		t.Fatalf("first publish: %+v", r)
 	}
 	if v, _ := store.Active(); v != b1.Version {
@@ -226,8 +226,8 @@ func testPublish(t *testing.T, cdc *codec.Codec) {
 		if after := files(t, store.Dir); !equal(before, after) {
 			t.Errorf("a dry run wrote to the store: %v, was %v", keys(after), keys(before))
 		}
-		if !slices.Equal(r.Added, []string{"rescue"}) || !slices.Equal(r.Changed, []string{"welcome"}) || len(r.Removed) != 0 {
-			t.Errorf("added %v changed %v removed %v; want rescue added, welcome changed", r.Added, r.Changed, r.Removed)
+		if !slices.Equal(r.Added, []string{"rescue"}) || !slices.Equal(r.Changed, []string{"upsell", "welcome"}) || len(r.Removed) != 0 {
+			t.Errorf("added %v changed %v removed %v; want rescue added, upsell and welcome changed", r.Added, r.Changed, r.Removed)
 		}
 		want := publish.Pinned{Playbook: "welcome", Version: s1.Playbook("welcome").Version, New: s2.Playbook("welcome").Version, Count: 1, Runs: []string{run}}
 		if len(r.Pinned) != 1 || !pinnedEqual(r.Pinned[0], want) {
@@ -236,6 +236,27 @@ func testPublish(t *testing.T, cdc *codec.Codec) {
 		tc := publish.TriggerChange{Customer: "acme", Playbook: "rescue", Trigger: "customer.updated", Before: "not in the set", After: "would start"}
 		if !slices.Contains(r.Triggers, tc) || r.Customers != 1 {
 			t.Errorf("triggers %+v over %d customers (unanswered %+v); want %+v", r.Triggers, r.Customers, r.Unanswered, tc)
+		}
+		// upsell's trigger changed on contract.signed, which is not
+		// acme's last event: it is compared at that event type too, and
+		// only there (upsell is not triggered by customer.updated).
+		var ups []publish.TriggerChange
+		for _, c := range r.Triggers {
+			if c.Playbook == "upsell" {
+				ups = append(ups, c)
+			}
+		}
+		if len(ups) != 1 || ups[0].Customer != "acme" || ups[0].Trigger != "contract.signed" || ups[0].After != "would start" ||
+			ups[0].Before == "" || strings.Contains(ups[0].Before, "would start") {
+			t.Fatalf("upsell's trigger changes %+v; want acme's, on contract.signed, from not starting to would start", ups)
+		}
+		var out bytes.Buffer
+		r.WriteText(&out, store.Dir)
+		if line := "  acme, upsell, on contract.signed: " + ups[0].Before + " → would start\n"; !strings.Contains(out.String(), line) {
+			t.Errorf("the report lacks %q:\n%s", line, out.String())
+		}
+		if len(r.Triggers) != 2 {
+			t.Errorf("triggers %+v; want rescue's and upsell's only", r.Triggers)
 		}
 	})
 
@@ -258,6 +279,16 @@ func testPublish(t *testing.T, cdc *codec.Codec) {
 				return false, err.Error()
 			}
 			return cust.Version == b2.Version && len(cust.Runs) == 1, cust.Version
+		})
+		// acme's journey, started on v1, takes v2 at its next event
+		// (one that starts nothing under either set).
+		send(&lang.Event{ID: "a-health-2", Type: "customer.updated", Customer: "acme", At: now, Attributes: map[string]any{"health": 90.0}})
+		waitFor(t, "acme's journey to use the new set", func() (bool, string) {
+			cust, err := control.GetCustomer(ctx, c, "acme")
+			if err != nil {
+				return false, err.Error()
+			}
+			return cust.Version == b2.Version && cust.Stats.Applied == 3, fmt.Sprintf("%s, applied %d", cust.Version, cust.Stats.Applied)
 		})
 		runs, err := control.ListRuns(ctx, c, control.RunFilter{Customer: "bolt"})
 		if err != nil || len(runs) != 1 {
@@ -297,6 +328,66 @@ func testPublish(t *testing.T, cdc *codec.Codec) {
 		}
 		if got := files(t, o.Store.Dir); len(got) != 0 {
 			t.Errorf("a refused publish wrote %v", keys(got))
+		}
+		// Every workflow refused was checked, acme's run refused before
+		// its replay too: the header's counts add up.
+		var out bytes.Buffer
+		r.WriteText(&out, o.Store.Dir)
+		const header = "replayed 4 open workflows with this build and the new set (2 CustomerJourney, 2 PlaybookRun, 0 OwnerCalendar): 2 do not\n"
+		if !strings.Contains(out.String(), header) || len(r.Failures) != 2 {
+			t.Errorf("want the header %q (acme's journey and run refused, bolt's replayed) in:\n%s", header, out.String())
+		}
+	})
+
+	t.Run("a store whose copy of a set cannot be read is refused for that reason", func(t *testing.T) {
+		for _, tt := range []struct {
+			name      string
+			corrupt   workflows.Bundle // its file in the store is cut short
+			b         workflows.Bundle // the set published
+			s         *lang.Set
+			workflows map[string]string // refused for the corrupt set, and how it is found
+		}{
+			// acme's run started on v1, and its journey took v1 first.
+			{"a set a run is pinned to", b1, b2, s2, map[string]string{run: "it is pinned to", "customer/acme": "its history names"}},
+			// acme's journey took v2 at its last event; bolt's run started on it.
+			{"a set a history names later", b2, b1, s1, map[string]string{"customer/acme": "its history names", "customer/bolt": "its history names",
+				"run/welcome/bolt/1": "it is pinned to"}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				o := opts(tt.b, tt.s)
+				o.Store = workflows.DirStore{Dir: t.TempDir()}
+				o.DryRun = true
+				for _, b := range []workflows.Bundle{b1, b2} {
+					if err := o.Store.Put(b); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := os.Truncate(filepath.Join(o.Store.Dir, tt.corrupt.Version+".json"), 100); err != nil {
+					t.Fatal(err)
+				}
+				r, err := publish.Publish(ctx, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.OK() {
+					t.Fatalf("a corrupt set passed: %+v", r)
+				}
+				reason := "is not playbook set " + tt.corrupt.Version
+				for _, f := range r.Failures {
+					if strings.Contains(f.Error, "nondeterministic") || !strings.Contains(f.Error, reason) {
+						t.Errorf("%s (%s): %s; want the set file's reason, %q", f.Workflow, f.Type, f.Error, reason)
+					}
+				}
+				for w, how := range tt.workflows {
+					i := slices.IndexFunc(r.Failures, func(f publish.Failure) bool { return f.Workflow == w })
+					if i < 0 || !strings.HasPrefix(r.Failures[i].Error, how+" playbook set "+tt.corrupt.Version+", which store "+o.Store.Dir+" cannot read") {
+						t.Errorf("failures %+v; want %s refused: %s playbook set %s", r.Failures, w, how, tt.corrupt.Version)
+					}
+				}
+				if len(r.Failures) != len(tt.workflows) {
+					t.Errorf("failures %+v; want %d", r.Failures, len(tt.workflows))
+				}
+			})
 		}
 	})
 

@@ -56,7 +56,7 @@ func (r *Report) WriteText(w io.Writer, store string) {
 		}
 	}
 
-	fmt.Fprintf(w, "\ntriggers that would decide differently now (%d %s compared, at their last kind of event and the daily check)", r.Customers, plural(r.Customers, "customer", "customers"))
+	fmt.Fprintf(w, "\ntriggers that would decide differently now (%d %s compared, at an event of each type the playbooks' triggers name, daily checks included)", r.Customers, plural(r.Customers, "customer", "customers"))
 	if len(r.Triggers) == 0 {
 		fmt.Fprintln(w, ": none")
 	} else {

@@ -40,7 +40,7 @@ func newRegistry() (*prometheus.Registry, func(error)) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tend_playbook_reloads_total",
-		Help: "Reloads of a changed playbook directory: success when the new set was swapped in, failure when it was refused and the last good set stayed.",
+		Help: "Playbook set reloads, of a changed playbook directory or of a new active set in the store: success when the new set was swapped in, failure when it was refused and the last good set stayed.",
 	}, []string{"result"})
 	reg.MustRegister(reloads)
 	ok, failed := reloads.WithLabelValues("success"), reloads.WithLabelValues("failure")
@@ -103,9 +103,31 @@ func workerHealth(stopping <-chan struct{}, n runningNode, temporal func(context
 	}
 }
 
-// opsHandler serves GET /healthz (200 {"status":"ok"}, or 503 with the
-// reason) and GET /metrics (reg, in Prometheus' text format).
-func opsHandler(reg *prometheus.Registry, check func(context.Context) error) http.Handler {
+// setSource is what setDegraded needs of a *node.Node or *node.Sets.
+type setSource interface {
+	SetError() string
+	Version() string
+}
+
+// setDegraded is the degraded reason of a process that follows a store:
+// why the store's active set is not the one in use, and which set is.
+func setDegraded(s setSource) func() string {
+	return func() string {
+		if err := s.SetError(); err != "" {
+			return fmt.Sprintf("%s; keeping the last good playbook set %s", err, s.Version())
+		}
+		return ""
+	}
+}
+
+// opsHandler serves GET /healthz and GET /metrics (reg, in Prometheus'
+// text format). /healthz answers 503 {"status":"unavailable","error":…}
+// when check fails; else 200, with {"status":"degraded","reason":…} when
+// degraded (which may be nil) gives a reason, and {"status":"ok"} when it
+// does not. A degraded process still does its work, on its last good
+// playbook set: a 503 would have orchestrators restart it, and a worker
+// restarted with a bad active pointer does not start at all.
+func opsHandler(reg *prometheus.Registry, check func(context.Context) error, degraded func() string) http.Handler {
 	h := &health{check: check}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -116,6 +138,10 @@ func opsHandler(reg *prometheus.Registry, check func(context.Context) error) htt
 		if err := h.get(); err != nil {
 			body = map[string]string{"status": "unavailable", "error": err.Error()}
 			code = http.StatusServiceUnavailable
+		} else if degraded != nil {
+			if reason := degraded(); reason != "" {
+				body = map[string]string{"status": "degraded", "reason": reason}
+			}
 		}
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(body)

@@ -2,29 +2,44 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tend-cs/tend/node"
+	"github.com/tend-cs/tend/workflows"
 )
 
 // TestOpsHandler: /healthz answers 200 or 503 with the reason, /metrics the
 // registry, and anything else 404 naming the two routes.
 func TestOpsHandler(t *testing.T) {
+	down := errors.New("temporal at x:7233 is unavailable: refused")
 	tests := []struct {
 		name     string
 		check    error
+		degraded string
 		path     string
 		code     int
 		contains string
 	}{
-		{"healthy", nil, "/healthz", 200, `{"status":"ok"}`},
-		{"unhealthy", errors.New("temporal at x:7233 is unavailable: refused"), "/healthz", 503,
+		{"healthy", nil, "", "/healthz", 200, `{"status":"ok"}`},
+		{"unhealthy", down, "", "/healthz", 503,
 			`{"error":"temporal at x:7233 is unavailable: refused","status":"unavailable"}`},
-		{"metrics", nil, "/metrics", 200, `tend_playbook_reloads_total{result="failure"} 1`},
-		{"unknown", nil, "/v1/events", 404, "this address serves GET /healthz and GET /metrics"},
+		{"degraded", nil, "the active playbook set abc is not used", "/healthz", 200,
+			`{"reason":"the active playbook set abc is not used","status":"degraded"}`},
+		{"unavailable wins over degraded", down, "the active playbook set abc is not used", "/healthz", 503,
+			`{"error":"temporal at x:7233 is unavailable: refused","status":"unavailable"}`},
+		{"metrics", nil, "", "/metrics", 200, `tend_playbook_reloads_total{result="failure"} 1`},
+		{"metrics help", nil, "", "/metrics", 200, "# HELP tend_playbook_reloads_total Playbook set reloads, of a changed playbook directory or of a new active set in the store"},
+		{"unknown", nil, "", "/v1/events", 404, "this address serves GET /healthz and GET /metrics"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,7 +47,7 @@ func TestOpsHandler(t *testing.T) {
 			onReload(errors.New("bad playbook"))
 			onReload(nil)
 			onReload(nil)
-			srv := httptest.NewServer(opsHandler(reg, func(context.Context) error { return tt.check }))
+			srv := httptest.NewServer(opsHandler(reg, func(context.Context) error { return tt.check }, func() string { return tt.degraded }))
 			defer srv.Close()
 			code, body := get(t, srv.URL+tt.path)
 			if code != tt.code || !strings.Contains(body, tt.contains) {
@@ -43,6 +58,57 @@ func TestOpsHandler(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHealthzKeepsLastGoodSet: while the store's active pointer names a
+// set the process cannot use, /healthz stays 200 (the process works, on
+// its last good set) and says why it is degraded; a good pointer clears it.
+func TestHealthzKeepsLastGoodSet(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{"schema.yaml": tinySchema, "hello.yaml": tinyPlaybook})
+	store := workflows.DirStore{Dir: t.TempDir()}
+	b, _, errs, err := node.ReadBundle(dir, nil)
+	if err != nil || len(errs) > 0 {
+		t.Fatal(err, errs)
+	}
+	if err := store.Put(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Activate(b.Version); err != nil {
+		t.Fatal(err)
+	}
+	sets, err := node.FollowSets(node.SetsOptions{Playbooks: dir, Store: store, Follow: node.FollowAuto, Reload: -1, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sets.Stop()
+	reg, _ := newRegistry()
+	srv := httptest.NewServer(opsHandler(reg, func(context.Context) error { return nil }, setDegraded(sets)))
+	defer srv.Close()
+	healthz := func(want string) {
+		t.Helper()
+		if code, body := get(t, srv.URL+"/healthz"); code != 200 || body != want+"\n" {
+			t.Errorf("GET /healthz = %d %q, want 200 %q", code, body, want)
+		}
+	}
+	healthz(`{"status":"ok"}`)
+
+	const missing = "0123456789ab"
+	if err := os.WriteFile(filepath.Join(store.Dir, "active"), []byte(missing+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sets.Reload()
+	if sets.Version() != b.Version {
+		t.Fatalf("the worker left its last good set for %s", sets.Version())
+	}
+	reason, _ := json.Marshal("the active playbook set " + missing + " cannot be read: playbook set not found in " + store.Dir +
+		"; keeping the last good playbook set " + b.Version)
+	healthz(`{"reason":` + string(reason) + `,"status":"degraded"}`)
+
+	if err := store.Activate(b.Version); err != nil {
+		t.Fatal(err)
+	}
+	sets.Reload()
+	healthz(`{"status":"ok"}`)
 }
 
 func get(t *testing.T, url string) (int, string) {

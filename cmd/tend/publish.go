@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"go.temporal.io/sdk/client"
 
@@ -40,6 +43,15 @@ func (a *publishCmd) Validate() error {
 		return usagef("--replay %d: want a positive number of workflows, such as 50", a.Replay)
 	case a.Store == "":
 		return usagef("--store is empty; give the directory every worker shares, such as /mnt/tend/sets")
+	}
+	// A store that does not exist yet is created by the first publish;
+	// anything else at that path is a mistake in the flag.
+	switch fi, err := os.Stat(a.Store); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return usagef("--store %s: cannot read it: %v", a.Store, errors.Unwrap(err))
+	case !fi.IsDir():
+		return usagef("--store %s is not a directory; give the directory of playbook sets every worker shares, such as /mnt/tend/sets", a.Store)
 	}
 	return nil
 }

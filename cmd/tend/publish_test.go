@@ -50,6 +50,10 @@ func TestPublishChecksTargets(t *testing.T) {
 func TestPublishUsageAndUnreachable(t *testing.T) {
 	valid := writeFiles(t, t.TempDir(), map[string]string{"schema.yaml": tinySchema, "hello.yaml": tinyPlaybook})
 	store := filepath.Join(t.TempDir(), "sets")
+	file := filepath.Join(t.TempDir(), "afile")
+	if err := os.WriteFile(file, []byte("not a store\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	t.Chdir(t.TempDir()) // no tend.yaml
 	for _, tt := range []struct {
 		name   string
@@ -59,6 +63,10 @@ func TestPublishUsageAndUnreachable(t *testing.T) {
 	}{
 		{"replay 0", []string{"--replay", "0"}, exitUsage, "--replay 0: want a positive number"},
 		{"empty store", []string{"--store", ""}, exitUsage, "--store is empty"},
+		{"store is a file", []string{"--store", file, "--address", "127.0.0.1:1"}, exitUsage,
+			"tend publish: --store " + file + " is not a directory; give the directory of playbook sets every worker shares"},
+		{"store under a file", []string{"--store", filepath.Join(file, "sets"), "--address", "127.0.0.1:1"}, exitUsage,
+			"tend publish: --store " + filepath.Join(file, "sets") + ": cannot read it: not a directory"},
 		{"unreachable", []string{"--address", "127.0.0.1:1", "--timeout", "2s"}, exitUnreachable, "cannot reach Temporal at 127.0.0.1:1"},
 		{"unreachable dry run", []string{"--dry-run", "--address", "127.0.0.1:1", "--timeout", "2s"}, exitUnreachable, "cannot reach Temporal at 127.0.0.1:1"},
 	} {

@@ -106,7 +106,7 @@ func (a *serveCmd) Run(env *cliEnv) error {
 	waitOps := func() error { return nil }
 	if a.HTTP != "" {
 		var opsAddr string
-		waitOps, opsAddr, err = startOps(ctx, a.HTTP, opsHandler(reg, temporalHealth(c, a.Client.Conn.Address)), log)
+		waitOps, opsAddr, err = startOps(ctx, a.HTTP, opsHandler(reg, temporalHealth(c, a.Client.Conn.Address), setDegraded(w)), log)
 		if err != nil {
 			cancel()
 			_ = wait() // stop the API before reporting

@@ -139,7 +139,7 @@ func (a *workerCmd) Run(env *cliEnv) error {
 	opsCtx, stopOps := context.WithCancel(context.Background())
 	defer stopOps()
 	check := workerHealth(ctx.Done(), n, temporalHealth(c, a.Conn.Address))
-	wait, addr, err := startOps(opsCtx, a.HTTP, opsHandler(reg, check), log)
+	wait, addr, err := startOps(opsCtx, a.HTTP, opsHandler(reg, check, setDegraded(n)), log)
 	if err != nil {
 		n.Stop()
 		return err
