@@ -44,6 +44,7 @@ func freePort(t *testing.T) int {
 
 func TestDevUsage(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing")
+	noKeys := writeFiles(t, t.TempDir(), map[string]string{"tend.yaml": "codec:\n  keys: {}\n  primary: k1\n"})
 	tests := []struct {
 		name string
 		args []string
@@ -60,6 +61,8 @@ func TestDevUsage(t *testing.T) {
 		{"argument", []string{"playbooks"}, "tend dev: unexpected argument playbooks"},
 		{"missing config", []string{"--config", missing + ".yaml"}, "tend dev: " + missing + ".yaml: config file does not exist\n"},
 		{"missing playbooks", []string{"--playbooks", missing}, "tend dev: cannot read " + missing + ": no such file or directory\n"},
+		{"codec without keys", []string{"--config", filepath.Join(noKeys, "tend.yaml")},
+			filepath.Join(noKeys, "tend.yaml") + ":2:9: codec.keys is empty: give at least one AES-256 key by id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
