@@ -28,6 +28,11 @@ import (
 // there to send.
 const quickstartEvents = "examples/quickstart/events.jsonl"
 
+// devCommand puts tend dev in the command line (cli embeds it).
+type devCommand struct {
+	Dev devCmd `cmd:"" help:"Temporal, its Web UI and a worker in one process, for trying tend out"`
+}
+
 // devCmd is `tend dev`: a Temporal server on a SQLite file, the Web UI
 // and a worker in one process, until SIGINT or SIGTERM, or until the
 // worker stops on a fatal error (exit 1).
