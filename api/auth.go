@@ -150,7 +150,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) ([]byte, b
 			}
 		}
 		if match < 0 {
-			s.unauthorized(w, r, "invalid token")
+			s.unauthorized(w, r, "invalid token: send "+s.tokensFrom())
 			return nil, false
 		}
 		info.id = identity("bearer", []byte(token))

@@ -1,14 +1,14 @@
 package api
 
 import (
-	"bytes"
-	"io"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
 
-	"go.temporal.io/sdk/converter"
+	commonpb "go.temporal.io/api/common/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // Routes of the codec server: Temporal's remote codec protocol, which the
@@ -23,6 +23,12 @@ const (
 // Options.MaxBody: a payload may be up to Temporal's 2 MiB blob limit,
 // which base64 in the JSON body makes a third larger.
 const CodecMaxBody = 4 << 20
+
+// MaxCodecPayloads is the most payloads one codec request may carry. The
+// UI and CLI send the few payloads of an event or a page of them; the
+// bound keeps a body of many empty payloads from making an answer many
+// times its size.
+const MaxCodecPayloads = 10000
 
 // corsAllowHeaders are the request headers the UI sends to a codec server.
 const corsAllowHeaders = "Authorization, Content-Type, X-Namespace"
@@ -45,30 +51,60 @@ func (s *Server) routeCodec(mux *http.ServeMux) {
 	if s.opts.Codec == nil {
 		return
 	}
-	h := converter.NewPayloadCodecHTTPHandler(s.opts.Codec)
-	serve := func(w http.ResponseWriter, r *http.Request, body []byte) {
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		w.Header().Set("Cache-Control", "no-store")
-		h.ServeHTTP(w, r)
-	}
 	origins := []string{}
 	if s.opts.CodecOrigin != "" {
 		origins = append(origins, s.opts.CodecOrigin)
 	}
-	for _, op := range []string{"/encode", "/decode"} {
-		mux.HandleFunc("POST "+CodecPath+op, s.cors(origins, s.bearerOnly(serve)))
-		mux.HandleFunc("OPTIONS "+CodecPath+op, s.cors(origins, nil))
+	for _, op := range []string{"encode", "decode"} {
+		serve := s.codecOp(op)
+		mux.HandleFunc("POST "+CodecPath+"/"+op, s.cors(origins, s.bearerOnly(serve)))
+		mux.HandleFunc("OPTIONS "+CodecPath+"/"+op, s.cors(origins, nil))
 		if len(s.opts.DevCodecOrigins) > 0 {
-			mux.HandleFunc("POST "+DevCodecPath+op, s.cors(s.opts.DevCodecOrigins, s.loopbackOnly(serve)))
-			mux.HandleFunc("OPTIONS "+DevCodecPath+op, s.cors(s.opts.DevCodecOrigins, nil))
+			mux.HandleFunc("POST "+DevCodecPath+"/"+op, s.cors(s.opts.DevCodecOrigins, s.loopbackOnly(serve)))
+			mux.HandleFunc("OPTIONS "+DevCodecPath+"/"+op, s.cors(s.opts.DevCodecOrigins, nil))
 		}
 	}
 }
 
+// codecOp serves one operation of Temporal's remote codec protocol, op
+// "encode" or "decode": a body {"payloads": [...]} in protojson, answered
+// in the same shape. Its refusals are JSON errors, as the rest of the API's.
+func (s *Server) codecOp(op string) handlerFunc {
+	run := s.opts.Codec.Decode
+	if op == "encode" {
+		run = s.opts.Codec.Encode
+	}
+	return func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Cache-Control", "no-store")
+		var in commonpb.Payloads
+		if err := protojson.Unmarshal(body, &in); err != nil {
+			writeError(w, http.StatusBadRequest, `malformed body: want {"payloads": [...]}, Temporal's payloads in JSON: `+err.Error())
+			return
+		}
+		if n := len(in.Payloads); n > MaxCodecPayloads {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d payloads in one request; the codec server takes at most %d, so send them in smaller batches", n, MaxCodecPayloads))
+			return
+		}
+		out, err := run(in.Payloads)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, op+": "+err.Error())
+			return
+		}
+		b, err := protojson.Marshal(&commonpb.Payloads{Payloads: out})
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, op+": write the answer: "+err.Error())
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
+	}
+}
+
 // cors answers the CORS headers for a browser on one of origins, never
-// for another: a page elsewhere gets no Access-Control-Allow-Origin, so
-// its browser keeps the answer from it. A preflight (h nil) from an
-// origin not allowed is a 403 that names it.
+// for another. A request from another origin (a preflight, or a POST a
+// browser sends without one) is a 403 that names it, so that a page
+// elsewhere gets nothing decoded even when its browser would not show
+// the answer. Requests without an Origin (the CLI, scripts) pass.
 func (s *Server) cors(origins []string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
@@ -79,7 +115,7 @@ func (s *Server) cors(origins []string, h http.HandlerFunc) http.HandlerFunc {
 			hd.Set("Access-Control-Allow-Origin", origin)
 			hd.Set("Access-Control-Allow-Credentials", "true")
 		}
-		if h != nil {
+		if h != nil && (allowed || origin == "") {
 			h(w, r)
 			return
 		}
@@ -88,7 +124,11 @@ func (s *Server) cors(origins []string, h http.HandlerFunc) http.HandlerFunc {
 			if len(origins) > 0 {
 				why = "it is not " + strings.Join(origins, " or ")
 			}
-			writeError(w, http.StatusForbidden, "origin "+clip(origin)+" may not call the codec server: "+why)
+			who := "origin " + clip(origin)
+			if origin == "" {
+				who = "a preflight without an Origin header"
+			}
+			writeError(w, http.StatusForbidden, who+" may not call the codec server: "+why)
 			return
 		}
 		hd.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
@@ -103,7 +143,7 @@ func (s *Server) cors(origins []string, h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) bearerOnly(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "" {
-			s.unauthorized(w, r, "missing credential: the codec server needs Authorization: Bearer <token>, a token of api.tokens")
+			s.unauthorized(w, r, "missing credential: the codec server needs Authorization: Bearer <token>, "+s.tokensFrom())
 			return
 		}
 		s.authed(h)(w, r)
@@ -121,7 +161,11 @@ func (s *Server) loopbackOnly(h handlerFunc) http.HandlerFunc {
 			return
 		}
 		if o := r.Header.Get("Origin"); !slices.Contains(s.opts.DevCodecOrigins, o) {
-			writeError(w, http.StatusForbidden, "the dev codec route answers the embedded Web UI only ("+strings.Join(s.opts.DevCodecOrigins, ", ")+"), not origin "+clip(o))
+			from := "not origin " + clip(o)
+			if o == "" {
+				from = "and this request has no Origin header"
+			}
+			writeError(w, http.StatusForbidden, "the dev codec route answers the embedded Web UI only ("+strings.Join(s.opts.DevCodecOrigins, ", ")+"), "+from)
 			return
 		}
 		info := infoOf(r)

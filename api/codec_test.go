@@ -163,8 +163,11 @@ func TestCodecServerCORS(t *testing.T) {
 		{"preflight from elsewhere", http.MethodOptions, "https://evil.example", false, http.StatusForbidden, ""},
 		{"preflight with no origin", http.MethodOptions, "", false, http.StatusForbidden, ""},
 		{"post from the UI", http.MethodPost, uiOrigin, true, http.StatusOK, uiOrigin},
-		{"post from elsewhere", http.MethodPost, "https://evil.example", true, http.StatusOK, ""},
-		{"post from the UI's origin with another port", http.MethodPost, uiOrigin + ":8443", true, http.StatusOK, ""},
+		{"post without an origin (the CLI)", http.MethodPost, "", true, http.StatusOK, ""},
+		// A browser sends a simple POST without a preflight; it would
+		// not show the answer, but nothing is decoded for it either.
+		{"post from elsewhere", http.MethodPost, "https://evil.example", true, http.StatusForbidden, ""},
+		{"post from the UI's origin with another port", http.MethodPost, uiOrigin + ":8443", true, http.StatusForbidden, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,9 +186,19 @@ func TestCodecServerCORS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			got, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != tt.status {
-				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+				t.Errorf("status %d, want %d: %s", resp.StatusCode, tt.status, got)
+			}
+			if tt.status == http.StatusForbidden {
+				want := "origin " + tt.origin + " may not call the codec server: it is not " + uiOrigin
+				if tt.origin == "" {
+					want = "a preflight without an Origin header may not call the codec server"
+				}
+				if !strings.Contains(string(got), want) {
+					t.Errorf("403 body %s does not say %q", got, want)
+				}
 			}
 			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tt.acao {
 				t.Errorf("Access-Control-Allow-Origin %q, want %q", got, tt.acao)
@@ -233,9 +246,13 @@ func TestDevCodecRoute(t *testing.T) {
 			t.Errorf("from the UI at %s: %d, ACAO %q, %s", o, status, acao, got)
 		}
 	}
-	for _, o := range []string{"", "https://evil.example", "http://127.0.0.1:9999"} {
-		if status, acao, got := post(o); status != http.StatusForbidden || acao != "" || strings.Contains(got, adaB64) {
-			t.Errorf("from origin %q: %d, ACAO %q, %s; want 403", o, status, acao, got)
+	for o, why := range map[string]string{
+		"":                      "the dev codec route answers the embedded Web UI only (" + strings.Join(devOrigins, ", ") + "), and this request has no Origin header",
+		"https://evil.example":  "origin https://evil.example may not call the codec server: it is not " + strings.Join(devOrigins, " or "),
+		"http://127.0.0.1:9999": "origin http://127.0.0.1:9999 may not call the codec server",
+	} {
+		if status, acao, got := post(o); status != http.StatusForbidden || acao != "" || strings.Contains(got, adaB64) || !strings.Contains(got, why) {
+			t.Errorf("from origin %q: %d, ACAO %q, %s; want 403 saying %q", o, status, acao, got, why)
 		}
 	}
 	// From another machine, even with the UI's origin.
@@ -256,5 +273,80 @@ func TestDevCodecRoute(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusOK {
 		t.Errorf("tend serve answered the dev codec route: %d", resp.StatusCode)
+	}
+}
+
+// Every refusal of the codec server is a JSON error, as the rest of the
+// API's, and a request may carry at most MaxCodecPayloads payloads.
+func TestCodecServerErrors(t *testing.T) {
+	c := testCodec(t, "k1")
+	_, url := codecServer(t, c, nil)
+	plain := &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`"Ada Lovelace"`)}
+	other, _ := testCodec(t, "k0").Encode([]*commonpb.Payload{plain})
+	empties := func(n int) []byte {
+		return []byte(`{"payloads":[` + strings.TrimSuffix(strings.Repeat(`{},`, n), ",") + `]}`)
+	}
+	tests := []struct {
+		name, op string
+		body     []byte
+		status   int
+		want     string // in the JSON error; "" for a 200
+	}{
+		{"malformed JSON", "/decode", []byte("bad"), http.StatusBadRequest, `malformed body: want {"payloads": [...]}`},
+		{"unknown field", "/encode", []byte(`{"payload": []}`), http.StatusBadRequest, "malformed body"},
+		{"unknown key", "/decode", payloadsBody(t, other...), http.StatusBadRequest, "decode: payload was encrypted with key k0"},
+		{"too many payloads to encode", "/encode", empties(api.MaxCodecPayloads + 1), http.StatusRequestEntityTooLarge,
+			"10001 payloads in one request; the codec server takes at most 10000, so send them in smaller batches"},
+		{"too many payloads to decode", "/decode", empties(api.MaxCodecPayloads + 1), http.StatusRequestEntityTooLarge, "10001 payloads"},
+		{"as many as allowed", "/encode", empties(api.MaxCodecPayloads), http.StatusOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := request(t, url, http.MethodPost, api.CodecPath+tt.op, tt.body, map[string]string{"Authorization": "Bearer " + tokens[0]})
+			if res.status != tt.status {
+				t.Fatalf("status %s, want %d", res, tt.status)
+			}
+			if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type %q, want JSON", ct)
+			}
+			if tt.want == "" {
+				var got commonpb.Payloads
+				if err := protojson.Unmarshal(res.body, &got); err != nil || len(got.Payloads) != api.MaxCodecPayloads {
+					t.Errorf("answer has %d payloads (%v), want %d", len(got.Payloads), err, api.MaxCodecPayloads)
+				}
+				return
+			}
+			if got := res.errorText(t); !strings.Contains(got, tt.want) {
+				t.Errorf("error %q does not say %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A 401 says where the caller finds a token: api.tokens, or tend dev's
+// file.
+func TestCodecServerTokensFrom(t *testing.T) {
+	c := testCodec(t, "k1")
+	for _, tt := range []struct{ from, want string }{
+		{"", "a token of api.tokens in tend.yaml"},
+		{"the token in .tend/api-token", "the token in .tend/api-token"},
+	} {
+		srv, err := api.New(api.Options{Client: unreachableClient(t), Set: func() *lang.Set { return nil }, Tokens: tokens,
+			Registry: prometheus.NewRegistry(), Codec: c, TokensFrom: tt.from})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv)
+		defer hs.Close()
+		for _, auth := range []string{"", "Bearer not-a-token-0123456789"} {
+			h := map[string]string{}
+			if auth != "" {
+				h["Authorization"] = auth
+			}
+			res := request(t, hs.URL, http.MethodPost, api.CodecPath+"/decode", payloadsBody(t), h)
+			if res.status != http.StatusUnauthorized || !strings.Contains(res.errorText(t), tt.want) {
+				t.Errorf("TokensFrom %q, Authorization %q: %s; want a 401 naming %q", tt.from, auth, res, tt.want)
+			}
+		}
 	}
 }

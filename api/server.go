@@ -92,6 +92,18 @@ type Options struct {
 	// that may call DevCodecPath from loopback without a token; empty
 	// serves no such route.
 	DevCodecOrigins []string
+	// TokensFrom says where a caller finds a token, in 401 answers;
+	// default "a token of api.tokens in tend.yaml". tend dev, which makes
+	// its own, names its file.
+	TokensFrom string
+}
+
+// tokensFrom says where a caller finds a token.
+func (s *Server) tokensFrom() string {
+	if s.opts.TokensFrom != "" {
+		return s.opts.TokensFrom
+	}
+	return "a token of api.tokens in tend.yaml"
 }
 
 // Server is tend's HTTP API. It is an http.Handler; Serve runs it on a

@@ -1028,10 +1028,11 @@ var keyID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // their values.
 func (d *decoder) codec(n *yaml.Node) *Codec {
 	c := &Codec{}
-	var primaryNode *yaml.Node
+	var primaryNode, keysNode *yaml.Node
 	declared := map[string]bool{} // every id written, valid or not
 	given := d.mapping(n, "codec", map[string]func(*yaml.Node){
 		"keys": func(v *yaml.Node) {
+			keysNode = v
 			c.Keys = map[string]Secret{}
 			first := map[Secret]string{} // key → the first id holding it
 			d.named(v, "codec.keys", func(id string, v *yaml.Node) {
@@ -1083,6 +1084,9 @@ func (d *decoder) codec(n *yaml.Node) *Codec {
 	switch {
 	case !given["keys"]:
 		d.errorf(n, "codec needs keys: at least one AES-256 key by id, such as keys: {2026-01: {env: TEND_CODEC_KEY}}")
+	case len(declared) == 0 && keysNode.Kind == yaml.MappingNode:
+		// keys: {} (a non-mapping was reported by named).
+		d.errorf(keysNode, "codec.keys is empty: give at least one AES-256 key by id, such as 2026-01: {env: TEND_CODEC_KEY}")
 	case primaryNode != nil && len(ids) > 0 && !declared[c.Primary]:
 		d.errorf(primaryNode, "codec.primary names unknown key %s%s", c.Primary, hint(c.Primary, ids))
 	case !given["primary"] && len(ids) > 1:
@@ -1105,6 +1109,20 @@ func (d *decoder) origin(n *yaml.Node, what, s string) {
 	}
 	if s != strings.ToLower(u.Scheme)+"://"+strings.ToLower(u.Host) {
 		d.errorf(n, "%s %q must be written in lower case, as browsers send it: %s", what, s, strings.ToLower(s))
+		return
+	}
+	// A browser's Origin has a port only when it is not the scheme's
+	// default, written as a plain number from 1 to 65535.
+	_, p, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		return // no port
+	}
+	v, err := strconv.Atoi(p)
+	switch {
+	case err != nil || v < 1 || v > 65535 || strconv.Itoa(v) != p:
+		d.errorf(n, "%s %q has port %q; a port is a number from 1 to 65535", what, s, p)
+	case (u.Scheme == "https" && v == 443) || (u.Scheme == "http" && v == 80):
+		d.errorf(n, "%s %q names the default port of %s, which browsers leave out of Origin: %s", what, s, u.Scheme, strings.TrimSuffix(s, ":"+p))
 	}
 }
 

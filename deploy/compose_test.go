@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
-	"fmt"
 	"maps"
 	"net"
 	"os"
@@ -378,9 +377,49 @@ func readEnvExample(t *testing.T) map[string]string {
 		if !ok {
 			t.Fatalf("%s:%d: %q is not NAME=value", envExample, n, line)
 		}
+		// A value in single quotes is literal, to docker-compose as to a shell.
+		if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+			v = v[1 : len(v)-1]
+		}
 		vars[k] = v
 	}
 	return vars
+}
+
+// envLine is NAME=value as .env.example writes it: single-quoted when the
+// value has a character a shell would read otherwise.
+func envLine(k, v string) string {
+	if strings.ContainsAny(v, " <>&|;$`\"'()*?#~") {
+		v = "'" + v + "'"
+	}
+	return k + "=" + v + "\n"
+}
+
+// TestEnvExampleSourceable: a shell reads .env.example (set -a; . ./.env)
+// to the same values as docker-compose, so that the tend CLI can be run on
+// the host with the installation's .env.
+func TestEnvExampleSourceable(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	cmd := exec.Command(sh, "-c", `set -a; . "$1" && env`, "sh", envExample)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sh cannot source %s: %v\n%s", envExample, err, out)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			got[k] = v
+		}
+	}
+	for k, want := range readEnvExample(t) {
+		if got[k] != want {
+			t.Errorf("sh reads %s as %q; docker-compose reads %q", k, got[k], want)
+		}
+	}
 }
 
 // secrets are the variables .env.example leaves empty, for the user to
@@ -488,8 +527,8 @@ func TestComposeConfig(t *testing.T) {
 	if err != nil {
 		t.Skip("docker-compose is not installed (apt-get install docker-compose); the static checks above still ran")
 	}
-	run := func(envFile string) (string, error) {
-		cmd := exec.Command(bin, "--env-file", envFile, "-f", composeFile, "config", "-q")
+	run := func(envFile string, args ...string) (string, error) {
+		cmd := exec.Command(bin, append([]string{"--env-file", envFile, "-f", composeFile, "config"}, args...)...)
 		cmd.Env = append(os.Environ(), "COMPOSE_PROJECT_NAME=tend")
 		for _, k := range append(slices.Collect(maps.Keys(readEnvExample(t))), "POSTGRES_PASSWORD") {
 			cmd.Env = slices.DeleteFunc(cmd.Env, func(e string) bool { return strings.HasPrefix(e, k+"=") })
@@ -498,17 +537,22 @@ func TestComposeConfig(t *testing.T) {
 		return string(out), err
 	}
 	var env bytes.Buffer
-	for k, v := range filledEnv(t) {
-		fmt.Fprintf(&env, "%s=%s\n", k, v)
+	vars := filledEnv(t)
+	for k, v := range vars {
+		env.WriteString(envLine(k, v))
 	}
 	filled := filepath.Join(t.TempDir(), ".env")
 	if err := os.WriteFile(filled, env.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := run(filled); err != nil {
+	if out, err := run(filled, "-q"); err != nil {
 		t.Errorf("docker-compose config -q with .env.example's secrets set: %v\n%s", err, out)
 	}
-	out, err := run(envExample)
+	// Quotes are not part of the value.
+	if out, err := run(filled); err != nil || !strings.Contains(out, "TEND_MAIL_FROM: "+vars["TEND_MAIL_FROM"]+"\n") {
+		t.Errorf("docker-compose config does not read TEND_MAIL_FROM as %q: %v\n%s", vars["TEND_MAIL_FROM"], err, out)
+	}
+	out, err := run(envExample, "-q")
 	if err == nil || !strings.Contains(out, "in .env") {
 		t.Errorf("docker-compose config -q with .env.example as it is: err %v, output %q; want a refusal naming a secret to set", err, out)
 	}

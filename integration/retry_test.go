@@ -119,6 +119,9 @@ func TestStalledRunRetried(t *testing.T) {
 			if err != nil || len(runs) != 1 || v == nil || v.Stalled == nil {
 				return false, "not stalled yet"
 			}
+			if runs[0].Step != "welcome" {
+				t.Errorf("%s stalled with TendStep %q; want the failed step, welcome", runID, runs[0].Step)
+			}
 			views[c] = v
 			return true, ""
 		})

@@ -499,11 +499,15 @@ func (d *runDriver) publish() {
 	if d.w.opts.HashOwner && owner != "" {
 		owner = OwnerHash(owner)
 	}
-	status := string(d.r.Status)
+	status, step := string(d.r.Status), d.r.CurrentStep()
 	if d.stalled != nil {
-		status = string(engine.StatusStalled)
+		// The failed step, which CurrentStep does not name when it ran on
+		// another thread than the main one (a send held for the contact
+		// policy). Entering and leaving a stall change the status as well,
+		// so this upserts exactly when it did before: histories replay.
+		status, step = string(engine.StatusStalled), d.stalled.Step
 	}
-	cur := [3]string{status, d.r.CurrentStep(), owner}
+	cur := [3]string{status, step, owner}
 	if cur != d.published {
 		var ups []temporal.SearchAttributeUpdate
 		keys := [3]temporal.SearchAttributeKeyKeyword{AttrStatus, AttrStep, AttrOwner}

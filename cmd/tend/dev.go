@@ -28,6 +28,11 @@ import (
 // there to send.
 const quickstartEvents = "examples/quickstart/events.jsonl"
 
+// devCommand puts tend dev in the command line (cli embeds it).
+type devCommand struct {
+	Dev devCmd `cmd:"" help:"Temporal, its Web UI and a worker in one process, for trying tend out"`
+}
+
 // devCmd is `tend dev`: a Temporal server on a SQLite file, the Web UI
 // and a worker in one process, until SIGINT or SIGTERM, or until the
 // worker stops on a fatal error (exit 1).
@@ -146,17 +151,19 @@ func (a *devCmd) Run(env *cliEnv) error {
 	if a.APIPort != 0 {
 		tokens, secrets := apiCredentials(cfg)
 		how := "credentials from the api: section of " + cfg.Path
+		tokensFrom := ""
 		if !cfg.API.Set {
 			token, path, err := devToken(a.Dir)
 			if err != nil {
 				return failed(err)
 			}
 			tokens = []string{token}
+			tokensFrom = "the token in " + path
 			how = fmt.Sprintf("token in %s: curl -H \"Authorization: Bearer $(cat %s)\"", path, path)
 		}
 		listen := net.JoinHostPort(a.Listen, strconv.Itoa(a.APIPort))
 		var addr string
-		wait, addr, err = startAPI(ctx, c, n.Set, cfg, tokens, secrets, listen, reg, log, uiOrigins)
+		wait, addr, err = startAPI(ctx, c, n.Set, cfg, tokens, secrets, listen, reg, log, uiOrigins, tokensFrom)
 		if err != nil {
 			return err
 		}

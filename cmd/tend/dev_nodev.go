@@ -2,6 +2,12 @@
 
 package main
 
+// devCommand puts tend dev in the command line (cli embeds it), hidden
+// from tend --help: this build cannot run it, but tend dev still says why.
+type devCommand struct {
+	Dev devCmd `cmd:"" hidden:"" help:"not in this build (built with -tags nodev)"`
+}
+
 // devCmd is `tend dev` in a build without the embedded Temporal server
 // (go build -tags nodev): the production image leaves the server and its
 // Web UI out, which makes the binary several times smaller. It takes any

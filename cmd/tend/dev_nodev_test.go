@@ -15,3 +15,17 @@ func TestDevNodev(t *testing.T) {
 		}
 	}
 }
+
+// tend --help of a nodev build does not offer tend dev, which it cannot
+// run; tend dev --help still says why.
+func TestHelpNodev(t *testing.T) {
+	r := mustRun(t, exitOK, "--help")
+	contains(t, "tend --help", r.stdout, "\n  worker ")
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "dev ") || strings.Contains(line, "Temporal, its Web UI") {
+			t.Errorf("tend --help lists tend dev: %q", line)
+		}
+	}
+	r = mustRun(t, exitOK, "dev", "--help")
+	contains(t, "tend dev --help", r.stdout, "no embedded dev server")
+}

@@ -44,6 +44,7 @@ func freePort(t *testing.T) int {
 
 func TestDevUsage(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing")
+	noKeys := writeFiles(t, t.TempDir(), map[string]string{"tend.yaml": "codec:\n  keys: {}\n  primary: k1\n"})
 	tests := []struct {
 		name string
 		args []string
@@ -60,6 +61,8 @@ func TestDevUsage(t *testing.T) {
 		{"argument", []string{"playbooks"}, "tend dev: unexpected argument playbooks"},
 		{"missing config", []string{"--config", missing + ".yaml"}, "tend dev: " + missing + ".yaml: config file does not exist\n"},
 		{"missing playbooks", []string{"--playbooks", missing}, "tend dev: cannot read " + missing + ": no such file or directory\n"},
+		{"codec without keys", []string{"--config", filepath.Join(noKeys, "tend.yaml")},
+			filepath.Join(noKeys, "tend.yaml") + ":2:9: codec.keys is empty: give at least one AES-256 key by id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -272,6 +275,10 @@ Send events:  tend event send --help
 	 {"type": "contract.signed", "customer": "initech", "data": {"plan": "pro", "arr": 24000}}]`
 	if code, body := post("", batch); code != http.StatusUnauthorized {
 		t.Errorf("no token: %d %s, want 401", code, body)
+	}
+	// A wrong token is told where tend dev keeps the right one.
+	if code, body := post("not-the-token-0123456789", batch); code != http.StatusUnauthorized || !strings.Contains(body, "invalid token: send the token in "+tokenFile) {
+		t.Errorf("wrong token: %d %s, want 401 naming %s", code, body, tokenFile)
 	}
 	if code, body := post(strings.TrimSpace(string(token)), batch); code != http.StatusAccepted || !strings.Contains(body, `"accepted":2`) {
 		t.Fatalf("POST /v1/events: %d %s, want 202 with 2 accepted", code, body)
@@ -550,6 +557,16 @@ func TestDevCodec(t *testing.T) {
 	}
 	if code, got := decode("https://elsewhere.example"); code != http.StatusForbidden || strings.Contains(got, plain) {
 		t.Errorf("decode from elsewhere: %d %s, want 403", code, got)
+	}
+	// The token route's 401 names the file tend dev keeps its token in.
+	resp, err = http.Post("http://127.0.0.1:"+strconv.Itoa(apiPort)+"/codec/decode", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := "needs Authorization: Bearer <token>, the token in " + filepath.Join(state, "api-token"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(got), want) {
+		t.Errorf("/codec/decode without a token: %d %s; want 401 saying %q", resp.StatusCode, got, want)
 	}
 	for path, want := range map[string]os.FileMode{state: 0o700, filepath.Join(state, "temporal.db"): 0o600} {
 		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != want {

@@ -98,7 +98,7 @@ func (a *serveCmd) Run(env *cliEnv) error {
 		return &dialError{address: a.Client.Conn.Address, err: err}
 	}
 	defer c.Close()
-	wait, addr, err := startAPI(ctx, c, w.Set, cfg, tokens, secrets, listen, reg, log, nil)
+	wait, addr, err := startAPI(ctx, c, w.Set, cfg, tokens, secrets, listen, reg, log, nil, "")
 	if err != nil {
 		return err
 	}
@@ -140,11 +140,12 @@ func apiCredentials(cfg *config.Config) (tokens, secrets []string) {
 // startAPI listens on listen and serves the HTTP API until ctx ends. wait
 // returns once the requests in flight have drained.
 // devOrigins, from tend dev only, are the embedded UI's origins, which
-// may call the dev codec route.
+// may call the dev codec route; tokensFrom, when tend dev made the token,
+// names its file in 401 answers.
 func startAPI(ctx context.Context, c client.Client, set func() *lang.Set, cfg *config.Config, tokens, secrets []string,
-	listen string, reg *prometheus.Registry, log zerolog.Logger, devOrigins []string) (wait func() error, addr string, err error) {
+	listen string, reg *prometheus.Registry, log zerolog.Logger, devOrigins []string, tokensFrom string) (wait func() error, addr string, err error) {
 	opts := api.Options{Client: c, Set: set, Tokens: tokens, SigningSecrets: secrets,
-		MaxBody: cfg.API.MaxBody, RateLimit: cfg.API.RateLimit, Logger: log, Registry: reg}
+		MaxBody: cfg.API.MaxBody, RateLimit: cfg.API.RateLimit, Logger: log, Registry: reg, TokensFrom: tokensFrom}
 	if l := cfg.Links; l != nil {
 		opts.Links = &links.Config{BaseURL: l.BaseURL, Secret: string(l.Secret)}
 	}
