@@ -224,6 +224,11 @@ func TestTendServices(t *testing.T) {
 	if store == "" || flagValue(p.Command, "--store") != store {
 		t.Errorf("tend-worker --store %q and tend-publish --store %q must be the same directory", store, flagValue(p.Command, "--store"))
 	}
+	// tend serve checks events against the schema of the set the workers
+	// run: the store's active set.
+	if got := flagValue(c.Services["tend-serve"].Command, "--store"); got != store {
+		t.Errorf("tend-serve --store %q, tend-worker --store %q: the API must follow the set the workers run", got, store)
+	}
 	vol := mountOf(w, store)
 	if _, named := c.Volumes[vol]; !named || mountOf(p, store) != vol {
 		t.Errorf("the store %s is on %q for tend-worker and %q for tend-publish; want one named volume declared under volumes:", store, vol, mountOf(p, store))
