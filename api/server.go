@@ -197,7 +197,7 @@ func New(o Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/runs", s.authed(s.listRuns))
 	mux.HandleFunc("GET /v1/runs/{id...}", s.authed(s.getRun))
 	mux.HandleFunc("POST /v1/runs/retry", s.authed(s.retryFailed))
-	mux.HandleFunc("POST /v1/runs/{id}/retry", s.authed(s.retryRun))
+	mux.HandleFunc("POST /v1/runs/{id...}", s.authed(s.retryRun))
 	mux.HandleFunc("GET /v1/tasks", s.authed(s.listTasks))
 	mux.HandleFunc("POST /v1/tasks/{id...}", s.authed(s.completeTask))
 	mux.HandleFunc("GET /v1/playbooks", s.authed(s.listPlaybooks))

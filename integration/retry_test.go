@@ -184,8 +184,12 @@ func TestStalledRunRetried(t *testing.T) {
 		t.Fatalf("POST retry: %d %s; want 200 with the step and its key", status, body)
 	}
 	waitTask(t, apiRun, "kickoff")
-	if status, body := post(t, hs.URL+"/v1/runs/"+url.PathEscape(apiRun)+"/retry"); status != http.StatusConflict {
+	// The run id as tend runs show prints it, slashes unencoded.
+	if status, body := post(t, hs.URL+"/v1/runs/"+apiRun+"/retry"); status != http.StatusConflict {
 		t.Errorf("POST retry of a waiting run: %d %s; want 409", status, body)
+	}
+	if status, body := post(t, hs.URL+"/v1/runs/"+apiRun); status != http.StatusNotFound || !strings.Contains(string(body), "POST /v1/runs/{id}/retry") {
+		t.Errorf("POST to a run without /retry: %d %s; want 404 naming the retry route", status, body)
 	}
 
 	for _, c := range custs {
