@@ -85,7 +85,8 @@ func (e *UnreadError) Error() string {
 	if len(e.Errs) == 1 {
 		return "1 run did not answer, so its tasks are not listed: " + msgs[0]
 	}
-	return fmt.Sprintf("%d runs did not answer, so their tasks are not listed: %s", len(e.Errs), strings.Join(msgs, "; "))
+	// One run a line: the reasons are long, and often the same.
+	return fmt.Sprintf("%d runs did not answer, so their tasks are not listed:\n  %s", len(e.Errs), strings.Join(msgs, "\n  "))
 }
 
 // queryAll calls query for every item, queryConcurrency at a time, and
