@@ -184,7 +184,7 @@ func Start(opts Options) (*Server, error) {
 	}
 
 	if opts.Port == 0 {
-		if opts.Port, err = freePort(opts.IP); err != nil {
+		if opts.Port, err = internalPort(opts.IP, []int{opts.UIPort}); err != nil {
 			return nil, fmt.Errorf("find a free frontend port: %w", err)
 		}
 	} else if err := checkPort(opts.IP, opts.Port); err != nil {
@@ -471,8 +471,10 @@ func serverConfig(opts Options, frontend string, sqlConf, visConf *config.SQL) (
 	conf.Services = map[string]config.Service{
 		string(primitives.FrontendService): {RPC: config.RPC{GRPCPort: opts.Port, BindOnIP: opts.IP}},
 	}
+	taken := []int{opts.Port, opts.UIPort}
 	for _, name := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
-		port, err := freePort("127.0.0.1")
+		port, err := internalPort("127.0.0.1", taken)
+		taken = append(taken, port)
 		if err != nil {
 			return nil, fmt.Errorf("find a free port for the %s service: %w", name, err)
 		}
@@ -610,6 +612,33 @@ func checkPort(ip string, port int) error {
 		return err
 	}
 	return l.Close()
+}
+
+// Internal ports are drawn from below the kernel's ephemeral range
+// (32768-60999 on Linux), where a port found free stays free: a port the
+// kernel hands out for :0 is also one it hands out to outgoing
+// connections, which could take it between the check and the server's
+// bind, and the server then panics instead of returning an error.
+const (
+	internalLow  = 20000
+	internalHigh = 32768
+)
+
+// internalPort is a port of ip in [internalLow, internalHigh) that is not
+// in taken and that nothing listens on now, chosen at random so that
+// servers starting at once (tests) do not pick the same one; after 100
+// tries it falls back to freePort.
+func internalPort(ip string, taken []int) (int, error) {
+	for range 100 {
+		port := internalLow + rand.IntN(internalHigh-internalLow)
+		if slices.Contains(taken, port) {
+			continue
+		}
+		if checkPort(ip, port) == nil {
+			return port, nil
+		}
+	}
+	return freePort(ip)
 }
 
 func freePort(ip string) (int, error) {

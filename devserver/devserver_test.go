@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -371,4 +372,23 @@ func TestDBFilesPrivate(t *testing.T) {
 	s = start(t, opts)
 	defer s.Stop()
 	check("restarted after a chmod 0644")
+}
+
+// TestInternalPort: internal ports come from below the ephemeral range,
+// never one already taken or listened on.
+func TestInternalPort(t *testing.T) {
+	var taken []int
+	for range 50 {
+		p, err := internalPort("127.0.0.1", taken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < internalLow || p >= internalHigh || slices.Contains(taken, p) {
+			t.Fatalf("port %d: want one in [%d, %d) not in %v", p, internalLow, internalHigh, taken)
+		}
+		if err := checkPort("127.0.0.1", p); err != nil {
+			t.Fatalf("port %d is not free: %v", p, err)
+		}
+		taken = append(taken, p)
+	}
 }
