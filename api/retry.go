@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -18,14 +17,7 @@ import (
 // step out again; 400 for a malformed id or a body; 404 for an unknown run;
 // 409 for a run that is not stalled or has ended.
 func (s *Server) retryRun(w http.ResponseWriter, r *http.Request, body []byte) {
-	// The route is /v1/runs/{id...}, so that a run id sent with its
-	// slashes unencoded works too, as tend runs show prints it; a run id
-	// never ends in /retry (its last part is a count).
-	id, ok := strings.CutSuffix(r.PathValue("id"), "/retry")
-	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint POST %s; retry a run's failed step with POST /v1/runs/{id}/retry", r.URL.EscapedPath()))
-		return
-	}
+	id := r.PathValue("id") // encoded in one segment, or unencoded (Server.unmatched)
 	if !noQuery(w, r) {
 		return
 	}

@@ -197,7 +197,7 @@ func New(o Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/runs", s.authed(s.listRuns))
 	mux.HandleFunc("GET /v1/runs/{id...}", s.authed(s.getRun))
 	mux.HandleFunc("POST /v1/runs/retry", s.authed(s.retryFailed))
-	mux.HandleFunc("POST /v1/runs/{id...}", s.authed(s.retryRun))
+	mux.HandleFunc("POST /v1/runs/{id}/retry", s.authed(s.retryRun))
 	mux.HandleFunc("GET /v1/tasks", s.authed(s.listTasks))
 	mux.HandleFunc("POST /v1/tasks/{id...}", s.authed(s.completeTask))
 	mux.HandleFunc("GET /v1/playbooks", s.authed(s.listPlaybooks))
@@ -330,6 +330,17 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // unmatched answers a path no route has (404) or a method the path does
 // not take (405, with Allow).
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	// A run id sent with its slashes unencoded, as tend runs show prints
+	// the route: POST /v1/runs/run/onboarding/acme/1/retry. A pattern
+	// cannot put {id...} before /retry, and /v1/runs/{id...} would make
+	// the mux redirect POST /v1/runs.
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/v1/runs/"); ok && r.Method == http.MethodPost {
+		if id, ok := strings.CutSuffix(rest, "/retry"); ok && strings.Contains(id, "/") {
+			r.SetPathValue("id", id)
+			s.authed(s.retryRun)(w, r)
+			return
+		}
+	}
 	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
