@@ -138,6 +138,11 @@ func testPublish(t *testing.T, cdc *codec.Codec) {
 	if !r.Activated || r.Previous != "" || !slices.Equal(r.Added, []string{"upsell", "welcome"}) {
 		t.Fatalf("first publish: %+v", r)
 	}
+	var first bytes.Buffer
+	r.WriteText(&first, store.Dir)
+	if !strings.Contains(first.String(), "playbooks: 2, all new to this store (nothing was published to it to compare with)") {
+		t.Errorf("first publish report:\n%s", first.String())
+	}
 	if v, _ := store.Active(); v != b1.Version {
 		t.Fatalf("active set %q, want %s", v, b1.Version)
 	}

@@ -21,7 +21,14 @@ func (r *Report) WriteText(w io.Writer, store string) {
 		fmt.Fprintf(w, "the active set cannot be compared with: %s\n", r.PreviousError)
 	}
 
-	fmt.Fprintf(w, "\nplaybooks: %s added, %s changed, %s removed\n", names(r.Added), names(r.Changed), names(r.Removed))
+	if r.Previous == "" && r.PreviousError == "" {
+		// Nothing to compare the files with: the workers may run the
+		// playbooks directory's set, which the store never saw. The
+		// triggers below compare with the set each journey uses.
+		fmt.Fprintf(w, "\nplaybooks: %d, all new to this store (nothing was published to it to compare with)\n", len(r.Added))
+	} else {
+		fmt.Fprintf(w, "\nplaybooks: %s added, %s changed, %s removed\n", names(r.Added), names(r.Changed), names(r.Removed))
+	}
 
 	total := 0
 	var parts []string

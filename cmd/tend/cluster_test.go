@@ -62,7 +62,8 @@ $`)
 		t.Fatalf("first setup printed\n%s\nwant\n%s", first.stdout, want)
 	}
 	second := setup(exitOK, "--namespace", "tend-setup", "--retention", "72h")
-	if w := fmt.Sprintf("namespace tend-setup: exists, retention 48h0m0s\nsearch attributes: all %d present\ninstallation id: %s\n", len(names), m[1]); second.stdout != w {
+	// It keeps its retention, and says that --retention 72h was not applied.
+	if w := fmt.Sprintf("namespace tend-setup: exists, retention 48h0m0s\nnamespace tend-setup: --retention 72h0m0s not applied: it keeps its retention of 48h0m0s (change it with temporal operator namespace update)\nsearch attributes: all %d present\ninstallation id: %s\n", len(names), m[1]); second.stdout != w {
 		t.Errorf("second setup printed\n%s\nwant\n%s", second.stdout, w)
 	}
 

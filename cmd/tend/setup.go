@@ -50,6 +50,9 @@ func (a *setupCmd) Validate() error {
 	return nil
 }
 
+// defaultRetention is --retention's default (its tag says 720h too).
+const defaultRetention = 720 * time.Hour
+
 // setupRetry is how often setup tries again while it waits.
 const setupRetry = time.Second
 
@@ -86,6 +89,10 @@ func (a *setupCmd) Run(env *cliEnv) error {
 		fmt.Fprintf(out, "namespace %s: registered, retention %s\n", ns, retention)
 	} else {
 		fmt.Fprintf(out, "namespace %s: exists, retention %s\n", ns, retention)
+		if retention != a.Retention && a.Retention != defaultRetention {
+			// An existing namespace keeps its own: setup never changes it.
+			fmt.Fprintf(out, "namespace %s: --retention %s not applied: it keeps its retention of %s (change it with temporal operator namespace update)\n", ns, a.Retention, retention)
+		}
 	}
 
 	// A namespace just registered reaches the frontend's cache within
