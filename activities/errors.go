@@ -160,5 +160,7 @@ func (a *Activities) horizon(ctx context.Context, err error) error {
 	if first.IsZero() || time.Since(first) < d {
 		return err
 	}
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("gave up after %s of retries (%s): %s", d, key, err), ErrTypeGaveUp, err)
+	// The message carries the last error already: as the cause too, it
+	// would be printed twice in every log line and failure.
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("gave up after %s of retries (%s): %s", d, key, err), ErrTypeGaveUp, nil)
 }
