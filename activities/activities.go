@@ -86,6 +86,14 @@ type Options struct {
 	// that BookSlot puts into each request.
 	Book  Booker
 	Staff engine.Staff
+	// InstallationID salts Message-IDs, invite UIDs and X-Tend-Key (see
+	// engine.MailKey), so that two installations, or one before and after
+	// a reset, never send mail a receiver takes for a duplicate. Workers
+	// read it with control.EnsureInstallationID.
+	InstallationID string
+	// OutboxRetryFor is how long writing to the outbox retries before the
+	// step fails; 0 means DefaultRetryFor.
+	OutboxRetryFor time.Duration
 }
 
 // EmailOptions is an SMTP server and the sender of every message.
@@ -101,6 +109,9 @@ type EmailOptions struct {
 	TLSConfig *tls.Config
 	// Timeout bounds connecting and each SMTP command; 0 means 30s.
 	Timeout time.Duration
+	// RetryFor is how long transient SMTP failures are retried, counted
+	// from the step's first attempt; 0 means DefaultRetryFor.
+	RetryFor time.Duration
 }
 
 // ChatOptions are Slack-compatible incoming webhooks by channel name.
@@ -112,6 +123,9 @@ type ChatOptions struct {
 	Channels map[string]string
 	// Timeout bounds each post; 0 means 10s.
 	Timeout time.Duration
+	// RetryFor is how long transient chat failures are retried; 0 means
+	// DefaultRetryFor.
+	RetryFor time.Duration
 }
 
 // Endpoint is a webhook target.
@@ -121,7 +135,14 @@ type Endpoint struct {
 	Secret string
 	// Timeout bounds each request; 0 means 10s.
 	Timeout time.Duration
+	// RetryFor is how long transient failures of the endpoint are
+	// retried; 0 means DefaultRetryFor.
+	RetryFor time.Duration
 }
+
+// DefaultRetryFor is how long a channel's transient failures are retried
+// when its options set no RetryFor.
+const DefaultRetryFor = 24 * time.Hour
 
 const (
 	defaultFrom        = "tend <tend@localhost>"
@@ -144,6 +165,8 @@ type Activities struct {
 	log       zerolog.Logger
 	book      Booker
 	staff     engine.Staff
+	install   string
+	outboxFor time.Duration
 }
 
 // New checks opts and returns the activities.
@@ -158,6 +181,8 @@ func New(opts Options, log zerolog.Logger) (*Activities, error) {
 		log:       log,
 		book:      opts.Book,
 		staff:     opts.Staff,
+		install:   opts.InstallationID,
+		outboxFor: orDefault(opts.OutboxRetryFor),
 	}
 	if a.outbox == "" {
 		return nil, errors.New("activities: the outbox directory is not set")
@@ -182,6 +207,7 @@ func New(opts Options, log zerolog.Logger) (*Activities, error) {
 	if a.chat.Timeout <= 0 {
 		a.chat.Timeout = defaultHTTPTimeout
 	}
+	a.chat.RetryFor = orDefault(a.chat.RetryFor)
 	from := defaultFrom
 	if e := a.email; e != nil {
 		e2 := *e
@@ -202,6 +228,7 @@ func New(opts Options, log zerolog.Logger) (*Activities, error) {
 		if e2.Timeout <= 0 {
 			a.email.Timeout = defaultSMTPTimeout
 		}
+		a.email.RetryFor = orDefault(e2.RetryFor)
 	}
 	addr, err := mail.ParseAddress(from)
 	if err != nil {
@@ -270,30 +297,30 @@ func (a *Activities) Register(r worker.ActivityRegistry) {
 
 // Email sends a customer-facing email.
 func (a *Activities) Email(ctx context.Context, act engine.Action) (Result, error) {
-	return a.run(act, func() (Result, error) { return a.sendMessage(ctx, act) })
+	return a.run(ctx, act, func() (Result, error) { return a.sendMessage(ctx, act) })
 }
 
 // Survey sends a survey email with a signed link for each score (as a
 // list in the text part and buttons in the HTML part); Action.Survey (nps
 // or csat) goes in the X-Tend-Survey header.
 func (a *Activities) Survey(ctx context.Context, act engine.Action) (Result, error) {
-	return a.run(act, func() (Result, error) { return a.sendMessage(ctx, act) })
+	return a.run(ctx, act, func() (Result, error) { return a.sendMessage(ctx, act) })
 }
 
 // Call sends a calendar invite for a call to the owner and the attendees.
 func (a *Activities) Call(ctx context.Context, act engine.Action) (Result, error) {
-	return a.run(act, func() (Result, error) { return a.sendInvite(ctx, act) })
+	return a.run(ctx, act, func() (Result, error) { return a.sendInvite(ctx, act) })
 }
 
 // Training sends a calendar invite for a training session.
 func (a *Activities) Training(ctx context.Context, act engine.Action) (Result, error) {
-	return a.run(act, func() (Result, error) { return a.sendInvite(ctx, act) })
+	return a.run(ctx, act, func() (Result, error) { return a.sendInvite(ctx, act) })
 }
 
 // Task tells the owner about a new task. The task itself lives in the
 // workflow.
 func (a *Activities) Task(ctx context.Context, act engine.Action) (Result, error) {
-	return a.run(act, func() (Result, error) {
+	return a.run(ctx, act, func() (Result, error) {
 		if a.email == nil {
 			return a.writeJSON(act, outboxRecord(act))
 		}
@@ -311,7 +338,7 @@ func (a *Activities) Task(ctx context.Context, act engine.Action) (Result, error
 // Temporal hands to the next attempt, so a retry after a chat failure does
 // not mail again (and the other way round).
 func (a *Activities) Escalate(ctx context.Context, act engine.Action) (Result, error) {
-	return a.run(act, func() (Result, error) {
+	return a.run(ctx, act, func() (Result, error) {
 		channel := act.Channel
 		if channel == "" {
 			channel = a.chat.Default
@@ -367,7 +394,7 @@ type escalation struct {
 
 // Notify posts Action.Text to a chat channel.
 func (a *Activities) Notify(ctx context.Context, act engine.Action) (Result, error) {
-	return a.run(act, func() (Result, error) {
+	return a.run(ctx, act, func() (Result, error) {
 		if len(a.chat.Channels) == 0 {
 			return a.writeJSON(act, outboxRecord(act))
 		}
@@ -377,11 +404,12 @@ func (a *Activities) Notify(ctx context.Context, act engine.Action) (Result, err
 
 // Webhook posts the action's fields, signed, to a configured endpoint.
 func (a *Activities) Webhook(ctx context.Context, act engine.Action) (Result, error) {
-	return a.run(act, func() (Result, error) { return a.postWebhook(ctx, act) })
+	return a.run(ctx, act, func() (Result, error) { return a.postWebhook(ctx, act) })
 }
 
-// run checks what every action needs and logs the outcome.
-func (a *Activities) run(act engine.Action, do func() (Result, error)) (Result, error) {
+// run checks what every action needs, gives up on a transient failure
+// once its channel's retry horizon has passed, and logs the outcome.
+func (a *Activities) run(ctx context.Context, act engine.Action, do func() (Result, error)) (Result, error) {
 	var res Result
 	var err error
 	if act.Key == "" {
@@ -389,11 +417,12 @@ func (a *Activities) run(act engine.Action, do func() (Result, error)) (Result, 
 	} else {
 		res, err = do()
 	}
+	err = a.horizon(ctx, err)
 	ev := a.log.Info()
 	if err != nil {
 		ev = a.log.Warn().Err(err)
 	}
-	ev = ev.Str("key", act.Key).Str("kind", act.Kind)
+	ev = ev.Str("key", act.Key).Str("mail_key", a.mailKey(act.Key)).Str("kind", act.Kind)
 	if res.Channel != "" {
 		ev = ev.Str("channel", res.Channel)
 	}
@@ -414,11 +443,24 @@ func (a *Activities) run(act engine.Action, do func() (Result, error)) (Result, 
 	return res, err
 }
 
-// keyHash is the first 32 hex digits of SHA-256(key): the stable local
-// part of Message-IDs and UIDs.
+// keyHash is the first 32 hex digits of SHA-256(key), for outbox file
+// names too long to keep whole.
 func keyHash(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])[:32]
+}
+
+// mailKey is the opaque, installation-salted key of an action's mail:
+// the local part of its Message-ID and invite UID, and its X-Tend-Key.
+func (a *Activities) mailKey(key string) string { return engine.MailKey(a.install, key) }
+
+// domain is the sender's domain, for Message-IDs and invite UIDs:
+// localhost when no email is configured (the outbox).
+func (a *Activities) domain() string {
+	if i := strings.LastIndexByte(a.from.Address, '@'); i >= 0 && i+1 < len(a.from.Address) {
+		return a.from.Address[i+1:]
+	}
+	return "localhost"
 }
 
 func keys[V any](m map[string]V) []string {

@@ -49,7 +49,7 @@ func TestEmailSMTP(t *testing.T) {
 	if len(msgs) != 2 {
 		t.Fatalf("server received %d messages, want 2", len(msgs))
 	}
-	wantID := "<" + keyHash(act.Key) + "@vendor.example>"
+	wantID := "<" + mk(act.Key) + "@vendor.example>"
 	for i, rm := range msgs {
 		if rm.from != "cs@vendor.example" {
 			t.Errorf("MAIL FROM %q", rm.from)
@@ -65,7 +65,7 @@ func TestEmailSMTP(t *testing.T) {
 			"To":         "<it@acme.example>",
 			"Cc":         "<cto@acme.example>",
 			"From":       `"Customer Success" <cs@vendor.example>`,
-			"X-Tend-Key": act.Key,
+			"X-Tend-Key": mk(act.Key),
 		} {
 			if got := h.Get(name); got != want {
 				t.Errorf("message %d: %s = %q, want %q", i, name, got, want)
@@ -190,7 +190,7 @@ func TestCallInviteSMTP(t *testing.T) {
 		ev := checkInvite(t, att.body, act)
 		icsUIDs = append(icsUIDs, ev.Id())
 	}
-	want := keyHash(act.Key) + "@tend"
+	want := mk(act.Key) + "@vendor.example"
 	if !slices.Equal(uids, []string{want, want}) || !slices.Equal(icsUIDs, uids) {
 		t.Errorf("UIDs: results %v, invites %v; want %s both times", uids, icsUIDs, want)
 	}
@@ -592,10 +592,10 @@ func checkOutboxFile(t *testing.T, act engine.Action, ext string, data []byte) {
 	switch ext {
 	case ".eml":
 		pm := parseMail(t, data)
-		if got, want := pm.header.Get("Message-Id"), "<"+keyHash(act.Key)+"@localhost>"; got != want {
+		if got, want := pm.header.Get("Message-Id"), "<"+mk(act.Key)+"@localhost>"; got != want {
 			t.Errorf("Message-ID = %q, want %q", got, want)
 		}
-		if got := pm.header.Get("X-Tend-Key"); got != act.Key {
+		if got := pm.header.Get("X-Tend-Key"); got != mk(act.Key) {
 			t.Errorf("X-Tend-Key = %q", got)
 		}
 		p, _ := pm.part("text/plain", "")
@@ -605,7 +605,7 @@ func checkOutboxFile(t *testing.T, act engine.Action, ext string, data []byte) {
 		}
 	case ".ics":
 		ev := checkInvite(t, string(data), act)
-		if ev.Id() != keyHash(act.Key)+"@tend" {
+		if ev.Id() != mk(act.Key)+"@localhost" {
 			t.Errorf("UID = %q", ev.Id())
 		}
 	case ".json":
@@ -769,7 +769,7 @@ func TestTemporal(t *testing.T) {
 		if err := val.Get(&res); err != nil {
 			t.Fatal(err)
 		}
-		if res.Channel != "smtp" || res.MessageID != "<"+keyHash(actions()["email"].Key)+"@vendor.example>" {
+		if res.Channel != "smtp" || res.MessageID != "<"+mk(actions()["email"].Key)+"@vendor.example>" {
 			t.Errorf("result %+v", res)
 		}
 	})

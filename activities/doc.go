@@ -54,10 +54,14 @@
 // died. Every message carries the action's key, stable per (run, step,
 // occurrence), so receivers can drop repeats:
 //
-//   - Email: Message-ID <h@domain>, where h is the first 32 hex digits of
-//     SHA-256(key) and domain is the domain of the From address, and the
-//     header X-Tend-Key: <key>. Surveys add X-Tend-Survey: nps|csat.
-//   - Invites: UID h@tend, with h as above.
+//   - Email: Message-ID <h@domain>, where h is engine.MailKey of the
+//     installation id (Options.InstallationID) and the key, the first 32
+//     hex digits of SHA-256(installation id, NUL, key), and domain is the
+//     domain of the From address (localhost when no email is configured),
+//     and the header X-Tend-Key: <h>, opaque: it names no playbook or
+//     customer. The worker logs h as mail_key beside the key. Surveys add
+//     X-Tend-Survey: nps|csat.
+//   - Invites: UID h@domain, with h and domain as above.
 //   - Webhooks: the header Idempotency-Key: <key>.
 //   - Escalations: the email as above; chat posts carry no key, so the
 //     activity records in its heartbeat details that the email, then the
@@ -104,7 +108,13 @@
 //
 // Transient failures (connection refused, timeouts, SMTP 4xx, HTTP 408,
 // 429 and 5xx) are ordinary errors, which Temporal retries with backoff; a
-// Retry-After header sets the next delay. Permanent ones are non-retryable
+// Retry-After header sets the next delay. Retries end with the channel's
+// retry horizon (EmailOptions.RetryFor, ChatOptions.RetryFor,
+// Endpoint.RetryFor, Options.OutboxRetryFor; DefaultRetryFor unless set),
+// counted from the step's first attempt (the activity's ScheduledTime):
+// the first transient failure past it is returned as a non-retryable
+// ErrTypeGaveUp error, "gave up after 24h0m0s of retries
+// (email.retry_for): <the last error>". Permanent ones are non-retryable
 // ApplicationErrors whose message names the bad value and whose type is
 // one of the ErrType constants: an invalid email address, an SMTP 5xx
 // answer to the sender, a recipient or the message, an HTTP 4xx answer,

@@ -59,7 +59,7 @@ func (a *Activities) customerMessage(act engine.Action) (*gomail.Msg, error) {
 	// A boundary of the key's own makes a resend, and a rewritten outbox
 	// file, the same bytes. go-mail uses it for every multipart level, so
 	// this holds only while the message has one: its alternatives.
-	m.SetBoundary("tend-" + keyHash(act.Key))
+	m.SetBoundary("tend-" + a.mailKey(act.Key))
 	if len(replyTo) > 0 {
 		m.ReplyToMailAddress(replyTo...)
 	}
@@ -135,19 +135,16 @@ func (a *Activities) newMsg(act engine.Action, to, cc []*mail.Address, subject s
 	m.Subject(headerValue(subject))
 	m.SetMessageIDWithValue(a.messageID(act.Key))
 	m.SetDateWithValue(a.now())
-	m.SetGenHeader("X-Tend-Key", headerValue(act.Key))
+	m.SetGenHeader("X-Tend-Key", a.mailKey(act.Key))
 	m.SetUserAgent("tend")
 	return m
 }
 
-// messageID is stable per action key, so a retried send carries the same
-// Message-ID and receivers can drop the duplicate.
+// messageID is stable per action key and installation, so a retried
+// send carries the same Message-ID and receivers can drop the duplicate,
+// while another installation's mail never collides with it.
 func (a *Activities) messageID(key string) string {
-	domain := "tend"
-	if i := strings.LastIndexByte(a.from.Address, '@'); i >= 0 && i+1 < len(a.from.Address) {
-		domain = a.from.Address[i+1:]
-	}
-	return keyHash(key) + "@" + domain
+	return a.mailKey(key) + "@" + a.domain()
 }
 
 // headerValue keeps control characters (a newline in a customer id) out of
@@ -167,7 +164,7 @@ func (a *Activities) deliver(ctx context.Context, act engine.Action, m *gomail.M
 		return res, err
 	}
 	if err := a.smtpSend(ctx, m); err != nil {
-		return Result{}, err
+		return Result{}, outage(err, a.email.RetryFor, "email.retry_for")
 	}
 	return Result{Channel: "smtp", MessageID: id}, nil
 }

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -96,4 +98,69 @@ func bodySnippet(contentType string, body []byte) string {
 		s = strings.TrimRight(s, " ") + "..."
 	}
 	return s
+}
+
+// ErrTypeGaveUp is the type of the error of a step whose channel failed
+// transiently for longer than its retry horizon (retry_for).
+const ErrTypeGaveUp = "GaveUp"
+
+// outageError is a transient failure of a channel, with the channel's
+// retry horizon and the tend.yaml key that sets it. run unwraps it.
+type outageError struct {
+	err      error
+	retryFor time.Duration
+	key      string
+}
+
+func (e *outageError) Error() string { return e.err.Error() }
+func (e *outageError) Unwrap() error { return e.err }
+
+// outage marks a transient failure of a channel with its retry horizon;
+// a permanent one is returned as it is.
+func outage(err error, retryFor time.Duration, key string) error {
+	if err == nil || !retryable(err) {
+		return err
+	}
+	return &outageError{err: err, retryFor: orDefault(retryFor), key: key}
+}
+
+// retryable reports whether Temporal would retry err.
+func retryable(err error) bool {
+	var app *temporal.ApplicationError
+	return !errors.As(err, &app) || !app.NonRetryable()
+}
+
+func orDefault(d time.Duration) time.Duration {
+	if d <= 0 {
+		return DefaultRetryFor
+	}
+	return d
+}
+
+// horizon turns a transient failure into a permanent one once the step
+// has been retried for longer than its channel's horizon, counted from
+// the first attempt: Temporal's ScheduledTime is when the activity was
+// first scheduled, not this attempt. Workflows retry without an attempt
+// cap, so this is what ends an outage's retries; the message keeps the
+// last error.
+func (a *Activities) horizon(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	d, key := a.outboxFor, "the outbox's retry horizon"
+	var o *outageError
+	if errors.As(err, &o) {
+		d, key = o.retryFor, o.key
+		err = o.err
+	}
+	if !retryable(err) || !activity.IsActivity(ctx) {
+		return err
+	}
+	first := activity.GetInfo(ctx).ScheduledTime
+	if first.IsZero() || time.Since(first) < d {
+		return err
+	}
+	// The message carries the last error already: as the cause too, it
+	// would be printed twice in every log line and failure.
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("gave up after %s of retries (%s): %s", d, key, err), ErrTypeGaveUp, nil)
 }

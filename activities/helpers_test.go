@@ -150,12 +150,21 @@ func newActivities(t *testing.T, opts Options) *Activities {
 	if opts.Now == nil {
 		opts.Now = fixedNow
 	}
+	if opts.InstallationID == "" {
+		opts.InstallationID = testInstallation
+	}
 	a, err := New(opts, zerolog.New(zerolog.NewTestWriter(t)))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return a
 }
+
+// testInstallation is the installation id of the tests' activities.
+const testInstallation = "0123456789abcdef0123456789abcdef"
+
+// mk is the mail key of an action key on the test installation.
+func mk(key string) string { return engine.MailKey(testInstallation, key) }
 
 func smtpOptions(addr string) *EmailOptions {
 	return &EmailOptions{Addr: addr, From: "Customer Success <cs@vendor.example>", TLS: "none", Timeout: 10 * time.Second}

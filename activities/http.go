@@ -36,7 +36,7 @@ func (a *Activities) postChat(ctx context.Context, act engine.Action, name, text
 	}
 	status, err := a.post(ctx, "chat channel "+name, hook, body, nil, a.chat.Timeout)
 	if err != nil {
-		return Result{}, err
+		return Result{}, outage(err, a.chat.RetryFor, "chat.retry_for")
 	}
 	return Result{Channel: "chat", Target: name, Status: status}, nil
 }
@@ -87,7 +87,7 @@ func (a *Activities) postWebhook(ctx context.Context, act engine.Action) (Result
 	}
 	status, err := a.post(ctx, "webhook "+act.Endpoint, ep.URL, body, headers, timeout)
 	if err != nil {
-		return Result{}, err
+		return Result{}, outage(err, orDefault(ep.RetryFor), "endpoints."+act.Endpoint+".retry_for")
 	}
 	return Result{Channel: "webhook", Target: act.Endpoint, Status: status}, nil
 }

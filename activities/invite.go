@@ -35,7 +35,7 @@ func (a *Activities) sendInvite(ctx context.Context, act engine.Action) (Result,
 	if len(owner) > 0 {
 		organizer = owner[0]
 	}
-	uid := keyHash(act.Key) + "@tend"
+	uid := a.mailKey(act.Key) + "@" + a.domain()
 	cal := a.calendar(act, uid, organizer, attendees)
 	if a.email == nil {
 		res, err := a.writeOutbox(act.Key, ".ics", func(w io.Writer) error {

@@ -413,7 +413,7 @@ func TestEscalateRetrySendsEachChannelOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantRes := tt.wantResult
-			wantRes.MessageID = "<" + keyHash(act.Key) + "@vendor.example>"
+			wantRes.MessageID = "<" + mk(act.Key) + "@vendor.example>"
 			if res != wantRes {
 				t.Errorf("result %+v, want %+v", res, wantRes)
 			}

@@ -150,7 +150,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) ([]byte, b
 			}
 		}
 		if match < 0 {
-			s.unauthorized(w, r, "invalid token")
+			s.unauthorized(w, r, "invalid token: send "+s.tokensFrom())
 			return nil, false
 		}
 		info.id = identity("bearer", []byte(token))
@@ -195,11 +195,12 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 		writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Encoding %s is not supported; send the body uncompressed", enc))
 		return nil, false
 	}
-	if r.ContentLength > s.maxBody {
+	limit := s.bodyLimit(r)
+	if r.ContentLength > limit {
 		s.tooLarge(w, r)
 		return nil, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -220,7 +221,12 @@ func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request) {
 		s.metrics.rejected.WithLabelValues(reasonTooLarge).Inc()
 	}
 	w.Header().Set("Connection", "close")
-	writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes (%s), the limit; split the batch", s.maxBody, byteSize(s.maxBody)))
+	limit := s.bodyLimit(r)
+	if isCodec(r) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes (%s), the codec server's limit", limit, byteSize(limit)))
+		return
+	}
+	writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes (%s), the limit; split the batch", limit, byteSize(limit)))
 }
 
 func byteSize(n int64) string {

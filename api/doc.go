@@ -14,6 +14,8 @@
 //	GET  /v1/customers/{id}/explain  why each playbook did or did not start for it: ?playbook=
 //	GET  /v1/runs                    runs, newest first: ?customer=&playbook=&status=&step=&owner=&limit=
 //	GET  /v1/runs/{id}               a run: state, what it waits for, held messages, timeline
+//	POST /v1/runs/{id}/retry         retry the failed step of a stalled run, with the same idempotency key
+//	POST /v1/runs/retry              retry every stalled run; optional body {"since": "24h"}
 //	GET  /v1/tasks                   open tasks, soonest due first: ?owner=&overdue=true|false
 //	POST /v1/tasks/{id}/complete     complete a task; optional body {"outcome": "..."}
 //	GET  /v1/playbooks               {"version", "playbooks": [...]}: the loaded set and each playbook's triggers

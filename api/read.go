@@ -123,7 +123,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ []byte) {
 		return
 	}
 	f := control.RunFilter{Customer: q.Get("customer"), Playbook: q.Get("playbook"), Status: q.Get("status"),
-		Step: q.Get("step"), Owner: q.Get("owner")}
+		Step: q.Get("step"), Owner: q.Get("owner"), OwnerHashed: s.opts.Codec != nil}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > MaxRunsLimit {
@@ -196,14 +196,24 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, _ []byte) {
 	ctx, cancel := requestContext(r)
 	defer cancel()
 	tasks, err := control.ListTasks(ctx, s.opts.Client, f)
-	if err != nil {
+	var unread *control.UnreadError
+	if err != nil && !errors.As(err, &unread) {
 		s.fail(w, r, err)
 		return
 	}
 	if tasks == nil {
 		tasks = []control.TaskItem{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tasks": tasks})
+	body := map[string]any{"tasks": tasks}
+	if unread != nil {
+		// The list is partial: say which runs are missing from it, and why.
+		missing := make([]string, len(unread.Errs))
+		for i, e := range unread.Errs {
+			missing[i] = e.Error()
+		}
+		body["unread"] = missing
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // completeBody is the optional body of POST /v1/tasks/{id}/complete.

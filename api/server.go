@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"golang.org/x/time/rate"
 
 	"github.com/tend-cs/tend/engine/lang"
@@ -80,6 +81,29 @@ type Options struct {
 	// Links checks the survey and unsubscribe links of customer mail;
 	// without it their endpoints (links.go) are not served.
 	Links *links.Config
+	// Codec, when set, is the codec that encrypts what tend stores in
+	// Temporal: the API serves it as a codec server (codec.go), and the
+	// owner filter of GET /v1/runs is hashed as TendOwner then is.
+	Codec converter.PayloadCodec
+	// CodecOrigin is the one browser origin (the Temporal UI) allowed to
+	// call the codec server; "" allows none.
+	CodecOrigin string
+	// DevCodecOrigins, for tend dev, are the origins of the embedded UI
+	// that may call DevCodecPath from loopback without a token; empty
+	// serves no such route.
+	DevCodecOrigins []string
+	// TokensFrom says where a caller finds a token, in 401 answers;
+	// default "a token of api.tokens in tend.yaml". tend dev, which makes
+	// its own, names its file.
+	TokensFrom string
+}
+
+// tokensFrom says where a caller finds a token.
+func (s *Server) tokensFrom() string {
+	if s.opts.TokensFrom != "" {
+		return s.opts.TokensFrom
+	}
+	return "a token of api.tokens in tend.yaml"
 }
 
 // Server is tend's HTTP API. It is an http.Handler; Serve runs it on a
@@ -172,12 +196,15 @@ func New(o Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/customers/{id...}", s.authed(s.getCustomer))
 	mux.HandleFunc("GET /v1/runs", s.authed(s.listRuns))
 	mux.HandleFunc("GET /v1/runs/{id...}", s.authed(s.getRun))
+	mux.HandleFunc("POST /v1/runs/retry", s.authed(s.retryFailed))
+	mux.HandleFunc("POST /v1/runs/{id}/retry", s.authed(s.retryRun))
 	mux.HandleFunc("GET /v1/tasks", s.authed(s.listTasks))
 	mux.HandleFunc("POST /v1/tasks/{id...}", s.authed(s.completeTask))
 	mux.HandleFunc("GET /v1/playbooks", s.authed(s.listPlaybooks))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	s.routeLinks(mux)
+	s.routeCodec(mux)
 	mux.HandleFunc("/", s.unmatched)
 	s.mux = mux
 	return s, nil
@@ -303,6 +330,17 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // unmatched answers a path no route has (404) or a method the path does
 // not take (405, with Allow).
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	// A run id sent with its slashes unencoded, as tend runs show prints
+	// the route: POST /v1/runs/run/onboarding/acme/1/retry. A pattern
+	// cannot put {id...} before /retry, and /v1/runs/{id...} would make
+	// the mux redirect POST /v1/runs.
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/v1/runs/"); ok && r.Method == http.MethodPost {
+		if id, ok := strings.CutSuffix(rest, "/retry"); ok && strings.Contains(id, "/") {
+			r.SetPathValue("id", id)
+			s.authed(s.retryRun)(w, r)
+			return
+		}
+	}
 	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())

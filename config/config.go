@@ -22,14 +22,16 @@
 //	  from: "Customer Success <cs@vendor.example>"
 //	  tls: starttls                    # starttls (default), tls (implicit TLS) or none
 //	  timeout: 30s
+//	  retry_for: 24h                   # how long a step retries an outage before it fails (default 24h, at most 30d)
 //	chat:                              # Slack-compatible incoming webhooks
 //	  default: cs-alerts               # optional with a single channel
 //	  channels:
 //	    cs-alerts: {webhook: {env: SLACK_CS_ALERTS}}
+//	  retry_for: 24h
 //	users:                             # people's chat ids by email address, for mentions
 //	  max@vendor.example: {slack: U0123ABC}
 //	endpoints:                         # targets of `do: webhook`, by name
-//	  crm: {url: https://crm.example/hooks/tend, secret: {env: CRM_SECRET}, timeout: 10s}
+//	  crm: {url: https://crm.example/hooks/tend, secret: {env: CRM_SECRET}, timeout: 10s, retry_for: 72h}
 //	api:                               # the HTTP API of `tend serve`
 //	  listen: 127.0.0.1:8080           # host:port; an empty host means every interface
 //	  tokens: [{env: TEND_API_TOKEN}]  # bearer tokens, each valid (several while rotating); 16+ characters
@@ -46,6 +48,12 @@
 //	    hours: "09:00-17:00"           # instead of the contact hours (or 09:00-17:00)
 //	    workdays: [mon, tue, wed, thu] # instead of the schema's calendar workdays
 //	    seats: 1                       # meetings at once: more for a team address such as pooled-cs@
+//	codec:                             # encrypt customer data in Temporal (docs/encryption.md)
+//	  keys:                            # AES-256 keys by id: 32 bytes in base64 (openssl rand -base64 32)
+//	    2026-01: {env: TEND_CODEC_KEY_2026_01}
+//	    2025-07: ${TEND_CODEC_KEY_2025_07} # an older key, kept while histories written with it are kept
+//	  primary: 2026-01                 # the key new data is encrypted with; optional with a single key
+//	  ui_origin: https://temporal-ui.vendor.example # the Temporal UI allowed to call the codec server (CORS)
 //
 // Any string value may instead name an environment variable, as
 // `{env: NAME}` or as the whole string `${NAME}`; it is read once, at load,
@@ -62,6 +70,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,6 +112,12 @@ const (
 	DefaultEmailTimeout    = 30 * time.Second
 	DefaultEndpointTimeout = 10 * time.Second
 	DefaultMaxBody         = 1 << 20 // bytes; API.MaxBody
+	// DefaultRetryFor is how long a step retries a transient failure of
+	// its channel (an SMTP, chat or CRM outage) before it fails, when the
+	// channel sets no retry_for.
+	DefaultRetryFor = 24 * time.Hour
+	// MaxRetryFor caps retry_for: past it, an outage is not one.
+	MaxRetryFor = 30 * 24 * time.Hour
 )
 
 // Limits of the api section.
@@ -136,6 +151,34 @@ type Config struct {
 	// Staff are the working calendars of the people who hold calls and
 	// trainings, by lower-cased address; nil when the file has none.
 	Staff map[string]StaffMember
+	// Codec is nil when the file has no codec section: payloads are then
+	// stored in plain text.
+	Codec *Codec
+}
+
+// Codec configures the encryption of what tend stores in Temporal.
+type Codec struct {
+	// Keys are the AES-256 keys by id, each KeySize bytes (decoded from
+	// base64). Every key decrypts; only Primary encrypts.
+	Keys map[string]Secret
+	// Primary is the id of the key new payloads are encrypted with.
+	Primary string
+	// UIOrigin is the origin of the Temporal UI that may call the codec
+	// server from a browser, such as https://temporal-ui.vendor.example;
+	// "" allows no browser origin.
+	UIOrigin string
+}
+
+// KeySize is the length of a codec key in bytes (AES-256).
+const KeySize = 32
+
+// KeyBytes returns the keys as the codec takes them.
+func (c *Codec) KeyBytes() map[string][]byte {
+	out := make(map[string][]byte, len(c.Keys))
+	for id, k := range c.Keys {
+		out[id] = []byte(k)
+	}
+	return out
 }
 
 // User is one of the vendor's people, as chat knows them.
@@ -191,6 +234,9 @@ type Email struct {
 	From    string
 	TLS     string // TLSStartTLS, TLSImplicit or TLSNone
 	Timeout time.Duration
+	// RetryFor is how long a step retries transient SMTP failures before
+	// it fails; 0 means DefaultRetryFor.
+	RetryFor time.Duration
 }
 
 // Chat holds the Slack-compatible incoming webhooks that notify and
@@ -200,6 +246,9 @@ type Chat struct {
 	// single channel it defaults to that channel.
 	Default  string
 	Channels map[string]Channel
+	// RetryFor is how long a step retries transient chat failures before
+	// it fails; 0 means DefaultRetryFor.
+	RetryFor time.Duration
 }
 
 // Channel is one chat channel.
@@ -215,6 +264,9 @@ type Endpoint struct {
 	// Secret keys the HMAC-SHA256 signature of every request.
 	Secret  Secret
 	Timeout time.Duration
+	// RetryFor is how long a step retries transient failures of the
+	// endpoint before it fails; 0 means DefaultRetryFor.
+	RetryFor time.Duration
 }
 
 // API configures the HTTP API of `tend serve`.
@@ -361,7 +413,9 @@ func cfg0(path string) string {
 // serverSecret says whether a problem is an unset or empty environment
 // variable outside the temporal: section.
 func serverSecret(msg string) bool {
-	if strings.HasPrefix(msg, "temporal") {
+	// A client encrypts what it sends and decrypts what it reads: it
+	// needs the codec's keys as much as the worker does.
+	if strings.HasPrefix(msg, "temporal") || strings.HasPrefix(msg, "codec") {
 		return false
 	}
 	return strings.Contains(msg, ": environment variable ") &&
@@ -549,6 +603,7 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 		"api":       func(v *yaml.Node) { d.api(v, &cfg.API) },
 		"links":     func(v *yaml.Node) { cfg.Links = d.links(v) },
 		"staff":     func(v *yaml.Node) { cfg.Staff = d.staff(v) },
+		"codec":     func(v *yaml.Node) { cfg.Codec = d.codec(v) },
 	})
 	if cfg.Temporal.APIKey != "" && !tlsSet {
 		cfg.Temporal.TLS = &TLS{}
@@ -634,7 +689,8 @@ func (d *decoder) email(n *yaml.Node) *Email {
 				e.TLS = s
 			}
 		},
-		"timeout": func(v *yaml.Node) { d.duration(v, "email.timeout", &e.Timeout) },
+		"timeout":   func(v *yaml.Node) { d.duration(v, "email.timeout", &e.Timeout) },
+		"retry_for": func(v *yaml.Node) { d.retryFor(v, "email.retry_for", &e.RetryFor) },
 	})
 	if given == nil {
 		return nil
@@ -707,6 +763,7 @@ func (d *decoder) chat(n *yaml.Node) Chat {
 				c.Channels[name] = ch
 			})
 		},
+		"retry_for": func(v *yaml.Node) { d.retryFor(v, "chat.retry_for", &c.RetryFor) },
 	})
 	names := sortedKeys(c.Channels)
 	switch {
@@ -795,7 +852,8 @@ func (d *decoder) endpoints(n *yaml.Node) map[string]Endpoint {
 					e.Secret = Secret(s)
 				}
 			},
-			"timeout": func(v *yaml.Node) { d.duration(v, what+".timeout", &e.Timeout) },
+			"timeout":   func(v *yaml.Node) { d.duration(v, what+".timeout", &e.Timeout) },
+			"retry_for": func(v *yaml.Node) { d.retryFor(v, what+".retry_for", &e.RetryFor) },
 		})
 		if given == nil {
 			return
@@ -961,6 +1019,111 @@ func (d *decoder) staff(n *yaml.Node) map[string]StaffMember {
 		return nil
 	}
 	return out
+}
+
+// keyID is a codec key id: short, and safe in metadata, logs and messages.
+var keyID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// codec reads the codec: section. Messages name keys by id, never show
+// their values.
+func (d *decoder) codec(n *yaml.Node) *Codec {
+	c := &Codec{}
+	var primaryNode, keysNode *yaml.Node
+	declared := map[string]bool{} // every id written, valid or not
+	given := d.mapping(n, "codec", map[string]func(*yaml.Node){
+		"keys": func(v *yaml.Node) {
+			keysNode = v
+			c.Keys = map[string]Secret{}
+			first := map[Secret]string{} // key → the first id holding it
+			d.named(v, "codec.keys", func(id string, v *yaml.Node) {
+				what := "codec.keys." + id
+				declared[id] = true
+				if !keyID.MatchString(id) {
+					d.errorf(v, "codec.keys: key id %q must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, such as 2026-01", id)
+					return
+				}
+				s, ok := d.str(v, what)
+				if !ok {
+					return
+				}
+				k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+				switch {
+				case err != nil:
+					var at base64.CorruptInputError
+					errors.As(err, &at)
+					d.errorf(v, "%s is not base64: bad data at byte %d of the value; make a key with: openssl rand -base64 32", what, int64(at))
+					return
+				case len(k) != KeySize:
+					d.errorf(v, "%s decodes to %d bytes; an AES-256 key is %d bytes, such as one made with: openssl rand -base64 32", what, len(k), KeySize)
+					return
+				}
+				if prev, dup := first[Secret(k)]; dup {
+					d.errorf(v, "%s is the same key as codec.keys.%s; give every id its own key", what, prev)
+					return
+				}
+				first[Secret(k)] = id
+				c.Keys[id] = Secret(k)
+			})
+		},
+		"primary": func(v *yaml.Node) {
+			if s, ok := d.str(v, "codec.primary"); ok {
+				c.Primary, primaryNode = s, v
+			}
+		},
+		"ui_origin": func(v *yaml.Node) {
+			if s, ok := d.str(v, "codec.ui_origin"); ok {
+				d.origin(v, "codec.ui_origin", s)
+				c.UIOrigin = s
+			}
+		},
+	})
+	if given == nil {
+		return nil
+	}
+	ids := sortedKeys(declared)
+	switch {
+	case !given["keys"]:
+		d.errorf(n, "codec needs keys: at least one AES-256 key by id, such as keys: {2026-01: {env: TEND_CODEC_KEY}}")
+	case len(declared) == 0 && keysNode.Kind == yaml.MappingNode:
+		// keys: {} (a non-mapping was reported by named).
+		d.errorf(keysNode, "codec.keys is empty: give at least one AES-256 key by id, such as 2026-01: {env: TEND_CODEC_KEY}")
+	case primaryNode != nil && len(ids) > 0 && !declared[c.Primary]:
+		d.errorf(primaryNode, "codec.primary names unknown key %s%s", c.Primary, hint(c.Primary, ids))
+	case !given["primary"] && len(ids) > 1:
+		d.errorf(n, "codec needs primary: the id of the key new data is encrypted with, one of %s", strings.Join(ids, ", "))
+	case !given["primary"] && len(ids) == 1:
+		c.Primary = ids[0]
+	}
+	return c
+}
+
+// origin checks a browser origin: scheme and host, an optional port, and
+// nothing else. A browser compares it byte for byte with its Origin
+// header, so a trailing slash or a path would never match.
+func (d *decoder) origin(n *yaml.Node, what, s string) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "/") {
+		d.errorf(n, "%s %q must be an origin: http or https, a host and an optional port, with no path or trailing slash, such as https://temporal-ui.vendor.example", what, s)
+		return
+	}
+	if s != strings.ToLower(u.Scheme)+"://"+strings.ToLower(u.Host) {
+		d.errorf(n, "%s %q must be written in lower case, as browsers send it: %s", what, s, strings.ToLower(s))
+		return
+	}
+	// A browser's Origin has a port only when it is not the scheme's
+	// default, written as a plain number from 1 to 65535.
+	_, p, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		return // no port
+	}
+	v, err := strconv.Atoi(p)
+	switch {
+	case err != nil || v < 1 || v > 65535 || strconv.Itoa(v) != p:
+		d.errorf(n, "%s %q has port %q; a port is a number from 1 to 65535", what, s, p)
+	case (u.Scheme == "https" && v == 443) || (u.Scheme == "http" && v == 80):
+		d.errorf(n, "%s %q names the default port of %s, which browsers leave out of Origin: %s", what, s, u.Scheme, strings.TrimSuffix(s, ":"+p))
+	}
 }
 
 // workdays reads a non-empty list of weekday names, and returns them as
@@ -1256,6 +1419,31 @@ func (d *decoder) duration(n *yaml.Node, what string, dst *time.Duration) {
 		d.errorf(n, "%s %q is not a duration such as 10s or 1m", what, s)
 	case v <= 0:
 		d.errorf(n, "%s must be positive, not %s", what, s)
+	default:
+		*dst = v
+	}
+}
+
+// retryFor reads a retry horizon: a Go duration (36h, 90m) or whole days
+// (7d), more than zero and at most MaxRetryFor.
+func (d *decoder) retryFor(n *yaml.Node, what string, dst *time.Duration) {
+	s, ok := d.str(n, what)
+	if !ok {
+		return
+	}
+	v, err := time.ParseDuration(s)
+	if days, found := strings.CutSuffix(s, "d"); found && err != nil {
+		if k, kerr := strconv.Atoi(days); kerr == nil && k >= 0 && k <= 10000 {
+			v, err = time.Duration(k)*24*time.Hour, nil
+		}
+	}
+	switch {
+	case err != nil:
+		d.errorf(n, "%s %q is not a duration such as 24h, 90m or 7d", what, s)
+	case v <= 0:
+		d.errorf(n, "%s must be positive, not %s", what, s)
+	case v > MaxRetryFor:
+		d.errorf(n, "%s %s is more than the cap of 30d (720h): a channel down for longer needs fixing, and its runs wait for tend runs retry", what, s)
 	default:
 		*dst = v
 	}

@@ -36,6 +36,7 @@ var testEnv = fakeEnv(map[string]string{
 	"TEND_API_TOKEN_NEW":  "tok-fedcba9876543210",
 	"CRM_SIGNING_SECRET":  "crm-signing-secret",
 	"TEND_LINK_SECRET":    "link-secret-0123456789",
+	"TEND_CODEC_KEY":      "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=",
 })
 
 func TestParseFull(t *testing.T) {
@@ -65,15 +66,15 @@ func TestParseFull(t *testing.T) {
 		Outbox:    "/var/spool/tend/outbox",
 		Email: &Email{
 			Addr: "smtp.example.com:465", Username: "tend", Password: "smtp-pass",
-			From: "Customer Success <cs@vendor.example>", TLS: TLSImplicit, Timeout: time.Minute,
+			From: "Customer Success <cs@vendor.example>", TLS: TLSImplicit, Timeout: time.Minute, RetryFor: 72 * time.Hour,
 		},
 		Chat: Chat{Default: "cs-alerts", Channels: map[string]Channel{
 			"cs-alerts": {Webhook: "https://hooks.slack.example/T1/B1/cs"},
 			"sales":     {Webhook: "https://hooks.slack.example/T1/B2/sales"},
-		}},
+		}, RetryFor: 90 * time.Minute},
 		Users: map[string]User{"max@vendor.example": {Slack: "U0123ABC"}, "jo@vendor.example": {Slack: "W0456DEF"}},
 		Endpoints: map[string]Endpoint{
-			"crm":     {URL: "https://crm.example/hooks/tend", Secret: "crm-secret", Timeout: 5 * time.Second},
+			"crm":     {URL: "https://crm.example/hooks/tend", Secret: "crm-secret", Timeout: 5 * time.Second, RetryFor: 48 * time.Hour},
 			"billing": {URL: "http://localhost:9000/tend", Secret: "literal-secret", Timeout: DefaultEndpointTimeout},
 		},
 		API: API{
@@ -87,6 +88,14 @@ func TestParseFull(t *testing.T) {
 		Staff: map[string]StaffMember{
 			"jo@vendor.example":        {Timezone: "Europe/Berlin", Hours: "08:30-16:30", Workdays: []string{"mon", "tue", "thu"}},
 			"pooled-cs@vendor.example": {Seats: 4, Notice: "4h"},
+		},
+		Codec: &Codec{
+			Keys: map[string]Secret{
+				"2026-01": Secret(strings.Repeat("\x02", KeySize)),
+				"2025-07": Secret(strings.Repeat("\x01", KeySize)),
+			},
+			Primary:  "2026-01",
+			UIOrigin: "https://temporal-ui.vendor.example:8443",
 		},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -411,6 +420,12 @@ func TestLoadClient(t *testing.T) {
 	_, err = LoadClient(path)
 	if err == nil || !strings.Contains(err.Error(), "temporal.api_key: environment variable TEND_TEST_UNSET_E is not set") || strings.Contains(err.Error(), "TEND_TEST_UNSET_A") {
 		t.Errorf("LoadClient with an unset temporal.api_key: %v", err)
+	}
+	// The codec's keys are a client's too: it encrypts what it sends.
+	write("codec: {keys: {k1: {env: TEND_TEST_UNSET_F}}}\napi: {tokens: [{env: TEND_TEST_UNSET_A}]}\n")
+	_, err = LoadClient(path)
+	if err == nil || !strings.Contains(err.Error(), "codec.keys.k1: environment variable TEND_TEST_UNSET_F is not set") || strings.Contains(err.Error(), "TEND_TEST_UNSET_A") {
+		t.Errorf("LoadClient with an unset codec key: %v", err)
 	}
 	write("temporal: {adress: x:1}\napi: {tokens: [{env: TEND_TEST_UNSET_A}]}\n")
 	if _, err := LoadClient(path); err == nil || !strings.Contains(err.Error(), "adress") {

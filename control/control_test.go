@@ -255,6 +255,8 @@ func TestRunsQuery(t *testing.T) {
 		{RunFilter{Customer: `o'brien`}, `WorkflowType = 'PlaybookRun' AND ExecutionStatus != 'ContinuedAsNew' AND TendCustomer = 'o\'brien'`},
 		{RunFilter{Customer: `x' OR TendCustomer != '`}, `WorkflowType = 'PlaybookRun' AND ExecutionStatus != 'ContinuedAsNew' AND TendCustomer = 'x\' OR TendCustomer != \''`},
 		{RunFilter{Step: `a\'b"c`}, `WorkflowType = 'PlaybookRun' AND ExecutionStatus != 'ContinuedAsNew' AND TendStep = 'a\\\'b"c'`},
+		// With a codec, TendOwner holds the owner's hash, in any letter case of the address.
+		{RunFilter{Owner: " Jo@Vendor.example", OwnerHashed: true}, `WorkflowType = 'PlaybookRun' AND ExecutionStatus != 'ContinuedAsNew' AND TendOwner = '` + workflows.OwnerHash("jo@vendor.example") + `'`},
 	}
 	for _, tt := range tests {
 		if got := runsQuery(tt.f); got != tt.want {
@@ -273,7 +275,7 @@ func TestRunFilterValidate(t *testing.T) {
 		}
 	}
 	err := RunFilter{Status: "done"}.Validate()
-	if err == nil || err.Error() != `status "done": want one of running, waiting, tasks-open, overdue, escalated, completed, exited, expired, failed` {
+	if err == nil || err.Error() != `status "done": want one of running, waiting, tasks-open, overdue, escalated, stalled, completed, exited, expired, failed` {
 		t.Errorf("err = %v", err)
 	}
 	if err := (RunFilter{Limit: -1}).Validate(); err == nil || !strings.Contains(err.Error(), "limit -1") {
@@ -434,6 +436,9 @@ type fakeClient struct {
 	requests []*workflowservice.ListWorkflowExecutionsRequest
 	views    map[string]*workflows.RunView
 	queries  []string
+	// unloaded are workflows whose code the workers cannot run: they
+	// answer queries as Temporal does then.
+	unloaded map[string]bool
 }
 
 type signalCall struct {
@@ -469,6 +474,9 @@ func (f *fakeClient) QueryWorkflow(_ context.Context, id, runID, query string, _
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.queries = append(f.queries, id+" "+query)
+	if f.unloaded[id] {
+		return nil, serviceerror.NewQueryFailed("unknown queryType " + query + ". KnownQueryTypes=[__stack_trace __open_sessions __temporal_workflow_metadata]")
+	}
 	v, ok := f.views[id]
 	if !ok {
 		return nil, serviceerror.NewNotFound("workflow not found for ID: " + id)
@@ -685,6 +693,43 @@ func TestListTasksAndShowRun(t *testing.T) {
 	}
 	if len(f.queries) != n {
 		t.Error("a malformed run id was queried")
+	}
+}
+
+// TestListTasksUnloadedRun: a run the workers cannot load (a codec key
+// gone from tend.yaml) hides nobody else's tasks, and the error says where
+// the reason is rather than Temporal's "unknown queryType".
+func TestListTasksUnloadedRun(t *testing.T) {
+	running := enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	f := &fakeClient{
+		pages: []*workflowservice.ListWorkflowExecutionsResponse{{Executions: []*workflowpb.WorkflowExecutionInfo{
+			execution(t, "run/onboarding/acme/1", at("2026-01-05T15:00:00Z"), running, nil),
+			execution(t, "run/onboarding/globex/1", at("2026-01-06T15:00:00Z"), running, nil),
+		}}},
+		views: map[string]*workflows.RunView{
+			"run/onboarding/globex/1": {State: engine.RunState{ID: "run/onboarding/globex/1", Customer: "globex", Playbook: "onboarding",
+				Status: engine.StatusWaiting, Tasks: []engine.Task{{ID: "onboarding/globex/1/kickoff/1", Step: "kickoff"}}}},
+		},
+		unloaded: map[string]bool{"run/onboarding/acme/1": true},
+	}
+	items, err := ListTasks(context.Background(), f, TaskFilter{Now: at("2026-01-09T00:00:00Z")})
+	var unread *UnreadError
+	if !errors.As(err, &unread) || len(unread.Errs) != 1 {
+		t.Fatalf("err = %v; want an UnreadError naming acme's run", err)
+	}
+	for _, want := range []string{"1 run did not answer", "query run run/onboarding/acme/1: the workers cannot load it", "codec key"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %q; want it to say %q", err, want)
+		}
+	}
+	if len(items) != 1 || items[0].Customer != "globex" {
+		t.Errorf("items = %+v; want globex's task still listed", items)
+	}
+
+	// Every run unreadable: that is the error, with no list.
+	f.unloaded["run/onboarding/globex/1"] = true
+	if items, err := ListTasks(context.Background(), f, TaskFilter{}); err == nil || errors.As(err, &unread) || items != nil {
+		t.Errorf("every run unreadable: items %+v, err %v; want the run's error alone", items, err)
 	}
 }
 

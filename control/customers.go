@@ -67,6 +67,18 @@ func IsUnavailable(err error) bool {
 	return false
 }
 
+// unloadedHint is why a workflow answers a query with "unknown
+// queryType": its handlers are set by its code, and the workers cannot
+// run that code, so the reason is in their log rather than in the answer.
+const unloadedHint = "the workers cannot load it (its workflow task fails; the worker's log says why, such as a payload under a codec key that tend.yaml's codec.keys lacks)"
+
+// isUnloaded reports whether a query failed because the workflow has not
+// run far enough to set its query handlers.
+func isUnloaded(err error) bool {
+	var qf *serviceerror.QueryFailed
+	return errors.As(err, &qf) && strings.Contains(qf.Message, "unknown queryType")
+}
+
 func isNotFound(err error) bool {
 	var nf *serviceerror.NotFound
 	return errors.As(err, &nf)
@@ -121,6 +133,8 @@ func journeyView(ctx context.Context, c client.Client, customer string) (*workfl
 			return nil, kindf(ErrNotFound, "no customer %s: tend has received no event for it", customer)
 		case IsUnavailable(err):
 			return nil, fmt.Errorf("query the journey of %s: no answer; is Temporal up and a worker running (tend worker, or tend dev)? %w", customer, errors.Join(ErrUnavailable, err))
+		case isUnloaded(err):
+			return nil, fmt.Errorf("query the journey of %s: %s: %w", customer, unloadedHint, err)
 		}
 		return nil, fmt.Errorf("query the journey of %s: %w", customer, err)
 	}

@@ -27,7 +27,7 @@ const DefaultLimit = 100
 // Statuses are the run statuses a RunFilter may name (docs/temporal.md).
 var Statuses = []engine.Status{
 	engine.StatusRunning, engine.StatusWaiting, engine.StatusTasksOpen, engine.StatusOverdue, engine.StatusEscalated,
-	engine.StatusCompleted, engine.StatusExited, engine.StatusExpired, engine.StatusFailed,
+	engine.StatusStalled, engine.StatusCompleted, engine.StatusExited, engine.StatusExpired, engine.StatusFailed,
 }
 
 // RunFilter selects runs. Empty fields match every run.
@@ -37,7 +37,10 @@ type RunFilter struct {
 	Status   string
 	Step     string
 	Owner    string
-	Limit    int // at most this many runs; DefaultLimit when 0
+	// OwnerHashed says that TendOwner holds workflows.OwnerHash of the
+	// owner (the workers encrypt payloads): Owner is hashed to match.
+	OwnerHashed bool
+	Limit       int // at most this many runs; DefaultLimit when 0
 }
 
 // Validate says what is wrong with the filter, naming the valid choices.
@@ -104,12 +107,16 @@ func ListRuns(ctx context.Context, c client.Client, f RunFilter) ([]RunSummary, 
 func runsQuery(f RunFilter) string {
 	// A run that continued as new is listed once, as its latest execution.
 	q := []string{"WorkflowType = " + quote(workflows.RunWorkflow), "ExecutionStatus != 'ContinuedAsNew'"}
+	owner := f.Owner
+	if f.OwnerHashed && owner != "" {
+		owner = workflows.OwnerHash(owner)
+	}
 	for _, c := range []struct{ attr, val string }{
 		{workflows.AttrCustomer.GetName(), f.Customer},
 		{workflows.AttrPlaybook.GetName(), f.Playbook},
 		{workflows.AttrStatus.GetName(), f.Status},
 		{workflows.AttrStep.GetName(), f.Step},
-		{workflows.AttrOwner.GetName(), f.Owner},
+		{workflows.AttrOwner.GetName(), owner},
 	} {
 		if c.val != "" {
 			q = append(q, c.attr+" = "+quote(c.val))
@@ -273,6 +280,9 @@ func ShowRun(ctx context.Context, c client.Client, runID string) (*workflows.Run
 		var de *serviceerror.DeadlineExceeded
 		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de) {
 			return nil, fmt.Errorf("query run %s: no answer; is a worker running (tend worker, or tend dev)? %w", runID, err)
+		}
+		if isUnloaded(err) {
+			return nil, fmt.Errorf("query run %s: %s: %w", runID, unloadedHint, err)
 		}
 		return nil, fmt.Errorf("query run %s: %w", runID, err)
 	}

@@ -46,19 +46,47 @@ func ListTasks(ctx context.Context, c client.Client, f TaskFilter) ([]TaskItem, 
 		return ShowRun(ctx, c, workflows.IDOf(info.GetExecution().GetWorkflowId()))
 	})
 	var items []TaskItem
+	var unread UnreadError
 	for i, v := range views {
 		if err := errs[i]; err != nil {
 			var nf *serviceerror.NotFound
 			if errors.As(err, &nf) {
 				continue // the run ended between the listing and the query
 			}
-			return nil, err
+			unread.Errs = append(unread.Errs, err)
+			continue
 		}
 		for _, t := range v.State.Tasks {
 			items = append(items, TaskItem{Task: t, Run: v.State.ID, Customer: v.State.Customer, Playbook: v.State.Playbook})
 		}
 	}
-	return filterTasks(items, f), nil
+	items = filterTasks(items, f)
+	if len(unread.Errs) > 0 {
+		if len(unread.Errs) == len(views) {
+			return nil, unread.Errs[0]
+		}
+		return items, &unread
+	}
+	return items, nil
+}
+
+// UnreadError is ListTasks' error when some runs did not answer: the
+// tasks of the others are listed, and the error names each run that was
+// left out, so that one unreadable run hides nobody else's tasks.
+type UnreadError struct {
+	Errs []error // one per run left out, naming it
+}
+
+func (e *UnreadError) Error() string {
+	msgs := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		msgs[i] = err.Error()
+	}
+	if len(e.Errs) == 1 {
+		return "1 run did not answer, so its tasks are not listed: " + msgs[0]
+	}
+	// One run a line: the reasons are long, and often the same.
+	return fmt.Sprintf("%d runs did not answer, so their tasks are not listed:\n  %s", len(e.Errs), strings.Join(msgs, "\n  "))
 }
 
 // queryAll calls query for every item, queryConcurrency at a time, and

@@ -61,6 +61,10 @@ type Options struct {
 	Port int
 	// UIPort is the Web UI port; 0 runs no UI.
 	UIPort int
+	// UICodecEndpoint, if set, is the codec server the Web UI decodes
+	// payloads with (the browser posts to it), such as
+	// http://127.0.0.1:8080/codec/dev.
+	UICodecEndpoint string
 	// Namespace is created at start if missing; default "default".
 	Namespace string
 	// Retention is how long closed workflows are kept, set when the
@@ -180,7 +184,7 @@ func Start(opts Options) (*Server, error) {
 	}
 
 	if opts.Port == 0 {
-		if opts.Port, err = freePort(opts.IP); err != nil {
+		if opts.Port, err = internalPort(opts.IP, []int{opts.UIPort}); err != nil {
 			return nil, fmt.Errorf("find a free frontend port: %w", err)
 		}
 	} else if err := checkPort(opts.IP, opts.Port); err != nil {
@@ -294,11 +298,14 @@ func prepareDB(opts Options) (conf, vis *config.SQL, err error) {
 	vis = &config.SQL{PluginName: conf.PluginName, ConnectAttributes: maps.Clone(conf.ConnectAttributes),
 		DatabaseName: VisibilityFile(conf.DatabaseName)}
 	if _, err := os.Stat(vis.DatabaseName); err == nil {
-		return conf, vis, nil
+		return conf, vis, makePrivate(vis.DatabaseName)
 	}
 	if existed {
 		// An older state directory: its visibility records are in the main file.
 		return conf, conf, nil
+	}
+	if err := createPrivate(vis.DatabaseName); err != nil {
+		return nil, nil, err
 	}
 	if err := sqliteschema.SetupSchema(vis); err != nil {
 		_ = os.Remove(vis.DatabaseName)
@@ -349,6 +356,42 @@ func dropUnusedIndexes(file string) error {
 	return nil
 }
 
+// createPrivate creates an empty file readable by its owner only (0600)
+// where there is none, before SQLite opens it: SQLite gives the -wal and
+// -shm files it makes beside a database the database file's mode, so the
+// whole store stays private. The store holds every customer's history.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create db file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("create db file: %w", err)
+	}
+	return makePrivate(path)
+}
+
+// makePrivate tightens a database file made before tend did so, and its
+// -wal and -shm files, to 0600; a file already private is left alone.
+func makePrivate(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("db file: %w", err)
+		}
+		if fi.Mode().Perm() == 0o600 {
+			continue
+		}
+		if err := os.Chmod(p, 0o600); err != nil {
+			return fmt.Errorf("make %s readable by its owner only (0600): %w", p, err)
+		}
+	}
+	return nil
+}
+
 // VisibilityFile is the SQLite file of the visibility records beside dbFile:
 // temporal.db → temporal-visibility.db.
 func VisibilityFile(dbFile string) string {
@@ -379,8 +422,11 @@ func prepareMainDB(opts Options) (conf *config.SQL, existed bool, err error) {
 		case err == nil && fi.Size() > 0:
 			existed = true
 		case err == nil || errors.Is(err, os.ErrNotExist):
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 				return nil, false, fmt.Errorf("create db directory: %w", err)
+			}
+			if err := createPrivate(path); err != nil {
+				return nil, false, err
 			}
 			if err := sqliteschema.SetupSchema(conf); err != nil {
 				_ = os.Remove(path)
@@ -388,6 +434,9 @@ func prepareMainDB(opts Options) (conf *config.SQL, existed bool, err error) {
 			}
 		default:
 			return nil, false, fmt.Errorf("db file: %w", err)
+		}
+		if err := makePrivate(path); err != nil {
+			return nil, false, err
 		}
 	}
 	if err := prepareNamespace(conf, opts.Namespace, opts.Retention, opts.SearchAttributes); err != nil {
@@ -422,8 +471,10 @@ func serverConfig(opts Options, frontend string, sqlConf, visConf *config.SQL) (
 	conf.Services = map[string]config.Service{
 		string(primitives.FrontendService): {RPC: config.RPC{GRPCPort: opts.Port, BindOnIP: opts.IP}},
 	}
+	taken := []int{opts.Port, opts.UIPort}
 	for _, name := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
-		port, err := freePort("127.0.0.1")
+		port, err := internalPort("127.0.0.1", taken)
+		taken = append(taken, port)
 		if err != nil {
 			return nil, fmt.Errorf("find a free port for the %s service: %w", name, err)
 		}
@@ -477,6 +528,7 @@ func (s *Server) startUI() (err error) {
 		EnableUI:            true,
 		DefaultNamespace:    s.opts.Namespace,
 		CORS:                uiconfig.CORS{CookieInsecure: true},
+		Codec:               uiconfig.Codec{Endpoint: s.opts.UICodecEndpoint},
 		HideLogs:            true,
 		DisableNewsFetch:    true,
 	}))
@@ -560,6 +612,33 @@ func checkPort(ip string, port int) error {
 		return err
 	}
 	return l.Close()
+}
+
+// Internal ports are drawn from below the kernel's ephemeral range
+// (32768-60999 on Linux), where a port found free stays free: a port the
+// kernel hands out for :0 is also one it hands out to outgoing
+// connections, which could take it between the check and the server's
+// bind, and the server then panics instead of returning an error.
+const (
+	internalLow  = 20000
+	internalHigh = 32768
+)
+
+// internalPort is a port of ip in [internalLow, internalHigh) that is not
+// in taken and that nothing listens on now, chosen at random so that
+// servers starting at once (tests) do not pick the same one; after 100
+// tries it falls back to freePort.
+func internalPort(ip string, taken []int) (int, error) {
+	for range 100 {
+		port := internalLow + rand.IntN(internalHigh-internalLow)
+		if slices.Contains(taken, port) {
+			continue
+		}
+		if checkPort(ip, port) == nil {
+			return port, nil
+		}
+	}
+	return freePort(ip)
 }
 
 func freePort(ip string) (int, error) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -334,4 +335,60 @@ func manyBools(n int) map[string]enums.IndexedValueType {
 		m["Flag"+strconv.Itoa(i)] = enums.INDEXED_VALUE_TYPE_BOOL
 	}
 	return m
+}
+
+// The store holds every customer's history: its files are the owner's
+// only, when made and when found looser from before.
+func TestDBFilesPrivate(t *testing.T) {
+	opts := testOptions(t)
+	check := func(when string) {
+		t.Helper()
+		files, _ := filepath.Glob(opts.DBFile[:len(opts.DBFile)-len(".db")] + "*")
+		if len(files) < 3 { // at least the db, its -wal and the visibility file
+			t.Fatalf("%s: only %v", when, files)
+		}
+		for _, f := range files {
+			fi, err := os.Stat(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: %s has mode %v, want 0600", when, filepath.Base(f), fi.Mode().Perm())
+			}
+		}
+		if fi, err := os.Stat(filepath.Dir(opts.DBFile)); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s: directory mode %v, %v; want 0700", when, fi.Mode().Perm(), err)
+		}
+	}
+	s := start(t, opts)
+	check("new")
+	s.Stop()
+	files, _ := filepath.Glob(opts.DBFile[:len(opts.DBFile)-len(".db")] + "*")
+	for _, f := range files {
+		if err := os.Chmod(f, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = start(t, opts)
+	defer s.Stop()
+	check("restarted after a chmod 0644")
+}
+
+// TestInternalPort: internal ports come from below the ephemeral range,
+// never one already taken or listened on.
+func TestInternalPort(t *testing.T) {
+	var taken []int
+	for range 50 {
+		p, err := internalPort("127.0.0.1", taken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < internalLow || p >= internalHigh || slices.Contains(taken, p) {
+			t.Fatalf("port %d: want one in [%d, %d) not in %v", p, internalLow, internalHigh, taken)
+		}
+		if err := checkPort("127.0.0.1", p); err != nil {
+			t.Fatalf("port %d is not free: %v", p, err)
+		}
+		taken = append(taken, p)
+	}
 }

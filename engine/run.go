@@ -30,6 +30,11 @@ const (
 	StatusExited    Status = "exited"
 	StatusExpired   Status = "expired"
 	StatusFailed    Status = "failed"
+	// StatusStalled: an action failed for good and the run, still open,
+	// waits for its step to be retried (tend runs retry) until its retry
+	// window passes, when it fails. Drivers set it: the interpreter's run
+	// is still carrying out the action. tend simulate never fails actions.
+	StatusStalled Status = "stalled"
 )
 
 // CmdKind is what a command asks the driver to do.

@@ -26,6 +26,11 @@ type mailbox struct {
 	addr string
 	mu   sync.Mutex
 	msgs []string
+	// reject answers the next reject messages 451 after reading them
+	// (-1: every message), as a mail server in an outage does; rejected
+	// keeps what they were.
+	reject   int
+	rejected []string
 }
 
 func startMailbox(t *testing.T) *mailbox {
@@ -63,8 +68,30 @@ func (s *mailSession) Data(r io.Reader) error {
 	}
 	s.mb.mu.Lock()
 	defer s.mb.mu.Unlock()
+	if s.mb.reject != 0 {
+		if s.mb.reject > 0 {
+			s.mb.reject--
+		}
+		s.mb.rejected = append(s.mb.rejected, string(b))
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "mail system down"}
+	}
 	s.mb.msgs = append(s.mb.msgs, string(b))
 	return nil
+}
+
+// setReject makes the next n messages fail with 451 (-1: all of them, 0:
+// none).
+func (mb *mailbox) setReject(n int) {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	mb.reject = n
+}
+
+// rejectedMessages are the messages answered 451 so far.
+func (mb *mailbox) rejectedMessages() []string {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	return append([]string(nil), mb.rejected...)
 }
 
 // An escalation reaches the manager by email and in chat, mentioning them.

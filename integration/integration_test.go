@@ -460,9 +460,10 @@ func TestWorkerKilledMidActivity(t *testing.T) {
 }
 
 // TestPermanentFailureFailsTheRun: the CRM answers 404, which is not
-// retried: the run fails with the reason, visible to managers.
+// retried: the run stalls, and when its retry window passes with no
+// retry it fails with the reason, visible to managers.
 func TestPermanentFailureFailsTheRun(t *testing.T) {
-	n := startNode(t)
+	n := startNodeWith(t, "testdata/playbooks", workflows.Options{RetryWindow: 2 * time.Second})
 	defer n.Stop()
 	const cust = "gone"
 	env.crm.mu.Lock()

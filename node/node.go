@@ -3,10 +3,12 @@
 // activities on the task queue `tend`. `tend worker`, `tend dev` and the
 // integration tests all start workers through it.
 //
-// Playbook reloads: the directory is polled; a changed set is validated as
-// a whole before use. A set with errors is never used: the last good set
-// stays, and every error is logged. Journeys pick up a new set at their next
-// event; runs keep the version they started with.
+// Playbook reloads: the directory is polled, or, once a set has been
+// published to the store (tend publish), the store's active pointer (Sets,
+// docs/publish.md); a changed set is validated as a whole before use. A
+// set with errors is never used: the last good set stays, and every error
+// is logged. Journeys pick up a new set at their next event; runs keep the
+// version they started with.
 //
 // Fatal errors: the Temporal worker stops by itself when a poll fails with an
 // error the SDK does not retry (the namespace is gone, the server refuses the
@@ -16,6 +18,7 @@
 package node
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"path/filepath"
@@ -44,24 +47,43 @@ type Options struct {
 	Playbooks string         // directory; "" means Config.Playbooks
 	Logger    zerolog.Logger
 	Workflows workflows.Options
-	// Reload is how often the playbook directory is checked for changes;
-	// 0 means every 2s, negative never.
+	// Reload is how often the playbook directory, or the store's active
+	// set, is checked for changes; 0 means every 2s, negative never.
 	Reload time.Duration
 	// Store keeps every playbook set by version, so that workflows pinned
 	// to an older set still run after a restart or on another worker; nil
 	// keeps them in memory only. Every worker must read the same store.
 	Store workflows.Store
+	// Follow says where the current set comes from: the playbooks
+	// directory (FollowPlaybooks, the zero value), or the store's active
+	// set (FollowStore, and FollowAuto once a set has been published);
+	// both of the latter need a Store that is an ActiveStore.
+	Follow Follow
 	// Worker tunes the Temporal worker (cache size, pollers). Its
 	// OnFatalError, if set, is called before Done is closed.
 	Worker worker.Options
+	// Namespace is the Client's namespace; "" means "default".
+	Namespace string
+	// InstallationID salts the ids of outgoing mail (activities.Options);
+	// "" reads it from Namespace with control.EnsureInstallationID, which
+	// stores it there on first start.
+	InstallationID string
+	// OnReload, if set, is told of every change of the current set after
+	// the first, from the directory or the store's active set: nil when
+	// the new set is in use, else why it was refused (SetsOptions.OnReload).
+	OnReload func(error)
 }
+
+// installationTimeout bounds reading (and on first start, storing) the
+// installation id.
+const installationTimeout = 30 * time.Second
 
 // Node is a running worker.
 type Node struct {
 	opts Options
 	pb   *workflows.Playbooks
 	w    worker.Worker
-	pbw  *Watcher
+	sets *Sets
 
 	end  sync.Once
 	done chan struct{} // closed by the first of a fatal error and Stop
@@ -84,42 +106,60 @@ func Start(opts Options) (*Node, error) {
 		}
 	}
 	targets := Targets(opts.Config)
-	pbw, err := Watch(opts.Playbooks, opts.Reload, opts.Logger, &targets, func(b workflows.Bundle) {
-		if err := n.pb.Swap(b); err != nil {
-			opts.Logger.Error().Err(err).Str("version", b.Version).Msg("playbook set not swapped in")
-		}
-	})
+	sets, err := follow(SetsOptions{Playbooks: opts.Playbooks, Store: opts.Store, Follow: opts.Follow, Reload: opts.Reload,
+		Logger: opts.Logger, Targets: &targets, OnReload: opts.OnReload}, n.pb)
 	if err != nil {
 		return nil, err
 	}
-	n.pbw = pbw
-	if err := n.pb.Swap(pbw.Bundle()); err != nil {
-		pbw.Stop()
-		return nil, err
-	}
+	n.sets = sets
+	set := n.Set()
 	aopts := ActivityOptions(opts.Config)
 	aopts.Book = control.BookSlot(opts.Client)
+	if aopts.InstallationID = opts.InstallationID; aopts.InstallationID == "" {
+		ns := opts.Namespace
+		if ns == "" {
+			ns = workflows.DefaultNamespace
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), installationTimeout)
+		aopts.InstallationID, err = control.EnsureInstallationID(ctx, opts.Client, ns)
+		cancel()
+		if err != nil {
+			sets.Stop()
+			return nil, err
+		}
+	}
 	acts, err := activities.New(aopts, opts.Logger)
 	if err != nil {
-		pbw.Stop()
+		sets.Stop()
 		return nil, fmt.Errorf("activities: %w", err)
 	}
-	if step := pbw.Set().LinkedStep(); step != "" && opts.Config.Links == nil {
+	if step := set.LinkedStep(); step != "" && opts.Config.Links == nil {
 		opts.Logger.Warn().Str("step", step).Msg("surveys and mail marked unsubscribe will fail: they need signed links; add a links: section (base_url, secret) to tend.yaml")
 	}
 	wopts := opts.Worker
 	wopts.OnFatalError = n.fatal
 	n.w = worker.New(opts.Client, workflows.TaskQueue, wopts)
 	wo := opts.Workflows
+	// Search attributes are not encrypted: with a codec, TendOwner names
+	// owners by hash, not by the address the customer's record gave.
+	wo.HashOwner = wo.HashOwner || opts.Config.Codec != nil
 	wo.OnRecord = logHolds(opts.Logger, wo.OnRecord)
-	workflows.New(n.pb, wo).Register(n.w)
+	RegisterWorkflows(n.w, n.pb, wo)
 	acts.Register(n.w)
 	if err := n.w.Start(); err != nil {
-		pbw.Stop()
+		sets.Stop()
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
-	opts.Logger.Info().Str("playbooks", opts.Playbooks).Str("version", pbw.Bundle().Version).Msg("worker started")
+	opts.Logger.Info().Str("following", n.Following()).Str("version", n.Version()).
+		Str("installation", aopts.InstallationID).Msg("worker started")
 	return n, nil
+}
+
+// RegisterWorkflows registers tend's workflow types, over pb, on r: a
+// worker, or the replayer with which tend publish checks a new set
+// against recorded histories, so that both run the same code.
+func RegisterWorkflows(r worker.WorkflowRegistry, pb *workflows.Playbooks, opts workflows.Options) {
+	workflows.New(pb, opts).Register(r)
 }
 
 // logHolds logs a line for every message the contact policy holds, so that
@@ -139,14 +179,22 @@ func logHolds(log zerolog.Logger, next func(lang.Record)) func(lang.Record) {
 }
 
 // Version is the version of the playbook set in use.
-func (n *Node) Version() string { return n.pbw.Bundle().Version }
+func (n *Node) Version() string { return n.sets.Version() }
 
 // Set is the playbook set in use, for checking events at the edge.
-func (n *Node) Set() *lang.Set { return n.pbw.Set() }
+func (n *Node) Set() *lang.Set { return n.sets.Set() }
 
-// Reload checks the playbook directory now. A changed, valid set replaces
-// the current one; an invalid one is logged, error by error, and ignored.
-func (n *Node) Reload() { n.pbw.Reload() }
+// Following says where the node takes its playbook set from (Sets.Following).
+func (n *Node) Following() string { return n.sets.Following() }
+
+// SetError says why the store's active set is not the one in use, or ""
+// (Sets.SetError).
+func (n *Node) SetError() string { return n.sets.SetError() }
+
+// Reload checks the playbook directory, or the store's active set, now.
+// A changed, valid set replaces the current one; an invalid one is logged,
+// error by error, and ignored.
+func (n *Node) Reload() { n.sets.Reload() }
 
 // Done is closed when the worker stops, on a fatal error (then Err returns it) or at Stop.
 func (n *Node) Done() <-chan struct{} { return n.done }
@@ -178,9 +226,19 @@ func (n *Node) fatal(err error) {
 // Stop stops the worker and the watcher, and closes Done. It may be called
 // more than once, and after a fatal error.
 func (n *Node) Stop() {
-	n.pbw.Stop()
+	n.sets.Stop()
 	n.w.Stop()
 	n.end.Do(func() { close(n.done) })
+}
+
+// ReadBundle reads and validates a playbook directory as workers do, and
+// checks its chat channels and endpoints against targets unless that is
+// nil: the bundle (with paths relative to dir, so that its version is the
+// one a worker on the same files computes) and its set, or every error.
+// tend publish makes the bundle it stores with it.
+func ReadBundle(dir string, targets *lang.Targets) (workflows.Bundle, *lang.Set, tendfmt.ErrorList, error) {
+	b, set, _, errs, err := readBundle(dir, targets)
+	return b, set, errs, err
 }
 
 // readBundle reads and validates a playbook directory, and checks its
@@ -249,8 +307,9 @@ func ActivityOptions(c *config.Config) activities.Options {
 	o := activities.Options{Outbox: c.Outbox, Chat: activities.ChatOptions{Default: c.Chat.Default, Channels: map[string]string{}}}
 	if e := c.Email; e != nil {
 		o.Email = &activities.EmailOptions{Addr: e.Addr, Username: e.Username, Password: string(e.Password),
-			From: e.From, TLS: e.TLS, Timeout: e.Timeout}
+			From: e.From, TLS: e.TLS, Timeout: e.Timeout, RetryFor: e.RetryFor}
 	}
+	o.Chat.RetryFor = c.Chat.RetryFor
 	for name, ch := range c.Chat.Channels {
 		o.Chat.Channels[name] = string(ch.Webhook)
 	}
@@ -266,7 +325,7 @@ func ActivityOptions(c *config.Config) activities.Options {
 	if len(c.Endpoints) > 0 {
 		o.Endpoints = map[string]activities.Endpoint{}
 		for name, ep := range c.Endpoints {
-			o.Endpoints[name] = activities.Endpoint{URL: ep.URL, Secret: string(ep.Secret), Timeout: ep.Timeout}
+			o.Endpoints[name] = activities.Endpoint{URL: ep.URL, Secret: string(ep.Secret), Timeout: ep.Timeout, RetryFor: ep.RetryFor}
 		}
 	}
 	o.Staff = Staff(c)

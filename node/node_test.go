@@ -489,3 +489,44 @@ steps:
 		t.Errorf("after the fix: version %s with %d playbooks, want a new set of 2", w.Bundle().Version, len(w.Set().Playbooks))
 	}
 }
+
+// TestOnReload: the hook hears of every reload of a changed directory, nil
+// for a set swapped in and the errors for one refused, and nothing when
+// the directory has not changed.
+func TestOnReload(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{"schema.yaml": schemaYAML, "welcome.yaml": welcomeYAML})
+	log, _ := newLog()
+	w, err := Watch(dir, -1, log, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	var got []string
+	w.OnReload(func(err error) {
+		if err != nil {
+			got = append(got, "failure: "+err.Error())
+			return
+		}
+		got = append(got, "success")
+	})
+	steps := []struct {
+		files map[string]string
+		want  string // "" when no reload is expected
+	}{
+		{nil, ""}, // unchanged
+		{map[string]string{"later.yaml": laterYAML}, "success"},
+		{map[string]string{"broken.yaml": "playbook: broken\nsteps: 3\n"}, "failure: broken.yaml:"},
+		{nil, ""}, // still broken, but unchanged: reported once
+	}
+	for i, s := range steps {
+		got = nil
+		writeFiles(t, dir, s.files)
+		w.Reload()
+		switch {
+		case s.want == "" && len(got) > 0:
+			t.Errorf("step %d: OnReload called with %v, want no call", i, got)
+		case s.want != "" && (len(got) != 1 || !strings.HasPrefix(got[0], s.want)):
+			t.Errorf("step %d: OnReload calls %q, want one starting %q", i, got, s.want)
+		}
+	}
+}

@@ -22,10 +22,11 @@ type Watcher struct {
 	targets *lang.Targets
 	onSwap  func(workflows.Bundle)
 
-	mu     sync.Mutex
-	sum    [32]byte
-	bundle workflows.Bundle
-	set    *lang.Set
+	mu       sync.Mutex
+	onReload func(error)
+	sum      [32]byte
+	bundle   workflows.Bundle
+	set      *lang.Set
 
 	cancel context.CancelFunc
 	done   sync.WaitGroup
@@ -71,6 +72,23 @@ func (w *Watcher) Bundle() workflows.Bundle {
 	return w.bundle
 }
 
+// OnReload sets f to be told of every reload of a changed directory: nil
+// when the new set was swapped in, else why it was refused (the last good
+// set stays). Workers count them as metrics. f runs with the watcher's
+// lock held, so it must not call the watcher.
+func (w *Watcher) OnReload(f func(error)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.onReload = f
+}
+
+// reloaded tells onReload, if set, how a reload ended. w.mu is held.
+func (w *Watcher) reloaded(err error) {
+	if w.onReload != nil {
+		w.onReload(err)
+	}
+}
+
 // Stop stops watching.
 func (w *Watcher) Stop() {
 	w.cancel()
@@ -98,6 +116,7 @@ func (w *Watcher) Reload() {
 	defer w.mu.Unlock()
 	if err != nil {
 		w.log.Error().Err(err).Msg("playbook reload failed; keeping the last good set")
+		w.reloaded(err)
 		return
 	}
 	if sum == w.sum {
@@ -109,10 +128,12 @@ func (w *Watcher) Reload() {
 			w.log.Error().Msg(e.Error())
 		}
 		w.log.Error().Int("errors", len(errs)).Str("version", w.bundle.Version).Msg("playbook reload failed; keeping the last good set")
+		w.reloaded(errs.Err())
 		return
 	}
 	w.log.Info().Str("from", w.bundle.Version).Str("to", b.Version).Msg("playbooks reloaded")
 	w.bundle, w.set = b, set
+	w.reloaded(nil)
 	if w.onSwap != nil {
 		w.onSwap(b)
 	}

@@ -25,6 +25,11 @@ fi
 echo "== go vet"
 go vet ./...
 
+echo "== the production build (-tags nodev: no embedded Temporal server)"
+go vet -tags nodev ./cmd/tend
+go build -tags nodev -o /dev/null ./cmd/tend
+go test -count=1 -tags nodev -run 'Nodev' ./cmd/tend
+
 echo "== workflowcheck (determinism of workflows/)"
 go run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 -config workflowcheck.yaml ./workflows
 

@@ -47,6 +47,12 @@ const (
 	// request that does not parse (ErrBadSlotRequest).
 	UpdateBookSlot = "book-slot"
 
+	// UpdateRetryStep re-drives the failed step of a stalled run (a
+	// Temporal Update with RetryStep, answered with RetryStepResult once
+	// the step's action is being carried out again, with the same action
+	// key). The validator rejects a run that is not stalled (NotStalled).
+	UpdateRetryStep = "retry-step"
+
 	signalToRun   = "journey" // journey → run: an engine.ToRun
 	signalFromRun = "run"     // run → journey: an engine.FromRun
 )
@@ -81,9 +87,15 @@ func SearchAttributes() map[string]enums.IndexedValueType {
 // OwnerID is the workflow id of an owner's calendar: owner/ and the start
 // of the SHA-256 of the address as engine.OwnerKey writes it, so that the
 // id names nobody and Jo@ and jo@ share one calendar.
-func OwnerID(owner string) string {
+func OwnerID(owner string) string { return "owner/" + OwnerHash(owner) }
+
+// OwnerHash names an owner without their address: the first 24 hex digits
+// of the SHA-256 of the address as engine.OwnerKey writes it (trimmed,
+// lower-cased). It is the TendOwner of runs on a worker with
+// Options.HashOwner, and the end of OwnerID.
+func OwnerHash(owner string) string {
 	sum := sha256.Sum256([]byte(engine.OwnerKey(owner)))
-	return "owner/" + hex.EncodeToString(sum[:12])
+	return hex.EncodeToString(sum[:12])
 }
 
 // JourneyID is the workflow id of a customer's journey.
@@ -232,16 +244,49 @@ type JourneyView struct {
 	// the last event and the last daily check (tend explain). Journeys of
 	// a worker older than the field leave it out.
 	Explain *engine.Report `json:"explain,omitempty"`
+	// Playbooks is the journey's memory of each playbook (runs started,
+	// the running one, once_per keys used), so that tend publish can ask
+	// what a new set's triggers would decide for the customer. Journeys
+	// of a worker older than the field leave it out.
+	Playbooks map[string]*engine.PlaybookRuns `json:"playbooks,omitempty"`
 }
 
 // RunView is what QueryState returns from a run: its state, what it is
-// waiting for in plain words, the messages the contact policy holds, and
-// its timeline.
+// waiting for in plain words, the messages the contact policy holds, its
+// timeline, and the failed step it waits to retry, if it is stalled.
 type RunView struct {
 	State    engine.RunState `json:"state"`
 	Waiting  string          `json:"waiting"`
 	Held     []engine.Hold   `json:"held"`
 	Timeline []lang.Record   `json:"timeline"`
+	Stalled  *Stall          `json:"stalled,omitempty"`
+}
+
+// Stall is the step a stalled run waits to retry: its action failed for
+// good (a permanent error, or a channel down for longer than its
+// retry_for) at FailedAt, and the run fails at Until unless the step is
+// retried (UpdateRetryStep) first.
+type Stall struct {
+	Step     string    `json:"step"`
+	Key      string    `json:"key"` // the action key, kept by the retry
+	Kind     string    `json:"kind"`
+	Reason   string    `json:"reason"`
+	FailedAt time.Time `json:"failed_at"`
+	Until    time.Time `json:"until"`
+	// Retries counts the retries of the step so far.
+	Retries int `json:"retries,omitempty"`
+}
+
+// RetryStep asks a stalled run to retry its failed step.
+type RetryStep struct{}
+
+// RetryStepResult is a stalled run's answer to RetryStep: the step is
+// being carried out again, with the same action key.
+type RetryStepResult struct {
+	Run   string `json:"run"`
+	Step  string `json:"step"`
+	Key   string `json:"key"`
+	Retry int    `json:"retry"` // 1 for the first retry of the step
 }
 
 // CompleteTask asks a run to complete one of its open tasks.
@@ -263,6 +308,10 @@ const (
 	ErrTaskNotFound = "TaskNotFound"
 	ErrTaskDone     = "TaskDone"
 )
+
+// ErrNotStalled is the error type of a rejected RetryStep: the run is
+// not waiting for a retry.
+const ErrNotStalled = "NotStalled"
 
 // ErrBadSlotRequest is the error type of a rejected UpdateBookSlot: the
 // request does not parse, and never will.

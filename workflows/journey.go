@@ -459,7 +459,7 @@ func (d *journey) view() (JourneyView, error) {
 	explain := d.j.Explain(d.set)
 	return JourneyView{Customer: d.j.Customer, Stage: d.j.Stage(), Attrs: d.j.Attrs, Running: d.j.Running(),
 		Version: d.version, Timeline: d.timeline, Stats: d.stats, Rejected: d.rejected, Answers: d.j.Answers, Error: d.setErr,
-		Explain: &explain}, nil
+		Explain: &explain, Playbooks: d.j.Playbooks}, nil
 }
 
 // continueAsNew waits for every signal it sent (the server drops a signal

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/engine/tendfmt"
 	"github.com/tend-cs/tend/internal/filecap"
@@ -198,7 +200,9 @@ func (s DirStore) path(v string) (string, error) {
 	return filepath.Join(s.Dir, v+".json"), nil
 }
 
-// Put writes b unless its version is there already.
+// Put writes b unless its version is there already. The file is written
+// to a temporary name, synced and renamed, so that a reader (or an active
+// pointer naming the version) never sees half a set.
 func (s DirStore) Put(b Bundle) error {
 	p, err := s.path(b.Version)
 	if err != nil {
@@ -214,20 +218,68 @@ func (s DirStore) Put(b Bundle) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.Dir, ".set-*")
+	return renameio.WriteFile(p, data, 0o644)
+}
+
+// activeFile is the name of the active pointer in a DirStore: the version
+// of the set workers that follow the store use, on one line.
+const activeFile = "active"
+
+// maxActiveFile caps the pointer's size: a version is 12 characters.
+const maxActiveFile = 4 << 10
+
+// Activate makes version the store's active set: the workers that follow
+// the store switch to it at their next check. The pointer is replaced by
+// a rename of a synced temporary file, so a reader sees the old version
+// or the new one, never half of either. The set must be in the store.
+func (s DirStore) Activate(version string) error {
+	p, err := s.path(version)
 	if err != nil {
 		return err
 	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
+	if _, err := os.Stat(p); err != nil {
+		return fmt.Errorf("activate playbook set %s: %w in %s", version, ErrSetNotFound, s.Dir)
+	}
+	// The set's own rename is made durable first: after a crash, the
+	// pointer never names a set whose file was lost.
+	if err := syncDir(s.Dir); err != nil {
+		return fmt.Errorf("activate playbook set %s: %w", version, err)
+	}
+	if err := renameio.WriteFile(filepath.Join(s.Dir, activeFile), []byte(version+"\n"), 0o644); err != nil {
+		return fmt.Errorf("activate playbook set %s: %w", version, err)
+	}
+	if err := syncDir(s.Dir); err != nil {
+		return fmt.Errorf("activate playbook set %s: %w", version, err)
+	}
+	return nil
+}
+
+// syncDir makes the renames in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
 		return err
 	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
+	defer d.Close()
+	return d.Sync()
+}
+
+// Active returns the version of the store's active set, or "" when no set
+// has been activated (published) in it.
+func (s DirStore) Active() (string, error) {
+	p := filepath.Join(s.Dir, activeFile)
+	data, err := filecap.Read(p, maxActiveFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
 	}
-	return os.Rename(tmp.Name(), p)
+	if err != nil {
+		return "", fmt.Errorf("active playbook set: %w", err)
+	}
+	v := strings.TrimSpace(string(data))
+	if _, err := s.path(v); err != nil {
+		return "", fmt.Errorf("active playbook set: %s names %q, not a version", p, v)
+	}
+	return v, nil
 }
 
 // Get reads the bundle of a version.

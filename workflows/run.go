@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tend-cs/tend/engine"
@@ -72,6 +73,15 @@ type runDriver struct {
 	// completing holds the tasks whose completion is in flight, so that
 	// of two concurrent completions only the first is answered yes.
 	completing map[string]bool
+	// cur is the action (and cur book, the slot request) last started, so
+	// that a stalled run can carry it out again.
+	cur     *engine.Action
+	curBook *engine.BookRequest
+	retries map[string]int // re-drives by action key
+	// stalled is set while the run waits for its failed step to be
+	// retried; retryAsked once an accepted UpdateRetryStep asks for it.
+	stalled    *Stall
+	retryAsked bool
 }
 
 // PlaybookRun is one run of one playbook for one customer. It
@@ -136,6 +146,10 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 		workflow.UpdateHandlerOptions{Validator: d.validateComplete}); err != nil {
 		return nil, err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRetryStep, d.retryStep,
+		workflow.UpdateHandlerOptions{Validator: d.validateRetry}); err != nil {
+		return nil, err
+	}
 	if in.State != nil {
 		for _, t := range d.r.SortedTimers() {
 			d.startTimer(t)
@@ -149,12 +163,16 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 			var start time.Time
 			reason := d.outcome(d.booking, &start)
 			d.booking = nil
-			now := workflow.Now(ctx)
 			if reason == "" {
-				d.out(d.p.Booked(now, start))
-			} else {
-				d.out(d.p.ActionFailed(now, "booking a slot in the owner's calendar: "+reason))
+				d.out(d.p.Booked(workflow.Now(ctx), start))
+				continue
 			}
+			reason = "booking a slot in the owner's calendar: " + reason
+			if d.stall(reason) {
+				d.booking = d.book(d.cur, d.curBook)
+				continue
+			}
+			d.out(d.p.ActionFailed(workflow.Now(ctx), reason))
 			continue
 		}
 		if d.acting != nil {
@@ -162,12 +180,15 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 			// anything else: messages wait in the channel meanwhile.
 			reason := d.outcome(d.acting, nil)
 			d.acting = nil
-			now := workflow.Now(ctx)
 			if reason == "" {
-				d.out(d.p.ActionDone(now))
-			} else {
-				d.out(d.p.ActionFailed(now, reason))
+				d.out(d.p.ActionDone(workflow.Now(ctx)))
+				continue
 			}
+			if d.stall(reason) {
+				d.acting = d.activity(d.cur)
+				continue
+			}
+			d.out(d.p.ActionFailed(workflow.Now(ctx), reason))
 			continue
 		}
 		var m engine.ToRun
@@ -244,6 +265,7 @@ func (d *runDriver) out(o engine.PeerOut) {
 			}
 		case engine.CmdAction:
 			d.publish()
+			d.cur, d.curBook = c.Action, nil
 			d.acting = d.activity(c.Action)
 		case engine.CmdBook:
 			if workflow.GetVersion(d.ctx, changeOwnerCalendar, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
@@ -253,6 +275,7 @@ func (d *runDriver) out(o engine.PeerOut) {
 				continue
 			}
 			d.publish()
+			d.cur, d.curBook = c.Action, c.Book
 			d.booking = d.book(c.Action, c.Book)
 		}
 	}
@@ -278,19 +301,106 @@ func activityName(kind string) string {
 	return name
 }
 
-// activity starts carrying out an action.
+// activity starts carrying out an action: with the action key as
+// activity id, or <key>/retry/<n> for its n-th re-drive (the action, and
+// so its idempotency key, is the same). Attempts are not capped: the
+// activity gives up by itself once its channel's retry_for has passed, and
+// ScheduleToClose is the backstop.
 func (d *runDriver) activity(a *engine.Action) workflow.Future {
 	o := d.w.opts
 	ctx := workflow.WithActivityOptions(d.ctx, workflow.ActivityOptions{
-		ActivityID:          a.Key,
-		StartToCloseTimeout: o.ActivityTimeout,
-		Summary:             a.Summary,
+		ActivityID:             d.activityID(a.Key),
+		StartToCloseTimeout:    o.ActivityTimeout,
+		ScheduleToCloseTimeout: o.RetryBackstop,
+		Summary:                d.summary(a.Key, a.Summary),
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: o.RetryInitial, BackoffCoefficient: 2, MaximumInterval: o.RetryMax,
-			MaximumAttempts: o.RetryAttempts,
 		},
 	})
 	return workflow.ExecuteActivity(ctx, activityName(a.Kind), *a)
+}
+
+// activityID is the activity id of an action: its key, then
+// <key>/retry/<n> for its re-drives.
+func (d *runDriver) activityID(key string) string {
+	if n := d.retries[key]; n > 0 {
+		return key + "/retry/" + strconv.Itoa(n)
+	}
+	return key
+}
+
+func (d *runDriver) summary(key, s string) string {
+	if n := d.retries[key]; n > 0 {
+		return fmt.Sprintf("retry %d of %s", n, s)
+	}
+	return s
+}
+
+// changeRetryWindow marks, in a run's history, that a step that failed for
+// good stalls the run until it is retried or its retry window passes
+// (version 1), rather than failing the run at once (histories without it).
+const changeRetryWindow = "retry-window"
+
+// stall keeps a run whose step failed for good open, stalled, until the
+// step is retried (true: carry the action out again) or the retry window
+// passes (false: the run fails, as it did at once before the
+// retry-window version). Like an action's outcome, it comes before
+// anything else: messages to the run wait in the channel meanwhile.
+func (d *runDriver) stall(reason string) bool {
+	if d.cur == nil || workflow.GetVersion(d.ctx, changeRetryWindow, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return false
+	}
+	now := workflow.Now(d.ctx)
+	window := d.w.opts.RetryWindow
+	d.stalled = &Stall{Step: d.cur.Step, Key: d.cur.Key, Kind: d.cur.Kind, Reason: reason,
+		FailedAt: now, Until: now.Add(window), Retries: d.retries[d.cur.Key]}
+	d.retryAsked = false
+	d.publish()
+	ok, err := workflow.AwaitWithOptions(d.ctx, workflow.AwaitOptions{
+		Timeout: window,
+		TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("retry window of step %s: fails for good at %s unless retried",
+			d.cur.Step, d.stalled.Until.UTC().Format(stallTime))},
+	}, func() bool { return d.retryAsked })
+	d.stalled = nil
+	if err != nil || !ok {
+		return false
+	}
+	if d.retries == nil {
+		d.retries = map[string]int{}
+	}
+	d.retries[d.cur.Key]++
+	d.publish()
+	return true
+}
+
+const stallTime = "2006-01-02 15:04 MST"
+
+// validateRetry accepts a retry only while the run is stalled and no
+// other retry has been accepted, so that the answer comes from the run.
+func (d *runDriver) validateRetry(RetryStep) error {
+	switch {
+	case d.stalled == nil && d.r.Done():
+		return temporal.NewApplicationError(fmt.Sprintf("run %s is not waiting for a retry: it is %s", d.r.ID, d.r.Status), ErrNotStalled)
+	case d.stalled == nil:
+		return temporal.NewApplicationError(fmt.Sprintf("run %s is not waiting for a retry: it is %s, no step has failed", d.r.ID, d.r.Status), ErrNotStalled)
+	case d.retryAsked:
+		return temporal.NewApplicationError(fmt.Sprintf("run %s: step %s is already being retried", d.r.ID, d.stalled.Step), ErrNotStalled)
+	}
+	return nil
+}
+
+// retryStep asks the stalled run to carry its failed step out again, and
+// answers once the action is scheduled again.
+func (d *runDriver) retryStep(ctx workflow.Context, _ RetryStep) (RetryStepResult, error) {
+	if d.stalled == nil || d.retryAsked {
+		return RetryStepResult{}, d.validateRetry(RetryStep{})
+	}
+	st := *d.stalled
+	d.retryAsked = true
+	if err := workflow.Await(ctx, func() bool { return d.stalled == nil }); err != nil {
+		return RetryStepResult{}, err
+	}
+	return RetryStepResult{Run: d.r.ID, Step: st.Step, Key: st.Key, Retry: d.retries[st.Key]}, nil
 }
 
 // changeOwnerCalendar marks, in a run's history, that its meetings are
@@ -304,9 +414,9 @@ const changeOwnerCalendar = "owner-calendar"
 func (d *runDriver) book(a *engine.Action, q *engine.BookRequest) workflow.Future {
 	o := d.w.opts
 	ctx := workflow.WithActivityOptions(d.ctx, workflow.ActivityOptions{
-		ActivityID:          "book/" + a.Key,
+		ActivityID:          "book/" + d.activityID(a.Key),
 		StartToCloseTimeout: o.ActivityTimeout,
-		Summary:             "book a slot for " + a.Summary,
+		Summary:             d.summary(a.Key, "book a slot for "+a.Summary),
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: o.RetryInitial, BackoffCoefficient: 2, MaximumInterval: o.RetryMax,
 			MaximumAttempts: o.RetryAttempts,
@@ -385,7 +495,19 @@ func (d *runDriver) armDaily() {
 // publish upserts the search attributes that changed, in one command, and
 // sets the workflow's current details to what the run is waiting for.
 func (d *runDriver) publish() {
-	cur := [3]string{string(d.r.Status), d.r.CurrentStep(), d.r.Owner}
+	owner := d.r.Owner
+	if d.w.opts.HashOwner && owner != "" {
+		owner = OwnerHash(owner)
+	}
+	status, step := string(d.r.Status), d.r.CurrentStep()
+	if d.stalled != nil {
+		// The failed step, which CurrentStep does not name when it ran on
+		// another thread than the main one (a send held for the contact
+		// policy). Entering and leaving a stall change the status as well,
+		// so this upserts exactly when it did before: histories replay.
+		status, step = string(engine.StatusStalled), d.stalled.Step
+	}
+	cur := [3]string{status, step, owner}
 	if cur != d.published {
 		var ups []temporal.SearchAttributeUpdate
 		keys := [3]temporal.SearchAttributeKeyKeyword{AttrStatus, AttrStep, AttrOwner}
@@ -402,7 +524,18 @@ func (d *runDriver) publish() {
 		_ = workflow.UpsertTypedSearchAttributes(d.ctx, ups...)
 		d.published = cur
 	}
-	workflow.SetCurrentDetails(d.ctx, d.r.Waiting())
+	workflow.SetCurrentDetails(d.ctx, d.waiting())
+}
+
+// waiting is what the run waits for, in plain words: the engine's words,
+// or the failed step and how to retry it.
+func (d *runDriver) waiting() string {
+	s := d.stalled
+	if s == nil {
+		return d.r.Waiting()
+	}
+	return fmt.Sprintf("step %s failed at %s: %s; retry it with tend runs retry %s (or POST /v1/runs/%s/retry) before %s, when the run fails for good",
+		s.Step, s.FailedAt.UTC().Format(stallTime), s.Reason, d.r.ID, d.r.ID, s.Until.UTC().Format(stallTime))
 }
 
 func (d *runDriver) view() (RunView, error) {
@@ -410,7 +543,13 @@ func (d *runDriver) view() (RunView, error) {
 	if held == nil {
 		held = []engine.Hold{}
 	}
-	return RunView{State: d.r.RunState, Waiting: d.r.Waiting(), Held: held, Timeline: d.timeline}, nil
+	v := RunView{State: d.r.RunState, Waiting: d.waiting(), Held: held, Timeline: d.timeline}
+	if d.stalled != nil {
+		st := *d.stalled
+		v.Stalled = &st
+		v.State.Status = engine.StatusStalled
+	}
+	return v, nil
 }
 
 func (d *runDriver) continueAsNew(in RunInput) error {

@@ -16,18 +16,39 @@ type Options struct {
 	// ActivityTimeout bounds one attempt of an outreach activity.
 	ActivityTimeout time.Duration
 	// RetryInitial and RetryMax bound the backoff between attempts of a
-	// transiently failing activity; RetryAttempts caps the attempts, after
-	// which the step fails with the last error.
+	// transiently failing activity. Outreach activities retry without an
+	// attempt cap: each gives up by itself once its channel's retry_for
+	// has passed (activities.DefaultRetryFor), and RetryBackstop bounds
+	// them all (ScheduleToClose) should an activity never answer.
+	// RetryAttempts caps the attempts of BookSlot, which talks to
+	// Temporal itself.
 	RetryInitial  time.Duration
 	RetryMax      time.Duration
 	RetryAttempts int32
+	// HashOwner sets TendOwner to OwnerHash of the run's owner instead of
+	// the address. Search attributes are stored in plain text, so a worker
+	// that encrypts payloads sets it: an owner is an expression over the
+	// customer's record (customer.csm), a value the customer's CRM told
+	// us. It is fixed when the worker starts; a replay compares no
+	// attribute values, so a history recorded either way replays.
+	HashOwner     bool
+	RetryBackstop time.Duration
+	// RetryWindow is how long a run whose step failed for good stays open,
+	// stalled, waiting for the step to be retried (UpdateRetryStep), before
+	// it fails.
+	RetryWindow time.Duration
 	// OnRecord, if set, receives every timeline record once, when it is
 	// first made (never during replay). Tests and metrics use it.
 	OnRecord func(lang.Record)
 }
 
-// DefaultHistoryLimit is Options.HistoryLimit when unset.
-const DefaultHistoryLimit = 4000
+// Defaults of Options.
+const (
+	DefaultHistoryLimit = 4000
+	// DefaultRetryBackstop is a day more than the largest retry_for.
+	DefaultRetryBackstop = 31 * 24 * time.Hour
+	DefaultRetryWindow   = 7 * 24 * time.Hour
+)
 
 func (o Options) withDefaults() Options {
 	if o.HistoryLimit <= 0 {
@@ -44,6 +65,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RetryAttempts <= 0 {
 		o.RetryAttempts = 25
+	}
+	if o.RetryBackstop <= 0 {
+		o.RetryBackstop = DefaultRetryBackstop
+	}
+	if o.RetryWindow <= 0 {
+		o.RetryWindow = DefaultRetryWindow
 	}
 	return o
 }

@@ -34,9 +34,14 @@ type cli struct {
 	Runs     runsCmd     `cmd:"" help:"list runs, or show one's timeline in plain words: tend runs list|show"`
 	Explain  explainCmd  `cmd:"" help:"why each playbook did or did not start for a customer, live or in a scenario"`
 	Tasks    tasksCmd    `cmd:"" help:"list open tasks, or complete one: tend tasks list|complete"`
-	Dev      devCmd      `cmd:"" help:"Temporal, its Web UI and a worker in one process, for trying tend out"`
-	Worker   workerCmd   `cmd:"" help:"run playbooks: a worker against an existing Temporal cluster"`
-	Serve    serveCmd    `cmd:"" help:"the HTTP API against an existing Temporal cluster"`
+	// tend dev, hidden in a -tags nodev build (dev_nodev.go)
+	devCommand
+	Worker  workerCmd  `cmd:"" help:"run playbooks: a worker against an existing Temporal cluster"`
+	Serve   serveCmd   `cmd:"" help:"the HTTP API against an existing Temporal cluster"`
+	Publish publishCmd `cmd:"" help:"check a playbook set against the running workflows and make it the active set of every worker"`
+
+	Setup       setupCmd       `cmd:"" help:"prepare a Temporal cluster for tend: the namespace, the search attributes, the installation id"`
+	Healthcheck healthcheckCmd `cmd:"" help:"GET a health URL and exit 0 if it answers 2xx: the probe of tend's container image"`
 }
 
 // Exit codes shared by every command; see the package documentation.

@@ -12,6 +12,8 @@ import (
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
 
+	"github.com/tend-cs/tend/codec"
+	"github.com/tend-cs/tend/config"
 	"github.com/tend-cs/tend/internal/zlog"
 )
 
@@ -97,9 +99,28 @@ func (f connFlags) tlsConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
-// options builds the client options from the flags.
-func (f connFlags) options(logger zerolog.Logger) (client.Options, error) {
+// newCodec is the payload codec of cfg's codec: section, or nil when it
+// has none (or cfg is nil).
+func newCodec(cfg *config.Config) (*codec.Codec, error) {
+	if cfg == nil || cfg.Codec == nil {
+		return nil, nil
+	}
+	c, err := codec.New(cfg.Codec.KeyBytes(), cfg.Codec.Primary)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfgName(cfg), err)
+	}
+	return c, nil
+}
+
+// options builds the client options from the flags, encrypting payloads
+// with cfg's codec when it has one: every client of tend, worker or not,
+// must read and write them alike.
+func (f connFlags) options(logger zerolog.Logger, cfg *config.Config) (client.Options, error) {
 	tlsCfg, err := f.tlsConfig()
+	if err != nil {
+		return client.Options{}, err
+	}
+	cdc, err := newCodec(cfg)
 	if err != nil {
 		return client.Options{}, err
 	}
@@ -113,14 +134,15 @@ func (f connFlags) options(logger zerolog.Logger) (client.Options, error) {
 	if f.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(f.APIKey)
 	}
+	cdc.Apply(&opts)
 	return opts, nil
 }
 
 // dial connects to Temporal. A bad flag or file is a usage error; a
 // failure to connect a *dialError, whose message says how to start a
 // server.
-func (f connFlags) dial(ctx context.Context, logger zerolog.Logger) (client.Client, error) {
-	opts, err := f.options(logger)
+func (f connFlags) dial(ctx context.Context, logger zerolog.Logger, cfg *config.Config) (client.Client, error) {
+	opts, err := f.options(logger, cfg)
 	if err != nil {
 		return nil, usageError(err)
 	}
@@ -135,10 +157,14 @@ func (f connFlags) dial(ctx context.Context, logger zerolog.Logger) (client.Clie
 // --timeout bounds dialing and then each request, and the context has no
 // overall deadline; it ends on Ctrl-C.
 func (f connFlags) connectNoDeadline(env *cliEnv) (ctx context.Context, c client.Client, done func(), err error) {
+	cfg, err := env.config()
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	ctx = env.context()
 	dctx, cancel := context.WithTimeout(ctx, f.Timeout)
 	defer cancel()
-	c, err = f.dial(dctx, newLogger(env.stderr, f.Verbose))
+	c, err = f.dial(dctx, newLogger(env.stderr, f.Verbose), cfg)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -148,8 +174,12 @@ func (f connFlags) connectNoDeadline(env *cliEnv) (ctx context.Context, c client
 // connect is what a command does to talk to Temporal: a context that ends
 // at --timeout or on Ctrl-C, and a client. done closes both.
 func (f connFlags) connect(env *cliEnv) (ctx context.Context, c client.Client, done func(), err error) {
+	cfg, err := env.config()
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	ctx, cancel := context.WithTimeout(env.context(), f.Timeout)
-	c, err = f.dial(ctx, newLogger(env.stderr, f.Verbose))
+	c, err = f.dial(ctx, newLogger(env.stderr, f.Verbose), cfg)
 	if err != nil {
 		cancel()
 		return nil, nil, nil, err

@@ -41,6 +41,7 @@ func TestDialFailure(t *testing.T) {
 		{"import", "testdata/import/customers.csv", "--playbooks", shipped},
 		{"runs", "list"},
 		{"runs", "show", "run/onboarding/acme/1"},
+		{"runs", "retry", "run/onboarding/acme/1"},
 		{"tasks", "list", "--overdue"},
 		{"tasks", "complete", "onboarding/acme/1/kickoff/1", "--outcome", "held"},
 	} {
@@ -134,17 +135,17 @@ func TestConnOptions(t *testing.T) {
 	cert, key := writeCert(t, t.TempDir())
 	log := zerolog.Nop()
 
-	opts, err := connFlags{Address: "temporal:7233", Namespace: "cs"}.options(log)
+	opts, err := connFlags{Address: "temporal:7233", Namespace: "cs"}.options(log, nil)
 	if err != nil || opts.HostPort != "temporal:7233" || opts.Namespace != "cs" || opts.ConnectionOptions.TLS != nil || opts.Credentials != nil || opts.Logger == nil {
 		t.Errorf("plain: %+v, %v", opts, err)
 	}
 
-	opts, err = connFlags{TLS: true}.options(log)
+	opts, err = connFlags{TLS: true}.options(log, nil)
 	if err != nil || opts.ConnectionOptions.TLS == nil || opts.ConnectionOptions.TLS.RootCAs != nil {
 		t.Errorf("--tls: %+v, %v", opts.ConnectionOptions.TLS, err)
 	}
 
-	opts, err = connFlags{TLSCert: cert, TLSKey: key, TLSCA: cert, TLSServerName: "temporal.internal"}.options(log)
+	opts, err = connFlags{TLSCert: cert, TLSKey: key, TLSCA: cert, TLSServerName: "temporal.internal"}.options(log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestConnOptions(t *testing.T) {
 	}
 
 	// With an API key and no TLS flags, the SDK turns TLS on by itself.
-	opts, err = connFlags{APIKey: "secret"}.options(log)
+	opts, err = connFlags{APIKey: "secret"}.options(log, nil)
 	if err != nil || opts.Credentials == nil || opts.ConnectionOptions.TLS != nil || opts.ConnectionOptions.TLSDisabled {
 		t.Errorf("api key: %+v, %v", opts, err)
 	}

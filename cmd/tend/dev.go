@@ -1,3 +1,5 @@
+//go:build !nodev
+
 package main
 
 import (
@@ -26,6 +28,11 @@ import (
 // there to send.
 const quickstartEvents = "examples/quickstart/events.jsonl"
 
+// devCommand puts tend dev in the command line (cli embeds it).
+type devCommand struct {
+	Dev devCmd `cmd:"" help:"Temporal, its Web UI and a worker in one process, for trying tend out"`
+}
+
 // devCmd is `tend dev`: a Temporal server on a SQLite file, the Web UI
 // and a worker in one process, until SIGINT or SIGTERM, or until the
 // worker stops on a fatal error (exit 1).
@@ -36,6 +43,7 @@ type devCmd struct {
 	Set     playbookFlags `embed:""`
 	Config  string        `default:"tend.yaml" env:"TEND_CONFIG" help:"runtime configuration: playbooks:, outbox: and channels; the default file may be missing. Its temporal: section is not used: dev runs its own server"`
 	Reload  time.Duration `default:"2s" help:"how often to check the playbooks for changes; 0 never reloads"`
+	Follow  string        `enum:"playbooks,auto" default:"playbooks" help:"where the playbook set comes from: playbooks (the directory, always) or auto (the active set of <dir>/sets once tend publish --store <dir>/sets has published one)"`
 	APIPort int           `name:"api-port" default:"8080" help:"HTTP API port; 0 runs no API"`
 	Listen  string        `default:"127.0.0.1" placeholder:"HOST" help:"host the HTTP API listens on; 0.0.0.0 for every interface"`
 	Log     logFlags      `embed:""`
@@ -77,8 +85,17 @@ func (a *devCmd) Run(env *cliEnv) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(a.Dir, 0o755); err != nil {
+	if err := privateDir(a.Dir); err != nil {
 		return usagef("--dir %s: %v", a.Dir, err)
+	}
+	cdc, err := newCodec(cfg)
+	if err != nil {
+		return usageError(err)
+	}
+	var uiCodec string
+	var uiOrigins []string
+	if cdc != nil && a.APIPort != 0 && a.UIPort != 0 {
+		uiCodec, uiOrigins = devUICodec(a.Listen, a.APIPort, a.UIPort)
 	}
 	linksLine := "off (--api-port 0): surveys and mail marked unsubscribe fail without links: in " + configName(cfg)
 	if a.APIPort != 0 {
@@ -103,6 +120,7 @@ func (a *devCmd) Run(env *cliEnv) error {
 		DBFile:           db,
 		Port:             a.Port,
 		UIPort:           a.UIPort,
+		UICodecEndpoint:  uiCodec,
 		Namespace:        workflows.DefaultNamespace,
 		SearchAttributes: workflows.SearchAttributes(),
 		Logger:           log,
@@ -113,14 +131,16 @@ func (a *devCmd) Run(env *cliEnv) error {
 	}
 	defer srv.Stop()
 	reg := prometheus.NewRegistry()
-	c, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Logger: zlog.SDK(log),
-		MetricsHandler: api.MetricsHandler(reg)})
+	copts := client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Logger: zlog.SDK(log),
+		MetricsHandler: api.MetricsHandler(reg)}
+	cdc.Apply(&copts)
+	c, err := client.Dial(copts)
 	if err != nil {
 		return failedf("connect to the embedded server at %s: %v", srv.Address(), err)
 	}
 	defer c.Close()
 	n, err := node.Start(node.Options{Client: c, Config: cfg, Playbooks: playbooks, Logger: log, Reload: reload,
-		Store: workflows.DirStore{Dir: filepath.Join(a.Dir, "sets")}})
+		Store: workflows.DirStore{Dir: filepath.Join(a.Dir, "sets")}, Namespace: srv.Namespace(), Follow: node.Follow(a.Follow)})
 	if err != nil {
 		return failed(err)
 	}
@@ -131,23 +151,25 @@ func (a *devCmd) Run(env *cliEnv) error {
 	if a.APIPort != 0 {
 		tokens, secrets := apiCredentials(cfg)
 		how := "credentials from the api: section of " + cfg.Path
+		tokensFrom := ""
 		if !cfg.API.Set {
 			token, path, err := devToken(a.Dir)
 			if err != nil {
 				return failed(err)
 			}
 			tokens = []string{token}
+			tokensFrom = "the token in " + path
 			how = fmt.Sprintf("token in %s: curl -H \"Authorization: Bearer $(cat %s)\"", path, path)
 		}
 		listen := net.JoinHostPort(a.Listen, strconv.Itoa(a.APIPort))
 		var addr string
-		wait, addr, err = startAPI(ctx, c, n.Set, cfg, tokens, secrets, listen, reg, log)
+		wait, addr, err = startAPI(ctx, c, n.Set, cfg, tokens, secrets, listen, reg, log, uiOrigins, tokensFrom)
 		if err != nil {
 			return err
 		}
 		apiLine = fmt.Sprintf("http://%s (%s)", addr, how)
 	}
-	fmt.Fprint(env.stderr, devBanner(srv, db, cfg.Outbox, playbooks, n.Version(), count, apiLine, linksLine))
+	fmt.Fprint(env.stderr, devBanner(srv, db, cfg.Outbox, playbooks, n.Version(), count, apiLine, linksLine, codecLine(cfg, uiCodec)))
 	select {
 	case <-ctx.Done():
 	case <-n.Done(): // a fatal error, which the node logged
@@ -165,6 +187,53 @@ func (a *devCmd) Run(env *cliEnv) error {
 	return nil
 }
 
+// privateDir creates the state directory readable by its owner only
+// (0700), or tightens an existing one: it holds every customer's history,
+// the API token and the link secret. One already private is left alone.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm() == 0o700 {
+		return nil
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("make it readable by its owner only (0700): %w", err)
+	}
+	return nil
+}
+
+// devUICodec is the codec endpoint of the embedded Web UI, on the API's
+// dev codec route, and the UI's origins, which alone may call it: the
+// UI as http://127.0.0.1:<ui port> and as http://localhost:<ui port>.
+// The route answers loopback callers only, so an API on another host
+// than loopback or every interface leaves the UI unable to decode.
+func devUICodec(listen string, apiPort, uiPort int) (endpoint string, origins []string) {
+	host := listen
+	if ip := net.ParseIP(listen); listen == "" || (ip != nil && (ip.IsUnspecified() || ip.IsLoopback())) {
+		host = "127.0.0.1"
+	}
+	endpoint = "http://" + net.JoinHostPort(host, strconv.Itoa(apiPort)) + api.DevCodecPath
+	ui := strconv.Itoa(uiPort)
+	return endpoint, []string{"http://127.0.0.1:" + ui, "http://localhost:" + ui, "http://[::1]:" + ui}
+}
+
+// codecLine says how payloads are stored, for the banner.
+func codecLine(cfg *config.Config, uiCodec string) string {
+	if cfg.Codec == nil {
+		return "off: payloads are stored in plain text (add a codec: section to " + configName(cfg) + ")"
+	}
+	line := "AES-256-GCM, key " + cfg.Codec.Primary + " (codec: in " + configName(cfg) + ")"
+	if uiCodec != "" {
+		return line + "; the Web UI decodes through " + uiCodec
+	}
+	return line + "; the Web UI shows payloads encrypted (it needs both --ui-port and --api-port)"
+}
+
 // outboxSet says whether the config file sets outbox:. Without one,
 // config resolves the default relative to the file's directory.
 func outboxSet(cfg *config.Config) bool {
@@ -176,7 +245,7 @@ func outboxSet(cfg *config.Config) bool {
 }
 
 // devBanner tells what runs where, and how to send the first events.
-func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, count int, apiLine, linksLine string) string {
+func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, count int, apiLine, linksLine, codecLine string) string {
 	var b strings.Builder
 	b.WriteString("tend dev is running\n")
 	fmt.Fprintf(&b, "  Temporal  %s (namespace %s, state in %s)\n", srv.Address(), srv.Namespace(), db)
@@ -187,6 +256,7 @@ func devBanner(srv *devserver.Server, db, outbox, playbooks, version string, cou
 	}
 	fmt.Fprintf(&b, "  HTTP API  %s\n", apiLine)
 	fmt.Fprintf(&b, "  Links     %s\n", linksLine)
+	fmt.Fprintf(&b, "  Codec     %s\n", codecLine)
 	fmt.Fprintf(&b, "  Outbox    %s\n", outbox)
 	fmt.Fprintf(&b, "  Playbooks %s (version %s, %d %s)\n", playbooks, version, count, plural(count, "playbook", "playbooks"))
 	send := "tend event send --help"

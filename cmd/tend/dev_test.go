@@ -1,8 +1,11 @@
+//go:build !nodev
+
 package main
 
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -17,8 +20,11 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/tend-cs/tend/codec"
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/internal/zlog"
 	"github.com/tend-cs/tend/links"
@@ -38,6 +44,7 @@ func freePort(t *testing.T) int {
 
 func TestDevUsage(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing")
+	noKeys := writeFiles(t, t.TempDir(), map[string]string{"tend.yaml": "codec:\n  keys: {}\n  primary: k1\n"})
 	tests := []struct {
 		name string
 		args []string
@@ -54,6 +61,8 @@ func TestDevUsage(t *testing.T) {
 		{"argument", []string{"playbooks"}, "tend dev: unexpected argument playbooks"},
 		{"missing config", []string{"--config", missing + ".yaml"}, "tend dev: " + missing + ".yaml: config file does not exist\n"},
 		{"missing playbooks", []string{"--playbooks", missing}, "tend dev: cannot read " + missing + ": no such file or directory\n"},
+		{"codec without keys", []string{"--config", filepath.Join(noKeys, "tend.yaml")},
+			filepath.Join(noKeys, "tend.yaml") + ":2:9: codec.keys is empty: give at least one AES-256 key by id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,6 +232,7 @@ func TestDevEndToEnd(t *testing.T) {
   Web UI    http://127\.0\.0\.1:` + strconv.Itoa(uiPort) + `
   HTTP API  http://127\.0\.0\.1:` + strconv.Itoa(apiPort) + ` \(token in ` + regexp.QuoteMeta(filepath.Join(dir, "api-token")) + `: curl -H "Authorization: Bearer \$\(cat ` + regexp.QuoteMeta(filepath.Join(dir, "api-token")) + `\)"\)
   Links     survey and unsubscribe links to http://localhost:` + strconv.Itoa(apiPort) + ` \(secret in ` + regexp.QuoteMeta(filepath.Join(dir, "link-secret")) + `\)
+  Codec     off: payloads are stored in plain text \(add a codec: section to tend\.yaml\)
   Outbox    ` + regexp.QuoteMeta(filepath.Join(dir, "outbox")) + `
   Playbooks \.\./\.\./playbooks \(version [0-9a-f]+, \d+ playbooks\)
 Other terminals: export TEMPORAL_ADDRESS=` + regexp.QuoteMeta(addr) + `
@@ -265,6 +275,10 @@ Send events:  tend event send --help
 	 {"type": "contract.signed", "customer": "initech", "data": {"plan": "pro", "arr": 24000}}]`
 	if code, body := post("", batch); code != http.StatusUnauthorized {
 		t.Errorf("no token: %d %s, want 401", code, body)
+	}
+	// A wrong token is told where tend dev keeps the right one.
+	if code, body := post("not-the-token-0123456789", batch); code != http.StatusUnauthorized || !strings.Contains(body, "invalid token: send the token in "+tokenFile) {
+		t.Errorf("wrong token: %d %s, want 401 naming %s", code, body, tokenFile)
 	}
 	if code, body := post(strings.TrimSpace(string(token)), batch); code != http.StatusAccepted || !strings.Contains(body, `"accepted":2`) {
 		t.Fatalf("POST /v1/events: %d %s, want 202 with 2 accepted", code, body)
@@ -432,4 +446,133 @@ func TestServeUsage(t *testing.T) {
 	}
 	r = mustRun(t, exitUnreachable, "serve", "--config", conf, "--address", closedAddr(t), "--timeout", "2s")
 	contains(t, "stderr", r.stderr, "tend serve: cannot reach Temporal at ")
+}
+
+// .tend holds every customer's history: it is made 0700, and tightened
+// to it if it was looser; one already 0700 is no error.
+func TestPrivateDir(t *testing.T) {
+	root := t.TempDir()
+	for _, tt := range []struct {
+		name   string
+		before os.FileMode // 0: missing
+	}{{"missing", 0}, {"world-readable", 0o755}, {"already private", 0o700}} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(root, strings.ReplaceAll(tt.name, " ", "-"), ".tend")
+			if tt.before != 0 {
+				if err := os.MkdirAll(dir, tt.before); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(dir, tt.before); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := privateDir(dir); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(dir)
+			if err != nil || fi.Mode().Perm() != 0o700 {
+				t.Errorf("mode %v, %v; want 0700", fi.Mode().Perm(), err)
+			}
+		})
+	}
+}
+
+func TestDevUICodec(t *testing.T) {
+	for _, tt := range []struct{ listen, want string }{
+		{"127.0.0.1", "http://127.0.0.1:8080/codec/dev"},
+		{"0.0.0.0", "http://127.0.0.1:8080/codec/dev"},
+		{"::", "http://127.0.0.1:8080/codec/dev"},
+		{"::1", "http://127.0.0.1:8080/codec/dev"},
+	} {
+		endpoint, origins := devUICodec(tt.listen, 8080, 8233)
+		if endpoint != tt.want {
+			t.Errorf("devUICodec(%q) = %s, want %s", tt.listen, endpoint, tt.want)
+		}
+		if want := []string{"http://127.0.0.1:8233", "http://localhost:8233", "http://[::1]:8233"}; strings.Join(origins, " ") != strings.Join(want, " ") {
+			t.Errorf("origins %v, want %v", origins, want)
+		}
+	}
+}
+
+// With a codec, tend dev's embedded UI is told to decode through the dev
+// codec route, which answers the UI's origin without a token and nobody
+// else; the state directory and database are private.
+func TestDevCodec(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Temporal server")
+	}
+	deadline := time.After(30 * time.Second)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	if err := os.Mkdir(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	key := bytes.Repeat([]byte{9}, codec.KeySize)
+	cfgPath := filepath.Join(dir, "tend.yaml")
+	if err := os.WriteFile(cfgPath, []byte("codec: {keys: {k1: "+base64.StdEncoding.EncodeToString(key)+"}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port, uiPort, apiPort := freePort(t), freePort(t), freePort(t)
+	dev := func(ctx context.Context, args []string, out *output) int {
+		return runContext(ctx, append([]string{"dev"}, args...), strings.NewReader(""), &bytes.Buffer{}, out)
+	}
+	stderr, stop, exited := start(dev, "--dir", state, "--config", cfgPath, "--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort),
+		"--api-port", strconv.Itoa(apiPort), "--playbooks", shippedPlaybooks)
+	defer stop()
+	stderr.waitFor(t, "\nSend events:  ", exited, deadline)
+	endpoint := "http://127.0.0.1:" + strconv.Itoa(apiPort) + "/codec/dev"
+	contains(t, "banner", stderr.String(), "  Codec     AES-256-GCM, key k1 (codec: in "+cfgPath+"); the Web UI decodes through "+endpoint+"\n")
+
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(uiPort) + "/api/v1/settings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	contains(t, "the UI's settings", string(settings), endpoint)
+
+	cdc, err := codec.New(map[string][]byte{"k1": key}, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := cdc.Encode([]*commonpb.Payload{{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`"Ada"`)}})
+	body, _ := protojson.Marshal(&commonpb.Payloads{Payloads: enc})
+	decode := func(origin string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, endpoint+"/decode", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	plain := base64.StdEncoding.EncodeToString([]byte(`"Ada"`))
+	if code, got := decode("http://localhost:" + strconv.Itoa(uiPort)); code != http.StatusOK || !strings.Contains(got, plain) {
+		t.Errorf("decode from the UI: %d %s", code, got)
+	}
+	if code, got := decode("https://elsewhere.example"); code != http.StatusForbidden || strings.Contains(got, plain) {
+		t.Errorf("decode from elsewhere: %d %s, want 403", code, got)
+	}
+	// The token route's 401 names the file tend dev keeps its token in.
+	resp, err = http.Post("http://127.0.0.1:"+strconv.Itoa(apiPort)+"/codec/decode", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := "needs Authorization: Bearer <token>, the token in " + filepath.Join(state, "api-token"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(got), want) {
+		t.Errorf("/codec/decode without a token: %d %s; want 401 saying %q", resp.StatusCode, got, want)
+	}
+	for path, want := range map[string]os.FileMode{state: 0o700, filepath.Join(state, "temporal.db"): 0o600} {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: %v, %v; want mode %v", path, fi.Mode().Perm(), err, want)
+		}
+	}
+	stop()
+	waitExit(t, "tend dev", stderr, exited, deadline)
 }

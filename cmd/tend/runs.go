@@ -9,17 +9,18 @@ import (
 	"github.com/tend-cs/tend/control"
 )
 
-// runsCmd is `tend runs`: list and show.
+// runsCmd is `tend runs`: list, show and retry.
 type runsCmd struct {
-	List runsListCmd `cmd:"" help:"list runs, newest first"`
-	Show runsShowCmd `cmd:"" help:"show a run: its status, open tasks and timeline in plain words"`
+	List  runsListCmd  `cmd:"" help:"list runs, newest first"`
+	Show  runsShowCmd  `cmd:"" help:"show a run: its status, open tasks and timeline in plain words"`
+	Retry runsRetryCmd `cmd:"" help:"retry the failed step of stalled runs, with the same idempotency key"`
 }
 
 // runsListCmd is `tend runs list`.
 type runsListCmd struct {
 	Customer string `help:"only this customer's runs"`
 	Playbook string `help:"only runs of this playbook"`
-	Status   string `help:"only runs with this status: running, waiting, tasks-open, overdue, escalated, completed, exited, expired or failed"`
+	Status   string `help:"only runs with this status: running, waiting, tasks-open, overdue, escalated, stalled, completed, exited, expired or failed"`
 	Step     string `help:"only runs at this step"`
 	Owner    string `help:"only runs owned by this person"`
 	Limit    int    `default:"100" help:"at most this many runs"`
@@ -49,7 +50,12 @@ func (a *runsListCmd) Run(env *cliEnv) error {
 		return err
 	}
 	defer done()
-	runs, err := control.ListRuns(ctx, c, a.filter())
+	f := a.filter()
+	// With a codec, TendOwner names owners by hash; connect has read the config.
+	if cfg, err := env.config(); err == nil && cfg.Codec != nil {
+		f.OwnerHashed = true
+	}
+	runs, err := control.ListRuns(ctx, c, f)
 	if err != nil {
 		return failed(err)
 	}

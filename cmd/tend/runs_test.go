@@ -20,7 +20,7 @@ func TestRunsUsage(t *testing.T) {
 		{"show a journey", []string{"runs", "show", "customer/acme"}, `tend runs show: run id "customer/acme": want run/<playbook>/<customer>/<n>, as tend runs list shows` + "\n"},
 		{"bad format", []string{"runs", "list", "--format", "xml"}, `tend runs: --format must be one of "table","json" but got "xml"`},
 		{"bad show format", []string{"runs", "show", "run/a/b/1", "--format", "table"}, `tend runs: --format must be one of "text","json" but got "table"`},
-		{"bad status", []string{"runs", "list", "--status", "done"}, `tend runs list: --status "done": want one of running, waiting, tasks-open, overdue, escalated, completed, exited, expired, failed` + "\n"},
+		{"bad status", []string{"runs", "list", "--status", "done"}, `tend runs list: --status "done": want one of running, waiting, tasks-open, overdue, escalated, stalled, completed, exited, expired, failed` + "\n"},
 		{"zero limit", []string{"runs", "list", "--limit", "0"}, "tend runs list: --limit 0: want 1 or more\n"},
 	}
 	for _, tt := range tests {

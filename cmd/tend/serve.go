@@ -22,6 +22,7 @@ import (
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/links"
 	"github.com/tend-cs/tend/node"
+	"github.com/tend-cs/tend/workflows"
 )
 
 // defaultListen is where the HTTP API listens unless told otherwise.
@@ -30,7 +31,10 @@ const defaultListen = "127.0.0.1:8080"
 // serveCmd is `tend serve`: the HTTP API against an existing cluster.
 type serveCmd struct {
 	Listen string        `placeholder:"HOST:PORT" help:"where the API listens (default: api.listen in the config file, else 127.0.0.1:8080)"`
+	HTTP   string        `name:"http" env:"TEND_HTTP" placeholder:"HOST:PORT" help:"also serve GET /healthz and GET /metrics (Prometheus) on this address, e.g. :9090, apart from the API's listener (which serves them too)"`
 	Reload time.Duration `default:"2s" help:"how often to check the playbooks (whose schema checks events) for changes; 0 never reloads"`
+	Store  string        `default:".tend/sets" help:"the store of playbook sets the workers share, read only: its active set, once tend publish has published one, is the set whose schema checks events"`
+	Follow string        `enum:"auto,store,playbooks" default:"auto" help:"where the playbook set comes from: auto (the store's active set once one is published, else the playbooks directory), store, or playbooks"`
 	Log    logFlags      `embed:""`
 	Client clientFlags   `embed:""`
 }
@@ -45,7 +49,7 @@ func (a *serveCmd) Validate() error {
 			return usagef("--listen %q: want host:port, such as 127.0.0.1:8080 or :8080", a.Listen)
 		}
 	}
-	return nil
+	return checkListen("--http", a.HTTP)
 }
 
 // Run serves the API until the context ends, then drains the requests in
@@ -71,33 +75,50 @@ func (a *serveCmd) Run(env *cliEnv) error {
 	if listen == "" {
 		listen = defaultListen
 	}
-	ctx := env.context()
+	ctx, cancel := context.WithCancel(env.context())
+	defer cancel()
 	log := a.Log.logger(env.stderr)
 	targets := node.Targets(cfg)
-	w, err := node.Watch(a.Client.Set.Playbooks, reload, log, &targets, nil)
+	reg, onReload := newRegistry()
+	w, err := node.FollowSets(node.SetsOptions{Playbooks: a.Client.Set.Playbooks, Store: workflows.DirStore{Dir: a.Store},
+		Follow: node.Follow(a.Follow), Reload: reload, Logger: log, Targets: &targets, OnReload: onReload})
 	if err != nil {
 		return usageError(err)
 	}
 	defer w.Stop()
-	reg := prometheus.NewRegistry()
-	opts, err := a.Client.Conn.options(log)
+	opts, err := a.Client.Conn.options(log, cfg)
 	if err != nil {
 		return usageError(err)
 	}
 	opts.MetricsHandler = api.MetricsHandler(reg)
-	dialCtx, cancel := context.WithTimeout(ctx, a.Client.Conn.Timeout)
+	dialCtx, dialCancel := context.WithTimeout(ctx, a.Client.Conn.Timeout)
 	c, err := client.DialContext(dialCtx, opts)
-	cancel()
+	dialCancel()
 	if err != nil {
 		return &dialError{address: a.Client.Conn.Address, err: err}
 	}
 	defer c.Close()
-	wait, addr, err := startAPI(ctx, c, w.Set, cfg, tokens, secrets, listen, reg, log)
+	wait, addr, err := startAPI(ctx, c, w.Set, cfg, tokens, secrets, listen, reg, log, nil, "")
 	if err != nil {
 		return err
 	}
-	log.Info().Str("listen", "http://"+addr).Str("temporal", a.Client.Conn.Address).Str("playbooks", a.Client.Set.Playbooks).Msg("tend API serving")
-	if err := wait(); err != nil {
+	log.Info().Str("listen", "http://"+addr).Str("temporal", a.Client.Conn.Address).Str("following", w.Following()).Msg("tend API serving")
+	waitOps := func() error { return nil }
+	if a.HTTP != "" {
+		var opsAddr string
+		waitOps, opsAddr, err = startOps(ctx, a.HTTP, opsHandler(reg, temporalHealth(c, a.Client.Conn.Address), setDegraded(w)), log)
+		if err != nil {
+			cancel()
+			_ = wait() // stop the API before reporting
+			return err
+		}
+		log.Info().Str("http", "http://"+opsAddr).Msg("serving /healthz and /metrics")
+	}
+	err = wait()
+	if oerr := waitOps(); oerr != nil {
+		log.Error().Err(oerr).Msg("health and metrics endpoint")
+	}
+	if err != nil {
 		return failed(err)
 	}
 	log.Info().Msg("tend API stopped")
@@ -118,12 +139,23 @@ func apiCredentials(cfg *config.Config) (tokens, secrets []string) {
 
 // startAPI listens on listen and serves the HTTP API until ctx ends. wait
 // returns once the requests in flight have drained.
+// devOrigins, from tend dev only, are the embedded UI's origins, which
+// may call the dev codec route; tokensFrom, when tend dev made the token,
+// names its file in 401 answers.
 func startAPI(ctx context.Context, c client.Client, set func() *lang.Set, cfg *config.Config, tokens, secrets []string,
-	listen string, reg *prometheus.Registry, log zerolog.Logger) (wait func() error, addr string, err error) {
+	listen string, reg *prometheus.Registry, log zerolog.Logger, devOrigins []string, tokensFrom string) (wait func() error, addr string, err error) {
 	opts := api.Options{Client: c, Set: set, Tokens: tokens, SigningSecrets: secrets,
-		MaxBody: cfg.API.MaxBody, RateLimit: cfg.API.RateLimit, Logger: log, Registry: reg}
+		MaxBody: cfg.API.MaxBody, RateLimit: cfg.API.RateLimit, Logger: log, Registry: reg, TokensFrom: tokensFrom}
 	if l := cfg.Links; l != nil {
 		opts.Links = &links.Config{BaseURL: l.BaseURL, Secret: string(l.Secret)}
+	}
+	cdc, err := newCodec(cfg)
+	if err != nil {
+		return nil, "", usageError(err)
+	}
+	if cdc != nil {
+		opts.Codec, opts.CodecOrigin = cdc, cfg.Codec.UIOrigin
+		opts.DevCodecOrigins = devOrigins
 	}
 	srv, err := api.New(opts)
 	if err != nil {

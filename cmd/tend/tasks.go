@@ -36,16 +36,25 @@ func (a *tasksListCmd) Run(env *cliEnv) error {
 	defer done()
 	now := time.Now()
 	items, err := control.ListTasks(ctx, c, control.TaskFilter{Owner: a.Owner, Overdue: a.Overdue, Now: now})
-	if err != nil {
+	var unread *control.UnreadError
+	if err != nil && !errors.As(err, &unread) {
 		return failed(err)
 	}
+	// Some runs did not answer: the others' tasks are listed, then the
+	// command fails naming those left out.
 	if a.Format == "json" {
 		if items == nil {
 			items = []control.TaskItem{}
 		}
-		return writeJSON(env.stdout, items)
+		if werr := writeJSON(env.stdout, items); werr != nil {
+			return werr
+		}
+	} else {
+		writeTasks(env.stdout, items, now)
 	}
-	writeTasks(env.stdout, items, now)
+	if unread != nil {
+		return failed(unread)
+	}
 	return nil
 }
 

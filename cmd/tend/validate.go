@@ -1,8 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/tend-cs/tend/config"
@@ -57,9 +57,60 @@ func (a *validateCmd) Run(env *cliEnv) error {
 	if len(a.Paths) == 0 {
 		a.Paths = []string{"playbooks"}
 	}
-	groups, err := load.Files(a.Paths)
+	all, pbs, err := checkSets(a.Paths, targets)
 	if err != nil {
 		return usageError(err)
+	}
+	switch a.Format {
+	case "json":
+		writeValidateJSON(stdout, all, pbs)
+	case "github":
+		for _, e := range all {
+			fmt.Fprintf(stdout, "::error%s::%s\n", githubProps(e.Pos), githubEscape(e.Msg))
+		}
+	default:
+		printErrors(stdout, stderr, all)
+		if len(all) == 0 {
+			fmt.Fprintf(stdout, "ok: %d %s valid\n", len(pbs), plural(len(pbs), "playbook", "playbooks"))
+		}
+	}
+	if len(all) > 0 {
+		return silent(exitInvalid)
+	}
+	return nil
+}
+
+// writeValidateJSON writes tend validate --format json's answer.
+func writeValidateJSON(w io.Writer, all tendfmt.ErrorList, pbs []jsonPlaybook) {
+	out := validateJSON{Valid: len(all) == 0, Errors: []jsonError{}, Playbooks: pbs}
+	if pbs == nil {
+		out.Playbooks = []jsonPlaybook{}
+	}
+	for _, e := range all {
+		out.Errors = append(out.Errors, jsonError{e.Pos.File, e.Pos.Line, e.Pos.Col, e.Msg})
+	}
+	_ = writeJSON(w, out)
+}
+
+// printErrors prints errors as tend validate does: one a line on stdout,
+// and their count on stderr.
+func printErrors(stdout, stderr io.Writer, all tendfmt.ErrorList) {
+	for _, e := range all {
+		fmt.Fprintln(stdout, e.Error())
+	}
+	if len(all) > 0 {
+		fmt.Fprintln(stderr, errorCount(len(all)))
+	}
+}
+
+// checkSets loads the playbook sets in paths and checks each, against
+// targets too unless that is nil: tend validate's checks, which tend
+// publish makes too. It returns every error, sorted, and the playbooks
+// of the sets that loaded; an error is a path that cannot be read.
+func checkSets(paths []string, targets *lang.Targets) (tendfmt.ErrorList, []jsonPlaybook, error) {
+	groups, err := load.Files(paths)
+	if err != nil {
+		return nil, nil, err
 	}
 	var all tendfmt.ErrorList
 	var pbs []jsonPlaybook
@@ -83,37 +134,7 @@ func (a *validateCmd) Run(env *cliEnv) error {
 		}
 	}
 	all.Sort()
-	switch a.Format {
-	case "json":
-		out := validateJSON{Valid: len(all) == 0, Errors: []jsonError{}, Playbooks: pbs}
-		if pbs == nil {
-			out.Playbooks = []jsonPlaybook{}
-		}
-		for _, e := range all {
-			out.Errors = append(out.Errors, jsonError{e.Pos.File, e.Pos.Line, e.Pos.Col, e.Msg})
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(out)
-	case "github":
-		for _, e := range all {
-			fmt.Fprintf(stdout, "::error%s::%s\n", githubProps(e.Pos), githubEscape(e.Msg))
-		}
-	default:
-		for _, e := range all {
-			fmt.Fprintln(stdout, e.Error())
-		}
-		if len(all) == 0 {
-			fmt.Fprintf(stdout, "ok: %d %s valid\n", len(pbs), plural(len(pbs), "playbook", "playbooks"))
-		} else {
-			fmt.Fprintln(stderr, errorCount(len(all)))
-		}
-	}
-	if len(all) > 0 {
-		return silent(exitInvalid)
-	}
-	return nil
+	return all, pbs, nil
 }
 
 // githubEscape escapes a workflow command's message.

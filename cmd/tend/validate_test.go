@@ -340,3 +340,36 @@ func TestValidateConfig(t *testing.T) {
 		})
 	}
 }
+
+// A codec section that no command could run with is refused by config
+// loading, so that validate --config (the CI gate) refuses what the
+// worker, the API and every client refuse, with the same file:line:col.
+func TestCodecConfigRefusedAlike(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"keys empty, primary given", "codec:\n  keys: {}\n  primary: k1\n", ":2:9: codec.keys is empty: give at least one AES-256 key by id"},
+		{"keys empty", "codec: {keys: {}}\n", ":1:15: codec.keys is empty"},
+		{"ui_origin port out of range", "codec:\n  keys: {k1: " + strings.Repeat("A", 43) + "=}\n  ui_origin: https://ui.example:99999\n",
+			`:3:14: codec.ui_origin "https://ui.example:99999" has port "99999"; a port is a number from 1 to 65535`},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := filepath.Join(dir, "tend"+strconv.Itoa(i)+".yaml")
+			if err := os.WriteFile(cfg, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{
+				{"validate", "--config", cfg, shippedPlaybooks},
+				{"worker", "--config", cfg, "--playbooks", shippedPlaybooks, "--address", "127.0.0.1:1"},
+				{"serve", "--config", cfg, "--address", "127.0.0.1:1"},
+				{"runs", "list", "--config", cfg, "--address", "127.0.0.1:1"},
+				{"event", "send", "--config", cfg, "--address", "127.0.0.1:1", "--customer", "acme", "--type", "contract.signed"},
+			} {
+				r := mustRun(t, exitUsage, args...)
+				contains(t, strings.Join(args[:2], " ")+" stderr", r.stderr, cfg+tt.want)
+			}
+		})
+	}
+}

@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 
+	"github.com/tend-cs/tend/api"
 	"github.com/tend-cs/tend/config"
 	"github.com/tend-cs/tend/node"
 	"github.com/tend-cs/tend/workflows"
@@ -22,8 +25,14 @@ type workerCmd struct {
 	Set    playbookFlags `embed:""`
 	Reload time.Duration `default:"2s" help:"how often to check the playbooks for changes; 0 never reloads"`
 	Store  string        `default:".tend/sets" help:"directory of playbook sets by version, written once each: every worker of a cluster must share it, so that a workflow pinned to an older set runs on any worker"`
-	Log    logFlags      `embed:""`
-	Conn   connFlags     `embed:""`
+	Follow string        `enum:"auto,store,playbooks" default:"auto" help:"where the playbook set comes from: auto (the store's active set once tend publish has published one, else the playbooks directory), store (the active set only), playbooks (the directory only)"`
+	HTTP   string        `name:"http" env:"TEND_HTTP" placeholder:"HOST:PORT" help:"serve GET /healthz and GET /metrics (Prometheus) on this address, e.g. :9090; no credentials, so keep it inside the cluster"`
+
+	StopTimeout time.Duration `name:"stop-timeout" default:"30s" help:"on SIGTERM, how long activities in flight may finish before they are cancelled (Temporal retries them elsewhere)"`
+	StickyCache int           `name:"sticky-cache" default:"10000" help:"workflows kept in memory between their tasks (the SDK's sticky cache); about 27 KiB each, see docs/cluster.md"`
+
+	Log  logFlags  `embed:""`
+	Conn connFlags `embed:""`
 }
 
 // Help is the text `tend worker --help` prints under the summary.
@@ -41,7 +50,13 @@ func (a *workerCmd) Validate() error {
 	if a.Store == "" {
 		return usagef("--store is empty; give a directory shared by every worker, such as /mnt/tend/sets")
 	}
-	return nil
+	if a.StopTimeout < 0 {
+		return usagef("--stop-timeout %s: want a duration of 0 or more, such as 30s", a.StopTimeout)
+	}
+	if a.StickyCache < 0 {
+		return usagef("--sticky-cache %d: want 0 or more workflows (0 turns the cache off)", a.StickyCache)
+	}
+	return checkListen("--http", a.HTTP)
 }
 
 // logFlags are the logging flags of the long-running commands.
@@ -70,9 +85,23 @@ func (a *workerCmd) Run(env *cliEnv) error {
 	if err != nil {
 		return err
 	}
-	// Checked before dialing: a typo in a playbook is found without a cluster.
-	if _, err := checkPlaybooks(a.Set.Playbooks, cfg); err != nil {
-		return err
+	store := workflows.DirStore{Dir: a.Store}
+	follow := node.Follow(a.Follow)
+	active := ""
+	if follow != node.FollowPlaybooks {
+		if active, err = store.Active(); err != nil {
+			return failed(err)
+		}
+		if active == "" && follow == node.FollowStore {
+			return failedf("--follow store: no playbook set is active in store %s; publish one with tend publish --store %s", a.Store, a.Store)
+		}
+	}
+	// Checked before dialing: a typo in a playbook is found without a
+	// cluster. A worker that follows a published set needs no directory.
+	if active == "" {
+		if _, err := checkPlaybooks(a.Set.Playbooks, cfg); err != nil {
+			return err
+		}
 	}
 
 	ctx := env.context()
@@ -80,20 +109,48 @@ func (a *workerCmd) Run(env *cliEnv) error {
 	if a.Conn.Verbose && log.GetLevel() > zerolog.DebugLevel {
 		log = log.Level(zerolog.DebugLevel)
 	}
+	reg, onReload := newRegistry()
+	opts, err := a.Conn.options(log, cfg)
+	if err != nil {
+		return usageError(err)
+	}
+	opts.MetricsHandler = api.MetricsHandler(reg)
 	dialCtx, cancel := context.WithTimeout(ctx, a.Conn.Timeout)
-	c, err := a.Conn.dial(dialCtx, log)
+	c, err := client.DialContext(dialCtx, opts)
 	cancel()
 	if err != nil {
-		return err
+		return &dialError{address: a.Conn.Address, err: err}
 	}
 	defer c.Close()
 	log.Info().Str("address", a.Conn.Address).Str("namespace", a.Conn.Namespace).Msg("connected to Temporal")
+	// The cache is the SDK's, one per process: set before the worker starts.
+	worker.SetStickyWorkflowCacheSize(a.StickyCache)
 	n, err := node.Start(node.Options{Client: c, Config: cfg, Playbooks: a.Set.Playbooks, Logger: log, Reload: reload,
-		Store: workflows.DirStore{Dir: a.Store}})
+		Store: store, Follow: follow, Namespace: a.Conn.Namespace, OnReload: onReload,
+		Worker: worker.Options{WorkerStopTimeout: a.StopTimeout}})
 	if err != nil {
 		return failed(err)
 	}
-	return waitWorker(ctx, n, log)
+	if a.HTTP == "" {
+		return waitWorker(ctx, n, log)
+	}
+	// The endpoint outlives the worker's drain, so that probes see it
+	// stopping and the last metrics can be scraped.
+	opsCtx, stopOps := context.WithCancel(context.Background())
+	defer stopOps()
+	check := workerHealth(ctx.Done(), n, temporalHealth(c, a.Conn.Address))
+	wait, addr, err := startOps(opsCtx, a.HTTP, opsHandler(reg, check, setDegraded(n)), log)
+	if err != nil {
+		n.Stop()
+		return err
+	}
+	log.Info().Str("http", "http://"+addr).Msg("serving /healthz and /metrics")
+	err = waitWorker(ctx, n, log)
+	stopOps()
+	if werr := wait(); werr != nil {
+		log.Error().Err(werr).Msg("health and metrics endpoint")
+	}
+	return err
 }
 
 // runningNode is what waitWorker needs of a *node.Node.
