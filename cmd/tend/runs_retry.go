@@ -84,7 +84,7 @@ func (a *runsRetryCmd) Run(env *cliEnv) error {
 		outcomes = append(outcomes, o)
 		if a.Format == "text" {
 			if o.OK() {
-				fmt.Fprintf(env.stdout, "%s: retried step %s\n", o.Run, o.Step)
+				fmt.Fprintf(env.stdout, "%s: retried step %s: a new attempt is scheduled (tend runs show %s follows it)\n", o.Run, o.Step, o.Run)
 			} else {
 				fmt.Fprintf(env.stdout, "%s: %s: %s\n", o.Run, o.Result, o.Error)
 			}
