@@ -214,7 +214,7 @@ func Publish(ctx context.Context, opts Options) (*Report, error) {
 	if err := opts.Store.Put(opts.Bundle); err != nil {
 		return nil, fmt.Errorf("write playbook set %s to %s: %w", opts.Bundle.Version, opts.Store.Dir, err)
 	}
-	if err := opts.Store.Activate(opts.Bundle.Version); err != nil {
+	if err := opts.Store.ActivateFrom(prev, opts.Bundle.Version); err != nil {
 		return nil, err
 	}
 	r.Activated = true

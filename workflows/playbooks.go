@@ -254,6 +254,35 @@ func (s DirStore) Activate(version string) error {
 	return nil
 }
 
+// ErrActiveChanged is the error of ActivateFrom when another version was
+// made active since the caller read the pointer.
+var ErrActiveChanged = errors.New("the active playbook set changed")
+
+// ActivateFrom makes version the active set if prev ("" for none) still
+// is. Two publishes to one store each check their set against the set
+// that was active when they began; without this, the later rename would
+// silently undo the earlier publish, and both would report success. The
+// check and the rename hold an exclusive lock on the store's lock file.
+func (s DirStore) ActivateFrom(prev, version string) error {
+	unlock, err := lockStore(s.Dir)
+	if err != nil {
+		return fmt.Errorf("activate playbook set %s: lock %s: %w", version, s.Dir, err)
+	}
+	defer unlock()
+	cur, err := s.Active()
+	if err != nil {
+		return err
+	}
+	if cur != prev {
+		was := prev
+		if was == "" {
+			was = "none"
+		}
+		return fmt.Errorf("%w from %s to %s while this publish was being checked (another tend publish?): publish again to check against %s", ErrActiveChanged, was, cur, cur)
+	}
+	return s.Activate(version)
+}
+
 // syncDir makes the renames in dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)

@@ -111,3 +111,53 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// ActivateFrom replaces the pointer only if it still names the version
+// the caller checked against: of concurrent publishes from one active
+// set, exactly one wins and the others are told, not silently undone.
+func TestActivateFrom(t *testing.T) {
+	s := DirStore{Dir: t.TempDir()}
+	versions := []string{"aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc", "dddddddddddd", "eeeeeeeeeeee"}
+	for _, v := range versions {
+		if err := s.Put(Bundle{Version: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.ActivateFrom("", versions[0]); err != nil {
+		t.Fatalf("first activation: %v", err)
+	}
+	err := s.ActivateFrom("", versions[1])
+	if !errors.Is(err, ErrActiveChanged) || !strings.Contains(err.Error(), "from none to "+versions[0]) {
+		t.Fatalf("activation against a stale pointer: %v; want ErrActiveChanged naming none and %s", err, versions[0])
+	}
+	if v, _ := s.Active(); v != versions[0] {
+		t.Fatalf("a refused activation moved the pointer to %s", v)
+	}
+
+	var wg sync.WaitGroup
+	won := make(chan string, len(versions))
+	for _, v := range versions[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch err := s.ActivateFrom(versions[0], v); {
+			case err == nil:
+				won <- v
+			case !errors.Is(err, ErrActiveChanged):
+				t.Errorf("activate %s: %v", v, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(won)
+	var winners []string
+	for v := range won {
+		winners = append(winners, v)
+	}
+	if len(winners) != 1 {
+		t.Fatalf("%d activations from %s succeeded (%v); want exactly one", len(winners), versions[0], winners)
+	}
+	if v, _ := s.Active(); v != winners[0] {
+		t.Fatalf("active is %s; want the winner %s", v, winners[0])
+	}
+}
