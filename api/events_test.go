@@ -443,3 +443,32 @@ func TestContentEncoding(t *testing.T) {
 		t.Fatalf("want 415, got %s", res)
 	}
 }
+
+// TestRetryBodyStrict: POST /v1/runs/retry takes no body or exactly
+// {"since": ...}, checked before Temporal is asked: a key in another case,
+// a repeated key, an unknown one or a second value is a 400 naming the
+// body it wants, and a valid body reaches the (unreachable) server.
+func TestRetryBodyStrict(t *testing.T) {
+	hs := unavailableServer(t)
+	for _, tt := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"Since": "24h"}`, http.StatusBadRequest, `body: unknown field "Since"`},
+		{`{"since": "1h", "since": "24h"}`, http.StatusBadRequest, "body: since appears twice"},
+		{`{"since": "24h", "until": "1h"}`, http.StatusBadRequest, `body: unknown field "until"`},
+		{`{"since": "24h"} {}`, http.StatusBadRequest, "body: more than one JSON value"},
+		{`{"since": "banana"}`, http.StatusBadRequest, "not a duration"},
+		{`{"since": "24h"}`, http.StatusServiceUnavailable, "unavailable"},
+		{``, http.StatusServiceUnavailable, "unavailable"},
+	} {
+		res := request(t, hs.URL, http.MethodPost, "/v1/runs/retry", []byte(tt.body), bearer(0))
+		if res.status != tt.status || !contains(res.errorText(t), tt.want) {
+			t.Errorf("POST /v1/runs/retry %s: want %d saying %q, got %s", tt.body, tt.status, tt.want, res)
+		}
+		if strings.HasPrefix(tt.want, "body") && !contains(res.errorText(t), `want {"since": "24h"} or no body`) {
+			t.Errorf("POST /v1/runs/retry %s: the 400 does not say what body it wants: %s", tt.body, res)
+		}
+	}
+}

@@ -234,32 +234,8 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request, body []byt
 		return
 	}
 	var in completeBody
-	if len(bytes.TrimSpace(body)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil {
-			writeError(w, http.StatusBadRequest, "body: "+strings.TrimPrefix(err.Error(), "json: ")+`; want {"outcome": "..."} or no body`)
-			return
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			writeError(w, http.StatusBadRequest, `body: more than one JSON value; want {"outcome": "..."} or no body`)
-			return
-		}
-		// encoding/json folds case and lets a repeated key win: check
-		// the keys exactly.
-		var keys map[string]json.RawMessage
-		if json.Unmarshal(body, &keys) == nil {
-			for k := range keys {
-				if k != "outcome" {
-					writeError(w, http.StatusBadRequest, fmt.Sprintf(`body: unknown field %q; want {"outcome": "..."} or no body`, k))
-					return
-				}
-			}
-		}
-		if bytes.Count(body, []byte(`"outcome"`)) > 1 {
-			writeError(w, http.StatusBadRequest, `body: outcome appears twice; want {"outcome": "..."} or no body`)
-			return
-		}
+	if !oneKeyBody(w, body, "outcome", `{"outcome": "..."}`, &in) {
+		return
 	}
 	if _, _, err := control.ParseTaskID(id); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -364,4 +340,39 @@ func (s *Server) listPlaybooks(w http.ResponseWriter, r *http.Request, _ []byte)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"version": set.Version, "playbooks": Playbooks(set)})
+}
+
+// oneKeyBody decodes an optional request body of one JSON object with at
+// most the one key, strictly: encoding/json folds case and lets a repeated
+// key win, so {"Outcome": ...} or the key twice are refused here, as are
+// unknown keys and a second value. It writes the 400 naming want, the body
+// expected, and reports whether to go on; an empty body leaves v as it is.
+func oneKeyBody(w http.ResponseWriter, body []byte, key, want string, v any) bool {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return true
+	}
+	bad := func(msg string) bool {
+		writeError(w, http.StatusBadRequest, "body: "+msg+"; want "+want+" or no body")
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return bad(strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return bad("more than one JSON value")
+	}
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(body, &keys) == nil {
+		for k := range keys {
+			if k != key {
+				return bad(fmt.Sprintf("unknown field %q", k))
+			}
+		}
+	}
+	if bytes.Count(body, []byte(`"`+key+`"`)) > 1 {
+		return bad(key + " appears twice")
+	}
+	return true
 }

@@ -2,10 +2,7 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/tend-cs/tend/control"
@@ -63,17 +60,8 @@ func (s *Server) retryFailed(w http.ResponseWriter, r *http.Request, body []byte
 		return
 	}
 	var in retryBody
-	if len(bytes.TrimSpace(body)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil {
-			writeError(w, http.StatusBadRequest, "body: "+strings.TrimPrefix(err.Error(), "json: ")+`; want {"since": "24h"} or no body`)
-			return
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			writeError(w, http.StatusBadRequest, `body: more than one JSON value; want {"since": "24h"} or no body`)
-			return
-		}
+	if !oneKeyBody(w, body, "since", `{"since": "24h"}`, &in) {
+		return
 	}
 	var since time.Time
 	if in.Since != "" {
