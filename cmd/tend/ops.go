@@ -160,9 +160,15 @@ func startOps(ctx context.Context, listen string, h http.Handler, log zerolog.Lo
 	if err != nil {
 		return nil, "", usagef("--http %s: cannot listen: %v", listen, errors.Unwrap(err))
 	}
+	return serveOn(ctx, ln, h, log), ln.Addr().String(), nil
+}
+
+// serveOn serves h on ln until ctx ends, then drains the requests in
+// flight; the function it returns waits for that and gives Serve's error.
+func serveOn(ctx context.Context, ln net.Listener, h http.Handler, log zerolog.Logger) func() error {
 	errc := make(chan error, 1)
 	go func() { errc <- api.Serve(ctx, ln, h, log) }()
-	return func() error { return <-errc }, ln.Addr().String(), nil
+	return func() error { return <-errc }
 }
 
 // checkListen checks a HOST:PORT flag such as --http.

@@ -165,9 +165,7 @@ func startAPI(ctx context.Context, c client.Client, set func() *lang.Set, cfg *c
 	if err != nil {
 		return nil, "", usagef("the API cannot listen on %s: %v", listen, errors.Unwrap(err))
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- api.Serve(ctx, ln, srv, log) }()
-	return func() error { return <-errc }, ln.Addr().String(), nil
+	return serveOn(ctx, ln, srv, log), ln.Addr().String(), nil
 }
 
 // devLinks gives tend dev the links of survey and unsubscribe mail when
