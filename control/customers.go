@@ -207,16 +207,8 @@ func CompleteTask(ctx context.Context, c client.Client, taskID, outcome string, 
 	if err := CheckOutcome(outcome); err != nil {
 		return nil, err
 	}
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.WorkflowID(runID),
-		UpdateName:   workflows.UpdateCompleteTask,
-		Args:         []any{workflows.CompleteTask{Task: taskID, Outcome: outcome, At: at.UTC()}},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
 	var res workflows.CompleteTaskResult
-	if err == nil {
-		err = h.Get(ctx, &res)
-	}
+	err = updateRun(ctx, c, runID, workflows.UpdateCompleteTask, workflows.CompleteTask{Task: taskID, Outcome: outcome, At: at.UTC()}, &res)
 	if err == nil {
 		return &res, nil
 	}
@@ -236,6 +228,22 @@ func CompleteTask(ctx context.Context, c client.Client, taskID, outcome string, 
 		return nil, fmt.Errorf("complete task %s: %w", taskID, errors.Join(ErrUnavailable, err))
 	}
 	return nil, fmt.Errorf("complete task %s: %w", taskID, err)
+}
+
+// updateRun sends a run the update name with arg and waits for the run's
+// answer, which it decodes into res; the error is Temporal's, for the
+// caller to say what it means.
+func updateRun(ctx context.Context, c client.Client, runID, name string, arg, res any) error {
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.WorkflowID(runID),
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return err
+	}
+	return h.Get(ctx, res)
 }
 
 // MaxOutcome is the longest outcome a task completion may carry, in bytes.

@@ -29,16 +29,8 @@ func RetryRun(ctx context.Context, c client.Client, runID string) (*workflows.Re
 	if err := CheckRunID(runID); err != nil {
 		return nil, kindf(ErrInvalid, "%s", err)
 	}
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.WorkflowID(runID),
-		UpdateName:   workflows.UpdateRetryStep,
-		Args:         []any{workflows.RetryStep{}},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
 	var res workflows.RetryStepResult
-	if err == nil {
-		err = h.Get(ctx, &res)
-	}
+	err := updateRun(ctx, c, runID, workflows.UpdateRetryStep, workflows.RetryStep{}, &res)
 	if err == nil {
 		return &res, nil
 	}
