@@ -31,6 +31,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/tend-cs/tend/codec"
 	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/engine/lang"
@@ -71,12 +72,11 @@ type Options struct {
 	// Workflows are the workers' workflow options (HistoryLimit above all:
 	// continuing as new is part of what must replay).
 	Workflows workflows.Options
-	// DataConverter decodes payloads, as the workers' client does; nil
-	// is the SDK's default.
-	DataConverter converter.DataConverter
-	// FailureConverter reads failures, as the workers' client does; nil
-	// is the SDK's default.
-	FailureConverter converter.FailureConverter
+	// Codec is the workers' payload codec (tend.yaml's codec:), nil when
+	// they encrypt nothing: the replay reads payloads and failures as the
+	// workers wrote them, and a history it cannot decrypt is refused for
+	// that reason, not reported as a change of code.
+	Codec *codec.Codec
 	// Register registers the workflow code to replay with; nil is
 	// node.RegisterWorkflows, the workers' own. Tests give other code.
 	Register func(worker.WorkflowRegistry, *workflows.Playbooks)
@@ -174,9 +174,6 @@ func Publish(ctx context.Context, opts Options) (*Report, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	if opts.DataConverter == nil {
-		opts.DataConverter = converter.GetDefaultDataConverter()
-	}
 	r := &Report{Version: opts.Bundle.Version, DryRun: opts.DryRun, Replayed: map[string]int{},
 		Added: []string{}, Removed: []string{}, Changed: []string{}, Failures: []Failure{}, Pinned: []Pinned{}, Triggers: []TriggerChange{}}
 	prev, err := opts.Store.Active()
@@ -262,8 +259,14 @@ var replayTypes = []string{workflows.JourneyWorkflow, workflows.RunWorkflow, wor
 // replay replays the recent open executions of each workflow type with
 // the workers' code over pb, whose current set is the new one.
 func (r *Report) replay(ctx context.Context, opts Options, pb *workflows.Playbooks, store *overlay) error {
-	rep, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: opts.DataConverter,
-		FailureConverter: opts.FailureConverter})
+	var conv client.Options
+	opts.Codec.Apply(&conv)
+	dc := conv.DataConverter
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	rep, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc,
+		FailureConverter: conv.FailureConverter})
 	if err != nil {
 		return fmt.Errorf("replayer: %w", err)
 	}
@@ -290,7 +293,11 @@ func (r *Report) replay(ctx context.Context, opts Options, pb *workflows.Playboo
 			// Every workflow checked counts, the ones refused before or
 			// by the replay too: the report's total is what was checked.
 			r.Replayed[typ]++
-			if v := pinnedSet(opts.DataConverter, h); v != "" {
+			if err := codec.Check(opts.Codec, h); err != nil {
+				fail(fmt.Sprintf("its history cannot be read here: %v", err))
+				continue
+			}
+			if v := pinnedSet(dc, h); v != "" {
 				if _, err := store.Get(v); err != nil {
 					fail(unusable(v, err, opts.Store.Dir, "it is pinned to"))
 					continue

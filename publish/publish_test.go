@@ -126,8 +126,7 @@ func testPublish(t *testing.T, cdc *codec.Codec) {
 	b1, s1 := set(t, "v1")
 	b2, s2 := set(t, "v2")
 	opts := func(b workflows.Bundle, s *lang.Set) publish.Options {
-		return publish.Options{Client: c, Store: store, Bundle: b, Set: s,
-			DataConverter: copts.DataConverter, FailureConverter: copts.FailureConverter}
+		return publish.Options{Client: c, Store: store, Bundle: b, Set: s, Codec: cdc}
 	}
 
 	// The first publish: nothing runs, nothing was active.
@@ -213,6 +212,41 @@ func testPublish(t *testing.T, cdc *codec.Codec) {
 			t.Errorf("the report does not name the run that failed:\n%s", out.String())
 		}
 	})
+
+	if cdc != nil {
+		// A publisher whose tend.yaml lacks the workers' key, or has no
+		// codec: section, cannot read the histories; each is refused for
+		// that reason, naming the key, never as a change of code.
+		other, err := codec.New(map[string][]byte{"k2": bytes.Repeat([]byte{8}, 32)}, "k2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			name  string
+			codec *codec.Codec
+			want  string
+		}{
+			{"the publisher lacks the key", other, "encrypted with key k1, which tend.yaml's codec.keys does not have (it has k2)"},
+			{"the publisher has no codec", nil, "encrypted with key k1, and tend.yaml has no codec: section"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				o := opts(b2, s2)
+				o.Codec, o.DryRun = tt.codec, true
+				r, err := publish.Publish(ctx, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.OK() || len(r.Failures) != r.Replayed[workflows.RunWorkflow]+r.Replayed[workflows.JourneyWorkflow]+r.Replayed[workflows.OwnerWorkflow] {
+					t.Fatalf("failures %+v of %v checked; want every workflow refused", r.Failures, r.Replayed)
+				}
+				for _, f := range r.Failures {
+					if !strings.Contains(f.Error, tt.want) || strings.Contains(f.Error, "nondeterministic") {
+						t.Errorf("%s: %s; want %q and no word of nondeterminism", f.Workflow, f.Error, tt.want)
+					}
+				}
+			})
+		}
+	}
 
 	t.Run("a dry run checks and reports and writes nothing", func(t *testing.T) {
 		before := files(t, store.Dir)

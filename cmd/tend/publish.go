@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"os"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/tend-cs/tend/node"
 	"github.com/tend-cs/tend/publish"
 	"github.com/tend-cs/tend/workflows"
@@ -94,15 +92,12 @@ func (a *publishCmd) Run(env *cliEnv) error {
 	defer done()
 	store := workflows.DirStore{Dir: a.Store}
 	// The replay reads the histories' payloads as the workers wrote them.
-	var conv client.Options
 	cdc, err := newCodec(cfg)
 	if err != nil {
 		return usageError(err)
 	}
-	cdc.Apply(&conv)
 	rep, err := publish.Publish(ctx, publish.Options{Client: c, Store: store,
-		Bundle: b, Set: set, Replay: a.Replay, DryRun: a.DryRun,
-		DataConverter: conv.DataConverter, FailureConverter: conv.FailureConverter})
+		Bundle: b, Set: set, Replay: a.Replay, DryRun: a.DryRun, Codec: cdc})
 	if err != nil {
 		return fmt.Errorf("nothing was published: %w", err)
 	}
