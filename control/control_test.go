@@ -16,6 +16,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -23,6 +24,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tend-cs/tend/codec"
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/load"
@@ -439,6 +441,24 @@ type fakeClient struct {
 	// unloaded are workflows whose code the workers cannot run: they
 	// answer queries as Temporal does then.
 	unloaded map[string]bool
+	// histories are the workflows' histories, by workflow id.
+	histories map[string]*historypb.History
+}
+
+func (f *fakeClient) GetWorkflowHistory(_ context.Context, id, _ string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &eventIterator{events: f.histories[id].GetEvents()}
+}
+
+type eventIterator struct{ events []*historypb.HistoryEvent }
+
+func (it *eventIterator) HasNext() bool { return len(it.events) > 0 }
+
+func (it *eventIterator) Next() (*historypb.HistoryEvent, error) {
+	ev := it.events[0]
+	it.events = it.events[1:]
+	return ev, nil
 }
 
 type signalCall struct {
@@ -710,17 +730,22 @@ func TestListTasksUnloadedRun(t *testing.T) {
 			"run/onboarding/globex/1": {State: engine.RunState{ID: "run/onboarding/globex/1", Customer: "globex", Playbook: "onboarding",
 				Status: engine.StatusWaiting, Tasks: []engine.Task{{ID: "onboarding/globex/1/kickoff/1", Step: "kickoff"}}}},
 		},
-		unloaded: map[string]bool{"run/onboarding/acme/1": true},
+		unloaded:  map[string]bool{"run/onboarding/acme/1": true},
+		histories: map[string]*historypb.History{"run/onboarding/acme/1": encryptedHistory(t, "k1")},
 	}
 	items, err := ListTasks(context.Background(), f, TaskFilter{Now: at("2026-01-09T00:00:00Z")})
 	var unread *UnreadError
 	if !errors.As(err, &unread) || len(unread.Errs) != 1 {
 		t.Fatalf("err = %v; want an UnreadError naming acme's run", err)
 	}
-	for _, want := range []string{"1 run did not answer", "query run run/onboarding/acme/1: the workers cannot load it", "codec key"} {
+	for _, want := range []string{"1 run did not answer", "query run run/onboarding/acme/1: the workers cannot load it",
+		"its history is encrypted with codec key k1, and workers whose tend.yaml codec.keys lack k1 cannot read it"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %q; want it to say %q", err, want)
 		}
+	}
+	if strings.Contains(err.Error(), "queryType") {
+		t.Errorf("err = %q; want tend's words, not Temporal's unknown queryType", err)
 	}
 	if len(items) != 1 || items[0].Customer != "globex" {
 		t.Errorf("items = %+v; want globex's task still listed", items)
@@ -731,6 +756,27 @@ func TestListTasksUnloadedRun(t *testing.T) {
 	if items, err := ListTasks(context.Background(), f, TaskFilter{}); err == nil || errors.As(err, &unread) || items != nil {
 		t.Errorf("every run unreadable: items %+v, err %v; want the run's error alone", items, err)
 	}
+	// A history with no encrypted payload names no key.
+	if _, err := ShowRun(context.Background(), f, "run/onboarding/globex/1"); err == nil ||
+		!strings.HasSuffix(err.Error(), "the workers cannot load it: its workflow task fails, and the worker's log says why") {
+		t.Errorf("unloaded run without encrypted history: %v", err)
+	}
+}
+
+// encryptedHistory is a one-event history whose input is encrypted with
+// key id.
+func encryptedHistory(t *testing.T, id string) *historypb.History {
+	t.Helper()
+	cdc, err := codec.New(map[string][]byte{id: bytes.Repeat([]byte{1}, codec.KeySize)}, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cdc.DataConverter().ToPayloads("a customer's input")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &historypb.History{Events: []*historypb.HistoryEvent{{Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{
+		WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{Input: p}}}}}
 }
 
 func TestShowRunTimeout(t *testing.T) {
@@ -747,4 +793,30 @@ type slowClient struct{ *fakeClient }
 
 func (*slowClient) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
 	return nil, context.DeadlineExceeded
+}
+
+// encryptedClient answers every query with a payload encrypted under key
+// k7, as workers with a codec do, to a client without one.
+type encryptedClient struct {
+	*fakeClient
+	t *testing.T
+}
+
+func (c *encryptedClient) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
+	h := encryptedHistory(c.t, "k7")
+	return client.NewValue(h.Events[0].GetWorkflowExecutionStartedEventAttributes().GetInput()), nil
+}
+
+// TestAnswerWithoutCodec: a client whose tend.yaml has no codec: section
+// is told that, and the key the answer is under, not only the SDK's
+// "payload encoding is not supported".
+func TestAnswerWithoutCodec(t *testing.T) {
+	c := &encryptedClient{fakeClient: &fakeClient{}, t: t}
+	want := "the answer is encrypted with the workers' codec key k7, and tend.yaml has no codec: section to read it"
+	if _, err := ShowRun(context.Background(), c, "run/onboarding/acme/1"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ShowRun: %v; want %q", err, want)
+	}
+	if _, err := GetCustomer(context.Background(), c, "acme"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("GetCustomer: %v; want %q", err, want)
+	}
 }

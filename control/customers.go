@@ -9,12 +9,16 @@ import (
 	"time"
 	"unicode/utf8"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 
+	"github.com/tend-cs/tend/codec"
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/workflows"
 )
@@ -67,10 +71,65 @@ func IsUnavailable(err error) bool {
 	return false
 }
 
-// unloadedHint is why a workflow answers a query with "unknown
-// queryType": its handlers are set by its code, and the workers cannot
-// run that code, so the reason is in their log rather than in the answer.
-const unloadedHint = "the workers cannot load it (its workflow task fails; the worker's log says why, such as a payload under a codec key that tend.yaml's codec.keys lacks)"
+// unloadedError is a query answered with "unknown queryType": a
+// workflow's handlers are set by its code, and the workers cannot run that
+// code, so the reason is in their log rather than in the answer. Most
+// often it is a codec key gone from the workers' tend.yaml, so the error
+// names the keys the workflow's history is encrypted with.
+type unloadedError struct {
+	what string   // "query run run/…"
+	keys []string // the codec keys its history names
+	err  error    // Temporal's answer
+}
+
+func (e *unloadedError) Error() string {
+	switch len(e.keys) {
+	case 0:
+		return e.what + ": the workers cannot load it: its workflow task fails, and the worker's log says why"
+	case 1:
+		return fmt.Sprintf("%s: the workers cannot load it: its history is encrypted with codec key %s, and workers whose tend.yaml codec.keys lack %s cannot read it: "+
+			"add it back, under the same id (if they have it, the worker's log says why)", e.what, e.keys[0], e.keys[0])
+	}
+	return fmt.Sprintf("%s: the workers cannot load it: its history is encrypted with codec keys %s, and workers whose tend.yaml codec.keys lack one of them cannot read it: "+
+		"add any that was removed back, under the same id (if they have them all, the worker's log says why)", e.what, strings.Join(e.keys, ", "))
+}
+
+func (e *unloadedError) Unwrap() error { return e.err }
+
+// answerError says why a query's answer could not be decoded: when it is
+// encrypted and this process has no codec, the SDK says only that the
+// encoding is not supported.
+func answerError(v converter.EncodedValue, err error) error {
+	var raw converter.RawValue
+	if !errors.Is(err, converter.ErrEncodingIsNotSupported) || v.Get(&raw) != nil {
+		return err
+	}
+	ids := codec.KeyIDs(raw.Payload())
+	if len(ids) != 1 {
+		return err
+	}
+	return fmt.Errorf("the answer is encrypted with the workers' codec key %s, and tend.yaml has no codec: section to read it: "+
+		"give this command the workers' codec: keys (--config, or TEND_CONFIG): %w", ids[0], err)
+}
+
+// maxKeyEvents bounds the events read for the keys of an unloaded
+// workflow: histories continue as new long before it.
+const maxKeyEvents = 20_000
+
+// unloaded is the error of a query to workflow id that the workers cannot
+// load, naming the codec keys of its history when it can read them.
+func unloaded(ctx context.Context, c client.Client, id, what string, err error) error {
+	h := &historypb.History{}
+	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() && len(h.Events) < maxKeyEvents {
+		ev, err := it.Next()
+		if err != nil {
+			break
+		}
+		h.Events = append(h.Events, ev)
+	}
+	return &unloadedError{what: what, keys: codec.KeyIDs(h), err: err}
+}
 
 // isUnloaded reports whether a query failed because the workflow has not
 // run far enough to set its query handlers.
@@ -134,13 +193,13 @@ func journeyView(ctx context.Context, c client.Client, customer string) (*workfl
 		case IsUnavailable(err):
 			return nil, fmt.Errorf("query the journey of %s: no answer; is Temporal up and a worker running (tend worker, or tend dev)? %w", customer, errors.Join(ErrUnavailable, err))
 		case isUnloaded(err):
-			return nil, fmt.Errorf("query the journey of %s: %s: %w", customer, unloadedHint, err)
+			return nil, unloaded(ctx, c, workflows.JourneyID(customer), "query the journey of "+customer, err)
 		}
 		return nil, fmt.Errorf("query the journey of %s: %w", customer, err)
 	}
 	var view workflows.JourneyView
 	if err := v.Get(&view); err != nil {
-		return nil, fmt.Errorf("query the journey of %s: %w", customer, err)
+		return nil, fmt.Errorf("query the journey of %s: %w", customer, answerError(v, err))
 	}
 	return &view, nil
 }

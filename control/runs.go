@@ -282,13 +282,13 @@ func ShowRun(ctx context.Context, c client.Client, runID string) (*workflows.Run
 			return nil, fmt.Errorf("query run %s: no answer; is a worker running (tend worker, or tend dev)? %w", runID, err)
 		}
 		if isUnloaded(err) {
-			return nil, fmt.Errorf("query run %s: %s: %w", runID, unloadedHint, err)
+			return nil, unloaded(ctx, c, workflows.WorkflowID(runID), "query run "+runID, err)
 		}
 		return nil, fmt.Errorf("query run %s: %w", runID, err)
 	}
 	var view workflows.RunView
 	if err := v.Get(&view); err != nil {
-		return nil, fmt.Errorf("query run %s: %w", runID, err)
+		return nil, fmt.Errorf("query run %s: %w", runID, answerError(v, err))
 	}
 	return &view, nil
 }
