@@ -143,7 +143,11 @@ func (s *Server) cors(origins []string, h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) bearerOnly(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "" {
-			s.unauthorized(w, r, "missing credential: the codec server needs Authorization: Bearer <token>, "+s.tokensFrom())
+			msg := "missing credential: the codec server needs Authorization: Bearer <token>, "
+			if r.Header.Get(HeaderSignature) != "" {
+				msg = "the codec server takes no signed requests (api.signing_secrets are for sending events): it needs Authorization: Bearer <token>, "
+			}
+			s.unauthorized(w, r, msg+s.tokensFrom())
 			return
 		}
 		s.authed(h)(w, r)

@@ -114,13 +114,15 @@ func TestCodecServerAuth(t *testing.T) {
 		name    string
 		headers map[string]string
 		status  int
+		says    string
 	}{
-		{"no credential", nil, http.StatusUnauthorized},
-		{"wrong token", map[string]string{"Authorization": "Bearer not-a-token-0123456789"}, http.StatusUnauthorized},
-		{"malformed", map[string]string{"Authorization": "Basic " + tokens[0]}, http.StatusUnauthorized},
-		{"a signing secret is no codec credential", map[string]string{api.HeaderTimestamp: ts, api.HeaderSignature: sig}, http.StatusUnauthorized},
-		{"allowed origin, no token", map[string]string{"Origin": uiOrigin}, http.StatusUnauthorized},
-		{"token", map[string]string{"Authorization": "Bearer " + tokens[0]}, http.StatusOK},
+		{"no credential", nil, http.StatusUnauthorized, "missing credential"},
+		{"wrong token", map[string]string{"Authorization": "Bearer not-a-token-0123456789"}, http.StatusUnauthorized, ""},
+		{"malformed", map[string]string{"Authorization": "Basic " + tokens[0]}, http.StatusUnauthorized, ""},
+		{"a signing secret is no codec credential", map[string]string{api.HeaderTimestamp: ts, api.HeaderSignature: sig}, http.StatusUnauthorized,
+			"the codec server takes no signed requests"},
+		{"allowed origin, no token", map[string]string{"Origin": uiOrigin}, http.StatusUnauthorized, ""},
+		{"token", map[string]string{"Authorization": "Bearer " + tokens[0]}, http.StatusOK, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,8 +138,8 @@ func TestCodecServerAuth(t *testing.T) {
 				}
 				got, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != tt.status {
-					t.Fatalf("%s: status %d, want %d: %s", op, resp.StatusCode, tt.status, got)
+				if resp.StatusCode != tt.status || !bytes.Contains(got, []byte(tt.says)) {
+					t.Fatalf("%s: %d %s; want %d saying %q", op, resp.StatusCode, got, tt.status, tt.says)
 				}
 				if tt.status == http.StatusUnauthorized && bytes.Contains(got, []byte(adaB64)) {
 					t.Fatalf("%s: an unauthenticated caller got the plain text: %s", op, got)

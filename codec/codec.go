@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
@@ -127,7 +128,7 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 			out[i] = p
 			continue
 		}
-		id := string(p.GetMetadata()[MetadataKeyID])
+		id := shownID(string(p.GetMetadata()[MetadataKeyID]))
 		aead, ok := c.aeads[id]
 		if !ok {
 			return nil, &MissingKeyError{KeyID: id, Have: c.KeyIDs()}
@@ -148,6 +149,23 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		out[i] = dec
 	}
 	return out, nil
+}
+
+// MaxKeyID is the longest key id tend.yaml accepts.
+const MaxKeyID = 64
+
+// shownID is a payload's key id as errors name it: no configured id is
+// longer than MaxKeyID, so a longer one is cut there rather than echoed
+// whole into a message (the codec server answers strangers' payloads).
+func shownID(id string) string {
+	if len(id) <= MaxKeyID {
+		return id
+	}
+	id = id[:MaxKeyID]
+	for !utf8.ValidString(id) {
+		id = id[:len(id)-1]
+	}
+	return id + "..."
 }
 
 // MissingKeyError is a payload encrypted with a key the codec does not

@@ -131,6 +131,14 @@ func TestMissingKeyNamed(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
+
+	// An id longer than any configured one is cut, not echoed whole.
+	long := proto.Clone(enc[0]).(*commonpb.Payload)
+	long.Metadata[codec.MetadataKeyID] = []byte(strings.Repeat("x", 216))
+	_, err = k2.Decode([]*commonpb.Payload{long})
+	if err == nil || !strings.Contains(err.Error(), "key "+strings.Repeat("x", codec.MaxKeyID)+"...,") || strings.Contains(err.Error(), strings.Repeat("x", codec.MaxKeyID+1)) {
+		t.Errorf("Decode under a 216-character id: %v; want the id cut at %d characters", err, codec.MaxKeyID)
+	}
 }
 
 func TestTamperingDetected(t *testing.T) {

@@ -62,7 +62,7 @@ func keyID(p *commonpb.Payload) (string, bool) {
 	if string(p.GetMetadata()[converter.MetadataEncoding]) != Encoding {
 		return "", false
 	}
-	return string(p.GetMetadata()[MetadataKeyID]), true
+	return shownID(string(p.GetMetadata()[MetadataKeyID])), true
 }
 
 // eachPayload calls f with every Payload in m, however deeply nested: a
