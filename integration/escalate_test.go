@@ -31,6 +31,9 @@ type mailbox struct {
 	// keeps what they were.
 	reject   int
 	rejected []string
+	// gate, when set, holds every message until it is closed, as a slow
+	// mail server does.
+	gate chan struct{}
 }
 
 func startMailbox(t *testing.T) *mailbox {
@@ -67,6 +70,12 @@ func (s *mailSession) Data(r io.Reader) error {
 		return err
 	}
 	s.mb.mu.Lock()
+	gate := s.mb.gate
+	s.mb.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	s.mb.mu.Lock()
 	defer s.mb.mu.Unlock()
 	if s.mb.reject != 0 {
 		if s.mb.reject > 0 {
@@ -85,6 +94,20 @@ func (mb *mailbox) setReject(n int) {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	mb.reject = n
+}
+
+// hold makes messages wait until the function it returns is called.
+func (mb *mailbox) hold() (release func()) {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	gate := make(chan struct{})
+	mb.gate = gate
+	return func() {
+		mb.mu.Lock()
+		mb.gate = nil
+		mb.mu.Unlock()
+		close(gate)
+	}
 }
 
 // rejectedMessages are the messages answered 451 so far.

@@ -160,10 +160,19 @@ func TestStalledRunRetried(t *testing.T) {
 	}
 
 	mb.setReject(0)
+	// The mail server is slow to answer the re-driven send: a second
+	// retry meanwhile is told that one is under way.
+	release := mb.hold()
 	cliRun := engine.RunID("onboarding", custs[0], 1)
 	o, err := control.Retry(ctx(t), env.cl, cliRun)
 	if err != nil || o.Result != control.Retried || o.Step != "welcome" {
+		release()
 		t.Fatalf("retry %s: %+v, %v; want retried step welcome", cliRun, o, err)
+	}
+	o, err = control.Retry(ctx(t), env.cl, cliRun)
+	release()
+	if err != nil || o.Result == control.Retried || !strings.Contains(o.Error, "a retry of step welcome is under way") {
+		t.Errorf("a second retry while the first is in flight: %+v, %v; want it told a retry of welcome is under way", o, err)
 	}
 	waitTask(t, cliRun, "kickoff")
 	if o, err := control.Retry(ctx(t), env.cl, cliRun); err != nil || o.Result != control.NotFailed || !strings.Contains(o.Error, "is waiting") {

@@ -82,6 +82,9 @@ type runDriver struct {
 	// retried; retryAsked once an accepted UpdateRetryStep asks for it.
 	stalled    *Stall
 	retryAsked bool
+	// redriving is the step carried out again after a retry, until its
+	// outcome comes: a second retry meanwhile is told so.
+	redriving string
 }
 
 // PlaybookRun is one run of one playbook for one customer. It
@@ -162,7 +165,7 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 			// Like an action's outcome, the slot comes first.
 			var start time.Time
 			reason := d.outcome(d.booking, &start)
-			d.booking = nil
+			d.booking, d.redriving = nil, ""
 			if reason == "" {
 				d.out(d.p.Booked(workflow.Now(ctx), start))
 				continue
@@ -179,7 +182,7 @@ func (w *Workflows) PlaybookRun(ctx workflow.Context, in RunInput) (*RunResult, 
 			// As in tend simulate, an action's outcome comes before
 			// anything else: messages wait in the channel meanwhile.
 			reason := d.outcome(d.acting, nil)
-			d.acting = nil
+			d.acting, d.redriving = nil, ""
 			if reason == "" {
 				d.out(d.p.ActionDone(workflow.Now(ctx)))
 				continue
@@ -369,6 +372,7 @@ func (d *runDriver) stall(reason string) bool {
 		d.retries = map[string]int{}
 	}
 	d.retries[d.cur.Key]++
+	d.redriving = d.cur.Step
 	d.publish()
 	return true
 }
@@ -381,6 +385,8 @@ func (d *runDriver) validateRetry(RetryStep) error {
 	switch {
 	case d.stalled == nil && d.r.Done():
 		return temporal.NewApplicationError(fmt.Sprintf("run %s is not waiting for a retry: it is %s", d.r.ID, d.r.Status), ErrNotStalled)
+	case d.stalled == nil && d.redriving != "":
+		return temporal.NewApplicationError(fmt.Sprintf("run %s: a retry of step %s is under way (tend runs show %s follows it)", d.r.ID, d.redriving, d.r.ID), ErrNotStalled)
 	case d.stalled == nil:
 		return temporal.NewApplicationError(fmt.Sprintf("run %s is not waiting for a retry: it is %s, no step has failed", d.r.ID, d.r.Status), ErrNotStalled)
 	case d.retryAsked:
