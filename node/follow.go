@@ -194,6 +194,9 @@ func (f *follower) switchTo() (first bool, _ error) {
 }
 
 // refuse keeps the last good set and notes why, logging a reason once.
+// Before the store gave a set there is none of its own to keep: a worker
+// starting then stops with the error, and --follow auto keeps the
+// playbooks directory's.
 // The caller holds f.mu.
 func (f *follower) refuse(err error) error {
 	if msg := err.Error(); msg != f.err {
@@ -201,11 +204,11 @@ func (f *follower) refuse(err error) error {
 		if f.set != nil && f.onReload != nil {
 			f.onReload(err)
 		}
-		ev := f.log.Error().Err(err).Str("store", f.dir)
 		if f.set != nil {
-			ev = ev.Str("version", f.bundle.Version)
+			f.log.Error().Err(err).Str("store", f.dir).Str("version", f.bundle.Version).Msg("keeping the last good playbook set")
+		} else {
+			f.log.Error().Err(err).Str("store", f.dir).Msg("the store's active playbook set is not used")
 		}
-		ev.Msg("keeping the last good playbook set")
 	}
 	return err
 }
