@@ -428,7 +428,7 @@ func TestEnvExampleSourceable(t *testing.T) {
 }
 
 // secrets are the variables .env.example leaves empty, for the user to
-// set: docker-compose refuses to start without them.
+// set: PostgreSQL and tend refuse to start without them.
 var secrets = []string{"POSTGRES_PASSWORD", "TEND_API_TOKEN", "TEND_LINK_SECRET", "TEND_CODEC_KEY", "SMTP_PASSWORD"}
 
 // filledEnv is .env.example with its secrets set, as a user sets them.
@@ -481,7 +481,7 @@ func TestEnvironment(t *testing.T) {
 		if example[secret] != "" {
 			// A value that works out of the box would be the same on
 			// every installation that forgot to change it.
-			t.Errorf(".env.example sets %s; leave secrets empty, for docker-compose to refuse until they are set", secret)
+			t.Errorf(".env.example sets %s; leave secrets empty, for the services to refuse until they are set", secret)
 		}
 	}
 }
@@ -526,7 +526,9 @@ func TestTendYAML(t *testing.T) {
 
 // TestComposeConfig runs `docker-compose config -q` (Debian's
 // docker-compose package, which .ci/run installs) with .env.example's
-// secrets set, and checks that it refuses .env.example as it is.
+// secrets set, with .env.example as it is, and with no env file at all:
+// the file is valid in each case (TestSecretsRefused checks that nothing
+// starts with a secret empty).
 func TestComposeConfig(t *testing.T) {
 	bin, err := exec.LookPath("docker-compose")
 	if err != nil {
@@ -557,8 +559,41 @@ func TestComposeConfig(t *testing.T) {
 	if out, err := run(filled); err != nil || !strings.Contains(out, "TEND_MAIL_FROM: "+vars["TEND_MAIL_FROM"]+"\n") {
 		t.Errorf("docker-compose config does not read TEND_MAIL_FROM as %q: %v\n%s", vars["TEND_MAIL_FROM"], err, out)
 	}
-	out, err := run(envExample, "-q")
-	if err == nil || !strings.Contains(out, "in .env") {
-		t.Errorf("docker-compose config -q with .env.example as it is: err %v, output %q; want a refusal naming a secret to set", err, out)
+	if out, err := run(envExample, "-q"); err != nil {
+		t.Errorf("docker-compose config -q with .env.example as it is: %v\n%s", err, out)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.env")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(empty, "-q"); err != nil {
+		t.Errorf("docker-compose config -q with no variables set: %v\n%s", err, out)
+	}
+}
+
+// TestSecretsRefused: .env.example leaves the secrets empty, and nothing
+// starts so: tend refuses an empty {env:} value, naming it, and
+// PostgreSQL an empty password (unless trust is set, which it must not be).
+func TestSecretsRefused(t *testing.T) {
+	for _, secret := range secrets {
+		if secret == "POSTGRES_PASSWORD" {
+			continue
+		}
+		t.Run(secret, func(t *testing.T) {
+			for k, v := range filledEnv(t) {
+				t.Setenv(k, v)
+			}
+			t.Setenv(secret, "")
+			_, err := config.Load(tendYAML)
+			if err == nil || !strings.Contains(err.Error(), "environment variable "+secret+" is empty") {
+				t.Errorf("tend.yaml with %s empty: %v; want a refusal naming it", secret, err)
+			}
+		})
+	}
+	c, _ := load(t)
+	pg := c.Services["postgresql"].Environment
+	if pg["POSTGRES_PASSWORD"] != "${POSTGRES_PASSWORD:-}" || pg["POSTGRES_HOST_AUTH_METHOD"] != "" {
+		t.Errorf("postgresql: POSTGRES_PASSWORD %q, POSTGRES_HOST_AUTH_METHOD %q; want the password from .env with no default, and no trust",
+			pg["POSTGRES_PASSWORD"], pg["POSTGRES_HOST_AUTH_METHOD"])
 	}
 }
