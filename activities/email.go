@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tend-cs/tend/engine"
 	"github.com/tend-cs/tend/engine/lang"
@@ -169,6 +170,10 @@ func (a *Activities) deliver(ctx context.Context, act engine.Action, m *gomail.M
 	return Result{Channel: "smtp", MessageID: id}, nil
 }
 
+// attemptMargin is how long before an attempt's deadline its SMTP
+// transaction is cut off, for its error to reach Temporal in time.
+const attemptMargin = 2 * time.Second
+
 // smtpSend runs one SMTP transaction. go-mail dials, negotiates TLS and
 // logs in; the envelope commands are issued here so that each failure
 // names the sender or recipient it concerns and is classified by its code.
@@ -206,6 +211,17 @@ func (a *Activities) smtpSend(ctx context.Context, m *gomail.Msg) error {
 		return fmt.Errorf("smtp %s: %w", e.Addr, err)
 	}
 	defer func() { _ = c.CloseWithSMTPClient(sc) }()
+	// The transaction ends before the attempt's deadline: a mail server
+	// that stops answering then gives an error that counts toward
+	// retry_for, where an attempt timed out by Temporal counts nothing and
+	// would be retried until the backstop.
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl) - attemptMargin; left < e.Timeout {
+			if err := sc.UpdateDeadline(max(left, time.Millisecond)); err != nil {
+				return fmt.Errorf("smtp %s: %w", e.Addr, err)
+			}
+		}
+	}
 
 	from, err := m.GetSender(false)
 	if err != nil {

@@ -211,6 +211,32 @@ func TestStalledRunRetried(t *testing.T) {
 	}
 }
 
+// TestHungMailServerStalls: a mail server that takes the message and never
+// answers. Each attempt's SMTP transaction is cut off before the attempt's
+// own timeout, so its error counts toward retry_for and the run stalls
+// when retry_for has passed, rather than Temporal timing out attempts
+// until the month-long backstop.
+func TestHungMailServerStalls(t *testing.T) {
+	mb := startMailbox(t)
+	release := mb.hold()
+	t.Cleanup(release)
+	n := startMailNode(t, mb, 2*time.Second, time.Hour)
+	defer n.Stop()
+	const cust = "hung-smtp"
+	runID := engine.RunID("onboarding", cust, 1)
+	send(t, signup(cust, time.Now())...)
+	waitFor(t, runID+" stalled", func() (bool, string) {
+		v, _ := runView(t, runID)
+		if v == nil || v.Stalled == nil {
+			return false, "not stalled yet"
+		}
+		if !strings.Contains(v.Stalled.Reason, "gave up after 2s of retries (email.retry_for): ") || !strings.Contains(v.Stalled.Reason, "timeout") {
+			t.Errorf("stalled for %q; want the horizon and the time-out", v.Stalled.Reason)
+		}
+		return true, ""
+	})
+}
+
 func post(t *testing.T, u string) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx(t), http.MethodPost, u, nil)
