@@ -374,6 +374,32 @@ func TestWebhook(t *testing.T) {
 	}
 }
 
+// TestWebhookEndsBeforeTheAttempt: an endpoint that never answers, with a
+// timeout longer than the attempt has left, is given up before the
+// attempt's deadline, so that the time-out error reaches Temporal and
+// counts toward retry_for.
+func TestWebhookEndsBeforeTheAttempt(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	a := newActivities(t, Options{Endpoints: map[string]Endpoint{"crm": {URL: srv.URL, Secret: "s", Timeout: time.Hour}}})
+	ctx, cancel := context.WithTimeout(context.Background(), attemptMargin+time.Second)
+	defer cancel()
+	_, err := a.Webhook(ctx, actions()["webhook"])
+	if err == nil || !retryable(err) {
+		t.Fatalf("Webhook to a silent endpoint: %v; want a transient error", err)
+	}
+	if ctx.Err() != nil {
+		t.Errorf("the call ended with the attempt (%v), not %s before it: Temporal would time the attempt out first", ctx.Err(), attemptMargin)
+	}
+}
+
 // TestSignKnownValue pins the signature scheme for receivers in other
 // languages; the value is Python's
 // hmac.new(b"secret", b"1700000000.{}", hashlib.sha256).hexdigest().

@@ -171,7 +171,8 @@ func (a *Activities) deliver(ctx context.Context, act engine.Action, m *gomail.M
 }
 
 // attemptMargin is how long before an attempt's deadline its SMTP
-// transaction is cut off, for its error to reach Temporal in time.
+// transaction or HTTP call is cut off, for its error to reach Temporal in
+// time.
 const attemptMargin = 2 * time.Second
 
 // smtpSend runs one SMTP transaction. go-mail dials, negotiates TLS and

@@ -105,6 +105,11 @@ func Sign(secret, timestamp string, body []byte) string {
 // post sends a JSON POST and classifies the answer; what names the target
 // in errors, never its URL.
 func (a *Activities) post(ctx context.Context, what, url string, body []byte, headers map[string]string, timeout time.Duration) (int, error) {
+	// As an SMTP transaction, the call ends before the attempt's deadline,
+	// so that its time-out counts toward retry_for.
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, max(time.Until(dl)-attemptMargin, time.Millisecond))
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
