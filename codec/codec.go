@@ -11,6 +11,7 @@
 package codec
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -135,20 +136,34 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		}
 		data := p.GetData()
 		if len(data) < aead.NonceSize()+aead.Overhead() {
-			return nil, fmt.Errorf("payload encrypted with key %s is %d bytes, too short to be a ciphertext: it was altered", id, len(data))
+			return nil, undecryptable("payload encrypted with key %s is %d bytes, too short to be a ciphertext: it was altered", id, len(data))
 		}
 		nonce, sealed := data[:aead.NonceSize()], data[aead.NonceSize():]
 		plain, err := aead.Open(nil, nonce, sealed, aad(id))
 		if err != nil {
-			return nil, fmt.Errorf("payload encrypted with key %s fails authentication: it was altered, or codec.keys.%s is not the key it was written with", id, id)
+			return nil, undecryptable("payload encrypted with key %s fails authentication: it was altered, or codec.keys.%s is not the key it was written with", id, id)
 		}
 		dec := &commonpb.Payload{}
 		if err := proto.Unmarshal(plain, dec); err != nil {
-			return nil, fmt.Errorf("payload encrypted with key %s: decrypted bytes are not a payload: %w", id, err)
+			return nil, undecryptable("payload encrypted with key %s: decrypted bytes are not a payload: %v", id, err)
 		}
 		out[i] = dec
 	}
 	return out, nil
+}
+
+// ErrUndecryptable is what every error of Decode is (errors.Is): a
+// payload the codec cannot turn back into what was encoded.
+var ErrUndecryptable = errors.New("payload cannot be decrypted")
+
+// decryptError is an error of Decode other than a missing key.
+type decryptError struct{ msg string }
+
+func (e *decryptError) Error() string        { return e.msg }
+func (e *decryptError) Is(target error) bool { return target == ErrUndecryptable }
+
+func undecryptable(format string, args ...any) error {
+	return &decryptError{msg: fmt.Sprintf(format, args...)}
 }
 
 // MaxKeyID is the longest key id tend.yaml accepts.
@@ -176,6 +191,9 @@ type MissingKeyError struct {
 	Have  []string // the keys the codec has, sorted
 }
 
+// Is makes a MissingKeyError an ErrUndecryptable.
+func (e *MissingKeyError) Is(target error) bool { return target == ErrUndecryptable }
+
 func (e *MissingKeyError) Error() string {
 	if e.KeyID == "" {
 		return "payload is encrypted but names no key id; it was not written by tend's codec"
@@ -185,9 +203,43 @@ func (e *MissingKeyError) Error() string {
 }
 
 // DataConverter is the SDK's default data converter with the codec's
-// encryption on every payload.
+// encryption on every payload. In workflow code, a payload it cannot
+// decrypt (a key gone from tend.yaml, or other bytes under its id) panics
+// instead of returning the error: the SDK fails the workflow task then,
+// and retries it until the key is back, where the error would fail a
+// workflow whose input it is for good.
 func (c *Codec) DataConverter() converter.DataConverter {
-	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+	return &dataConverter{DataConverter: converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)}
+}
+
+// dataConverter is Codec.DataConverter; inWorkflow is its variant for
+// workflow code (converter.ContextAware).
+type dataConverter struct {
+	converter.DataConverter
+	inWorkflow bool
+}
+
+var _ converter.ContextAware = (*dataConverter)(nil)
+
+func (d *dataConverter) WithWorkflowContext(converter.WorkflowContext) converter.DataConverter {
+	return &dataConverter{DataConverter: d.DataConverter, inWorkflow: true}
+}
+
+func (d *dataConverter) WithContext(context.Context) converter.DataConverter { return d }
+
+func (d *dataConverter) FromPayload(p *commonpb.Payload, v any) error {
+	return d.check(d.DataConverter.FromPayload(p, v))
+}
+
+func (d *dataConverter) FromPayloads(ps *commonpb.Payloads, vs ...any) error {
+	return d.check(d.DataConverter.FromPayloads(ps, vs...))
+}
+
+func (d *dataConverter) check(err error) error {
+	if d.inWorkflow && errors.Is(err, ErrUndecryptable) {
+		panic(err)
+	}
+	return err
 }
 
 // Apply sets opts to encrypt with the codec: every payload through the

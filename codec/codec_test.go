@@ -3,6 +3,7 @@ package codec_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -227,5 +228,38 @@ func BenchmarkAction(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// In workflow code the data converter panics on a payload it cannot
+// decrypt, so that the SDK fails and retries the workflow task instead of
+// failing the workflow; elsewhere it returns the error.
+func TestDataConverterPanicsInWorkflows(t *testing.T) {
+	enc, err := mustNew(t, map[string][]byte{"k1": key(1)}, "k1").DataConverter().ToPayload(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc := mustNew(t, map[string][]byte{"k2": key(2)}, "k2").DataConverter()
+	var s string
+	if err := dc.FromPayload(enc, &s); !errors.Is(err, codec.ErrUndecryptable) {
+		t.Fatalf("outside a workflow: %v; want an ErrUndecryptable error", err)
+	}
+	wdc := dc.(converter.ContextAware).WithWorkflowContext(nil)
+	func() {
+		defer func() {
+			if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "key k1") {
+				t.Errorf("in a workflow: recovered %v; want a panic naming k1", p)
+			}
+		}()
+		_ = wdc.FromPayloads(&commonpb.Payloads{Payloads: []*commonpb.Payload{enc}}, &s)
+	}()
+	// A payload it can read, and a conversion error, are as before.
+	ok, _ := dc.ToPayload("plain words")
+	if err := wdc.FromPayload(ok, &s); err != nil || s != "plain words" {
+		t.Errorf("in a workflow, a readable payload: %q, %v", s, err)
+	}
+	var n int
+	if err := wdc.FromPayload(ok, &n); err == nil || errors.Is(err, codec.ErrUndecryptable) {
+		t.Errorf("in a workflow, a string into an int: %v; want the conversion error, returned", err)
 	}
 }
