@@ -72,7 +72,10 @@
 // (/v1/runs/run%2Fenterprise-onboarding%2Facme%2F1); the unencoded form
 // (/v1/runs/run/enterprise-onboarding/acme/1) works too, since the id is
 // the rest of the path. Encode ids with "." or ".." segments: an unencoded
-// path is cleaned (and redirected) like any other.
+// GET path is cleaned (and redirected) like any other, and a POST to a path
+// with an empty, . or .. segment is a 400, never redirected (a client
+// would send its POST to another endpoint: /v1/runs//retry is not
+// /v1/runs/retry).
 //
 // # Authentication
 //

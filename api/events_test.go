@@ -472,3 +472,20 @@ func TestRetryBodyStrict(t *testing.T) {
 		}
 	}
 }
+
+// TestPostNotRedirected: a POST to a path the mux would clean is a 400,
+// never a redirect that a client follows with its POST to another
+// endpoint: /v1/runs//retry (an empty run id) is not POST /v1/runs/retry.
+func TestPostNotRedirected(t *testing.T) {
+	hs := unavailableServer(t)
+	for _, p := range []string{"/v1/runs//retry", "/v1/runs/run/enterprise-onboarding//1/retry", "/v1/runs/./retry", "/v1//events"} {
+		res := request(t, hs.URL, http.MethodPost, p, []byte(`{}`), bearer(0))
+		if res.status != http.StatusBadRequest || !contains(res.errorText(t), "is not redirected") {
+			t.Errorf("POST %s: %s; want 400, not redirected", p, res)
+		}
+	}
+	// A GET is cleaned and redirected as before (the client follows it).
+	if res := request(t, hs.URL, http.MethodGet, "/v1//customers", nil, bearer(0)); contains(string(res.body), "is not redirected") {
+		t.Errorf("GET /v1//customers: %s; want the mux's redirect, as before", res)
+	}
+}

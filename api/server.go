@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,7 +264,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		e.Msg("request")
 	}()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && cleanPath(r.URL.Path) != r.URL.Path {
+		// The mux would redirect it to the cleaned path, and a client
+		// following a 307 sends its POST there: /v1/runs//retry (an empty
+		// run id) would retry every stalled run.
+		writeError(rec, http.StatusBadRequest, fmt.Sprintf("path %s has an empty, . or .. segment; a %s is not redirected to another path: "+
+			"encode an id with slashes as one segment (run%%2Fplaybook%%2Fcustomer%%2F1)", clip(r.URL.EscapedPath()), r.Method))
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
+}
+
+// cleanPath is the path net/http's mux redirects p to, as it cleans it.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // redacted stands in the logs for the token of a survey or unsubscribe link.
