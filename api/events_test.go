@@ -460,6 +460,7 @@ func TestRetryBodyStrict(t *testing.T) {
 		{`{"since": "24h", "until": "1h"}`, http.StatusBadRequest, `body: unknown field "until"`},
 		{`{"since": "24h"} {}`, http.StatusBadRequest, "body: more than one JSON value"},
 		{`{"since": "banana"}`, http.StatusBadRequest, "not a duration"},
+		{`{"since": ""}`, http.StatusBadRequest, "since is empty"},
 		{`{"since": "24h"}`, http.StatusServiceUnavailable, "unavailable"},
 		{``, http.StatusServiceUnavailable, "unavailable"},
 	} {

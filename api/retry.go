@@ -41,7 +41,8 @@ func (s *Server) retryRun(w http.ResponseWriter, r *http.Request, body []byte) {
 
 // retryBody is the body of POST /v1/runs/retry.
 type retryBody struct {
-	Since string `json:"since"`
+	// Since is nil when the body leaves it out: every stalled run.
+	Since *string `json:"since"`
 }
 
 // retryResults is the answer of POST /v1/runs/retry.
@@ -64,8 +65,12 @@ func (s *Server) retryFailed(w http.ResponseWriter, r *http.Request, body []byte
 		return
 	}
 	var since time.Time
-	if in.Since != "" {
-		d, err := control.ParseSince(in.Since)
+	if in.Since != nil {
+		if *in.Since == "" {
+			writeError(w, http.StatusBadRequest, `since is empty: give a duration such as 24h, or leave since out to retry every stalled run`)
+			return
+		}
+		d, err := control.ParseSince(*in.Since)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
