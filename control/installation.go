@@ -66,3 +66,59 @@ func EnsureInstallationID(ctx context.Context, c client.Client, namespace string
 	}
 	return id, nil
 }
+
+// EncryptedKey is the key in the namespace's data that says its workers
+// encrypt payloads (tend.yaml's codec:): a client without a codec must not
+// add customer data in plain text to histories that are encrypted.
+const EncryptedKey = "tend-encrypted"
+
+// MarkEncrypted records in the namespace's data that its workers encrypt
+// payloads. Workers and tend setup with a codec call it; like the
+// installation id, a server that refuses the write is not an error.
+func MarkEncrypted(ctx context.Context, c client.Client, namespace string) error {
+	svc := c.WorkflowService()
+	resp, err := svc.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("read namespace %s: %w", namespace, err)
+	}
+	if resp.GetNamespaceInfo().GetData()[EncryptedKey] != "" {
+		return nil
+	}
+	_, err = svc.UpdateNamespace(ctx, &workflowservice.UpdateNamespaceRequest{
+		Namespace:  namespace,
+		UpdateInfo: &namespacepb.UpdateNamespaceInfo{Data: map[string]string{EncryptedKey: "aes-256-gcm"}},
+	})
+	var denied *serviceerror.PermissionDenied
+	var unimpl *serviceerror.Unimplemented
+	if err != nil && !errors.As(err, &denied) && !errors.As(err, &unimpl) {
+		return fmt.Errorf("mark namespace %s as encrypted (key %s): %w", namespace, EncryptedKey, err)
+	}
+	return nil
+}
+
+// ErrNotEncrypting is the error of CheckEncrypting for a client without a
+// codec on an installation whose workers encrypt.
+var ErrNotEncrypting = errors.New("this tend.yaml has no codec: section")
+
+// CheckEncrypting refuses to let a client without a codec (encrypts is
+// false) send customer data to a namespace whose workers encrypt
+// (MarkEncrypted): it would be stored in plain text, in histories that
+// are otherwise encrypted.
+func CheckEncrypting(ctx context.Context, c client.Client, namespace string, encrypts bool) error {
+	if encrypts {
+		return nil
+	}
+	resp, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+	if err != nil {
+		var denied *serviceerror.PermissionDenied
+		if errors.As(err, &denied) {
+			return nil // cannot tell; the workers' own check is the data
+		}
+		return fmt.Errorf("read namespace %s: %w", namespace, err)
+	}
+	if resp.GetNamespaceInfo().GetData()[EncryptedKey] == "" {
+		return nil
+	}
+	return fmt.Errorf("%w, and the workers of namespace %s encrypt customer data (%s in its data): what this command sends would be stored in plain text; "+
+		"give it the workers' codec: keys (--config, or TEND_CONFIG)", ErrNotEncrypting, namespace, EncryptedKey)
+}

@@ -308,3 +308,32 @@ func TestInstallationID(t *testing.T) {
 		t.Errorf("after a restart: %q, %v; want %s", again, err, id)
 	}
 }
+
+// TestEncryptedMark: once a worker or tend setup with a codec marks the
+// namespace, a client without a codec is refused before it sends customer
+// data, naming why; one with a codec is not, and an unmarked namespace
+// refuses nobody.
+func TestEncryptedMark(t *testing.T) {
+	c := context.Background()
+	const ns = "encrypted-mark"
+	if _, err := env.cl.WorkflowService().RegisterNamespace(c, &workflowservice.RegisterNamespaceRequest{
+		Namespace: ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := control.CheckEncrypting(c, env.cl, ns, false); err != nil {
+		t.Fatalf("unmarked namespace, client without codec: %v; want no refusal", err)
+	}
+	for range 2 { // idempotent
+		if err := control.MarkEncrypted(c, env.cl, ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := control.CheckEncrypting(c, env.cl, ns, false)
+	if !errors.Is(err, control.ErrNotEncrypting) || !strings.Contains(err.Error(), "would be stored in plain text") {
+		t.Errorf("marked namespace, client without codec: %v; want a refusal saying why", err)
+	}
+	if err := control.CheckEncrypting(c, env.cl, ns, true); err != nil {
+		t.Errorf("marked namespace, client with a codec: %v; want no refusal", err)
+	}
+}

@@ -128,6 +128,19 @@ func Start(opts Options) (*Node, error) {
 			return nil, err
 		}
 	}
+	if opts.Config.Codec != nil {
+		ns := opts.Namespace
+		if ns == "" {
+			ns = workflows.DefaultNamespace
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), installationTimeout)
+		err = control.MarkEncrypted(ctx, opts.Client, ns)
+		cancel()
+		if err != nil {
+			sets.Stop()
+			return nil, err
+		}
+	}
 	acts, err := activities.New(aopts, opts.Logger)
 	if err != nil {
 		sets.Stop()

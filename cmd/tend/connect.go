@@ -14,6 +14,7 @@ import (
 
 	"github.com/tend-cs/tend/codec"
 	"github.com/tend-cs/tend/config"
+	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/internal/zlog"
 )
 
@@ -185,4 +186,17 @@ func (f connFlags) connect(env *cliEnv) (ctx context.Context, c client.Client, d
 		return nil, nil, nil, err
 	}
 	return ctx, c, func() { c.Close(); cancel() }, nil
+}
+
+// checkEncrypting refuses a command that sends customer data (events, a
+// task's outcome) when its tend.yaml has no codec: and the namespace's
+// workers encrypt: what it sent would be stored in plain text. Whether
+// they do is read from the namespace (control.MarkEncrypted); a failure to
+// read it is not a refusal.
+func checkEncrypting(ctx context.Context, c client.Client, namespace string, cfg *config.Config) error {
+	err := control.CheckEncrypting(ctx, c, namespace, cfg != nil && cfg.Codec != nil)
+	if errors.Is(err, control.ErrNotEncrypting) {
+		return usageError(err)
+	}
+	return nil
 }

@@ -132,6 +132,10 @@ func sendAll(env *cliEnv, conn connFlags, concurrency int, events []*lang.Event,
 		return 0, err
 	}
 	defer done()
+	cfg, _ := env.config() // read by connect already
+	if err := checkEncrypting(ctx, c, conn.Namespace, cfg); err != nil {
+		return 0, err
+	}
 	var progress func(int)
 	if isTerminal(env.stderr) && len(events) > 1 {
 		last := time.Time{}

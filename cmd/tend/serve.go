@@ -98,6 +98,9 @@ func (a *serveCmd) Run(env *cliEnv) error {
 		return &dialError{address: a.Client.Conn.Address, err: err}
 	}
 	defer c.Close()
+	if err := checkEncrypting(ctx, c, a.Client.Conn.Namespace, cfg); err != nil {
+		return err
+	}
 	wait, addr, err := startAPI(ctx, c, w.Set, cfg, tokens, secrets, listen, reg, log, nil, "")
 	if err != nil {
 		return err

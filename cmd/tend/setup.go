@@ -107,6 +107,12 @@ func (a *setupCmd) Run(env *cliEnv) error {
 	if err != nil {
 		return failed(err)
 	}
+	if cfg.Codec != nil {
+		if err := control.MarkEncrypted(ctx, c, ns); err != nil {
+			return failed(err)
+		}
+		fmt.Fprintf(out, "encryption: marked in namespace %s (%s), so that clients without codec: refuse to send customer data\n", ns, control.EncryptedKey)
+	}
 	if len(added) > 0 {
 		fmt.Fprintf(out, "search attributes: added %s\n", strings.Join(added, ", "))
 	} else {

@@ -128,6 +128,10 @@ func (a *tasksCompleteCmd) Run(env *cliEnv) error {
 		return err
 	}
 	defer done()
+	cfg, _ := env.config() // read by connect already
+	if err := checkEncrypting(ctx, c, a.Client.Conn.Namespace, cfg); err != nil {
+		return err
+	}
 	res, err := control.CompleteTask(ctx, c, a.TaskID, strings.TrimSpace(a.Outcome), at)
 	if err != nil {
 		if errors.Is(err, control.ErrNotFound) {
