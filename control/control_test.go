@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -818,5 +819,29 @@ func TestAnswerWithoutCodec(t *testing.T) {
 	}
 	if _, err := GetCustomer(context.Background(), c, "acme"); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("GetCustomer: %v; want %q", err, want)
+	}
+}
+
+// encryptedUpdateClient takes every update, and answers it with a payload
+// a client without a codec cannot decode.
+type encryptedUpdateClient struct{ *fakeClient }
+
+func (encryptedUpdateClient) UpdateWorkflow(context.Context, client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	return encryptedHandle{}, nil
+}
+
+type encryptedHandle struct{ client.WorkflowUpdateHandle }
+
+func (encryptedHandle) Get(context.Context, any) error {
+	return fmt.Errorf("payload item 0: encoding binary/encrypted: %w", converter.ErrEncodingIsNotSupported)
+}
+
+// TestRetryAnswerEncrypted: a run took the retry, and only its answer
+// cannot be read by a client without a codec: that is a retry, not "not
+// retried".
+func TestRetryAnswerEncrypted(t *testing.T) {
+	o, err := Retry(context.Background(), encryptedUpdateClient{&fakeClient{}}, "run/onboarding/acme/1")
+	if err != nil || o.Result != Retried || !o.OK() {
+		t.Errorf("Retry: %+v, %v; want retried", o, err)
 	}
 }

@@ -83,9 +83,12 @@ func (a *runsRetryCmd) Run(env *cliEnv) error {
 		}
 		outcomes = append(outcomes, o)
 		if a.Format == "text" {
-			if o.OK() {
+			switch {
+			case o.OK() && o.Step == "":
+				fmt.Fprintf(env.stdout, "%s: retried: a new attempt is scheduled (the run's answer naming the step is encrypted, and this tend.yaml has no codec: to read it)\n", o.Run)
+			case o.OK():
 				fmt.Fprintf(env.stdout, "%s: retried step %s: a new attempt is scheduled (tend runs show %s follows it)\n", o.Run, o.Step, o.Run)
-			} else {
+			default:
 				fmt.Fprintf(env.stdout, "%s: %s: %s\n", o.Run, o.Result, o.Error)
 			}
 		}
