@@ -248,7 +248,7 @@ type JourneyView struct {
 	// the running one, once_per keys used), so that tend publish can ask
 	// what a new set's triggers would decide for the customer. Journeys
 	// of a worker older than the field leave it out.
-	Playbooks map[string]*engine.PlaybookRuns `json:"playbooks,omitempty"`
+	Playbooks map[string]*engine.PlaybookRuns `json:"playbooks"`
 }
 
 // RunView is what QueryState returns from a run: its state, what it is

@@ -457,9 +457,15 @@ func orNone(s string) string {
 
 func (d *journey) view() (JourneyView, error) {
 	explain := d.j.Explain(d.set)
+	pbs := d.j.Playbooks
+	if pbs == nil {
+		// Empty, not left out: a customer no playbook ran for yet is not
+		// a journey of an older worker (see JourneyView.Playbooks).
+		pbs = map[string]*engine.PlaybookRuns{}
+	}
 	return JourneyView{Customer: d.j.Customer, Stage: d.j.Stage(), Attrs: d.j.Attrs, Running: d.j.Running(),
 		Version: d.version, Timeline: d.timeline, Stats: d.stats, Rejected: d.rejected, Answers: d.j.Answers, Error: d.setErr,
-		Explain: &explain, Playbooks: d.j.Playbooks}, nil
+		Explain: &explain, Playbooks: pbs}, nil
 }
 
 // continueAsNew waits for every signal it sent (the server drops a signal

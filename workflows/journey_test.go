@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -164,5 +165,40 @@ func TestPlaybooksStore(t *testing.T) {
 	}
 	if n := len(many.sets); n > maxCachedSets {
 		t.Errorf("%d compiled sets cached, want at most %d", n, maxCachedSets)
+	}
+}
+
+// A journey that has started no playbook answers with an empty, not a
+// missing, Playbooks: tend publish takes a missing one for a worker older
+// than the field and leaves the customer out of its trigger report.
+func TestJourneyViewPlaybooksNeverMissing(t *testing.T) {
+	pb := NewPlaybooks(dailySet(t, ""))
+	env, _ := journeyEnv(t, pb)
+	start := time.Date(2026, 3, 2, 8, 30, 0, 0, time.UTC)
+	env.SetStartTime(start)
+	var raw map[string]json.RawMessage
+	var view JourneyView
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalEvent, &lang.Event{ID: "1", Type: "ping", Customer: "zed", At: start})
+	}, 0)
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryState)
+		if err == nil {
+			err = v.Get(&raw)
+		}
+		if err == nil {
+			err = v.Get(&view)
+		}
+		if err != nil {
+			t.Errorf("query: %v", err)
+		}
+		env.CancelWorkflow()
+	}, time.Minute)
+	env.ExecuteWorkflow(JourneyWorkflow, JourneyInput{Customer: "zed"})
+	if view.Stats.Applied != 1 || len(view.Running) != 0 {
+		t.Fatalf("view: applied %d, running %v; want the event applied and nothing started", view.Stats.Applied, view.Running)
+	}
+	if string(raw["playbooks"]) != "{}" || view.Playbooks == nil {
+		t.Errorf("playbooks in the answer: %s (decoded %v); want {}", raw["playbooks"], view.Playbooks)
 	}
 }
