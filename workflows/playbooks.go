@@ -273,6 +273,9 @@ func (s DirStore) ActivateFrom(prev, version string) error {
 	if err != nil {
 		return err
 	}
+	if cur == version {
+		return nil // another publish of the same set won: it is active
+	}
 	if cur != prev {
 		was := prev
 		if was == "" {

@@ -160,4 +160,8 @@ func TestActivateFrom(t *testing.T) {
 	if v, _ := s.Active(); v != winners[0] {
 		t.Fatalf("active is %s; want the winner %s", v, winners[0])
 	}
+	// A publish of the set that won meanwhile has what it asked for.
+	if err := s.ActivateFrom(versions[0], winners[0]); err != nil {
+		t.Errorf("activating the set that is active already: %v; want success", err)
+	}
 }
