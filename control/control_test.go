@@ -444,6 +444,19 @@ type fakeClient struct {
 	unloaded map[string]bool
 	// histories are the workflows' histories, by workflow id.
 	histories map[string]*historypb.History
+	// closed are the workflows Temporal has ended, with how; the others
+	// are running.
+	closed map[string]enumspb.WorkflowExecutionStatus
+}
+
+func (f *fakeClient) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.closed[id]
+	if !ok {
+		st = enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: st}}, nil
 }
 
 func (f *fakeClient) GetWorkflowHistory(_ context.Context, id, _ string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
@@ -843,5 +856,28 @@ func TestRetryAnswerEncrypted(t *testing.T) {
 	o, err := Retry(context.Background(), encryptedUpdateClient{&fakeClient{}}, "run/onboarding/acme/1")
 	if err != nil || o.Result != Retried || !o.OK() {
 		t.Errorf("Retry: %+v, %v; want retried", o, err)
+	}
+}
+
+// TestShowRunClosedByTemporal: a run whose workflow Temporal ended while
+// the run itself was waiting (terminated, or failed by the SDK) is shown
+// as ended, with no open tasks, not as the replay's "waiting".
+func TestShowRunClosedByTemporal(t *testing.T) {
+	const id = "run/onboarding/acme/1"
+	f := &fakeClient{
+		views: map[string]*workflows.RunView{id: {State: engine.RunState{ID: id, Customer: "acme", Playbook: "onboarding",
+			Status: engine.StatusWaiting, Tasks: []engine.Task{{ID: "onboarding/acme/1/kickoff/1", Step: "kickoff"}}}, Waiting: "waiting for jo"}},
+		closed: map[string]enumspb.WorkflowExecutionStatus{id: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED},
+	}
+	v, err := ShowRun(context.Background(), f, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.State.Status != "terminated" || len(v.State.Tasks) != 0 || !strings.Contains(v.Waiting, "ended as terminated in Temporal") {
+		t.Errorf("status %s, tasks %v, waiting %q; want terminated, no tasks, and why", v.State.Status, v.State.Tasks, v.Waiting)
+	}
+	delete(f.closed, id)
+	if v, err := ShowRun(context.Background(), f, id); err != nil || v.State.Status != engine.StatusWaiting || len(v.State.Tasks) != 1 {
+		t.Errorf("running: %+v, %v; want the run's own view", v, err)
 	}
 }

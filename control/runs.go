@@ -290,5 +290,20 @@ func ShowRun(ctx context.Context, c client.Client, runID string) (*workflows.Run
 	if err := v.Get(&view); err != nil {
 		return nil, fmt.Errorf("query run %s: %w", runID, answerError(v, err))
 	}
+	if !(&engine.Run{RunState: view.State}).Done() {
+		// A query to a closed workflow replays it, and the replay does not
+		// know how Temporal ended it (terminated, timed out, or failed by
+		// the SDK): say so rather than show it waiting.
+		d, err := c.DescribeWorkflowExecution(ctx, workflows.WorkflowID(runID), "")
+		if err == nil {
+			if exec := d.GetWorkflowExecutionInfo().GetStatus(); exec != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				st := status("", exec)
+				view.State.Status, view.State.Tasks = engine.Status(st), nil
+				view.Waiting = fmt.Sprintf("nothing: its workflow ended as %s in Temporal before the run finished (the Temporal UI's history of %s says why)",
+					st, workflows.WorkflowID(runID))
+			}
+		}
+	}
 	return &view, nil
 }
+
