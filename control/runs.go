@@ -306,4 +306,3 @@ func ShowRun(ctx context.Context, c client.Client, runID string) (*workflows.Run
 	}
 	return &view, nil
 }
-
