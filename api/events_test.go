@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -488,5 +489,30 @@ func TestPostNotRedirected(t *testing.T) {
 	// A GET is cleaned and redirected as before (the client follows it).
 	if res := request(t, hs.URL, http.MethodGet, "/v1//customers", nil, bearer(0)); contains(string(res.body), "is not redirected") {
 		t.Errorf("GET /v1//customers: %s; want the mux's redirect, as before", res)
+	}
+}
+
+// TestHealthzDegraded: while the server runs on its last good playbook
+// set, /healthz says so with the reason (200, as tend serve's --http
+// address does), and says ok again once the reason is gone.
+func TestHealthzDegraded(t *testing.T) {
+	start(t)
+	var mu sync.Mutex
+	reason := "the active playbook set deadbeef0000 cannot be read"
+	srv, err := api.New(api.Options{Client: env.cl, Set: func() *lang.Set { return mustSet(t) }, Tokens: tokens, Registry: prometheus.NewRegistry(),
+		Degraded: func() string { mu.Lock(); defer mu.Unlock(); return reason }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	if res := request(t, hs.URL, http.MethodGet, "/healthz", nil, nil); res.status != http.StatusOK || !contains(string(res.body), `"status":"degraded"`) || !contains(string(res.body), "deadbeef0000") {
+		t.Errorf("degraded: %s; want 200 degraded with the reason", res)
+	}
+	mu.Lock()
+	reason = ""
+	mu.Unlock()
+	if res := request(t, hs.URL, http.MethodGet, "/healthz", nil, nil); res.status != http.StatusOK || !contains(string(res.body), `"status":"ok"`) {
+		t.Errorf("recovered: %s; want ok", res)
 	}
 }

@@ -56,6 +56,11 @@ const requestTimeout = 30 * time.Second
 type Options struct {
 	// Client talks to Temporal. It is required.
 	Client client.Client
+	// Degraded, if set, says why the server runs on its last good playbook
+	// set ("" when it does not): GET /healthz then answers 200
+	// {"status":"degraded","reason":...}, as tend serve's --http address
+	// does, so that either listener shows it.
+	Degraded func() string
 	// Set returns the current playbook set: its schema validates events,
 	// and GET /v1/playbooks lists its playbooks. It is required; it may
 	// return nil while no set is loaded, and then those endpoints answer 503.
@@ -420,12 +425,19 @@ func (s *Server) healthy() error {
 	return err
 }
 
-// healthz is GET /healthz: 200 when Temporal answers, 503 otherwise.
+// healthz is GET /healthz: 200 when Temporal answers (degraded with the
+// reason when Options.Degraded gives one), 503 otherwise.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if err := s.healthy(); err != nil {
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterUnavailable))
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
 		return
+	}
+	if s.opts.Degraded != nil {
+		if reason := s.opts.Degraded(); reason != "" {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "reason": reason})
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -163,7 +163,7 @@ func (a *devCmd) Run(env *cliEnv) error {
 		}
 		listen := net.JoinHostPort(a.Listen, strconv.Itoa(a.APIPort))
 		var addr string
-		wait, addr, err = startAPI(ctx, c, n.Set, cfg, tokens, secrets, listen, reg, log, uiOrigins, tokensFrom)
+		wait, addr, err = startAPI(ctx, c, n.Set, cfg, tokens, secrets, listen, reg, log, uiOrigins, tokensFrom, setDegraded(n))
 		if err != nil {
 			return err
 		}

@@ -101,7 +101,7 @@ func (a *serveCmd) Run(env *cliEnv) error {
 	if err := checkEncrypting(ctx, c, a.Client.Conn.Namespace, cfg); err != nil {
 		return err
 	}
-	wait, addr, err := startAPI(ctx, c, w.Set, cfg, tokens, secrets, listen, reg, log, nil, "")
+	wait, addr, err := startAPI(ctx, c, w.Set, cfg, tokens, secrets, listen, reg, log, nil, "", setDegraded(w))
 	if err != nil {
 		return err
 	}
@@ -146,9 +146,9 @@ func apiCredentials(cfg *config.Config) (tokens, secrets []string) {
 // may call the dev codec route; tokensFrom, when tend dev made the token,
 // names its file in 401 answers.
 func startAPI(ctx context.Context, c client.Client, set func() *lang.Set, cfg *config.Config, tokens, secrets []string,
-	listen string, reg *prometheus.Registry, log zerolog.Logger, devOrigins []string, tokensFrom string) (wait func() error, addr string, err error) {
+	listen string, reg *prometheus.Registry, log zerolog.Logger, devOrigins []string, tokensFrom string, degraded func() string) (wait func() error, addr string, err error) {
 	opts := api.Options{Client: c, Set: set, Tokens: tokens, SigningSecrets: secrets,
-		MaxBody: cfg.API.MaxBody, RateLimit: cfg.API.RateLimit, Logger: log, Registry: reg, TokensFrom: tokensFrom}
+		MaxBody: cfg.API.MaxBody, RateLimit: cfg.API.RateLimit, Logger: log, Registry: reg, TokensFrom: tokensFrom, Degraded: degraded}
 	if l := cfg.Links; l != nil {
 		opts.Links = &links.Config{BaseURL: l.BaseURL, Secret: string(l.Secret)}
 	}
