@@ -19,7 +19,7 @@
 //	GET  /v1/tasks                   open tasks, soonest due first: ?owner=&overdue=true|false
 //	POST /v1/tasks/{id}/complete     complete a task; optional body {"outcome": "..."}
 //	GET  /v1/playbooks               {"version", "playbooks": [...]}: the loaded set and each playbook's triggers
-//	GET  /healthz                    {"status": "ok"} when Temporal answers, else 503 (no credential needed)
+//	GET  /healthz                    {"status": "ok"} when Temporal answers (or "degraded", with the reason), else 503 (no credential needed)
 //	GET  /metrics                    Prometheus text (no credential needed)
 //	GET  /survey/{token}             a survey link: records the score, answers a page (the link is the credential)
 //	POST /survey/{token}             the page's comment form
