@@ -447,6 +447,9 @@ type fakeClient struct {
 	// closed are the workflows Temporal has ended, with how; the others
 	// are running.
 	closed map[string]enumspb.WorkflowExecutionStatus
+	// failing are the workflows whose workflow task keeps failing, with
+	// its attempt.
+	failing map[string]int32
 }
 
 func (f *fakeClient) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
@@ -456,7 +459,11 @@ func (f *fakeClient) DescribeWorkflowExecution(_ context.Context, id, _ string) 
 	if !ok {
 		st = enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	}
-	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: st}}, nil
+	resp := &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: st}}
+	if n := f.failing[id]; n > 0 {
+		resp.PendingWorkflowTask = &workflowpb.PendingWorkflowTaskInfo{Attempt: n}
+	}
+	return resp, nil
 }
 
 func (f *fakeClient) GetWorkflowHistory(_ context.Context, id, _ string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
@@ -879,5 +886,36 @@ func TestShowRunClosedByTemporal(t *testing.T) {
 	delete(f.closed, id)
 	if v, err := ShowRun(context.Background(), f, id); err != nil || v.State.Status != engine.StatusWaiting || len(v.State.Tasks) != 1 {
 		t.Errorf("running: %+v, %v; want the run's own view", v, err)
+	}
+}
+
+// timeoutUpdateClient gets no answer to any update, as when the run's
+// workflow task keeps failing.
+type timeoutUpdateClient struct{ *fakeClient }
+
+func (timeoutUpdateClient) UpdateWorkflow(context.Context, client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	return nil, serviceerror.NewDeadlineExceeded("Timeout or cancellation waiting for update")
+}
+
+// TestUpdateToStuckRun: a task completion or retry sent to a run the
+// workers cannot load gets no answer; that is said, with the codec key of
+// the run's history and that nothing was applied, not "temporal
+// unavailable". A run whose workflow task is not failing is unavailable.
+func TestUpdateToStuckRun(t *testing.T) {
+	const id = "run/onboarding/acme/1"
+	f := &fakeClient{failing: map[string]int32{id: 3}, histories: map[string]*historypb.History{id: encryptedHistory(t, "k1")}}
+	c := timeoutUpdateClient{f}
+	want := "the workers cannot load it: its history is encrypted with codec key k1"
+	_, err := CompleteTask(context.Background(), c, "onboarding/acme/1/kickoff/1", "", time.Now())
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "nothing was applied") || IsUnavailable(err) || errors.Is(err, ErrUnavailable) {
+		t.Errorf("CompleteTask: %v; want %q, nothing applied, and not unavailable", err, want)
+	}
+	o, err := Retry(context.Background(), c, id)
+	if err != nil || o.OK() || !strings.Contains(o.Error, want) {
+		t.Errorf("Retry: %+v, %v; want not retried, saying %q", o, err, want)
+	}
+	delete(f.failing, id)
+	if _, err := CompleteTask(context.Background(), c, "onboarding/acme/1/kickoff/1", "", time.Now()); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("CompleteTask, run not stuck: %v; want unavailable", err)
 	}
 }

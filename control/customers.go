@@ -112,6 +112,25 @@ func answerError(v converter.EncodedValue, err error) error {
 		"give this command the workers' codec: keys (--config, or TEND_CONFIG): %w", ids[0], err)
 }
 
+// stuck says why an update to a run got no answer when the run's workflow
+// task keeps failing: the workers cannot load the run (a codec key gone,
+// most often), so it could not take the update, and nothing was applied.
+// It returns nil when the run is not stuck, and Temporal or the workers are
+// really away. The update's context has ended, so it asks with its own.
+func stuck(ctx context.Context, c client.Client, runID, what string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stuckTimeout)
+	defer cancel()
+	id := workflows.WorkflowID(runID)
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil || d.GetPendingWorkflowTask().GetAttempt() < 2 {
+		return nil
+	}
+	return fmt.Errorf("%w; nothing was applied: send it again once they can", unloaded(ctx, c, id, what, nil))
+}
+
+// stuckTimeout bounds stuck's questions.
+const stuckTimeout = 5 * time.Second
+
 // maxKeyEvents bounds the events read for the keys of an unloaded
 // workflow: histories continue as new long before it.
 const maxKeyEvents = 20_000
@@ -284,6 +303,9 @@ func CompleteTask(ctx context.Context, c client.Client, taskID, outcome string, 
 		}
 		return nil, kindf(ErrNotFound, "no task %s: run %s does not exist", taskID, runID)
 	case IsUnavailable(err):
+		if s := stuck(ctx, c, runID, "complete task "+taskID+": run "+runID); s != nil {
+			return nil, s
+		}
 		return nil, fmt.Errorf("complete task %s: %w", taskID, errors.Join(ErrUnavailable, err))
 	}
 	return nil, fmt.Errorf("complete task %s: %w", taskID, err)

@@ -55,6 +55,9 @@ func RetryRun(ctx context.Context, c client.Client, runID string) (*workflows.Re
 		}
 		return nil, endedRun(runID, d.GetWorkflowExecutionInfo())
 	case IsUnavailable(err):
+		if s := stuck(ctx, c, runID, "retry run "+runID); s != nil {
+			return nil, s
+		}
 		return nil, fmt.Errorf("retry run %s: %w", runID, errors.Join(ErrUnavailable, err))
 	}
 	return nil, fmt.Errorf("retry run %s: %w", runID, err)
