@@ -100,19 +100,7 @@ func TestJourneyKeepsLastGoodSet(t *testing.T) {
 	start := time.Date(2026, 3, 2, 8, 30, 0, 0, time.UTC)
 	env.SetStartTime(start)
 	var view JourneyView
-	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalEvent, &lang.Event{ID: "1", Type: "ping", Customer: "zed", At: start})
-	}, 0)
-	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(QueryState)
-		if err == nil {
-			err = v.Get(&view)
-		}
-		if err != nil {
-			t.Errorf("query: %v", err)
-		}
-		env.CancelWorkflow()
-	}, 2*time.Hour)
+	pingThenQuery(t, env, start, 2*time.Hour, &view)
 	env.ExecuteWorkflow(JourneyWorkflow, JourneyInput{Customer: "zed", Set: broken.Version})
 	if view.Version != good.Version || !strings.Contains(view.Error, "no longer compiles") || view.Stats.Applied != 1 {
 		t.Errorf("view: version %s (want %s), error %q, applied %d", view.Version, good.Version, view.Error, view.Stats.Applied)
@@ -178,22 +166,7 @@ func TestJourneyViewPlaybooksNeverMissing(t *testing.T) {
 	env.SetStartTime(start)
 	var raw map[string]json.RawMessage
 	var view JourneyView
-	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalEvent, &lang.Event{ID: "1", Type: "ping", Customer: "zed", At: start})
-	}, 0)
-	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(QueryState)
-		if err == nil {
-			err = v.Get(&raw)
-		}
-		if err == nil {
-			err = v.Get(&view)
-		}
-		if err != nil {
-			t.Errorf("query: %v", err)
-		}
-		env.CancelWorkflow()
-	}, time.Minute)
+	pingThenQuery(t, env, start, time.Minute, &raw, &view)
 	env.ExecuteWorkflow(JourneyWorkflow, JourneyInput{Customer: "zed"})
 	if view.Stats.Applied != 1 || len(view.Running) != 0 {
 		t.Fatalf("view: applied %d, running %v; want the event applied and nothing started", view.Stats.Applied, view.Running)
@@ -201,4 +174,26 @@ func TestJourneyViewPlaybooksNeverMissing(t *testing.T) {
 	if string(raw["playbooks"]) != "{}" || view.Playbooks == nil {
 		t.Errorf("playbooks in the answer: %s (decoded %v); want {}", raw["playbooks"], view.Playbooks)
 	}
+}
+
+// pingThenQuery signals customer zed's journey a ping event at start, and
+// after that long decodes its QueryState answer into each of into and
+// cancels the workflow.
+func pingThenQuery(t *testing.T, env *testsuite.TestWorkflowEnvironment, start time.Time, after time.Duration, into ...any) {
+	t.Helper()
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalEvent, &lang.Event{ID: "1", Type: "ping", Customer: "zed", At: start})
+	}, 0)
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryState)
+		for _, p := range into {
+			if err == nil {
+				err = v.Get(p)
+			}
+		}
+		if err != nil {
+			t.Errorf("query: %v", err)
+		}
+		env.CancelWorkflow()
+	}, after)
 }
