@@ -265,13 +265,20 @@ func waitTask(t *testing.T, runID, step string) string {
 	return task
 }
 
-func finish(t *testing.T, customer, runID, task string) *workflows.RunResult {
+// pastKickoff completes the kickoff task of customer's onboarding run and
+// makes the customer healthy: the run goes on to its crm webhook.
+func pastKickoff(t *testing.T, customer, task string) {
 	t.Helper()
 	if _, err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); err != nil {
 		t.Fatalf("complete %s: %v", task, err)
 	}
 	send(t, &lang.Event{ID: customer + "-healthy", Type: "customer.updated", Customer: customer, At: time.Now(),
 		Attributes: map[string]any{"health": 80}})
+}
+
+func finish(t *testing.T, customer, runID, task string) *workflows.RunResult {
+	t.Helper()
+	pastKickoff(t, customer, task)
 	var res workflows.RunResult
 	if err := env.cl.GetWorkflow(ctx(t), runID, "").Get(ctx(t), &res); err != nil {
 		t.Fatalf("run %s: %v\njourney history:\n%s\nrun history:\n%s", runID, err, historyText(t, workflows.JourneyID(customer)), historyText(t, runID))
@@ -419,12 +426,8 @@ func TestWorkerKilledMidActivity(t *testing.T) {
 	n := startNode(t)
 	send(t, signup(cust, time.Now())...)
 	task := waitTask(t, runID, "kickoff")
-	if _, err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); err != nil {
-		t.Fatal(err)
-	}
 	arrived, release := env.crm.holdNext(cust)
-	send(t, &lang.Event{ID: cust + "-healthy", Type: "customer.updated", Customer: cust, At: time.Now(),
-		Attributes: map[string]any{"health": 80}})
+	pastKickoff(t, cust, task)
 	select {
 	case <-arrived: // the webhook activity is in flight: kill the worker now
 	case <-time.After(60 * time.Second):
@@ -471,12 +474,7 @@ func TestPermanentFailureFailsTheRun(t *testing.T) {
 	env.crm.mu.Unlock()
 	runID := engine.RunID("onboarding", cust, 1)
 	send(t, signup(cust, time.Now())...)
-	task := waitTask(t, runID, "kickoff")
-	if _, err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	send(t, &lang.Event{ID: cust + "-healthy", Type: "customer.updated", Customer: cust, At: time.Now(),
-		Attributes: map[string]any{"health": 80}})
+	pastKickoff(t, cust, waitTask(t, runID, "kickoff"))
 	err := env.cl.GetWorkflow(ctx(t), runID, "").Get(ctx(t), nil)
 	if err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("run %s ended with %v; want a failure naming the 404", runID, err)

@@ -11,9 +11,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/tend-cs/tend/config"
-	"github.com/tend-cs/tend/control"
 	"github.com/tend-cs/tend/engine"
-	"github.com/tend-cs/tend/engine/lang"
 	"github.com/tend-cs/tend/node"
 	"github.com/tend-cs/tend/workflows"
 )
@@ -56,12 +54,7 @@ func TestGracefulStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	send(t, signup(cust, time.Now())...)
-	task := waitTask(t, runID, "kickoff")
-	if _, err := control.CompleteTask(ctx(t), env.cl, task, "held", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	send(t, &lang.Event{ID: cust + "-healthy", Type: "customer.updated", Customer: cust, At: time.Now(),
-		Attributes: map[string]any{"health": 80}})
+	pastKickoff(t, cust, waitTask(t, runID, "kickoff"))
 	select {
 	case <-arrived: // the webhook activity is in flight: stop the worker now
 	case <-time.After(60 * time.Second):
