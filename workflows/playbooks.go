@@ -259,7 +259,7 @@ func (s DirStore) Activate(version string) error {
 var ErrActiveChanged = errors.New("the active playbook set changed")
 
 // ActivateFrom makes version the active set if prev ("" for none) still
-// is. Two publishes to one store each check their set against the set
+// is, and succeeds with nothing to do if version is active already. Two publishes to one store each check their set against the set
 // that was active when they began; without this, the later rename would
 // silently undo the earlier publish, and both would report success. The
 // check and the rename hold an exclusive lock on the store's lock file.
